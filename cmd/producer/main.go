@@ -1,0 +1,231 @@
+// Command producer enqueues integers into Redis in batches, one asynq task per
+// batch, and can wait for their packed bit arrays and write them out.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"bitqueue/internal/cli"
+	"bitqueue/internal/input"
+	"bitqueue/internal/logging"
+	"bitqueue/internal/redisconn"
+	"bitqueue/internal/results"
+	"bitqueue/internal/runs"
+	"bitqueue/internal/tasks"
+)
+
+func main() { cli.Main("producer", run) }
+
+var env = map[string]string{
+	"redis":      "REDIS_URL",
+	"redis-wait": "BITQUEUE_REDIS_WAIT",
+	"queue":      "BITQUEUE_QUEUE",
+	"prefix":     "BITQUEUE_PREFIX",
+	"batch-size": "BITQUEUE_BATCH_SIZE",
+	"max-retry":  "BITQUEUE_MAX_RETRY",
+	"log-format": "BITQUEUE_LOG_FORMAT",
+	"log-level":  "BITQUEUE_LOG_LEVEL",
+}
+
+type config struct {
+	redisURL    string
+	redisWait   time.Duration
+	queue       string
+	prefix      string
+	count       uint64
+	max         uint64
+	seed        uint64
+	seedSet     bool
+	input       string
+	batchSize   int
+	runID       string
+	wait        bool
+	timeout     time.Duration
+	out         string
+	maxRetry    int
+	concurrency int
+	logFormat   string
+	logLevel    string
+}
+
+func parse(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("producer", flag.ContinueOnError)
+	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis URL: redis://[user:password@]host:port/db, rediss:// or redis-sentinel://")
+	fs.DurationVar(&c.redisWait, "redis-wait", 10*time.Second, "how long to wait for Redis to answer before giving up")
+	fs.StringVar(&c.queue, "queue", "bits", "queue to enqueue batches on")
+	fs.StringVar(&c.prefix, "prefix", results.DefaultPrefix, "root of the result keys, as given to the workers")
+	fs.Uint64Var(&c.count, "count", 0, "enqueue this many random integers (exclusive with -input)")
+	fs.Uint64Var(&c.max, "max", 1<<20, "random integers are drawn uniformly from [0, max), max in 1..2^63")
+	fs.Uint64Var(&c.seed, "seed", 0, "seed of the random integers (default: derived from the run id, so a re-run draws the same ones)")
+	fs.StringVar(&c.input, "input", "", "read decimal integers separated by whitespace from this file, - for stdin (exclusive with -count)")
+	fs.IntVar(&c.batchSize, "batch-size", 1000, fmt.Sprintf("integers per batch, 1..%d", tasks.MaxBatch))
+	fs.StringVar(&c.runID, "run-id", "", "id of the run, [A-Za-z0-9._-]{1,128}; re-running with the same id enqueues nothing twice (default: generated and logged)")
+	fs.BoolVar(&c.wait, "wait", false, "wait until every batch of the run has its result")
+	fs.DurationVar(&c.timeout, "timeout", 0, "with -wait, give up after this long (0: no limit)")
+	fs.StringVar(&c.out, "out", "", "with -wait, write \"<n>\\t<bitstring>\" per input integer, in input order, to this file (- for stdout)")
+	fs.IntVar(&c.maxRetry, "max-retry", 10, "retries of a failing batch before it is archived as failed, 0..100")
+	fs.IntVar(&c.concurrency, "concurrency", 8, "enqueues in flight at once, 1..256")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	if err := cli.Parse(fs, args, getenv, env); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			cli.PrintUsage(stdout, fs, "producer (-count N | -input FILE) [flags]", env)
+		}
+		return c, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	c.seedSet = set["seed"]
+	switch {
+	case set["count"] == (c.input != ""):
+		return c, cli.Usagef("give exactly one of -count N and -input FILE")
+	case set["count"] && (c.count < 1 || c.count > math.MaxInt64):
+		return c, cli.Usagef("-count %d out of range [1, 2^63-1]", c.count)
+	case c.max < 1 || c.max > 1<<63:
+		return c, cli.Usagef("-max %d out of range [1, 2^63]", c.max)
+	case c.input != "" && (set["max"] || set["seed"]):
+		return c, cli.Usagef("-max and -seed apply to -count, not -input")
+	case c.batchSize < 1 || c.batchSize > tasks.MaxBatch:
+		return c, cli.Usagef("-batch-size %d out of range [1, %d]", c.batchSize, tasks.MaxBatch)
+	case c.timeout < 0:
+		return c, cli.Usagef("-timeout %s must not be negative", c.timeout)
+	case !c.wait && (c.out != "" || c.timeout > 0):
+		return c, cli.Usagef("-out and -timeout need -wait")
+	case c.maxRetry < 0 || c.maxRetry > 100:
+		return c, cli.Usagef("-max-retry %d out of range [0, 100]", c.maxRetry)
+	case c.concurrency < 1 || c.concurrency > 256:
+		return c, cli.Usagef("-concurrency %d out of range [1, 256]", c.concurrency)
+	case c.redisWait <= 0:
+		return c, cli.Usagef("-redis-wait %s must be positive", c.redisWait)
+	case c.queue == "" || strings.ContainsAny(c.queue, " \t\r\n"):
+		return c, cli.Usagef("-queue %q must be non-empty without spaces", c.queue)
+	case c.prefix == "" || strings.ContainsAny(c.prefix, " \t\r\n"):
+		return c, cli.Usagef("-prefix %q must be non-empty without spaces", c.prefix)
+	}
+	if c.runID != "" {
+		if err := tasks.ValidateRunID(c.runID); err != nil {
+			return c, cli.Usagef("-run-id: %v", err)
+		}
+	}
+	return c, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := parse(args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	log, err := logging.New(stderr, c.logFormat, c.logLevel)
+	if err != nil {
+		return &cli.UsageError{Err: err}
+	}
+	if c.runID == "" {
+		c.runID = runs.NewID(time.Now())
+	}
+
+	var src input.Source
+	switch {
+	case c.input == "-":
+		s, remove, err := input.Spool(os.Stdin, "", "stdin")
+		if err != nil {
+			return err
+		}
+		defer remove()
+		src = s
+	case c.input != "":
+		src = input.File(c.input)
+	default:
+		if !c.seedSet {
+			c.seed = runs.SeedFor(c.runID)
+		}
+		src = input.Random(c.seed, c.count, c.max)
+	}
+	// Every token is checked before anything is enqueued.
+	total, err := runs.Count(src)
+	if err != nil {
+		var bad *input.Error
+		if errors.As(err, &bad) {
+			return &cli.UsageError{Err: err}
+		}
+		return err
+	}
+	log.Info("run", "run_id", c.runID, "source", src.Name(), "integers", total, "batches", runs.Batches(total, c.batchSize), "seed", c.seed)
+
+	rdb, err := redisconn.Open(c.redisURL, c.concurrency+2)
+	if err != nil {
+		return &cli.UsageError{Err: err}
+	}
+	defer rdb.Close()
+	if err := redisconn.Wait(ctx, rdb, c.redisURL, c.redisWait, log); err != nil {
+		return err
+	}
+	client := asynq.NewClientFromRedisClient(rdb)
+	defer client.Close()
+	inspector := asynq.NewInspectorFromRedisClient(rdb)
+	p := &runs.Producer{
+		Client:      client,
+		Inspector:   inspector,
+		Store:       &results.Store{Client: rdb, Prefix: c.prefix},
+		Queue:       c.queue,
+		BatchSize:   c.batchSize,
+		MaxRetry:    c.maxRetry,
+		Concurrency: c.concurrency,
+		Logger:      log,
+	}
+	start := time.Now()
+	st, err := p.Enqueue(ctx, c.runID, src, total)
+	if err != nil {
+		return err
+	}
+	log.Info("enqueued", "run_id", c.runID, "batches", st.Batches, "new", st.Enqueued, "already_queued", st.Queued, "already_done", st.Done, "took", time.Since(start).Round(time.Millisecond))
+	if !c.wait {
+		return nil
+	}
+
+	waitCtx := ctx
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		waitCtx, cancel = context.WithTimeoutCause(ctx, c.timeout, fmt.Errorf("timed out after %s", c.timeout))
+		defer cancel()
+	}
+	if err := p.Wait(waitCtx, c.runID, st.Batches, stderr); err != nil {
+		return err
+	}
+	if c.out == "" {
+		return nil
+	}
+	return writeOut(ctx, p, c.runID, src, c.out, stdout)
+}
+
+func writeOut(ctx context.Context, p *runs.Producer, runID string, src input.Source, path string, stdout io.Writer) (err error) {
+	w := stdout
+	if path != "-" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}()
+		w = f
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	if err := p.WriteOut(ctx, runID, src, bw); err != nil {
+		return err
+	}
+	return bw.Flush()
+}

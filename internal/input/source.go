@@ -1,0 +1,113 @@
+package input
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+)
+
+// Source is a sequence of input integers that can be read from the start as
+// many times as needed: once to validate, once to enqueue, once to write the
+// results out.
+type Source interface {
+	// Name names the source in messages.
+	Name() string
+	// Open starts a new pass over the integers.
+	Open() (Stream, error)
+}
+
+// Stream is one pass over a Source.
+type Stream interface {
+	// Next returns the next integer, io.EOF after the last, or an error
+	// (an *Error for bad input).
+	Next() (uint64, error)
+	Close() error
+}
+
+// File returns the Source of the integers in the file at path.
+func File(path string) Source { return fileSource{path: path, name: path} }
+
+type fileSource struct{ path, name string }
+
+func (f fileSource) Name() string { return f.name }
+
+func (f fileSource) Open() (Stream, error) {
+	fh, err := os.Open(f.path)
+	if err != nil {
+		return nil, &Error{Source: f.name, Reason: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, &Error{Source: f.name, Reason: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
+	}
+	if st.IsDir() {
+		fh.Close()
+		return nil, &Error{Source: f.name, Reason: "is a directory, want a file of integers"}
+	}
+	return &fileStream{Scanner: NewScanner(fh, f.name), f: fh}, nil
+}
+
+type fileStream struct {
+	*Scanner
+	f *os.File
+}
+
+func (s *fileStream) Close() error { return s.f.Close() }
+
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// Spool copies r (standard input, say) into a temporary file in dir, so that
+// it can be read more than once without holding it in memory, and returns it
+// as a Source named name. remove deletes the file.
+func Spool(r io.Reader, dir, name string) (src Source, remove func(), err error) {
+	f, err := os.CreateTemp(dir, "bitqueue-input-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	remove = func() { os.Remove(f.Name()) }
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		remove()
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		remove()
+		return nil, nil, err
+	}
+	return fileSource{path: f.Name(), name: name}, remove, nil
+}
+
+// Random returns count integers drawn uniformly from [0, max) by a generator
+// seeded with seed: the same arguments give the same integers on every pass
+// and every machine.
+func Random(seed, count, max uint64) Source { return randomSource{seed, count, max} }
+
+type randomSource struct{ seed, count, max uint64 }
+
+func (randomSource) Name() string { return "random" }
+
+func (r randomSource) Open() (Stream, error) {
+	return &randomStream{rng: rand.New(rand.NewPCG(r.seed, r.seed^0x9e3779b97f4a7c15)), left: r.count, max: r.max}, nil
+}
+
+type randomStream struct {
+	rng       *rand.Rand
+	left, max uint64
+}
+
+func (s *randomStream) Next() (uint64, error) {
+	if s.left == 0 {
+		return 0, io.EOF
+	}
+	s.left--
+	return s.rng.Uint64N(s.max), nil
+}
+
+func (s *randomStream) Close() error { return nil }

@@ -1,0 +1,74 @@
+// Package runs turns a source of integers into a run: its batches enqueued
+// once each, its results awaited and written out in input order.
+package runs
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"hash/fnv"
+	"io"
+	"time"
+
+	"bitqueue/internal/input"
+)
+
+// NewID returns a fresh run id: the UTC time and 8 random hex digits, such as
+// "20261129T120000Z-1a2b3c4d".
+func NewID(now time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// SeedFor returns the default random seed of a run, derived from its id so
+// that re-running a run regenerates the same integers.
+func SeedFor(runID string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(runID))
+	return h.Sum64()
+}
+
+// Count reads src once, checking every token, and returns how many integers
+// it holds. Empty input is an *input.Error.
+func Count(src input.Source) (uint64, error) {
+	s, err := src.Open()
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	var n uint64
+	for {
+		_, err := s.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+		n++
+	}
+	if n == 0 {
+		return 0, &input.Error{Source: src.Name(), Reason: "holds no integers"}
+	}
+	return n, nil
+}
+
+// Batches returns the number of batches of size b that total integers make.
+func Batches(total uint64, b int) int { return int((total + uint64(b) - 1) / uint64(b)) }
+
+// readBatch fills nums with up to len(nums) integers from s and returns how
+// many it read; 0 means the stream is done.
+func readBatch(s input.Stream, nums []uint64) (int, error) {
+	for i := range nums {
+		n, err := s.Next()
+		if errors.Is(err, io.EOF) {
+			return i, nil
+		}
+		if err != nil {
+			return i, err
+		}
+		nums[i] = n
+	}
+	return len(nums), nil
+}

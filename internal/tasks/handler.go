@@ -1,0 +1,81 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/hibiken/asynq"
+
+	"bitqueue/internal/cache"
+)
+
+// ResultStore keeps the result of batch seq of a run. Saving the same result
+// twice must leave the same state as saving it once.
+type ResultStore interface {
+	Save(ctx context.Context, runID string, seq uint64, r Result) error
+}
+
+// BitsHandler processes TypeBits tasks: it converts the batch with Cache and
+// saves the packed result to Store. It holds no other state than its
+// dependencies and reusable buffers, and is safe for concurrent use.
+type BitsHandler struct {
+	Cache  *cache.Cache
+	Store  ResultStore
+	Logger *slog.Logger
+	// Observe, when set, is called after each batch with its outcome.
+	Observe func(Outcome)
+
+	bufs sync.Pool // of *buffers
+}
+
+// Outcome describes one processed batch.
+type Outcome struct {
+	Count  int   // integers in the batch (0 when the payload was malformed)
+	Misses int   // integers outside the cache
+	Err    error // nil on success
+}
+
+type buffers struct {
+	batch Batch
+	bits  []byte
+}
+
+// ProcessTask converts one batch and stores its result. A malformed payload is
+// a permanent failure (wrapped in asynq.SkipRetry); a failed write is returned
+// for asynq to retry.
+func (h *BitsHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	if t.Type() != TypeBits {
+		return h.done(Outcome{Err: fmt.Errorf("task type %q, want %q: %w", t.Type(), TypeBits, asynq.SkipRetry)})
+	}
+	b, _ := h.bufs.Get().(*buffers)
+	if b == nil {
+		b = new(buffers)
+	}
+	defer h.bufs.Put(b)
+	if err := DecodeBatch(&b.batch, t.Payload()); err != nil {
+		id, _ := asynq.GetTaskID(ctx)
+		h.Logger.Error("rejected malformed batch", "task_id", id, "err", err)
+		return h.done(Outcome{Err: fmt.Errorf("%w: %w", err, asynq.SkipRetry)})
+	}
+	r, misses := Pack(h.Cache, b.batch.Nums, b.bits)
+	b.bits = r.Bits[:cap(r.Bits)]
+	err := h.Store.Save(ctx, b.batch.RunID, b.batch.Seq, r)
+	if err != nil {
+		err = fmt.Errorf("batch %s: save result: %w", TaskID(b.batch.RunID, b.batch.Seq), err)
+	}
+	h.Logger.Debug("batch done", "task_id", TaskID(b.batch.RunID, b.batch.Seq), "count", r.Count, "width", r.Width, "misses", misses, "err", err)
+	return h.done(Outcome{Count: r.Count, Misses: misses, Err: err})
+}
+
+func (h *BitsHandler) done(o Outcome) error {
+	if h.Observe != nil {
+		h.Observe(o)
+	}
+	return o.Err
+}
+
+// IsPermanent reports whether err is a failure that retrying cannot fix.
+func IsPermanent(err error) bool { return errors.Is(err, asynq.SkipRetry) }
