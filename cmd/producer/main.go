@@ -66,22 +66,22 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.DurationVar(&c.redisWait, "redis-wait", 10*time.Second, "how long to wait for Redis to answer before giving up")
 	fs.StringVar(&c.queue, "queue", "bits", "queue to enqueue batches on")
 	fs.StringVar(&c.prefix, "prefix", results.DefaultPrefix, "root of the result keys, as given to the workers")
-	fs.Uint64Var(&c.count, "count", 0, "enqueue this many random integers (exclusive with -input)")
+	fs.Uint64Var(&c.count, "count", 0, "enqueue this many random integers (exclusive with --input)")
 	fs.Uint64Var(&c.max, "max", 1<<20, "random integers are drawn uniformly from [0, max), max in 1..2^63")
 	fs.Uint64Var(&c.seed, "seed", 0, "seed of the random integers (default: derived from the run id, so a re-run draws the same ones)")
-	fs.StringVar(&c.input, "input", "", "read decimal integers separated by whitespace from this file, - for stdin (exclusive with -count)")
+	fs.StringVar(&c.input, "input", "", "read decimal integers separated by whitespace from this file, - for stdin (exclusive with --count)")
 	fs.IntVar(&c.batchSize, "batch-size", 1000, fmt.Sprintf("integers per batch, 1..%d", tasks.MaxBatch))
 	fs.StringVar(&c.runID, "run-id", "", "id of the run, [A-Za-z0-9._-]{1,128}; re-running with the same id enqueues nothing twice (default: generated and logged)")
 	fs.BoolVar(&c.wait, "wait", false, "wait until every batch of the run has its result")
-	fs.DurationVar(&c.timeout, "timeout", 0, "with -wait, give up after this long (0: no limit)")
-	fs.StringVar(&c.out, "out", "", "with -wait, write \"<n>\\t<bitstring>\" per input integer, in input order, to this file (- for stdout)")
+	fs.DurationVar(&c.timeout, "timeout", 0, "with --wait, give up after this long (0: no limit)")
+	fs.StringVar(&c.out, "out", "", "with --wait, write \"<n>\\t<bitstring>\" per input integer, in input order, to this file (- for stdout)")
 	fs.IntVar(&c.maxRetry, "max-retry", 10, "retries of a failing batch before it is archived as failed, 0..100")
 	fs.IntVar(&c.concurrency, "concurrency", 8, "enqueues in flight at once, 1..256")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := cli.Parse(fs, args, getenv, env); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			cli.PrintUsage(stdout, fs, "producer (-count N | -input FILE) [flags]", env)
+			cli.PrintUsage(stdout, fs, "producer (--count N | --input FILE) [flags]", env)
 		}
 		return c, err
 	}
@@ -90,33 +90,33 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	c.seedSet = set["seed"]
 	switch {
 	case set["count"] == (c.input != ""):
-		return c, cli.Usagef("give exactly one of -count N and -input FILE")
+		return c, cli.Usagef("give exactly one of --count N and --input FILE")
 	case set["count"] && (c.count < 1 || c.count > math.MaxInt64):
-		return c, cli.Usagef("-count %d out of range [1, 2^63-1]", c.count)
+		return c, cli.Usagef("--count %d out of range [1, 2^63-1]", c.count)
 	case c.max < 1 || c.max > 1<<63:
-		return c, cli.Usagef("-max %d out of range [1, 2^63]", c.max)
+		return c, cli.Usagef("--max %d out of range [1, 2^63]", c.max)
 	case c.input != "" && (set["max"] || set["seed"]):
-		return c, cli.Usagef("-max and -seed apply to -count, not -input")
+		return c, cli.Usagef("--max and --seed apply to --count, not --input")
 	case c.batchSize < 1 || c.batchSize > tasks.MaxBatch:
-		return c, cli.Usagef("-batch-size %d out of range [1, %d]", c.batchSize, tasks.MaxBatch)
+		return c, cli.Usagef("--batch-size %d out of range [1, %d]", c.batchSize, tasks.MaxBatch)
 	case c.timeout < 0:
-		return c, cli.Usagef("-timeout %s must not be negative", c.timeout)
+		return c, cli.Usagef("--timeout %s must not be negative", c.timeout)
 	case !c.wait && (c.out != "" || c.timeout > 0):
-		return c, cli.Usagef("-out and -timeout need -wait")
+		return c, cli.Usagef("--out and --timeout need --wait")
 	case c.maxRetry < 0 || c.maxRetry > 100:
-		return c, cli.Usagef("-max-retry %d out of range [0, 100]", c.maxRetry)
+		return c, cli.Usagef("--max-retry %d out of range [0, 100]", c.maxRetry)
 	case c.concurrency < 1 || c.concurrency > 256:
-		return c, cli.Usagef("-concurrency %d out of range [1, 256]", c.concurrency)
+		return c, cli.Usagef("--concurrency %d out of range [1, 256]", c.concurrency)
 	case c.redisWait <= 0:
-		return c, cli.Usagef("-redis-wait %s must be positive", c.redisWait)
+		return c, cli.Usagef("--redis-wait %s must be positive", c.redisWait)
 	case c.queue == "" || strings.ContainsAny(c.queue, " \t\r\n"):
-		return c, cli.Usagef("-queue %q must be non-empty without spaces", c.queue)
+		return c, cli.Usagef("--queue %q must be non-empty without spaces", c.queue)
 	case c.prefix == "" || strings.ContainsAny(c.prefix, " \t\r\n"):
-		return c, cli.Usagef("-prefix %q must be non-empty without spaces", c.prefix)
+		return c, cli.Usagef("--prefix %q must be non-empty without spaces", c.prefix)
 	}
 	if c.runID != "" {
 		if err := tasks.ValidateRunID(c.runID); err != nil {
-			return c, cli.Usagef("-run-id: %v", err)
+			return c, cli.Usagef("--run-id: %v", err)
 		}
 	}
 	return c, nil

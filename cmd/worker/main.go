@@ -81,21 +81,21 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	}
 	switch {
 	case len(c.queues) == 0:
-		return c, cli.Usagef("-queue %q names no queue", queues)
+		return c, cli.Usagef("--queue %q names no queue", queues)
 	case c.concurrency < 1 || c.concurrency > 1000:
-		return c, cli.Usagef("-concurrency %d out of range [1, 1000]", c.concurrency)
+		return c, cli.Usagef("--concurrency %d out of range [1, 1000]", c.concurrency)
 	case c.cacheBits < cache.MinBits || c.cacheBits > cache.MaxBits:
-		return c, cli.Usagef("-cache-bits %d out of range [%d, %d]", c.cacheBits, cache.MinBits, cache.MaxBits)
+		return c, cli.Usagef("--cache-bits %d out of range [%d, %d]", c.cacheBits, cache.MinBits, cache.MaxBits)
 	case c.resultTTL < time.Second:
-		return c, cli.Usagef("-result-ttl %s must be at least 1s", c.resultTTL)
+		return c, cli.Usagef("--result-ttl %s must be at least 1s", c.resultTTL)
 	case c.prefix == "" || strings.ContainsAny(c.prefix, " \t\r\n"):
-		return c, cli.Usagef("-prefix %q must be non-empty without spaces", c.prefix)
+		return c, cli.Usagef("--prefix %q must be non-empty without spaces", c.prefix)
 	case c.shutdownTimeout <= 0:
-		return c, cli.Usagef("-shutdown-timeout %s must be positive", c.shutdownTimeout)
+		return c, cli.Usagef("--shutdown-timeout %s must be positive", c.shutdownTimeout)
 	case c.redisWait <= 0:
-		return c, cli.Usagef("-redis-wait %s must be positive", c.redisWait)
+		return c, cli.Usagef("--redis-wait %s must be positive", c.redisWait)
 	case c.pollInterval < time.Millisecond || c.pollInterval > time.Minute:
-		return c, cli.Usagef("-poll-interval %s out of range [1ms, 1m]", c.pollInterval)
+		return c, cli.Usagef("--poll-interval %s out of range [1ms, 1m]", c.pollInterval)
 	}
 	return c, nil
 }

@@ -82,7 +82,7 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string, env map[
 		}
 		if v := getenv(variable); v != "" {
 			if err := fs.Set(name, v); err != nil {
-				return Usagef("%s=%q (for -%s): %v", variable, v, name, err)
+				return Usagef("%s=%q (for --%s): %v", variable, v, name, err)
 			}
 		}
 	}
@@ -94,8 +94,8 @@ func PrintUsage(w io.Writer, fs *flag.FlagSet, synopsis string, env map[string]s
 	fmt.Fprintf(w, "Usage: %s\n\nFlags:\n", synopsis)
 	fs.VisitAll(func(f *flag.Flag) {
 		name, usage := flag.UnquoteUsage(f)
-		fmt.Fprintf(w, "  -%s %s\n    \t%s", f.Name, name, usage)
-		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+		fmt.Fprintf(w, "  --%s %s\n    \t%s", f.Name, name, usage)
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" {
 			fmt.Fprintf(w, " (default %s)", f.DefValue)
 		}
 		if v, ok := env[f.Name]; ok {

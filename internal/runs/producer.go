@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -196,12 +197,12 @@ func (p *Producer) waitErr(ctx context.Context, runID string, batches int, pendi
 // checkArchived returns a *FailedError when any pending batch of the run is
 // in the queue's archive.
 func (p *Producer) checkArchived(ctx context.Context, runID string, pending []uint64) error {
-	info, err := p.Inspector.GetQueueInfo(p.Queue)
-	if errors.Is(err, asynq.ErrQueueNotFound) || err == nil && info.Archived == 0 {
-		return nil
-	}
+	info, err := QueueInfo(p.Inspector, p.Queue)
 	if err != nil {
-		return fmt.Errorf("inspect queue %s: %w", p.Queue, err)
+		return err
+	}
+	if info.Archived == 0 {
+		return nil
 	}
 	want := make(map[string]bool, len(pending))
 	for _, seq := range pending {
@@ -259,4 +260,18 @@ func (p *Producer) WriteOut(ctx context.Context, runID string, src input.Source,
 		}
 		return nil
 	}, false)
+}
+
+// QueueInfo returns the state of queue, all zero when the queue does not
+// exist yet (asynq reports that as an error of its own internal kind).
+func QueueInfo(insp *asynq.Inspector, queue string) (*asynq.QueueInfo, error) {
+	info, err := insp.GetQueueInfo(queue)
+	if err == nil {
+		return info, nil
+	}
+	queues, qerr := insp.Queues()
+	if qerr == nil && !slices.Contains(queues, queue) {
+		return &asynq.QueueInfo{Queue: queue}, nil
+	}
+	return nil, fmt.Errorf("inspect queue %s: %w", queue, err)
 }

@@ -1,0 +1,179 @@
+// Command demo runs the whole job on one machine with nothing to install: an
+// embedded Redis, a fleet of real worker processes and the real producer. It
+// checks every result against strconv.FormatInt and prints what it measured.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+
+	"bitqueue/internal/cli"
+	"bitqueue/internal/input"
+	"bitqueue/internal/redisconn"
+	"bitqueue/internal/results"
+	"bitqueue/internal/runs"
+	"bitqueue/internal/tasks"
+)
+
+func main() { cli.Main("demo", run) }
+
+type config struct {
+	count, max, seed uint64
+	workers          int
+	batchSize        int
+	bin              string
+	redisURL         string
+}
+
+func parse(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.Uint64Var(&c.count, "count", 1_000_000, "random integers to convert")
+	fs.Uint64Var(&c.max, "max", 1<<20, "integers are drawn from [0, max)")
+	fs.Uint64Var(&c.seed, "seed", 1, "seed of the random integers")
+	fs.IntVar(&c.workers, "workers", 2, "worker processes to start, 1..64")
+	fs.IntVar(&c.batchSize, "batch-size", 1000, fmt.Sprintf("integers per batch, 1..%d", tasks.MaxBatch))
+	fs.StringVar(&c.bin, "bin", "", "directory holding the worker and producer binaries (default: beside this one)")
+	fs.StringVar(&c.redisURL, "redis", "", "use this Redis instead of an embedded one")
+	env := map[string]string{}
+	if err := cli.Parse(fs, args, getenv, env); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			cli.PrintUsage(stdout, fs, "demo [flags]", env)
+		}
+		return c, err
+	}
+	switch {
+	case c.count < 1 || c.count > 100_000_000:
+		return c, cli.Usagef("--count %d out of range [1, 100000000]", c.count)
+	case c.max < 1 || c.max > 1<<63:
+		return c, cli.Usagef("--max %d out of range [1, 2^63]", c.max)
+	case c.workers < 1 || c.workers > 64:
+		return c, cli.Usagef("--workers %d out of range [1, 64]", c.workers)
+	case c.batchSize < 1 || c.batchSize > tasks.MaxBatch:
+		return c, cli.Usagef("--batch-size %d out of range [1, %d]", c.batchSize, tasks.MaxBatch)
+	}
+	if c.bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return c, err
+		}
+		c.bin = filepath.Dir(exe)
+	}
+	return c, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := parse(args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	if c.redisURL == "" {
+		m := miniredis.NewMiniRedis()
+		if err := m.Start(); err != nil {
+			return fmt.Errorf("start embedded Redis: %w", err)
+		}
+		defer m.Close()
+		c.redisURL = "redis://" + m.Addr() + "/0"
+		fmt.Fprintf(stdout, "embedded Redis (miniredis) at %s\n", m.Addr())
+	}
+	runID := runs.NewID(time.Now())
+	queue := "demo-" + runID
+
+	var workers []*exec.Cmd
+	defer func() {
+		for _, w := range workers {
+			_ = w.Process.Signal(syscall.SIGTERM)
+		}
+		for _, w := range workers {
+			_ = w.Wait()
+		}
+	}()
+	for range c.workers {
+		w := exec.CommandContext(ctx, filepath.Join(c.bin, "worker"), "--redis", c.redisURL, "--queue", queue, "--log-level", "warn")
+		w.Stdout, w.Stderr = stderr, stderr
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		workers = append(workers, w)
+	}
+	fmt.Fprintf(stdout, "started %d worker processes; producing %d random integers in batches of %d (run %s)\n", c.workers, c.count, c.batchSize, runID)
+
+	start := time.Now()
+	p := exec.CommandContext(ctx, filepath.Join(c.bin, "producer"),
+		"--redis", c.redisURL, "--queue", queue, "--run-id", runID,
+		"--count", strconv.FormatUint(c.count, 10), "--max", strconv.FormatUint(c.max, 10), "--seed", strconv.FormatUint(c.seed, 10),
+		"--batch-size", strconv.Itoa(c.batchSize), "--wait", "--timeout", "10m", "--log-level", "warn")
+	p.Stdout, p.Stderr = stdout, stderr
+	if err := p.Run(); err != nil {
+		return fmt.Errorf("producer: %w", err)
+	}
+	wall := time.Since(start)
+
+	checked, samples, err := verify(ctx, c, runID)
+	if err != nil {
+		return err
+	}
+	batches := runs.Batches(c.count, c.batchSize)
+	fmt.Fprintf(stdout, "verified %d integers in %d batches against strconv.FormatInt: all correct\n", checked, batches)
+	fmt.Fprintf(stdout, "wall time %s (enqueue to last result), %.0f integers/s, %.0f batches/s\n",
+		wall.Round(time.Millisecond), float64(c.count)/wall.Seconds(), float64(batches)/wall.Seconds())
+	fmt.Fprintln(stdout, "samples:")
+	for _, s := range samples {
+		fmt.Fprintf(stdout, "  %d\t%s\n", s.n, s.bits)
+	}
+	return nil
+}
+
+type sample struct {
+	n    uint64
+	bits string
+}
+
+// verify reads every result hash of the run and compares each row with
+// strconv.FormatInt of the integer the producer drew.
+func verify(ctx context.Context, c config, runID string) (int, []sample, error) {
+	rdb, err := redisconn.Open(c.redisURL, 0)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer rdb.Close()
+	store := &results.Store{Client: rdb}
+	s, err := input.Random(c.seed, c.count, c.max).Open()
+	if err != nil {
+		return 0, nil, err
+	}
+	var checked int
+	var samples []sample
+	for seq := uint64(0); checked < int(c.count); seq++ {
+		r, err := store.Load(ctx, runID, seq)
+		if err != nil {
+			return checked, nil, err
+		}
+		for i := range r.Count {
+			n, err := s.Next()
+			if err != nil {
+				return checked, nil, fmt.Errorf("batch %s holds more integers than were produced: %w", tasks.TaskID(runID, seq), err)
+			}
+			got, want := r.Bitstring(i), strconv.FormatInt(int64(n), 2)
+			if got != want {
+				return checked, nil, fmt.Errorf("batch %s row %d: %d converted to %s, want %s", tasks.TaskID(runID, seq), i, n, got, want)
+			}
+			if checked%(int(c.count)/5+1) == 0 {
+				samples = append(samples, sample{n, got})
+			}
+			checked++
+		}
+	}
+	return checked, samples, nil
+}
