@@ -43,7 +43,8 @@ func Start(t testing.TB) *Redis {
 }
 
 // Namespace returns a queue name and a key prefix that belong to t alone, and
-// deletes the queue and every key under the prefix when t ends.
+// deletes, when t ends, the queue with every asynq key of it (its processed
+// and failed counters too) and every key under the prefix.
 func (r *Redis) Namespace(t testing.TB) (queue, prefix string) {
 	t.Helper()
 	var b [6]byte
@@ -54,10 +55,12 @@ func (r *Redis) Namespace(t testing.TB) (queue, prefix string) {
 		ctx := context.Background()
 		insp := asynq.NewInspectorFromRedisClient(r.Client)
 		_ = insp.DeleteQueue(queue, true)
-		iter := r.Client.Scan(ctx, 0, prefix+":*", 1000).Iterator()
 		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
+		for _, pattern := range []string{prefix + ":*", "asynq:{" + queue + "}:*"} {
+			iter := r.Client.Scan(ctx, 0, pattern, 1000).Iterator()
+			for iter.Next(ctx) {
+				keys = append(keys, iter.Val())
+			}
 		}
 		for start := 0; start < len(keys); start += 1000 {
 			r.Client.Del(ctx, keys[start:min(start+1000, len(keys))]...)

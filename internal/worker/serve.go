@@ -48,11 +48,17 @@ func Serve[S any](ctx context.Context, cfg Config, hook Hook[S], newHandler func
 	start := time.Now()
 	state, err := hook.Start(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped during start-up: nothing was pulled
+		}
 		return fmt.Errorf("startup hook: %w", err)
 	}
 	log.Info("startup hook done", "took", time.Since(start).Round(time.Microsecond))
 
 	if err := redisconn.Wait(ctx, cfg.Redis, cfg.RedisURL, cfg.RedisWait, log); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while waiting: Redis did not time out
+		}
 		return err
 	}
 	if ctx.Err() != nil {
@@ -117,7 +123,7 @@ func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	if errors.Is(err, asynq.ErrLeaseExpired) {
 		return 0
 	}
-	d := time.Second << min(n, 6)
+	d := time.Second << min(max(n, 0), 6)
 	d = min(d, time.Minute)
 	return d/2 + rand.N(d/2+1)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -198,6 +199,38 @@ func TestRedisNeverAnswers(t *testing.T) {
 	require.NotContains(t, logs.String(), password, "logs")
 	require.Contains(t, logs.String(), "redis not reachable yet", "logs")
 	require.EqualValues(t, 1, hookCalls.Load(), "hook calls")
+	require.Zero(t, newHandlerCalls.Load(), "newHandler calls")
+}
+
+// TestStopWhileWaitingForRedis stops a worker while it waits for a Redis that
+// does not answer: that is a shutdown, not Redis timing out, so Serve returns
+// nil (the process exits 0) without building a handler.
+func TestStopWhileWaitingForRedis(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	url := "redis://" + ln.Addr().String() + "/0"
+	require.NoError(t, ln.Close())
+	client, err := redisconn.Open(url, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { client.Close() })
+	log, logs := testLogger(t)
+
+	var newHandlerCalls atomic.Int32
+	srv := startServe(t, worker.Config{
+		Redis:     client,
+		RedisURL:  url,
+		RedisWait: time.Hour,
+		Queues:    []string{"never-served"},
+		Logger:    log,
+	}, worker.HookFunc[int](func(context.Context) (int, error) { return 1, nil }), func(int) asynq.Handler {
+		newHandlerCalls.Add(1)
+		return asynq.HandlerFunc(func(context.Context, *asynq.Task) error { return nil })
+	})
+	waitUntil(t, 10*time.Second, "Serve to be waiting for Redis", func() bool {
+		return strings.Contains(logs.String(), "redis not reachable yet")
+	})
+	require.NoError(t, srv.stop(t, 10*time.Second))
 	require.Zero(t, newHandlerCalls.Load(), "newHandler calls")
 }
 
