@@ -4,12 +4,12 @@ BIN     ?= bin
 GOFLAGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build demo test test-short vet fmt-check check clean
+.PHONY: help build demo test test-short vet fmt-check check clean bench bench-e2e bench-quick compose-check
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## build producer, worker and demo into bin/
+build: ## build producer, worker, demo and bench into bin/
 	$(GO) build $(GOFLAGS) -o $(BIN)/ ./cmd/...
 
 demo: build ## run 1,000,000 random integers through two workers on an embedded Redis, checking every result
@@ -30,6 +30,23 @@ fmt-check: ## fail when a file is not gofmt-formatted
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 check: fmt-check vet test ## everything CI runs
+
+# docker-compose (Debian's package) or the compose plugin of docker.
+COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || echo docker compose)
+
+compose-check: ## validate docker-compose.yml with `docker-compose config` (no Docker engine needed)
+	$(COMPOSE) -f docker-compose.yml config -q
+
+BENCH_FLAGS ?=
+
+bench: ## Go micro-benchmarks (cache, payload, result, handler) in integers/s, with -benchmem
+	$(GO) test $(GOFLAGS) -run '^$$' -bench . -benchmem ./internal/...
+
+bench-e2e: build ## end-to-end benchmark on a real redis-server it starts (~5 min): rewrites BENCHMARKS.md's figures and docs/bench-sweep.svg
+	$(BIN)/bench --sweep --profile --markdown BENCHMARKS.md --chart docs/bench-sweep.svg $(BENCH_FLAGS)
+
+bench-quick: build ## the end-to-end benchmark's main figures only, printed, nothing rewritten (~30 s)
+	$(BIN)/bench --repeat 1 $(BENCH_FLAGS)
 
 clean: ## remove built binaries
 	rm -rf $(BIN)

@@ -30,12 +30,17 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin = dir
-	build := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "bitqueue/cmd/producer", "bitqueue/cmd/worker")
+	// slowworker is the real handler behind a delay, for fault tests only.
+	build := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "bitqueue/cmd/producer", "bitqueue/cmd/worker", "bitqueue/e2e/testdata/slowworker")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build binaries:", err)
 		os.Exit(1)
 	}
+	// Workers serve /healthz, /readyz and /metrics on a free loopback port
+	// unless a test passes --http-addr, so that the many workers of the
+	// tests never compete for the default :8080.
+	os.Setenv("BITQUEUE_HTTP_ADDR", "127.0.0.1:0")
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -100,7 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}()
 	for range c.workers {
-		w := exec.CommandContext(ctx, filepath.Join(c.bin, "worker"), "--redis", c.redisURL, "--queue", queue, "--log-level", "warn")
+		w := exec.CommandContext(ctx, filepath.Join(c.bin, "worker"), "--redis", c.redisURL, "--queue", queue, "--log-level", "warn", "--http-addr", "off")
 		w.Stdout, w.Stderr = stderr, stderr
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start worker: %w", err)

@@ -22,20 +22,27 @@ import (
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
+	"bitqueue/internal/schedule"
+	"bitqueue/internal/shard"
 	"bitqueue/internal/tasks"
 )
 
 func main() { cli.Main("producer", run) }
 
 var env = map[string]string{
-	"redis":      "REDIS_URL",
-	"redis-wait": "BITQUEUE_REDIS_WAIT",
-	"queue":      "BITQUEUE_QUEUE",
-	"prefix":     "BITQUEUE_PREFIX",
-	"batch-size": "BITQUEUE_BATCH_SIZE",
-	"max-retry":  "BITQUEUE_MAX_RETRY",
-	"log-format": "BITQUEUE_LOG_FORMAT",
-	"log-level":  "BITQUEUE_LOG_LEVEL",
+	"redis":                 "REDIS_URL",
+	"redis-wait":            "BITQUEUE_REDIS_WAIT",
+	"queue":                 "BITQUEUE_QUEUE",
+	"prefix":                "BITQUEUE_PREFIX",
+	"batch-size":            "BITQUEUE_BATCH_SIZE",
+	"max-retry":             "BITQUEUE_MAX_RETRY",
+	"task-timeout":          "BITQUEUE_TASK_TIMEOUT",
+	"record-ttl":            "BITQUEUE_RECORD_TTL",
+	"shards":                "BITQUEUE_SHARDS",
+	"redis-ca":              redisconn.EnvCA,
+	"redis-tls-server-name": redisconn.EnvServerName,
+	"log-format":            "BITQUEUE_LOG_FORMAT",
+	"log-level":             "BITQUEUE_LOG_LEVEL",
 }
 
 type config struct {
@@ -54,17 +61,25 @@ type config struct {
 	timeout     time.Duration
 	out         string
 	maxRetry    int
+	taskTimeout time.Duration
+	recordTTL   time.Duration
 	concurrency int
 	logFormat   string
 	logLevel    string
+	retention   time.Duration
+	sched       scheduled
+	shards      int
+	redisOpts   redisconn.Options // TLS settings and passwords; PoolSize is set at Open
 }
 
 func parse(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("producer", flag.ContinueOnError)
-	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis URL: redis://[user:password@]host:port/db, rediss:// or redis-sentinel://")
-	fs.DurationVar(&c.redisWait, "redis-wait", 10*time.Second, "how long to wait for Redis to answer before giving up")
+	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis URL: redis://[user:password@]host:port/db, rediss://…, redis-sentinel://host:port[,…][/db]?master=NAME or redis-cluster://host:port[,…] (password: in the URL or $REDIS_PASSWORD)")
+	c.redisOpts.AddFlags(fs)
+	fs.DurationVar(&c.redisWait, "redis-wait", 10*time.Second, "how long to wait for Redis to answer, at start-up and during an outage, before giving up")
 	fs.StringVar(&c.queue, "queue", "bits", "queue to enqueue batches on")
+	fs.IntVar(&c.shards, "shards", 1, fmt.Sprintf("spread the batches over this many queues, <queue>-0 … <queue>-(N-1), by a hash of their task id, 1..%d; give the workers the same --shards", shard.MaxShards))
 	fs.StringVar(&c.prefix, "prefix", results.DefaultPrefix, "root of the result keys, as given to the workers")
 	fs.Uint64Var(&c.count, "count", 0, "enqueue this many random integers (exclusive with --input)")
 	fs.Uint64Var(&c.max, "max", 1<<20, "random integers are drawn uniformly from [0, max), max in 1..2^63")
@@ -76,18 +91,31 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.DurationVar(&c.timeout, "timeout", 0, "with --wait, give up after this long (0: no limit)")
 	fs.StringVar(&c.out, "out", "", "with --wait, write \"<n>\\t<bitstring>\" per input integer, in input order, to this file (- for stdout)")
 	fs.IntVar(&c.maxRetry, "max-retry", 10, "retries of a failing batch before it is archived as failed, 0..100")
+	fs.DurationVar(&c.taskTimeout, "task-timeout", time.Minute, "how long a worker may spend on one batch before it is cancelled and retried, 1s..24h")
 	fs.IntVar(&c.concurrency, "concurrency", 8, "enqueues in flight at once, 1..256")
+	fs.DurationVar(&c.recordTTL, "record-ttl", results.DefaultTTL, "how long the run's record, read by `producer status` and `producer requeue`, is kept (at least 1s; match the workers' --result-ttl)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	addScheduleFlags(fs, &c)
 	if err := cli.Parse(fs, args, getenv, env); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			cli.PrintUsage(stdout, fs, "producer (--count N | --input FILE) [flags]", env)
+			cli.PrintUsage(stdout, fs, "producer (--count N | --input FILE) [flags]\n       producer --schedule SPEC (--count N | --input FILE) [flags]\n       producer status --run-id ID [--json]   (see producer status -h)\n       producer requeue --run-id ID           (see producer requeue -h)", env)
 		}
 		return c, err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	c.seedSet = set["seed"]
+	c.redisOpts.ReadSecrets(getenv)
+	if err := shard.Validate(c.shards); err != nil {
+		return c, &cli.UsageError{Err: err}
+	}
+	if c.shards > 1 && c.sched.spec != "" {
+		return c, cli.Usagef("--shards with --schedule is not supported")
+	}
+	if err := c.sched.check(&c, set); err != nil {
+		return c, err
+	}
 	switch {
 	case set["count"] == (c.input != ""):
 		return c, cli.Usagef("give exactly one of --count N and --input FILE")
@@ -105,8 +133,12 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		return c, cli.Usagef("--out and --timeout need --wait")
 	case c.maxRetry < 0 || c.maxRetry > 100:
 		return c, cli.Usagef("--max-retry %d out of range [0, 100]", c.maxRetry)
+	case c.taskTimeout < time.Second || c.taskTimeout > 24*time.Hour:
+		return c, cli.Usagef("--task-timeout %s out of range [1s, 24h]", c.taskTimeout)
 	case c.concurrency < 1 || c.concurrency > 256:
 		return c, cli.Usagef("--concurrency %d out of range [1, 256]", c.concurrency)
+	case c.recordTTL < time.Second:
+		return c, cli.Usagef("--record-ttl %s must be at least 1s", c.recordTTL)
 	case c.redisWait <= 0:
 		return c, cli.Usagef("--redis-wait %s must be positive", c.redisWait)
 	case c.queue == "" || strings.ContainsAny(c.queue, " \t\r\n"):
@@ -123,6 +155,14 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "status":
+			return runStatus(ctx, args[1:], getenv, stdout, stderr)
+		case "requeue":
+			return runRequeue(ctx, args[1:], getenv, stdout, stderr)
+		}
+	}
 	c, err := parse(args, getenv, stdout)
 	if err != nil {
 		return err
@@ -131,9 +171,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return &cli.UsageError{Err: err}
 	}
+	logging.RouteRedis(log)
+	if c.sched.spec != "" {
+		return runScheduled(ctx, c, log, schedule.SystemClock{})
+	}
 	if c.runID == "" {
 		c.runID = runs.NewID(time.Now())
 	}
+
+	// Open contacts nothing: a malformed URL is refused before any input is read.
+	ro := c.redisOpts
+	ro.PoolSize = c.concurrency + 2
+	rdb, err := redisconn.OpenWith(c.redisURL, ro)
+	if err != nil {
+		return &cli.UsageError{Err: err}
+	}
+	defer rdb.Close()
 
 	var src input.Source
 	switch {
@@ -163,11 +216,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log.Info("run", "run_id", c.runID, "source", src.Name(), "integers", total, "batches", runs.Batches(total, c.batchSize), "seed", c.seed)
 
-	rdb, err := redisconn.Open(c.redisURL, c.concurrency+2)
-	if err != nil {
-		return &cli.UsageError{Err: err}
-	}
-	defer rdb.Close()
 	if err := redisconn.Wait(ctx, rdb, c.redisURL, c.redisWait, log); err != nil {
 		return err
 	}
@@ -179,11 +227,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Inspector:   inspector,
 		Store:       &results.Store{Client: rdb, Prefix: c.prefix},
 		Queue:       c.queue,
+		Shards:      c.shards,
 		BatchSize:   c.batchSize,
 		MaxRetry:    c.maxRetry,
 		Concurrency: c.concurrency,
+		TaskTimeout: c.taskTimeout,
+		Retention:   c.retention,
+		RedisWait:   c.redisWait,
 		Logger:      log,
+		RecordTTL:   c.recordTTL,
 	}
+	logPlacement(ctx, rdb, p.Queues(), log)
 	start := time.Now()
 	st, err := p.Enqueue(ctx, c.runID, src, total)
 	if err != nil {
@@ -200,7 +254,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		waitCtx, cancel = context.WithTimeoutCause(ctx, c.timeout, fmt.Errorf("timed out after %s", c.timeout))
 		defer cancel()
 	}
-	if err := p.Wait(waitCtx, c.runID, st.Batches, stderr); err != nil {
+	if err := p.Wait(waitCtx, c.runID, st.Batches, progressTo(stderr, log, c.logFormat)); err != nil {
 		return err
 	}
 	if c.out == "" {

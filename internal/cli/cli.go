@@ -8,8 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -76,10 +79,11 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string, env map[
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for name, variable := range env {
+	for _, name := range slices.Sorted(maps.Keys(env)) {
 		if set[name] {
 			continue
 		}
+		variable := env[name]
 		if v := getenv(variable); v != "" {
 			if err := fs.Set(name, v); err != nil {
 				return Usagef("%s=%q (for --%s): %v", variable, v, name, err)
@@ -94,7 +98,7 @@ func PrintUsage(w io.Writer, fs *flag.FlagSet, synopsis string, env map[string]s
 	fmt.Fprintf(w, "Usage: %s\n\nFlags:\n", synopsis)
 	fs.VisitAll(func(f *flag.Flag) {
 		name, usage := flag.UnquoteUsage(f)
-		fmt.Fprintf(w, "  --%s %s\n    \t%s", f.Name, name, usage)
+		fmt.Fprintf(w, "  %s\n    \t%s", strings.TrimSpace("--"+f.Name+" "+name), usage)
 		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" {
 			fmt.Fprintf(w, " (default %s)", f.DefValue)
 		}

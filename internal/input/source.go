@@ -84,10 +84,16 @@ func Spool(r io.Reader, dir, name string) (src Source, remove func(), err error)
 	return fileSource{path: f.Name(), name: name}, remove, nil
 }
 
-// Random returns count integers drawn uniformly from [0, max) by a generator
+// Random returns count integers drawn uniformly from [0, max) (max 0 counts
+// as 1) by a generator
 // seeded with seed: the same arguments give the same integers on every pass
 // and every machine.
-func Random(seed, count, max uint64) Source { return randomSource{seed, count, max} }
+func Random(seed, count, max uint64) Source {
+	if max == 0 {
+		max = 1
+	}
+	return randomSource{seed, count, max}
+}
 
 type randomSource struct{ seed, count, max uint64 }
 

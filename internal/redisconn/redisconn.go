@@ -1,4 +1,5 @@
-// Package redisconn opens Redis connections from URLs and waits for Redis to
+// Package redisconn opens Redis connections from URLs — one server, over TLS
+// or not, a sentinel-managed master, a Redis Cluster — and waits for Redis to
 // answer, without ever showing a password in a log or an error.
 package redisconn
 
@@ -11,60 +12,58 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 )
 
 // DefaultURL is used when neither --redis nor REDIS_URL is given.
 const DefaultURL = "redis://127.0.0.1:6379/0"
 
-// Open returns a client for rawURL: redis://[user:password@]host:port/db,
-// rediss:// for TLS (go-redis URL options such as ?pool_size= are honoured),
-// or redis-sentinel:// as asynq.ParseRedisURI reads it. poolSize, when
-// positive, raises the connection pool to at least that size. Open does not
-// contact Redis; see Wait.
+// Open returns a client for rawURL (see OpenWith for the forms it takes)
+// with no options but poolSize, which, when positive, raises the connection
+// pool to at least that size. Open does not contact Redis; see Wait.
 func Open(rawURL string, poolSize int) (redis.UniversalClient, error) {
+	return OpenWith(rawURL, Options{PoolSize: poolSize})
+}
+
+// Redact returns rawURL with any password replaced by "xxxxx". A URL that does
+// not parse (see parse) is replaced whole, since its password cannot be
+// located.
+func Redact(rawURL string) string {
+	u, err := parse(rawURL)
+	if err != nil {
+		return "<unparsable URL>"
+	}
+	hideQuerySecrets(u)
+	return u.Redacted()
+}
+
+// parse is url.Parse with errors that quote no part of the URL. It also
+// refuses an '@' after the host: that is what a password holding an unescaped
+// '/', '?' or '#' turns into, the parser ending the host there and leaving
+// the rest of the password in the path, query or fragment, where Redacted
+// would show it.
+func parse(rawURL string) (*url.URL, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("redis URL %s: %v", Redact(rawURL), err)
-	}
-	switch u.Scheme {
-	case "redis", "rediss":
-		opt, err := redis.ParseURL(rawURL)
-		if err != nil {
-			return nil, fmt.Errorf("redis URL %s: %v", Redact(rawURL), redactErr(err, rawURL))
+		if strings.Contains(rawURL, "@") {
+			// The message may quote a piece of the password (an invalid
+			// port or escape), so keep it to itself.
+			err = errors.New("invalid URL; percent-encode special characters in the password")
 		}
-		opt.PoolSize = max(opt.PoolSize, poolSize)
-		return redis.NewClient(opt), nil
-	case "redis-sentinel":
-		opt, err := asynq.ParseRedisURI(rawURL)
-		if err != nil {
-			return nil, fmt.Errorf("redis URL %s: %v", Redact(rawURL), redactErr(err, rawURL))
-		}
-		fo := opt.(asynq.RedisFailoverClientOpt)
-		fo.PoolSize = max(fo.PoolSize, poolSize)
-		return fo.MakeRedisClient().(redis.UniversalClient), nil
-	default:
-		return nil, fmt.Errorf("redis URL %s: scheme %q, want redis, rediss or redis-sentinel", Redact(rawURL), u.Scheme)
+		return nil, err
 	}
-}
-
-// Redact returns rawURL with any password replaced by "xxxxx". A URL that does
-// not parse is replaced whole, since its password cannot be located.
-func Redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "<unparsable URL>"
+	if strings.Contains(u.Opaque+u.Path+u.RawQuery+u.Fragment, "@") {
+		return nil, errors.New("'@' after the host; percent-encode any '/', '?' or '#' in the password")
 	}
-	return u.Redacted()
+	return u, nil
 }
 
 func redactErr(err error, rawURL string) error {
-	u, perr := url.Parse(rawURL)
+	u, perr := parse(rawURL)
 	if perr != nil {
 		return errors.New("invalid URL")
 	}
@@ -74,26 +73,41 @@ func redactErr(err error, rawURL string) error {
 	return err
 }
 
-// Wait pings client until it answers, backing off from 100 ms to 2 s between
-// attempts, for at most maxWait. It logs one line per failed attempt and
-// returns an error naming the redacted URL when Redis never answers.
+// Wait pings client (every master of a cluster) until it answers, backing off
+// from 100 ms to 2 s between attempts, for at most maxWait. It logs one line
+// per failed attempt and returns an error naming the redacted URL when Redis
+// never answers. Errors that waiting cannot cure — a server certificate that
+// does not verify, a server that does not speak TLS, wrong or missing
+// credentials — end the wait at once with an error that says what to fix.
 func Wait(ctx context.Context, client redis.UniversalClient, rawURL string, maxWait time.Duration, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, maxWait)
 	defer cancel()
 	start := time.Now()
 	delay := 100 * time.Millisecond
+	var cause error // the last error that was not the wait running out
 	for attempt := 1; ; attempt++ {
-		err := client.Ping(ctx).Err()
+		err := Ping(ctx, client)
+		if err != nil && ctx.Err() == nil {
+			cause = err
+		} else if err != nil && cause != nil {
+			err = cause
+		}
 		if err == nil {
 			if attempt > 1 {
 				log.Info("redis reachable", "redis", Redact(rawURL), "waited", time.Since(start).Round(time.Millisecond))
 			}
 			return nil
 		}
-		log.Warn("redis not reachable yet; retrying", "redis", Redact(rawURL), "attempt", attempt, "retry_in", delay, "err", redactErr(err, rawURL))
+		hint, isPermanent := permanent(err)
+		schemeHint := schemeHint(err, rawURL)
+		err = redactClientErr(redactErr(err, rawURL), client)
+		if isPermanent {
+			return fmt.Errorf("redis at %s: %v (%s)", Redact(rawURL), err, hint)
+		}
+		log.Warn("redis not reachable yet; retrying", "redis", Redact(rawURL), "attempt", attempt, "retry_in", delay, "err", err)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("redis at %s did not answer within %s: %v", Redact(rawURL), maxWait, redactErr(err, rawURL))
+			return fmt.Errorf("redis at %s did not answer within %s: %v%s", Redact(rawURL), maxWait, err, schemeHint)
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 2*time.Second)

@@ -15,6 +15,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"bitqueue/internal/input"
+	"bitqueue/internal/outage"
 	"bitqueue/internal/results"
 	"bitqueue/internal/tasks"
 )
@@ -25,11 +26,27 @@ type Producer struct {
 	Inspector *asynq.Inspector
 	Store     *results.Store
 	Queue     string
+	// Shards, when above 1, spreads the batches over the queues Queue-0 …
+	// Queue-(Shards-1): see QueueOf.
+	Shards    int
 	BatchSize int
 	MaxRetry  int
 	// Concurrency is the number of enqueues in flight at once.
 	Concurrency int
-	Logger      *slog.Logger
+	// TaskTimeout, when positive, is how long a worker may spend on one
+	// batch: asynq cancels the handler's context then and retries the batch.
+	TaskTimeout time.Duration
+	// Retention, when positive, is how long asynq keeps a finished batch's
+	// task, so that its task id still refuses a second enqueue of the batch
+	// after it is done (a replica that saw no result yet, a re-run).
+	Retention time.Duration
+	// RedisWait bounds how long a Redis outage is ridden out, with backoff,
+	// before Enqueue, Wait or WriteOut give up (outage.DefaultBound).
+	RedisWait time.Duration
+	Logger    *slog.Logger
+	// RecordTTL is how long the run's record (see Record) is kept
+	// (results.DefaultTTL).
+	RecordTTL time.Duration
 }
 
 // EnqueueStats counts what Enqueue did with each batch of a run.
@@ -42,63 +59,122 @@ type EnqueueStats struct {
 
 // Enqueue sends every batch of the run that has neither a result nor a task
 // in Redis yet, so that running it again enqueues nothing twice. total is the
-// number of integers src holds (see Count).
+// number of integers src holds (see Count). It rides out a Redis outage of up
+// to RedisWait; when Redis is out of memory it stops at once with an error
+// wrapping ErrOutOfMemory, leaving what it enqueued in the queue.
 func (p *Producer) Enqueue(ctx context.Context, runID string, src input.Source, total uint64) (EnqueueStats, error) {
 	st := EnqueueStats{Batches: Batches(total, p.BatchSize)}
-	seqs := make([]uint64, st.Batches)
-	for i := range seqs {
-		seqs[i] = uint64(i)
-	}
-	done, err := p.Store.Exist(ctx, runID, seqs)
-	if err != nil {
-		return st, fmt.Errorf("check existing results: %w", err)
+	o := outage.New(p.RedisWait, p.Logger)
+	if err := o.Do(ctx, "save run record", func() error { return p.saveRecord(ctx, runID, total, st.Batches) }); err != nil {
+		return st, err
 	}
 
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	opts := []asynq.Option{asynq.MaxRetry(p.MaxRetry)} // the queue is the task's own (QueueOf)
+	if p.TaskTimeout > 0 {
+		opts = append(opts, asynq.Timeout(p.TaskTimeout))
+	}
+	if p.Retention > 0 {
+		opts = append(opts, asynq.Retention(p.Retention))
+	}
+	// Cancelling feed stops new enqueues; those in flight run to their end
+	// on ctx, so that what Redis holds is exactly what st counts.
+	feed, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	work := make(chan *asynq.Task, 2*p.Concurrency)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for range max(p.Concurrency, 1) {
 		wg.Go(func() {
 			for t := range work {
-				_, err := p.Client.EnqueueContext(ctx, t, asynq.Queue(p.Queue), asynq.MaxRetry(p.MaxRetry))
+				if feed.Err() != nil {
+					continue // stopping: drain without enqueueing
+				}
+				conflict := false
+				err := o.Do(feed, "enqueue", func() error {
+					_, err := p.Client.EnqueueContext(ctx, t, opts...)
+					if errors.Is(err, asynq.ErrTaskIDConflict) {
+						conflict = true // also after a retry of an enqueue that went through
+						return nil
+					}
+					return err
+				})
 				mu.Lock()
 				switch {
+				case err == nil && conflict:
+					st.Queued++
 				case err == nil:
 					st.Enqueued++
-				case errors.Is(err, asynq.ErrTaskIDConflict):
-					st.Queued++
-				default:
-					cancel(fmt.Errorf("enqueue: %w", err))
+				case outage.IsOutOfMemory(err):
+					stop(errOutOfMemory{err})
+				case feed.Err() == nil:
+					stop(fmt.Errorf("enqueue: %w", err))
 				}
 				mu.Unlock()
 			}
 		})
 	}
-	readErr := p.each(ctx, runID, src, func(b tasks.Batch) error {
-		if done[b.Seq] {
-			st.Done++
-			return nil
+	// Batches are checked for a result in chunks, just before they are
+	// enqueued, so that a re-run while workers are busy does not enqueue
+	// again a batch that was finished a moment before.
+	chunk := make([]tasks.Batch, 0, existChunk)
+	seqs := make([]uint64, 0, existChunk)
+	flush := func() error {
+		seqs = seqs[:0]
+		for _, b := range chunk {
+			seqs = append(seqs, b.Seq)
 		}
-		t, err := tasks.NewBitsTask(b)
-		if err != nil {
+		var done []bool
+		err := o.Do(feed, "check existing results", func() (err error) {
+			done, err = p.Store.Exist(ctx, runID, seqs)
 			return err
+		})
+		if err != nil {
+			return fmt.Errorf("check existing results: %w", err)
 		}
-		select {
-		case work <- t:
-			return nil
-		case <-ctx.Done():
-			return context.Cause(ctx)
+		for i, b := range chunk {
+			if done[i] {
+				mu.Lock()
+				st.Done++
+				mu.Unlock()
+				continue
+			}
+			t, err := tasks.NewBitsTask(b, asynq.Queue(p.QueueOf(runID, b.Seq)))
+			if err != nil {
+				return err
+			}
+			select {
+			case work <- t:
+			case <-feed.Done():
+				return context.Cause(feed)
+			}
 		}
+		chunk = chunk[:0]
+		return nil
+	}
+	readErr := p.each(feed, runID, src, func(b tasks.Batch) error {
+		if chunk = append(chunk, b); len(chunk) == existChunk {
+			return flush()
+		}
+		return nil
 	}, true)
+	if readErr == nil && len(chunk) > 0 {
+		readErr = flush()
+	}
 	close(work)
 	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
+	var oom errOutOfMemory
+	if err := context.Cause(feed); errors.As(err, &oom) {
+		return st, fmt.Errorf("%w: %d of the %d batches of run %s are queued (%d by this run, %d before) and stay queued, %d have results; free memory or raise maxmemory, then run again with --run-id %s to enqueue the rest (redis: %v)",
+			ErrOutOfMemory, st.Enqueued+st.Queued, st.Batches, runID, st.Enqueued, st.Queued, st.Done, runID, oom.err)
+	} else if err != nil {
 		return st, err
 	}
 	return st, readErr
 }
+
+// existChunk is how many batches Enqueue checks for results in one round
+// trip, just before enqueueing those that have none.
+const existChunk = 256
 
 // each reads src from the start and calls fn with each batch in order. With
 // fresh, each batch gets its own storage (fn may keep it); otherwise one
@@ -143,8 +219,11 @@ func (e *FailedError) Error() string {
 // Wait polls Redis until every one of the run's batches has a result, writing
 // progress to progress about once a second. It returns a *FailedError as soon
 // as a batch of the run has been archived, and ctx's error (with how many
-// batches are missing) when ctx ends first.
+// batches are missing) when ctx ends first. It rides out a Redis outage of up
+// to RedisWait (a restart, a failover), logging one line when the outage
+// begins and one when it ends.
 func (p *Producer) Wait(ctx context.Context, runID string, batches int, progress io.Writer) error {
+	o := outage.New(p.RedisWait, p.Logger)
 	pending := make([]uint64, batches)
 	for i := range pending {
 		pending[i] = uint64(i)
@@ -154,7 +233,11 @@ func (p *Producer) Wait(ctx context.Context, runID string, batches int, progress
 	defer poll.Stop()
 	lastReport, lastArchiveCheck := time.Now(), time.Time{}
 	for {
-		exist, err := p.Store.Exist(ctx, runID, pending)
+		var exist []bool
+		err := o.Do(ctx, "wait for results", func() (err error) {
+			exist, err = p.Store.Exist(ctx, runID, pending)
+			return err
+		})
 		if err != nil {
 			if ctx.Err() != nil {
 				return p.waitErr(ctx, runID, batches, pending)
@@ -174,8 +257,21 @@ func (p *Producer) Wait(ctx context.Context, runID string, batches int, progress
 		}
 		if time.Since(lastArchiveCheck) >= time.Second {
 			lastArchiveCheck = time.Now()
-			if err := p.checkArchived(ctx, runID, pending); err != nil {
+			var failed *FailedError
+			err := o.Do(ctx, "check for failed batches", func() error {
+				err := p.checkArchived(ctx, runID, pending)
+				if errors.As(err, &failed) {
+					return nil // a finding, not a Redis error
+				}
 				return err
+			})
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return p.waitErr(ctx, runID, batches, pending)
+			case err != nil:
+				return err
+			case failed != nil:
+				return failed
 			}
 		}
 		if time.Since(lastReport) >= time.Second {
@@ -195,24 +291,37 @@ func (p *Producer) waitErr(ctx context.Context, runID string, batches int, pendi
 }
 
 // checkArchived returns a *FailedError when any pending batch of the run is
-// in the queue's archive.
+// in the archive of its queue.
 func (p *Producer) checkArchived(ctx context.Context, runID string, pending []uint64) error {
-	info, err := QueueInfo(p.Inspector, p.Queue)
+	want := make(map[string]bool, len(pending))
+	for _, seq := range pending {
+		want[tasks.TaskID(runID, seq)] = true
+	}
+	var failed FailedError
+	for _, q := range p.Queues() {
+		if err := p.archivedIn(ctx, q, want, &failed); err != nil {
+			return err
+		}
+	}
+	if len(failed.IDs) > 0 {
+		return &failed
+	}
+	return nil
+}
+
+// archivedIn adds to failed the tasks of want archived in queue.
+func (p *Producer) archivedIn(ctx context.Context, queue string, want map[string]bool, failed *FailedError) error {
+	info, err := QueueInfo(p.Inspector, queue)
 	if err != nil {
 		return err
 	}
 	if info.Archived == 0 {
 		return nil
 	}
-	want := make(map[string]bool, len(pending))
-	for _, seq := range pending {
-		want[tasks.TaskID(runID, seq)] = true
-	}
-	var failed FailedError
 	for page := 1; ; page++ {
-		list, err := p.Inspector.ListArchivedTasks(p.Queue, asynq.PageSize(1000), asynq.Page(page))
+		list, err := p.Inspector.ListArchivedTasks(queue, asynq.PageSize(1000), asynq.Page(page))
 		if err != nil {
-			return fmt.Errorf("list archived tasks of %s: %w", p.Queue, err)
+			return fmt.Errorf("list archived tasks of %s: %w", queue, err)
 		}
 		for _, t := range list {
 			if want[t.ID] {
@@ -223,13 +332,9 @@ func (p *Producer) checkArchived(ctx context.Context, runID string, pending []ui
 			}
 		}
 		if len(list) < 1000 || ctx.Err() != nil {
-			break
+			return nil
 		}
 	}
-	if len(failed.IDs) > 0 {
-		return &failed
-	}
-	return nil
 }
 
 // WriteOut writes one line per input integer, in input order,
@@ -237,8 +342,13 @@ func (p *Producer) checkArchived(ctx context.Context, runID string, pending []ui
 // whose row does not hold the input integer is an error.
 func (p *Producer) WriteOut(ctx context.Context, runID string, src input.Source, w io.Writer) error {
 	line := make([]byte, 0, 128)
+	o := outage.New(p.RedisWait, p.Logger)
 	return p.each(ctx, runID, src, func(b tasks.Batch) error {
-		r, err := p.Store.Load(ctx, runID, b.Seq)
+		var r tasks.Result
+		err := o.Do(ctx, "read results", func() (err error) {
+			r, err = p.Store.Load(ctx, runID, b.Seq)
+			return err
+		})
 		if err != nil {
 			return err
 		}

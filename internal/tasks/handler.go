@@ -13,7 +13,8 @@ import (
 )
 
 // ResultStore keeps the result of batch seq of a run. Saving the same result
-// twice must leave the same state as saving it once.
+// twice must leave the same state as saving it once. r.Bits belongs to the
+// caller again once Save returns: a store must copy what it keeps.
 type ResultStore interface {
 	Save(ctx context.Context, runID string, seq uint64, r Result) error
 }
@@ -56,8 +57,10 @@ func (h *BitsHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	defer h.bufs.Put(b)
 	if err := DecodeBatch(&b.batch, t.Payload()); err != nil {
+		// Debug only: the worker logs every failure once, at error level
+		// for a permanent one, with this error and the task id.
 		id, _ := asynq.GetTaskID(ctx)
-		h.Logger.Error("rejected malformed batch", "task_id", id, "err", err)
+		h.Logger.Debug("rejected malformed batch", "task_id", id, "err", err)
 		return h.done(Outcome{Err: fmt.Errorf("%w: %w", err, asynq.SkipRetry)})
 	}
 	r, misses := Pack(h.Cache, b.batch.Nums, b.bits)
@@ -66,7 +69,9 @@ func (h *BitsHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		err = fmt.Errorf("batch %s: save result: %w", TaskID(b.batch.RunID, b.batch.Seq), err)
 	}
-	h.Logger.Debug("batch done", "task_id", TaskID(b.batch.RunID, b.batch.Seq), "count", r.Count, "width", r.Width, "misses", misses, "err", err)
+	if h.Logger.Enabled(ctx, slog.LevelDebug) { // spare the id's allocation otherwise
+		h.Logger.Debug("batch done", "task_id", TaskID(b.batch.RunID, b.batch.Seq), "count", r.Count, "width", r.Width, "misses", misses, "err", err)
+	}
 	return h.done(Outcome{Count: r.Count, Misses: misses, Err: err})
 }
 

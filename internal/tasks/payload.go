@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Limits shared by the producer and the worker.
@@ -140,16 +141,26 @@ func DecodeBatch(dst *Batch, p []byte) error {
 	if cap(nums) < int(count) {
 		nums = make([]uint64, 0, count)
 	}
-	var buf [8]byte
+	nums = nums[:count]
 	var largest uint64
-	for i := range int(count) {
+	// While 8 bytes remain from an integer's offset, read them at once and
+	// shift the integer's width bytes down; the last few take the slow path.
+	shift, i := uint(64-8*width), 0
+	for ; i < len(nums) && i*width+8 <= len(p); i++ {
+		n := binary.BigEndian.Uint64(p[i*width:]) >> shift
+		largest = max(largest, n)
+		nums[i] = n
+	}
+	var buf [8]byte
+	for ; i < len(nums); i++ {
 		copy(buf[8-width:], p[i*width:(i+1)*width])
 		n := binary.BigEndian.Uint64(buf[:])
-		if n > math.MaxInt64 {
-			return malformed("integer %d is %d, above 2^63-1", i, n)
-		}
 		largest = max(largest, n)
-		nums = append(nums, n)
+		nums[i] = n
+	}
+	if largest > math.MaxInt64 {
+		i := slices.IndexFunc(nums, func(n uint64) bool { return n > math.MaxInt64 })
+		return malformed("integer %d is %d, above 2^63-1", i, nums[i])
 	}
 	if byteWidth(largest) != width {
 		return malformed("width %d bytes, but the largest integer %d needs %d", width, largest, byteWidth(largest))

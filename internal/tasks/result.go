@@ -47,21 +47,30 @@ func Pack(c *cache.Cache, nums []uint64, buf []byte) (r Result, misses int) {
 	out := buf[:size+8]
 	var acc uint64 // pending bits, left-aligned
 	used, pos := 0, 0
-	for _, n := range nums {
-		bs, l, hit := c.Lookup(n)
-		if !hit {
-			misses++
+	// Look a chunk of rows up before packing them: the lookups of a chunk
+	// are independent, so their cache misses overlap instead of queueing
+	// behind the packing of each row.
+	var rows [64]uint64
+	for start := 0; start < len(nums); start += len(rows) {
+		chunk := nums[start:min(start+len(rows), len(nums))]
+		for i, n := range chunk {
+			bs, l, hit := c.Lookup(n)
+			if !hit {
+				misses++
+			}
+			rows[i] = bs >> (width - l) // width bits, left-aligned
 		}
-		row := bs >> (width - l) // width bits, left-aligned
-		acc |= row >> used
-		if used+width < 64 {
-			used += width
-			continue
+		for _, row := range rows[:len(chunk)] {
+			acc |= row >> used
+			if used+width < 64 {
+				used += width
+				continue
+			}
+			binary.BigEndian.PutUint64(out[pos:], acc)
+			pos += 8
+			acc = row << (64 - used) // Go shifts by 64 to zero
+			used += width - 64
 		}
-		binary.BigEndian.PutUint64(out[pos:], acc)
-		pos += 8
-		acc = row << (64 - used) // Go shifts by 64 to zero
-		used += width - 64
 	}
 	binary.BigEndian.PutUint64(out[pos:], acc)
 	clear(out[size:])

@@ -5,13 +5,20 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 )
 
-// asynqLogger routes asynq's own log lines into slog.
+// asynqLogger routes asynq's own log lines into slog. Its warning that a task
+// is archived is logged at debug level: Serve's error handler has already
+// logged that failure, with its cause.
 type asynqLogger struct{ l *slog.Logger }
 
 func (a asynqLogger) log(level slog.Level, args []any) {
-	a.l.Log(context.Background(), level, fmt.Sprint(args...), "component", "asynq")
+	msg := fmt.Sprint(args...)
+	if level == slog.LevelWarn && strings.HasPrefix(msg, "Retry exhausted for task id=") {
+		level = slog.LevelDebug
+	}
+	a.l.Log(context.Background(), level, msg, "component", "asynq")
 }
 
 func (a asynqLogger) Debug(args ...any) { a.log(slog.LevelDebug, args) }

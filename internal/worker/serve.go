@@ -30,6 +30,20 @@ type Config struct {
 	// tasks again (25 ms). It bounds the pickup latency of an idle fleet.
 	PollInterval time.Duration
 	Logger       *slog.Logger
+	// Readiness, when set, is told each time one of the worker's readiness
+	// checks changes: check "serve" fails with StartupReason while the hook
+	// runs, with "waiting for Redis" until Redis answers, passes just before
+	// the first task is pulled, and fails with "shutting down" once shutdown
+	// begins; check "redis" fails while asynq's periodic ping of Redis
+	// (every HealthCheckInterval) fails. reason is empty when check passes.
+	// health.State's Report has this signature.
+	Readiness func(check, reason string)
+	// StartupReason is the readiness reason while the hook runs ("startup
+	// hook running").
+	StartupReason string
+	// HealthCheckInterval is how often a serving worker pings Redis to
+	// report the "redis" check (3 s).
+	HealthCheckInterval time.Duration
 }
 
 // Serve runs one worker process until ctx is cancelled: it calls hook.Start
@@ -46,22 +60,27 @@ func Serve[S any](ctx context.Context, cfg Config, hook Hook[S], newHandler func
 	}
 
 	start := time.Now()
+	cfg.Readiness(checkServe, cfg.StartupReason)
 	state, err := hook.Start(ctx)
 	if err != nil {
+		cfg.Readiness(checkServe, "shutting down")
 		if ctx.Err() != nil {
 			return nil // stopped during start-up: nothing was pulled
 		}
 		return fmt.Errorf("startup hook: %w", err)
 	}
 	log.Info("startup hook done", "took", time.Since(start).Round(time.Microsecond))
+	cfg.Readiness(checkServe, "waiting for Redis")
 
 	if err := redisconn.Wait(ctx, cfg.Redis, cfg.RedisURL, cfg.RedisWait, log); err != nil {
+		cfg.Readiness(checkServe, "shutting down")
 		if ctx.Err() != nil {
 			return nil // stopped while waiting: Redis did not time out
 		}
 		return err
 	}
 	if ctx.Err() != nil {
+		cfg.Readiness(checkServe, "shutting down")
 		return nil
 	}
 
@@ -81,15 +100,28 @@ func Serve[S any](ctx context.Context, cfg Config, hook Hook[S], newHandler func
 			id, _ := asynq.GetTaskID(ctx)
 			retried, _ := asynq.GetRetryCount(ctx)
 			maxRetry, _ := asynq.GetMaxRetry(ctx)
-			log.Warn("task failed", "task_id", id, "retried", retried, "max_retry", maxRetry, "err", err)
+			// One line per failure, naming the task: asynq's own line for
+			// an archived task is demoted to debug (see asynqLogger).
+			if errors.Is(err, asynq.SkipRetry) || retried >= maxRetry {
+				log.Error("task failed permanently; archived", "task_id", id, "retried", retried, "max_retry", maxRetry, "err", err)
+				return
+			}
+			log.Warn("task failed; will retry", "task_id", id, "retried", retried, "max_retry", maxRetry, "err", err)
 		}),
+		HealthCheckInterval: cfg.HealthCheckInterval,
+		HealthCheckFunc:     redisHealth(cfg, log),
 	})
+	// Ready just before the first task can be pulled: readiness and the
+	// startup hook are one thing.
+	cfg.Readiness(checkServe, "")
 	if err := srv.Start(newHandler(state)); err != nil {
+		cfg.Readiness(checkServe, "not serving: "+err.Error())
 		return err
 	}
 	log.Info("serving", "queues", cfg.Queues, "concurrency", cfg.Concurrency, "ready_after", time.Since(start).Round(time.Microsecond))
 
 	<-ctx.Done()
+	cfg.Readiness(checkServe, "shutting down")
 	log.Info("shutdown begun", "timeout", cfg.ShutdownTimeout)
 	began := time.Now()
 	srv.Shutdown()
@@ -113,7 +145,50 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Readiness == nil {
+		c.Readiness = func(string, string) {}
+	}
+	if c.StartupReason == "" {
+		c.StartupReason = "startup hook running"
+	}
+	if c.HealthCheckInterval <= 0 {
+		c.HealthCheckInterval = 3 * time.Second
+	}
 	return c
+}
+
+// Readiness checks reported by Serve; see Config.Readiness.
+const (
+	checkServe = "serve"
+	checkRedis = "redis"
+)
+
+// redisHealth returns asynq's HealthCheckFunc: it reports the "redis" check
+// and logs one line when Redis stops or starts answering again. asynq calls
+// it from one goroutine, so failing needs no lock.
+func redisHealth(cfg Config, log *slog.Logger) func(error) {
+	failing := false
+	return func(err error) {
+		if err == nil { // asynq pinged one node; a cluster is ready when every master answers
+			ctx, cancel := context.WithTimeout(context.Background(), cfg.HealthCheckInterval)
+			err = redisconn.PingMasters(ctx, cfg.Redis)
+			cancel()
+		}
+		switch {
+		case err != nil:
+			if !failing {
+				log.Warn("redis unreachable; not ready", "redis", redisconn.Redact(cfg.RedisURL), "err", err)
+			}
+			failing = true
+			cfg.Readiness(checkRedis, "Redis unreachable: "+err.Error())
+		case failing:
+			failing = false
+			log.Info("redis reachable again; ready", "redis", redisconn.Redact(cfg.RedisURL))
+			cfg.Readiness(checkRedis, "")
+		default:
+			cfg.Readiness(checkRedis, "")
+		}
+	}
 }
 
 // RetryDelay is the delay before a failed task runs again. A task whose worker

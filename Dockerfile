@@ -1,0 +1,24 @@
+# Small static images of bitqueue's two commands, run as a non-root user.
+#
+#   docker build -t bitqueue:local .
+#   docker run --rm bitqueue:local -h                                   # the worker (default entrypoint)
+#   docker run --rm --entrypoint /usr/local/bin/producer bitqueue:local -h
+#
+# docker-compose.yml builds it and picks the entrypoint per service.
+
+FROM golang:1.26 AS build
+WORKDIR /src
+# Modules first, so that a source change does not download them again.
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/ ./cmd/producer ./cmd/worker
+
+# distroless/static: CA certificates (for rediss://) and tzdata, no shell, no
+# package manager; its nonroot user is uid 65532.
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/producer /out/worker /usr/local/bin/
+USER nonroot:nonroot
+# The worker's /healthz, /readyz and /metrics (--http-addr).
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/worker"]

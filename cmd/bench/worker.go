@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"bitqueue/internal/bench"
+	"bitqueue/internal/cache"
+	"bitqueue/internal/cli"
+	"bitqueue/internal/logging"
+	"bitqueue/internal/redisconn"
+	"bitqueue/internal/results"
+	"bitqueue/internal/tasks"
+	"bitqueue/internal/worker"
+)
+
+// runWorker is a baseline worker process: the production worker's serving
+// loop (internal/worker.Serve, real asynq, the same settings) with a handler
+// of the benchmark's:
+//
+//   - empty: returns at once. The fleet's ceiling: what asynq and Redis
+//     cost per task with no work and no result.
+//   - shipped: the anti-pattern bitqueue exists to avoid. The process builds
+//     nothing at start-up; every task carries the whole serialized cache,
+//     which the handler decodes before converting its batch — what a
+//     process pool does when the cache is an argument of every call.
+func runWorker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var (
+		handler, redisURL, queue, prefix, logFormat, logLevel string
+		resultTTL, pollInterval                               time.Duration
+		concurrency                                           int
+	)
+	fs := flag.NewFlagSet("bench worker", flag.ContinueOnError)
+	fs.StringVar(&handler, "handler", "", "empty or shipped")
+	fs.StringVar(&redisURL, "redis", redisconn.DefaultURL, "Redis URL")
+	fs.StringVar(&queue, "queue", "", "queue to serve")
+	fs.StringVar(&prefix, "prefix", results.DefaultPrefix, "root of the result keys")
+	fs.DurationVar(&resultTTL, "result-ttl", results.DefaultTTL, "how long results are kept")
+	// Zero leaves internal/worker's defaults, which are the worker's.
+	fs.IntVar(&concurrency, "concurrency", 0, "tasks processed at once (0: the worker's default)")
+	fs.DurationVar(&pollInterval, "poll-interval", 0, "idle poll interval (0: the worker's default)")
+	fs.StringVar(&logFormat, "log-format", "text", "text or json")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	env := map[string]string{}
+	if err := cli.Parse(fs, args, getenv, env); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			cli.PrintUsage(stdout, fs, "bench worker --handler empty|shipped [flags]", env)
+		}
+		return err
+	}
+	if queue == "" {
+		return cli.Usagef("--queue is required")
+	}
+	log, err := logging.New(stderr, logFormat, logLevel)
+	if err != nil {
+		return &cli.UsageError{Err: err}
+	}
+	rdb, err := redisconn.Open(redisURL, max(concurrency, 8)+10)
+	if err != nil {
+		return &cli.UsageError{Err: err}
+	}
+	defer rdb.Close()
+	cfg := worker.Config{
+		Redis: rdb, RedisURL: redisURL, Queues: []string{queue},
+		Concurrency: concurrency, PollInterval: pollInterval, Logger: log,
+	}
+	store := &results.Store{Client: rdb, Prefix: prefix, TTL: resultTTL}
+
+	switch handler {
+	case "empty":
+		// The same start-up as the production worker, so the processes
+		// differ only in their handler.
+		hook := worker.HookFunc[*cache.Cache](func(context.Context) (*cache.Cache, error) { return cache.New(cache.DefaultBits) })
+		return worker.Serve(ctx, cfg, hook, func(*cache.Cache) asynq.Handler {
+			return asynq.HandlerFunc(func(context.Context, *asynq.Task) error { return nil })
+		})
+	case "shipped":
+		hook := worker.HookFunc[struct{}](func(context.Context) (struct{}, error) { return struct{}{}, nil })
+		return worker.Serve(ctx, cfg, hook, func(struct{}) asynq.Handler {
+			return &shippedHandler{store: store, log: log}
+		})
+	default:
+		return cli.Usagef("--handler %q: want empty or shipped", handler)
+	}
+}
+
+// shippedHandler converts batches whose task carries the cache.
+type shippedHandler struct {
+	store tasks.ResultStore
+	log   *slog.Logger
+}
+
+// ProcessTask decodes the cache shipped with the task, then converts and
+// stores the batch as BitsHandler does.
+func (h *shippedHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	raw, payload, err := bench.DecodeShipped(t.Payload())
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	// Unpickling: a fresh table for every task.
+	table := make([]uint64, len(raw)/8)
+	for i := range table {
+		table[i] = binary.LittleEndian.Uint64(raw[8*i:])
+	}
+	var b tasks.Batch
+	if err := tasks.DecodeBatch(&b, payload); err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return h.store.Save(ctx, b.RunID, b.Seq, packTable(table, b.Nums))
+}
+
+// packTable packs nums as tasks.Pack does, looking bitstrings up in table
+// (words in the layout of bench.TableWord).
+func packTable(table []uint64, nums []uint64) tasks.Result {
+	width := 1
+	for _, n := range nums {
+		width = max(width, cache.Len(n))
+	}
+	bits := make([]byte, (len(nums)*width+7)/8)
+	off := 0
+	for _, n := range nums {
+		row := n // integers outside the table are their own rows
+		if n < uint64(len(table)) {
+			w := table[n]
+			row = (w &^ 63) >> (64 - w&63)
+		}
+		for i := width - 1; i >= 0; i-- {
+			if row>>i&1 == 1 {
+				bits[off/8] |= 0x80 >> (off % 8)
+			}
+			off++
+		}
+	}
+	return tasks.Result{Count: len(nums), Width: width, Bits: bits}
+}

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
+
+	"bitqueue/internal/shard"
+)
+
+// logPlacement logs, on a Redis Cluster, which master holds each queue, and
+// warns about masters that hold none, since they take no part in the run.
+func logPlacement(ctx context.Context, rdb redis.UniversalClient, queues []string, log *slog.Logger) {
+	cc, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		return
+	}
+	p, err := shard.Place(ctx, cc, queues)
+	if err != nil {
+		log.Warn("could not find which cluster master holds each queue", "err", err)
+		return
+	}
+	for addr, qs := range p.Queues {
+		log.Info("cluster master", "addr", addr, "queues", qs)
+	}
+	if len(p.Idle) > 0 {
+		log.Warn("cluster masters hold none of the queues and take no part: raise --shards (on the producer and the workers) to spread the queues over every master", "idle", p.Idle, "shards", len(queues), "masters", len(p.Queues))
+	}
+}

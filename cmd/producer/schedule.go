@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	_ "time/tzdata" // --tz works on hosts and images without a zone database
+
+	"github.com/hibiken/asynq"
+
+	"bitqueue/internal/cli"
+	"bitqueue/internal/input"
+	"bitqueue/internal/redisconn"
+	"bitqueue/internal/results"
+	"bitqueue/internal/runs"
+	"bitqueue/internal/schedule"
+	"bitqueue/internal/tasks"
+)
+
+// Limits of the scheduling flags.
+const (
+	defaultName  = "bitqueue"
+	maxCatchUp   = 1000
+	maxRetention = 7 * 24 * time.Hour
+	// tickTimeLen is the length of the time part of a tick's run id,
+	// "-20061129T150405Z" at most.
+	tickTimeLen = len("-20060102T150405Z")
+)
+
+// scheduled holds the flags of scheduled production.
+type scheduled struct {
+	spec    string
+	tz      string
+	name    string
+	catchUp int
+	// retentionSet records that --retention was given; otherwise a
+	// scheduled tick's retention follows from the schedule.
+	retentionSet bool
+	sched        *schedule.Schedule // parsed from spec and tz by check
+}
+
+// addScheduleFlags registers --schedule and its companions, and
+// --retention, which one-shot runs use too.
+func addScheduleFlags(fs *flag.FlagSet, c *config) {
+	fs.StringVar(&c.sched.spec, "schedule", "", "produce one run per tick until SIGTERM: a 5-field cron spec (minute hour day-of-month month day-of-week), @hourly, @daily, … or @every D; ticks follow the clock, not the start")
+	fs.StringVar(&c.sched.tz, "tz", "", "with --schedule, the IANA time zone its times are read in, such as Europe/Paris (default UTC)")
+	fs.StringVar(&c.sched.name, "name", defaultName, fmt.Sprintf("with --schedule, start of each tick's run id <name>-<UTC time>, such as nightly-20261129T1200Z; [A-Za-z0-9._-]{1,%d}", tasks.MaxRunID-tickTimeLen))
+	fs.IntVar(&c.sched.catchUp, "catch-up", 0, fmt.Sprintf("with --schedule, on start produce the last N ticks already passed (those no replica produced), oldest first, 0..%d", maxCatchUp))
+	fs.DurationVar(&c.retention, "retention", 0, fmt.Sprintf("keep each finished batch's task this long so that its id still refuses a second enqueue, 0..%s (default: none for a one-shot run; with --schedule, twice the time to the next tick, 1m..24h)", short(maxRetention)))
+}
+
+// check validates the scheduling flags and parses the schedule into
+// c.sched.sched. set holds the flags given on the command line.
+func (s *scheduled) check(c *config, set map[string]bool) error {
+	s.retentionSet = set["retention"]
+	if c.retention < 0 || c.retention > maxRetention {
+		return cli.Usagef("--retention %s out of range [0, %s]", short(c.retention), short(maxRetention))
+	}
+	if s.spec == "" {
+		if set["tz"] || set["name"] || set["catch-up"] {
+			return cli.Usagef("--tz, --name and --catch-up need --schedule")
+		}
+		return nil
+	}
+	switch {
+	case set["run-id"]:
+		return cli.Usagef("--run-id does not apply to --schedule: each tick's run id is <--name>-<tick time>")
+	case set["seed"]:
+		return cli.Usagef("--seed does not apply to --schedule: each tick's integers are seeded from its run id (give another --name for other integers)")
+	case c.input == "-":
+		return cli.Usagef("--input - (stdin) cannot be read again at every tick of --schedule; give a file")
+	case c.wait || set["out"] || set["timeout"]:
+		return cli.Usagef("--wait, --out and --timeout apply to one-shot runs, not to --schedule")
+	case s.catchUp < 0 || s.catchUp > maxCatchUp:
+		return cli.Usagef("--catch-up %d out of range [0, %d]", s.catchUp, maxCatchUp)
+	case s.tz == "Local":
+		return cli.Usagef("--tz Local differs from host to host; name a zone such as Europe/Paris, or leave --tz out for UTC")
+	}
+	if err := tasks.ValidateRunID(s.name); err != nil || len(s.name) > tasks.MaxRunID-tickTimeLen {
+		return cli.Usagef("--name %q must be 1 to %d characters from [A-Za-z0-9._-]", s.name, tasks.MaxRunID-tickTimeLen)
+	}
+	loc := time.UTC
+	if s.tz != "" {
+		l, err := time.LoadLocation(s.tz)
+		if err != nil {
+			return cli.Usagef("--tz %q: unknown time zone (want an IANA name such as Europe/Paris)", s.tz)
+		}
+		loc = l
+	}
+	sched, err := schedule.Parse(s.spec, loc)
+	if err != nil {
+		return cli.Usagef("--schedule: %v", err)
+	}
+	s.sched = sched
+	return nil
+}
+
+// short formats d without trailing zero units: 168h, not 168h0m0s.
+func short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// tickRetention returns how long the tasks of the tick at t are kept once
+// done: --retention when given, otherwise twice the time to the next tick,
+// from a minute to a day, which covers replicas whose clocks or starts lag
+// behind by up to a tick.
+func (s *scheduled) tickRetention(c *config, t time.Time) time.Duration {
+	if s.retentionSet {
+		return c.retention
+	}
+	next := s.sched.Next(t)
+	if next.IsZero() {
+		return 24 * time.Hour
+	}
+	return min(max(2*next.Sub(t), time.Minute), 24*time.Hour)
+}
+
+// runScheduled produces one run per tick of c's schedule, reading the time
+// from clock, until ctx ends; it then returns nil. The run of a tick is
+// exactly what a one-shot run with the tick's run id enqueues.
+func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedule.Clock) error {
+	s := &c.sched
+	var file input.Source
+	if c.input != "" {
+		// A bad file is refused at start-up; one that turns bad later fails
+		// only the ticks that read it.
+		file = input.File(c.input)
+		if _, err := runs.Count(file); err != nil {
+			var bad *input.Error
+			if errors.As(err, &bad) {
+				return &cli.UsageError{Err: err}
+			}
+			return err
+		}
+	}
+	ro := c.redisOpts
+	ro.PoolSize = c.concurrency + 2
+	rdb, err := redisconn.OpenWith(c.redisURL, ro)
+	if err != nil {
+		return &cli.UsageError{Err: err}
+	}
+	defer rdb.Close()
+	if err := redisconn.Wait(ctx, rdb, c.redisURL, c.redisWait, log); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	client := asynq.NewClientFromRedisClient(rdb)
+	defer client.Close()
+	inspector := asynq.NewInspectorFromRedisClient(rdb)
+	store := &results.Store{Client: rdb, Prefix: c.prefix}
+
+	produce := func(ctx context.Context, t schedule.Tick) error {
+		start := time.Now()
+		src := file
+		if src == nil {
+			src = input.Random(runs.SeedFor(t.RunID), c.count, c.max)
+		}
+		total, err := runs.Count(src)
+		if err != nil {
+			return err
+		}
+		p := &runs.Producer{
+			Client:      client,
+			Inspector:   inspector,
+			Store:       store,
+			Queue:       c.queue,
+			Shards:      c.shards,
+			BatchSize:   c.batchSize,
+			MaxRetry:    c.maxRetry,
+			Concurrency: c.concurrency,
+			TaskTimeout: c.taskTimeout,
+			Retention:   s.tickRetention(&c, t.Time),
+			RedisWait:   c.redisWait,
+			Logger:      log,
+			RecordTTL:   c.recordTTL,
+		}
+		st, err := p.Enqueue(ctx, t.RunID, src, total)
+		if err != nil {
+			return err
+		}
+		log.Info("tick", "tick", t.Time.Format(time.RFC3339), "run_id", t.RunID, "catch_up", t.CatchUp,
+			"batches", st.Batches, "new", st.Enqueued, "already_queued", st.Queued, "already_done", st.Done,
+			"retention", p.Retention, "took", time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+
+	source := "random"
+	if file != nil {
+		source = file.Name()
+	}
+	next := s.sched.Next(clock.Now())
+	log.Info("schedule", "schedule", s.sched.String(), "tz", s.sched.Location().String(), "name", s.name,
+		"source", source, "catch_up", s.catchUp, "next_tick", next.Format(time.RFC3339), "next_run_id", s.sched.RunID(s.name, next))
+	r := &schedule.Runner{
+		Schedule: s.sched,
+		Name:     s.name,
+		Clock:    clock,
+		CatchUp:  s.catchUp,
+		Produce:  produce,
+		Logger:   log,
+	}
+	return r.Run(ctx)
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"bitqueue/internal/cli"
+	"bitqueue/internal/health"
+	"bitqueue/internal/logging"
+)
+
+func TestHTTPAddrFlag(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+		ok   bool
+	}{
+		{"default", nil, nil, ":8080", true},
+		{"loopback port", []string{"--http-addr", "127.0.0.1:9100"}, nil, "127.0.0.1:9100", true},
+		{"any free port", []string{"--http-addr", "127.0.0.1:0"}, nil, "127.0.0.1:0", true},
+		{"empty disables", []string{"--http-addr", ""}, nil, "", true},
+		{"off disables", []string{"--http-addr", "off"}, nil, "off", true},
+		{"from env", nil, map[string]string{"BITQUEUE_HTTP_ADDR": "off"}, "off", true},
+		{"flag wins over env", []string{"--http-addr", ":9"}, map[string]string{"BITQUEUE_HTTP_ADDR": "off"}, ":9", true},
+		{"no port", []string{"--http-addr", "localhost"}, nil, "", false},
+		{"empty port", []string{"--http-addr", "localhost:"}, nil, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := parse(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if !tt.ok {
+				require.Error(t, err)
+				require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
+				require.ErrorContains(t, err, "--http-addr")
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, c.httpAddr)
+		})
+	}
+}
+
+func TestProbe(t *testing.T) {
+	t.Parallel()
+	hs := health.New(nil)
+	srv := httptest.NewServer(hs.Readyz())
+	t.Cleanup(srv.Close)
+	probeArgs := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"probe"}, args...), func(string) string { return "" }, &out, io.Discard)
+		return out.String(), err
+	}
+
+	hs.Report("serve", "building cache")
+	_, err := probeArgs("--url", srv.URL)
+	require.Error(t, err)
+	require.Equal(t, cli.ExitFailure, cli.ExitCode(err))
+	require.ErrorContains(t, err, "503")
+	require.ErrorContains(t, err, "building cache")
+
+	hs.Report("serve", "")
+	out, err := probeArgs("--url", srv.URL)
+	require.NoError(t, err)
+	require.Contains(t, out, "ready")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := "http://" + ln.Addr().String() + "/readyz"
+	require.NoError(t, ln.Close())
+	_, err = probeArgs("--url", closed, "--timeout", "1s")
+	require.Error(t, err)
+	require.Equal(t, cli.ExitFailure, cli.ExitCode(err))
+
+	_, err = probeArgs("--timeout", "0s")
+	require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
+	_, err = probeArgs("--url", "::not a url")
+	require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
+}
+
+// TestOpsServer serves the three paths on a free loopback port and stops
+// gracefully.
+func TestOpsServer(t *testing.T) {
+	t.Parallel()
+	log, err := logging.New(io.Discard, "text", "info")
+	require.NoError(t, err)
+	hs := health.New(nil)
+	reg := prometheus.NewRegistry()
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "bitqueue_test_gauge", Help: "A gauge of the test."})
+	g.Set(42)
+	reg.MustRegister(g)
+	s, err := startOps("127.0.0.1:0", hs, reg, log)
+	require.NoError(t, err)
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = s.stop(time.Second)
+		}
+	})
+	base := "http://" + s.addr.String()
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+	code, _ := get("/healthz")
+	require.Equal(t, http.StatusOK, code)
+	code, body := get("/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Equal(t, "not ready: starting\n", body)
+	code, body = get("/metrics")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "bitqueue_test_gauge 42")
+	code, _ = get("/nope")
+	require.Equal(t, http.StatusNotFound, code)
+
+	require.NoError(t, s.stop(5*time.Second))
+	stopped = true
+	_, err = http.Get(base + "/healthz")
+	require.Error(t, err, "the server is closed")
+
+	_, err = startOps("127.0.0.1:bad", hs, reg, log)
+	require.Error(t, err)
+	require.True(t, strings.HasPrefix(err.Error(), "--http-addr"), err.Error())
+}

@@ -1,0 +1,133 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// deployment is a Redis deployment a test started itself (with a password,
+// TLS, a sentinel, a cluster), as the commands reach it.
+type deployment struct {
+	url           string
+	environ       []string // variables for both commands, such as REDIS_PASSWORD=…
+	args          []string // flags for both commands, such as --redis-ca
+	queue, prefix string
+}
+
+// newDeployment returns a deployment of url with a queue and key prefix of
+// its own.
+func newDeployment(url string, args ...string) deployment {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	return deployment{url: url, args: args, queue: "deploy-" + id, prefix: "bqdeploy-" + id}
+}
+
+// with returns d with more environment variables.
+func (d deployment) with(environ ...string) deployment {
+	d.environ = append(append([]string(nil), d.environ...), environ...)
+	return d
+}
+
+// command returns the command of binary name on d, with args after d's own.
+func (d deployment) command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	all := append([]string{"-redis", d.url, "-queue", d.queue, "-prefix", d.prefix}, d.args...)
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, name), append(all, args...)...)
+	// The commands see no Redis settings of the test's own environment.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "REDIS_") && !strings.HasPrefix(kv, "BITQUEUE_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, d.environ...)
+	return cmd
+}
+
+// startWorker starts a worker process on d, without its HTTP server, and
+// waits until it serves. The process is killed when the test ends.
+func (d deployment) startWorker(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := d.spawnWorker(t, args...)
+	waitFor(t, time.Minute, "worker serving", func() bool { return strings.Contains(p.logs.String(), "msg=serving") })
+	return p
+}
+
+// spawnWorker starts a worker process on d without waiting for it.
+func (d deployment) spawnWorker(t *testing.T, args ...string) *proc {
+	t.Helper()
+	args = append([]string{"-log-level", "debug", "-http-addr", "off"}, args...)
+	p := &proc{cmd: d.command(context.Background(), "worker", args...), logs: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	require.NoError(t, p.cmd.Start())
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		err := <-p.done
+		p.done <- err
+		if t.Failed() {
+			t.Logf("worker %d logs:\n%s", p.cmd.Process.Pid, p.logs)
+		}
+	})
+	return p
+}
+
+// exitWithin waits up to timeout for p to exit by itself and returns its exit
+// code.
+func (p *proc) exitWithin(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		p.done <- err // for the cleanup
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		require.NoError(t, err)
+		return 0
+	case <-time.After(timeout):
+		t.Fatalf("worker %d still runs %s later", p.cmd.Process.Pid, timeout)
+		return -1
+	}
+}
+
+// produce runs the producer on d.
+func (d deployment) produce(t *testing.T, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := d.command(ctx, "producer", args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		r.code = ee.ExitCode()
+	} else {
+		require.NoError(t, err, "run producer")
+	}
+	return r
+}
+
+// requireRun runs the producer on d over nums, waits for every result and
+// checks every output line.
+func (d deployment) requireRun(t *testing.T, nums []uint64, args ...string) result {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out.tsv")
+	args = append([]string{"-input", writeInput(t, nums), "-wait", "-timeout", "3m", "-out", out}, args...)
+	r := d.produce(t, args...)
+	require.Equal(t, 0, r.code, "producer failed: %s", r.stderr)
+	checkOut(t, out, nums)
+	return r
+}

@@ -1,0 +1,568 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/stretchr/testify/require"
+
+	"bitqueue/internal/results"
+	"bitqueue/internal/runs"
+	"bitqueue/internal/testredis"
+)
+
+// Fault tests: each starts a redis-server of its own (see redisServer), real
+// worker processes and the real producer, runs at least 200 batches through
+// a fault, and at the end checks every result against strconv.FormatInt,
+// with no batch missing and no key holding a wrong value. They run in
+// parallel with each other; the slow ones wait for asynq's 30 s task lease
+// and are skipped under -short.
+
+// faultWorker are the arguments of the worker processes of the fault tests:
+// a small cache (fast restarts) and no per-batch log lines.
+var faultWorker = []string{"-concurrency", "4", "-cache-bits", "16", "-log-level", "info"}
+
+// withArgs returns faultWorker followed by more.
+func withArgs(more ...string) []string { return append(append([]string{}, faultWorker...), more...) }
+
+// Worker crash storm: three workers, one of them SIGKILLed and restarted about
+// every 0.5 s while the run is processed. No batch is lost: the batches a
+// killed worker held stay active under its lease until asynq's recoverer
+// hands them out again (the lease is 30 s, the recoverer runs once a minute
+// and takes leases expired for 30 s, and worker.RetryDelay retries them at
+// once), so the run completes one to two minutes after the last kill.
+func TestFaultWorkerCrashStorm(t *testing.T) {
+	needRedisServer(t, true)
+	t.Parallel()
+	s := startRedisServer(t)
+	e := s.env()
+	const runID, batch = "storm", 10
+	nums := testNumbers(200_000) // 20,000 batches
+	in := writeInput(t, nums)
+	out := filepath.Join(t.TempDir(), "out.tsv")
+
+	workers := make([]*proc, 3)
+	for i := range workers {
+		workers[i] = startWorker(t, e, faultWorker...)
+	}
+	run := startProducer(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-wait", "-timeout", "5m", "-out", out)
+	waitFor(t, time.Minute, "batches in the queue", func() bool { return queueState(t, e).Size > 0 })
+
+	// The storm lasts while batches wait to be taken: at least 10 kills,
+	// at most 60.
+	stormStart := time.Now()
+	kills := 0
+	for ; kills < 60; kills++ {
+		info := queueState(t, e)
+		if kills >= 10 && info.Pending == 0 && strings.Contains(run.stderr.String(), "msg=enqueued") {
+			break
+		}
+		i := kills % len(workers)
+		workers[i].kill(t)
+		workers[i] = startWorker(t, e, faultWorker...)
+		time.Sleep(time.Until(stormStart.Add(time.Duration(kills+1) * 500 * time.Millisecond)))
+	}
+	lastKill := time.Now()
+	// Live workers finish what they hold within moments; what stays active
+	// is held by dead workers' leases.
+	time.Sleep(3 * time.Second)
+	orphans := queueState(t, e).Active
+	t.Logf("storm: %d SIGKILLs in %s; %d batches left active under dead workers' leases", kills, lastKill.Sub(stormStart).Round(time.Millisecond), orphans)
+	require.Positive(t, orphans, "no kill caught a worker holding a batch: the storm tested nothing")
+
+	res := run.wait(t, 5*time.Minute)
+	recovery := time.Since(lastKill)
+	require.Equal(t, 0, res.code, res.stderr)
+	t.Logf("run complete %s after the last kill (asynq's 30 s lease and once-a-minute recoverer decide this)", recovery.Round(time.Second))
+	checkOut(t, out, nums)
+	checkResults(t, e, runID, nums, batch)
+	info := queueState(t, e)
+	require.Zero(t, info.Size, "tasks left in the queue")
+	require.Zero(t, info.Archived, "archived tasks")
+}
+
+// Graceful drain: SIGTERM to every worker in the middle of a run. Each exits
+// 0 within its shutdown timeout, leaving no batch active (each finished or
+// handed back), and restarted workers finish the run without waiting for any
+// lease.
+func TestFaultGracefulDrain(t *testing.T) {
+	needRedisServer(t, false)
+	t.Parallel()
+	s := startRedisServer(t)
+	e := s.env()
+	const runID, batch, shutdown = "drain", 10, 5 * time.Second
+	nums := testNumbers(200_000)
+	in := writeInput(t, nums)
+	args := withArgs("-shutdown-timeout", shutdown.String())
+	workers := make([]*proc, 3)
+	for i := range workers {
+		workers[i] = startWorker(t, e, args...)
+	}
+	r := produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID)
+	require.Equal(t, 0, r.code, r.stderr)
+	waitFor(t, time.Minute, "the run under way", func() bool {
+		info := queueState(t, e)
+		return info.Processed >= 1000 && info.Pending > 0
+	})
+
+	sent := time.Now()
+	for _, w := range workers {
+		require.NoError(t, w.cmd.Process.Signal(syscall.SIGTERM))
+	}
+	for _, w := range workers {
+		code := w.exitCode(t, shutdown+30*time.Second)
+		took := time.Since(sent)
+		require.Equal(t, 0, code, "exit code after SIGTERM")
+		// The timeout bounds the wait for in-flight batches; stopping
+		// asynq's other goroutines takes a moment more on a busy machine.
+		require.Less(t, took, shutdown+3*time.Second, "worker %d exited %s after SIGTERM", w.cmd.Process.Pid, took)
+		require.Contains(t, w.logs.String(), "shutdown done")
+	}
+	info := queueState(t, e)
+	t.Logf("all workers exited within %s of SIGTERM; %d batches processed, %d pending", time.Since(sent).Round(time.Millisecond), info.Processed, info.Pending)
+	require.Zero(t, info.Active, "batches left active: neither finished nor handed back")
+	require.Positive(t, info.Pending, "batches left for the restarted workers")
+	require.Zero(t, info.Retry+info.Archived, "batches failed by the drain")
+
+	// Every batch has its result or its task: re-running the run finds
+	// nothing to enqueue.
+	r = produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID)
+	require.Equal(t, 0, r.code, r.stderr)
+	st := enqueueStats(t, r.stderr)
+	require.Zero(t, st.Enqueued, "batches lost by the drain and enqueued again")
+	require.Equal(t, info.Pending, st.Queued, "batches found queued")
+
+	for range workers {
+		startWorker(t, e, args...)
+	}
+	restarted := time.Now()
+	out := filepath.Join(t.TempDir(), "out.tsv")
+	r = produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-wait", "-timeout", "3m", "-out", out)
+	require.Equal(t, 0, r.code, r.stderr)
+	t.Logf("restarted workers finished the run in %s", time.Since(restarted).Round(time.Millisecond))
+	checkOut(t, out, nums)
+	checkResults(t, e, runID, nums, batch)
+	require.Zero(t, queueState(t, e).Size, "tasks left in the queue")
+}
+
+// Graceful drain of batches that outlast the shutdown timeout: they are
+// cancelled and handed back to the queue, not cut into a partial result, and
+// the workers still exit 0 on time.
+func TestFaultGracefulDrainHandsBackSlowBatches(t *testing.T) {
+	needRedisServer(t, false)
+	t.Parallel()
+	s := startRedisServer(t)
+	e := s.env()
+	const runID, batch, shutdown = "slowdrain", 10, time.Second
+	nums := testNumbers(2000) // 200 batches
+	in := writeInput(t, nums)
+	slow := []*proc{
+		startSlowWorker(t, e, "-delay", "1h", "-concurrency", "4", "-shutdown-timeout", shutdown.String()),
+		startSlowWorker(t, e, "-delay", "1h", "-concurrency", "4", "-shutdown-timeout", shutdown.String()),
+	}
+	r := produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID)
+	require.Equal(t, 0, r.code, r.stderr)
+	waitFor(t, 30*time.Second, "both workers stuck on 4 batches each", func() bool { return queueState(t, e).Active == 8 })
+
+	sent := time.Now()
+	for _, w := range slow {
+		require.NoError(t, w.cmd.Process.Signal(syscall.SIGTERM))
+	}
+	for _, w := range slow {
+		require.Equal(t, 0, w.exitCode(t, 30*time.Second), "exit code after SIGTERM")
+		took := time.Since(sent)
+		require.Less(t, took, shutdown+3*time.Second, "worker %d exited %s after SIGTERM", w.cmd.Process.Pid, took)
+	}
+	info := queueState(t, e)
+	require.Zero(t, info.Active, "batches left active")
+	require.Equal(t, 200, info.Pending, "every batch back in the queue")
+	keys, err := e.Client.Keys(context.Background(), e.prefix+":result:"+runID+":*").Result()
+	require.NoError(t, err)
+	require.Empty(t, keys, "results written by cancelled batches")
+
+	startWorker(t, e, faultWorker...)
+	startWorker(t, e, faultWorker...)
+	out := filepath.Join(t.TempDir(), "out.tsv")
+	r = produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-wait", "-timeout", "2m", "-out", out)
+	require.Equal(t, 0, r.code, r.stderr)
+	checkOut(t, out, nums)
+	checkResults(t, e, runID, nums, batch)
+}
+
+// Redis stopped (SIGTERM, append-only file) and restarted twice: once while
+// the producer enqueues, once while workers process and the producer waits.
+// The producer rides out both with bounded backoff, logging one line when
+// each outage begins and one when it ends; the workers reconnect by
+// themselves; the run completes.
+func TestFaultRedisRestart(t *testing.T) {
+	needRedisServer(t, true)
+	t.Parallel()
+	s := startRedisServer(t, "--appendonly", "yes")
+	e := s.env()
+	const runID, batch = "restart", 4
+	nums := testNumbers(100_000) // 25,000 batches
+	batches := len(nums) / batch
+	in := writeInput(t, nums)
+
+	// 1. During the enqueue.
+	enq := startProducer(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-concurrency", "2", "-redis-wait", "1m")
+	waitFor(t, time.Minute, "the enqueue under way", func() bool { return queueState(t, e).Size >= 3000 })
+	require.NotContains(t, enq.stderr.String(), "msg=enqueued", "the enqueue ended before Redis stopped; make the run longer")
+	s.stop(syscall.SIGTERM)
+	time.Sleep(time.Second)
+	s.restart()
+	r := enq.wait(t, 2*time.Minute)
+	require.Equal(t, 0, r.code, r.stderr)
+	st := enqueueStats(t, r.stderr)
+	require.Equal(t, batches, st.Enqueued+st.Queued, "batches enqueued")
+	require.Equal(t, 1, countLines(r.stderr, "redis unreachable; retrying with backoff"), r.stderr)
+	require.Equal(t, 1, countLines(r.stderr, "redis reachable again"), r.stderr)
+	require.Equal(t, batches, queueState(t, e).Pending, "tasks in the queue after the restart")
+
+	// 2. While workers process and the producer waits.
+	workers := []*proc{startWorker(t, e, faultWorker...), startWorker(t, e, faultWorker...), startWorker(t, e, faultWorker...)}
+	out := filepath.Join(t.TempDir(), "out.tsv")
+	wait := startProducer(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-wait", "-timeout", "5m", "-out", out, "-redis-wait", "1m")
+	waitFor(t, time.Minute, "the run under way", func() bool {
+		info := queueState(t, e)
+		return info.Processed >= 3000 && info.Pending > 0
+	})
+	s.stop(syscall.SIGTERM)
+	time.Sleep(time.Second)
+	s.restart()
+	back := time.Now()
+	// What the restart left behind, once the workers have caught up.
+	time.Sleep(5 * time.Second)
+	active, leased, expired := leases(t, e)
+	t.Logf("5s after the restart: %d batches active, %d with a lease (%d expired), %d without", active, leased, expired, active-leased)
+	require.Equal(t, active, leased, "batches active without a lease: asynq would never recover them")
+	r = wait.wait(t, 5*time.Minute)
+	require.Equal(t, 0, r.code, r.stderr)
+	t.Logf("run complete %s after Redis came back", time.Since(back).Round(time.Millisecond))
+	require.Equal(t, 1, countLines(r.stderr, "redis unreachable; retrying with backoff"), r.stderr)
+	require.Equal(t, 1, countLines(r.stderr, "redis reachable again"), r.stderr)
+	for _, w := range workers {
+		require.True(t, w.alive(), "worker %d exited:\n%s", w.cmd.Process.Pid, tail(w.logs.String(), 20))
+	}
+	checkOut(t, out, nums)
+	checkResults(t, e, runID, nums, batch)
+	require.Zero(t, queueState(t, e).Size, "tasks left in the queue")
+}
+
+// Redis killed with SIGKILL mid-run and restarted from its append-only file
+// (appendfsync everysec). The test measures what was lost (batches with
+// neither a result nor a task), then shows that re-running the producer with
+// the same run id enqueues exactly the lost batches and completes the run,
+// and that no batch that had its result was converted again because of the
+// re-run.
+func TestFaultRedisKilled(t *testing.T) {
+	needRedisServer(t, true)
+	t.Parallel()
+	s := startRedisServer(t, "--appendonly", "yes", "--appendfsync", "everysec")
+	e := s.env()
+	const runID, batch = "killed", 5
+	nums := testNumbers(100_000) // 20,000 batches
+	batches := len(nums) / batch
+	in := writeInput(t, nums)
+	debug := withArgs("-log-level", "debug")
+	workers := []*proc{startWorker(t, e, debug...), startWorker(t, e, debug...), startWorker(t, e, debug...)}
+	r := produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID)
+	require.Equal(t, 0, r.code, r.stderr)
+	waitFor(t, time.Minute, "the run under way", func() bool {
+		info := queueState(t, e)
+		return info.Processed >= 3000 && info.Pending > 0
+	})
+	s.stop(syscall.SIGKILL)
+	time.Sleep(time.Second)
+	s.restart()
+
+	// The workers carry on; then they are drained so that the accounting
+	// below is exact.
+	time.Sleep(2 * time.Second)
+	for _, w := range workers {
+		require.Equal(t, 0, w.stop(t, syscall.SIGTERM), "worker exit code")
+	}
+	done, queued := survivors(t, e, runID, batches)
+	var lost []int
+	for seq := range batches {
+		if !done[seq] && !queued[seq] {
+			lost = append(lost, seq)
+		}
+	}
+	both := 0
+	for seq := range queued {
+		if done[seq] {
+			both++
+		}
+	}
+	t.Logf("after SIGKILL and restart: %d batches have results, %d tasks survived (%d of them with a result too: the result was saved, the task's completion lost), %d batches lost entirely: %v",
+		len(done), len(queued), both, len(lost), lost[:min(len(lost), 20)])
+
+	// The re-run enqueues exactly the lost batches and leaves finished ones alone.
+	r = produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID)
+	require.Equal(t, 0, r.code, r.stderr)
+	st := enqueueStats(t, r.stderr)
+	require.Equal(t, len(lost), st.Enqueued, "batches enqueued by the re-run")
+	require.Equal(t, len(done), st.Done, "batches the re-run found done")
+	require.Equal(t, len(queued)-both, st.Queued, "batches the re-run found queued")
+
+	workers = []*proc{startWorker(t, e, debug...), startWorker(t, e, debug...), startWorker(t, e, debug...)}
+	out := filepath.Join(t.TempDir(), "out.tsv")
+	start := time.Now()
+	r = produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-wait", "-timeout", "4m", "-out", out)
+	require.Equal(t, 0, r.code, r.stderr)
+	t.Logf("run complete %s after the re-run", time.Since(start).Round(time.Second))
+	lostSet := make(map[int]bool, len(lost))
+	for _, seq := range lost {
+		lostSet[seq] = true
+	}
+	again := 0
+	for _, w := range workers {
+		for _, id := range batchesDone(w.logs.String()) {
+			seq := seqOf(t, id)
+			require.True(t, queued[seq] || lostSet[seq], "batch %s had its result and no task, yet was converted again", id)
+			if done[seq] {
+				again++
+			}
+		}
+	}
+	t.Logf("%d batches converted twice, each because its task outlived its saved result in Redis (at-least-once)", again)
+	checkOut(t, out, nums)
+	checkResults(t, e, runID, nums, batch)
+	require.Zero(t, queueState(t, e).Size, "tasks left in the queue")
+}
+
+// survivors returns which batches of the run have a result and which still
+// have a task in the queue, in any state.
+func survivors(t *testing.T, e env, runID string, batches int) (done, queued map[int]bool) {
+	t.Helper()
+	store := &results.Store{Client: e.Client, Prefix: e.prefix}
+	seqs := make([]uint64, batches)
+	for i := range seqs {
+		seqs[i] = uint64(i)
+	}
+	exist, err := store.Exist(context.Background(), runID, seqs)
+	require.NoError(t, err)
+	done = map[int]bool{}
+	for i, ok := range exist {
+		if ok {
+			done[i] = true
+		}
+	}
+	queued = map[int]bool{}
+	insp := e.inspector(t)
+	lists := []func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error){
+		insp.ListPendingTasks, insp.ListActiveTasks, insp.ListRetryTasks, insp.ListScheduledTasks, insp.ListArchivedTasks,
+	}
+	for _, list := range lists {
+		for page := 1; ; page++ {
+			ts, err := list(e.queue, asynq.PageSize(1000), asynq.Page(page))
+			require.NoError(t, err)
+			for _, ti := range ts {
+				queued[seqOf(t, ti.ID)] = true
+			}
+			if len(ts) < 1000 {
+				break
+			}
+		}
+	}
+	return done, queued
+}
+
+// seqOf returns the batch number of task id "<run-id>:<seq>".
+func seqOf(t *testing.T, id string) int {
+	t.Helper()
+	i := strings.LastIndexByte(id, ':')
+	seq, err := strconv.Atoi(id[i+1:])
+	require.NoError(t, err, "task id %q", id)
+	return seq
+}
+
+// Redis unreachable at start: workers and a producer started before Redis
+// wait for it with bounded backoff, saying so, then proceed; with Redis never
+// coming, each exits 1 with a clear message once --redis-wait has passed.
+func TestFaultRedisUnreachableAtStart(t *testing.T) {
+	needRedisServer(t, false)
+	t.Parallel()
+	port := freePort(t)
+	late := env{Redis: &testredis.Redis{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port)}, queue: "faults", prefix: "bqfault"}
+	const runID, batch = "late", 10
+	nums := testNumbers(3000) // 300 batches
+	in := writeInput(t, nums)
+	out := filepath.Join(t.TempDir(), "out.tsv")
+	workers := []*proc{spawnWorker(t, late, withArgs("-redis-wait", "1m")...), spawnWorker(t, late, withArgs("-redis-wait", "1m")...)}
+	run := startProducer(t, late, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-wait", "-timeout", "2m", "-out", out, "-redis-wait", "1m")
+	const waiting = "redis not reachable yet; retrying"
+	waitFor(t, 30*time.Second, "workers and producer waiting for Redis", func() bool {
+		return countLines(workers[0].logs.String(), waiting) >= 2 && countLines(workers[1].logs.String(), waiting) >= 2 &&
+			countLines(run.stderr.String(), waiting) >= 2
+	})
+	time.Sleep(2 * time.Second)
+	s := startRedisServerOn(t, port)
+	late.Client = s.Client
+	for _, w := range workers {
+		waitFor(t, 30*time.Second, "worker serving", func() bool { return strings.Contains(w.logs.String(), "msg=serving") })
+	}
+	r := run.wait(t, 2*time.Minute)
+	require.Equal(t, 0, r.code, r.stderr)
+	for _, logs := range []string{workers[0].logs.String(), workers[1].logs.String(), r.stderr} {
+		// 100 ms doubling to 2 s: a handful of lines for a few seconds'
+		// wait, not one per poll.
+		n := countLines(logs, waiting)
+		require.GreaterOrEqual(t, n, 2)
+		require.LessOrEqual(t, n, 10, "lines while waiting:\n%s", logs)
+		require.Contains(t, logs, "redis reachable")
+	}
+	checkOut(t, out, nums)
+	checkResults(t, late, runID, nums, batch)
+
+	// Redis never comes.
+	dead := env{Redis: &testredis.Redis{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", freePort(t))}, queue: "faults", prefix: "bqfault"}
+	start := time.Now()
+	w := spawnWorker(t, dead, withArgs("-redis-wait", "2s")...)
+	p := startProducer(t, dead, "-count", "10", "-redis-wait", "2s")
+	require.Equal(t, 1, w.exitCode(t, 20*time.Second), "worker exit code")
+	took := time.Since(start)
+	require.Contains(t, lastLine(w.logs.String()), "worker: redis at "+dead.URL+" did not answer within 2s")
+	pr := p.wait(t, 20*time.Second)
+	require.Equal(t, 1, pr.code, pr.stderr)
+	require.Contains(t, lastLine(pr.stderr), "producer: redis at "+dead.URL+" did not answer within 2s")
+	require.Less(t, took, 10*time.Second, "time to give up with --redis-wait 2s")
+	t.Logf("with Redis never coming, worker and producer gave up after %s", took.Round(time.Millisecond))
+}
+
+// A stuck handler: the producer's --task-timeout makes asynq cancel it; the
+// batch is retried, then archived after --max-retry; `producer --wait`
+// names the archived batches and exits 1. The worker is the slow test worker
+// (the real handler behind a delay for batches 3 and 7).
+func TestFaultTaskTimeout(t *testing.T) {
+	needRedisServer(t, false)
+	t.Parallel()
+	s := startRedisServer(t)
+	e := s.env()
+	const runID, batch = "stall", 10
+	nums := testNumbers(2000) // 200 batches
+	in := writeInput(t, nums)
+	w := startSlowWorker(t, e, "-slow-seqs", "3,7", "-delay", "1h", "-concurrency", "4")
+	start := time.Now()
+	args := []string{"-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-task-timeout", "1s", "-max-retry", "2", "-wait", "-timeout", "3m"}
+	r := produce(t, e, args...)
+	require.Equal(t, 1, r.code, r.stderr)
+	t.Logf("producer gave up after %s: %s", time.Since(start).Round(time.Millisecond), lastLine(r.stderr))
+	// The producer stops at the first archived batch; the other may follow
+	// a moment later.
+	failedRE := regexp.MustCompile(`producer: ([12]) batch\(es\) failed permanently: (stall:[37](, stall:[37])?) \(last error: .*context deadline exceeded.*\)$`)
+	require.Regexp(t, failedRE, lastLine(r.stderr))
+
+	insp := e.inspector(t)
+	for _, id := range []string{"stall:3", "stall:7"} {
+		var info *asynq.TaskInfo
+		waitFor(t, time.Minute, id+" archived", func() bool {
+			var err error
+			info, err = insp.GetTaskInfo(e.queue, id)
+			require.NoError(t, err)
+			return info.State == asynq.TaskStateArchived
+		})
+		require.Equal(t, 2, info.Retried, "retries of %s", id)
+		require.Contains(t, info.LastErr, "deadline exceeded")
+		logs := w.logs.String()
+		require.Equal(t, 3, countLines(logs, `"slow batch started" task_id=`+id+" "), "attempts of %s", id)
+		require.Equal(t, 2, countLines(logs, `msg="task failed; will retry" task_id=`+id+" "), "retries logged for %s", id)
+		require.Equal(t, 1, countLines(logs, `msg="task failed permanently; archived" task_id=`+id+" "), "archive logged for %s", id)
+	}
+	// Waiting again names both, and every other batch is right.
+	r = produce(t, e, args...)
+	require.Equal(t, 1, r.code, r.stderr)
+	require.Regexp(t, `producer: 2 batch\(es\) failed permanently: stall:[37], stall:[37] `, lastLine(r.stderr))
+	require.Contains(t, lastLine(r.stderr), "stall:3")
+	require.Contains(t, lastLine(r.stderr), "stall:7")
+	ctx := context.Background()
+	for seq := range len(nums) / batch {
+		key := results.Key(e.prefix, runID, uint64(seq))
+		n, err := e.Client.Exists(ctx, key).Result()
+		require.NoError(t, err)
+		require.Equal(t, seq != 3 && seq != 7, n == 1, "result of batch %d", seq)
+	}
+	checkSomeResults(t, e, runID, nums, batch, func(seq int) bool { return seq != 3 && seq != 7 })
+	t.Logf("test took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// checkSomeResults checks the results of the batches keep selects, as
+// checkResults does for all.
+func checkSomeResults(t *testing.T, e env, runID string, nums []uint64, batch int, keep func(seq int) bool) {
+	t.Helper()
+	ctx := context.Background()
+	store := &results.Store{Client: e.Client, Prefix: e.prefix}
+	for seq := 0; seq*batch < len(nums); seq++ {
+		if !keep(seq) {
+			continue
+		}
+		r, err := store.Load(ctx, runID, uint64(seq))
+		require.NoError(t, err)
+		rows := nums[seq*batch : min((seq+1)*batch, len(nums))]
+		require.Equal(t, len(rows), r.Count)
+		for i, n := range rows {
+			require.Equal(t, strconv.FormatInt(int64(n), 2), r.Bitstring(i), "batch %d row %d", seq, i)
+		}
+	}
+}
+
+// oomRE matches the producer's message when Redis is full.
+var oomRE = regexp.MustCompile(`^producer: Redis is out of memory \(maxmemory with noeviction\): (\d+) of the (\d+) batches of run oom are queued \((\d+) by this run, 0 before\) and stay queued, 0 have results; free memory or raise maxmemory, then run again with --run-id oom to enqueue the rest \(redis: .*OOM command not allowed.*\)$`)
+
+// Memory pressure: Redis with maxmemory and noeviction fills up during the
+// enqueue. The producer stops with an error naming the cause, what it
+// enqueued stays queued, and once memory is freed the same run id enqueues
+// the rest and the run completes.
+func TestFaultRedisOutOfMemory(t *testing.T) {
+	needRedisServer(t, false)
+	t.Parallel()
+	s := startRedisServer(t, "--maxmemory-policy", "noeviction")
+	e := s.env()
+	ctx := context.Background()
+	used, err := strconv.Atoi(s.info("memory", "used_memory"))
+	require.NoError(t, err)
+	require.NoError(t, s.Client.ConfigSet(ctx, "maxmemory", strconv.Itoa(used+2<<20)).Err())
+	const runID, batch = "oom", 100
+	nums := testNumbers(400_000) // 4,000 batches of about 1 kB each
+	batches := len(nums) / batch
+	in := writeInput(t, nums)
+	args := []string{"-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID}
+
+	r := produce(t, e, args...)
+	require.Equal(t, 1, r.code, r.stderr)
+	m := oomRE.FindStringSubmatch(lastLine(r.stderr))
+	require.NotNil(t, m, "message when Redis is full:\n%s", lastLine(r.stderr))
+	queued, _ := strconv.Atoi(m[1])
+	require.Equal(t, m[1], m[3])
+	require.Equal(t, strconv.Itoa(batches), m[2])
+	require.Positive(t, queued)
+	require.Less(t, queued, batches)
+	info := queueState(t, e)
+	require.Equal(t, queued, info.Pending, "tasks in the queue: what the producer said it enqueued")
+	require.Equal(t, queued, info.Size)
+	t.Logf("Redis filled up after %d of %d batches: %s", queued, batches, lastLine(r.stderr))
+
+	// Memory freed: the same run id enqueues the rest.
+	require.NoError(t, s.Client.ConfigSet(ctx, "maxmemory", "0").Err())
+	r = produce(t, e, args...)
+	require.Equal(t, 0, r.code, r.stderr)
+	st := enqueueStats(t, r.stderr)
+	require.Equal(t, runs.EnqueueStats{Batches: batches, Enqueued: batches - queued, Queued: queued}, st)
+
+	startWorker(t, e, faultWorker...)
+	startWorker(t, e, faultWorker...)
+	out := filepath.Join(t.TempDir(), "out.tsv")
+	r = produce(t, e, append(args, "-wait", "-timeout", "2m", "-out", out)...)
+	require.Equal(t, 0, r.code, r.stderr)
+	checkOut(t, out, nums)
+	checkResults(t, e, runID, nums, batch)
+}

@@ -1,0 +1,223 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/stretchr/testify/require"
+
+	"bitqueue/internal/input"
+	"bitqueue/internal/results"
+	"bitqueue/internal/runs"
+)
+
+// startScheduler starts a scheduled producer on e's queue and prefix and
+// waits until it is connected and waiting for its first tick. The process is
+// killed when the test ends if it still runs.
+func startScheduler(t *testing.T, e env, args ...string) *proc {
+	t.Helper()
+	args = append([]string{"-redis", e.URL, "-queue", e.queue, "-prefix", e.prefix}, args...)
+	p := &proc{cmd: exec.Command(filepath.Join(bin, "producer"), args...), logs: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	require.NoError(t, p.cmd.Start())
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		err := <-p.done
+		p.done <- err
+		if t.Failed() {
+			t.Logf("scheduled producer %d logs:\n%s", p.cmd.Process.Pid, p.logs)
+		}
+	})
+	waitFor(t, 30*time.Second, "scheduled producer waiting for its first tick", func() bool {
+		return strings.Contains(p.logs.String(), "msg=schedule ")
+	})
+	return p
+}
+
+// schedTickRE matches a scheduled producer's line for a produced tick.
+var schedTickRE = regexp.MustCompile(`msg=tick tick=(\S+) run_id=(\S+) catch_up=\S+ batches=(\d+) new=(\d+) already_queued=(\d+) already_done=(\d+)`)
+
+// schedTick is one tick line of a scheduled producer.
+type schedTick struct {
+	at    time.Time
+	runID string
+	new   int
+}
+
+func schedTicks(t *testing.T, logs string) []schedTick {
+	t.Helper()
+	var out []schedTick
+	for _, m := range schedTickRE.FindAllStringSubmatch(logs, -1) {
+		at, err := time.Parse(time.RFC3339, m[1])
+		require.NoError(t, err)
+		n, _ := strconv.Atoi(m[4])
+		out = append(out, schedTick{at: at, runID: m[2], new: n})
+	}
+	return out
+}
+
+// checkTickResults reads every result hash of a scheduled tick straight from
+// Redis and checks each row against strconv.FormatInt of the integers
+// regenerated from the run id's seed, as the producer draws them.
+func checkTickResults(t *testing.T, e env, runID string, count, batch int) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := input.Random(runs.SeedFor(runID), uint64(count), 1<<20).Open()
+	require.NoError(t, err)
+	for seq := 0; seq*batch < count; seq++ {
+		key := results.Key(e.prefix, runID, uint64(seq))
+		h, err := e.Client.HGetAll(ctx, key).Result()
+		require.NoError(t, err)
+		require.NotEmpty(t, h, "no result at %s", key)
+		n := min(batch, count-seq*batch)
+		require.Equal(t, strconv.Itoa(n), h["count"], key)
+		width, err := strconv.Atoi(h["width"])
+		require.NoError(t, err, key)
+		packed := []byte(h["bits"])
+		require.Len(t, packed, (n*width+7)/8, key)
+		for i := range n {
+			want, err := s.Next()
+			require.NoError(t, err)
+			got := strings.TrimLeft(fmt.Sprintf("%0*b", width, readRow(packed, width, i)), "0")
+			if got == "" {
+				got = "0"
+			}
+			if got != strconv.FormatInt(int64(want), 2) {
+				require.Failf(t, "wrong bits", "%s row %d: %s, want %b (%d)", key, i, got, want, want)
+			}
+		}
+	}
+	_, err = s.Next()
+	require.ErrorIs(t, err, io.EOF)
+}
+
+// Three producer replicas on "@every 1s", started at different moments, make
+// each tick's run exactly once between them, with no coordination but the
+// task ids; one of them is SIGKILLed half-way and nothing changes.
+func TestScheduledReplicasProduceEachTickOnce(t *testing.T) {
+	e := setup(t)
+	insp := e.inspector(t)
+	t.Cleanup(func() { _, _ = insp.DeleteAllCompletedTasks(e.queue) }) // runs before the namespace's cleanup
+	const count, batch, batches = 2000, 100, 20
+	name := "sched-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	w1, w2 := startWorker(t, e), startWorker(t, e)
+
+	args := []string{"-schedule", "@every 1s", "-name", name, "-count", strconv.Itoa(count), "-batch-size", strconv.Itoa(batch), "-retention", "10m"}
+	var reps []*proc
+	for range 3 {
+		reps = append(reps, startScheduler(t, e, args...))
+		time.Sleep(350 * time.Millisecond) // replicas start at different moments
+	}
+	start := time.Now().Truncate(time.Second)
+	tickID := func(k int) string {
+		return name + "-" + start.Add(time.Duration(k)*time.Second).UTC().Format("20060102T150405Z")
+	}
+
+	// Kill the middle replica once it has produced the second tick all three
+	// share.
+	victim, survivors := reps[1], []*proc{reps[0], reps[2]}
+	waitFor(t, 30*time.Second, "tick 2 by the victim", func() bool { return strings.Contains(victim.logs.String(), "run_id="+tickID(2)+" ") })
+	require.Equal(t, -1, victim.stop(t, syscall.SIGKILL), "killed by SIGKILL")
+	killed := time.Now()
+
+	// Run until the fifth shared tick, then stop the others as an orchestrator
+	// would: they exit 0.
+	for _, p := range survivors {
+		waitFor(t, 30*time.Second, "tick 5", func() bool { return strings.Contains(p.logs.String(), "run_id="+tickID(5)+" ") })
+	}
+	for _, p := range survivors {
+		require.Equal(t, 0, p.stop(t, syscall.SIGTERM), "exit code after SIGTERM; logs:\n%s", p.logs)
+	}
+	// (asynq counts retained completed tasks in a queue's Size: look at the
+	// states that still have work to do.)
+	waitFor(t, 60*time.Second, "the queue drained", func() bool {
+		info, err := insp.GetQueueInfo(e.queue)
+		return err == nil && info.Pending+info.Active+info.Scheduled+info.Retry+info.Archived == 0
+	})
+
+	// Every tick any replica produced, the five shared ones among them.
+	logs := []string{reps[0].logs.String(), victim.logs.String(), reps[2].logs.String()}
+	newByTick := map[string]int{}
+	atByTick := map[string]time.Time{}
+	for _, l := range logs {
+		for _, tk := range schedTicks(t, l) {
+			newByTick[tk.runID] += tk.new
+			atByTick[tk.runID] = tk.at
+		}
+	}
+	for k := 1; k <= 5; k++ {
+		require.Contains(t, newByTick, tickID(k), "tick %d produced", k)
+	}
+	var wantIDs []string
+	for runID, n := range newByTick {
+		require.True(t, strings.HasPrefix(runID, name+"-"), runID)
+		// Batches enqueued by a replica that logged the tick; the victim may
+		// have enqueued some of its last tick without logging it.
+		require.LessOrEqual(t, n, batches, "batches of %s enqueued as new", runID)
+		if atByTick[runID].After(killed) {
+			require.Equal(t, batches, n, "batches of %s enqueued as new by the survivors", runID)
+		}
+		for seq := range batches {
+			wantIDs = append(wantIDs, runID+":"+strconv.Itoa(seq))
+		}
+		checkTickResults(t, e, runID, count, batch)
+	}
+	slices.Sort(wantIDs)
+	t.Logf("%d ticks produced, %d batches", len(newByTick), len(wantIDs))
+
+	// Each batch was converted exactly once: once in the workers' logs, once
+	// in asynq's completed tasks, and nothing else was.
+	done := map[string]int{}
+	for _, w := range []*proc{w1, w2} {
+		for _, m := range regexp.MustCompile(`msg="batch done" task_id=(\S+) `).FindAllStringSubmatch(w.logs.String(), -1) {
+			done[m[1]]++
+		}
+	}
+	var doneIDs []string
+	for id, n := range done {
+		require.Equal(t, 1, n, "conversions of %s", id)
+		doneIDs = append(doneIDs, id)
+	}
+	slices.Sort(doneIDs)
+	require.Equal(t, wantIDs, doneIDs, "batches converted")
+	var completed []string
+	for page := 1; ; page++ {
+		list, err := insp.ListCompletedTasks(e.queue, asynq.PageSize(100), asynq.Page(page))
+		require.NoError(t, err)
+		for _, ti := range list {
+			completed = append(completed, ti.ID)
+		}
+		if len(list) < 100 {
+			break
+		}
+	}
+	slices.Sort(completed)
+	require.Equal(t, wantIDs, completed, "completed tasks")
+	info, err := insp.GetQueueInfo(e.queue)
+	require.NoError(t, err)
+	require.Equal(t, len(wantIDs), info.ProcessedTotal, "tasks processed")
+	require.Zero(t, info.FailedTotal, "tasks failed")
+
+	// The system-cron way: a one-shot run with a tick's run id is that tick,
+	// and enqueues nothing again.
+	r := produce(t, e, "-run-id", tickID(3), "-count", strconv.Itoa(count), "-batch-size", strconv.Itoa(batch), "-retention", "10m")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stderr, fmt.Sprintf("new=0 already_queued=0 already_done=%d", batches))
+	info, err = insp.GetQueueInfo(e.queue)
+	require.NoError(t, err)
+	require.Equal(t, len(wantIDs), info.ProcessedTotal, "tasks processed after the one-shot run")
+	require.Zero(t, info.Pending+info.Active+info.Scheduled+info.Retry+info.Archived, "tasks left to do")
+	require.Equal(t, len(wantIDs), info.Completed, "finished tasks kept")
+}

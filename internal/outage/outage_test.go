@@ -1,0 +1,181 @@
+package outage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestErrorClasses(t *testing.T) {
+	t.Parallel()
+	oom := errors.New("INTERNAL_ERROR: redis eval error: OOM command not allowed when used memory > 'maxmemory'.")
+	tests := []struct {
+		name           string
+		err            error
+		transient, oom bool
+	}{
+		{"nil", nil, false, false},
+		{"refused", fmt.Errorf("dial: %w", syscall.ECONNREFUSED), true, false},
+		{"reset", syscall.ECONNRESET, true, false},
+		{"EOF", io.EOF, true, false},
+		{"asynq refused", errors.New("UNKNOWN: redis eval error: dial tcp 127.0.0.1:6390: connect: connection refused"), true, false},
+		{"asynq EOF", errors.New("INTERNAL_ERROR: redis eval error: EOF"), true, false},
+		{"loading", errors.New("redis eval error: LOADING Redis is loading the dataset in memory"), true, false},
+		{"readonly", errors.New("READONLY You can't write against a read only replica."), true, false},
+		{"pool timeout", errors.New("redis: connection pool timeout"), true, false},
+		{"out of memory", oom, false, true},
+		{"no permission", errors.New("NOPERM this user has no permissions to run the 'evalsha' command"), false, false},
+		{"wrong type", errors.New("WRONGTYPE Operation against a key holding the wrong kind of value"), false, false},
+		{"missing result", errors.New("bitqueue:result:EOF:3: result not found"), false, false},
+		{"bad result", errors.New(`bitqueue:result:r:3: bad result hash: count "EOF", want 1 to 100000`), false, false},
+		{"cancelled", context.Canceled, false, false},
+		{"deadline", fmt.Errorf("wait: %w", context.DeadlineExceeded), false, false},
+		{"run id looks like EOF", errors.New("run EOF-run is odd"), false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.transient, IsTransient(tt.err), "IsTransient(%v)", tt.err)
+			require.Equal(t, tt.oom, IsOutOfMemory(tt.err), "IsOutOfMemory(%v)", tt.err)
+		})
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func newTestRider(t *testing.T, bound time.Duration) (*Rider, *lockedBuffer) {
+	t.Helper()
+	var logs lockedBuffer
+	return New(bound, slog.New(slog.NewTextHandler(&logs, nil))), &logs
+}
+
+var errRefused = fmt.Errorf("dial tcp 127.0.0.1:1: %w", syscall.ECONNREFUSED)
+
+func TestRiderRidesOutTransientErrors(t *testing.T) {
+	t.Parallel()
+	o, logs := newTestRider(t, 10*time.Second)
+	calls := 0
+	err := o.Do(context.Background(), "enqueue", func() error {
+		calls++
+		if calls <= 3 {
+			return errRefused
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, 4, calls)
+	require.Equal(t, 1, strings.Count(logs.String(), "redis unreachable; retrying with backoff"), logs.String())
+	require.Equal(t, 1, strings.Count(logs.String(), "redis reachable again"), logs.String())
+}
+
+func TestRiderStopsAtOnceOnPermanentErrors(t *testing.T) {
+	t.Parallel()
+	for _, perm := range []error{
+		errors.New("OOM command not allowed when used memory > 'maxmemory'."),
+		errors.New("NOPERM no permissions"),
+		errors.New("WRONGTYPE Operation against a key holding the wrong kind of value"),
+	} {
+		o, logs := newTestRider(t, 10*time.Second)
+		calls := 0
+		err := o.Do(context.Background(), "enqueue", func() error { calls++; return perm })
+		require.Equal(t, perm, err)
+		require.Equal(t, 1, calls, "attempts for %v", perm)
+		require.Empty(t, logs.String())
+	}
+}
+
+func TestRiderGivesUpAfterItsBound(t *testing.T) {
+	t.Parallel()
+	const bound = 700 * time.Millisecond
+	o, logs := newTestRider(t, bound)
+	start := time.Now()
+	calls := 0
+	err := o.Do(context.Background(), "wait for results", func() error { calls++; return errRefused })
+	took := time.Since(start)
+	require.ErrorIs(t, err, syscall.ECONNREFUSED)
+	require.ErrorContains(t, err, "wait for results: gave up after Redis did not answer for")
+	require.GreaterOrEqual(t, took, bound)
+	require.Less(t, took, bound+time.Second, "gave up late")
+	// Backoff 100, 200, 400 ms...: a handful of attempts, not a busy loop.
+	require.GreaterOrEqual(t, calls, 3)
+	require.LessOrEqual(t, calls, 6)
+	require.Equal(t, 1, strings.Count(logs.String(), "redis unreachable"), logs.String())
+}
+
+func TestRiderStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
+	o, _ := newTestRider(t, time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	err := o.Do(ctx, "enqueue", func() error { return errRefused })
+	require.ErrorIs(t, err, syscall.ECONNREFUSED)
+	require.Less(t, time.Since(start), 5*time.Second)
+}
+
+// Many operations failing together in one outage log it once, and its end
+// once.
+func TestRiderLogsOncePerOutage(t *testing.T) {
+	t.Parallel()
+	o, logs := newTestRider(t, 10*time.Second)
+	down := make(chan struct{})
+	time.AfterFunc(400*time.Millisecond, func() { close(down) })
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for range cap(errs) {
+		wg.Go(func() {
+			errs <- o.Do(context.Background(), "enqueue", func() error {
+				select {
+				case <-down:
+					return nil
+				default:
+					return errRefused
+				}
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1, strings.Count(logs.String(), "redis unreachable"), logs.String())
+	require.Equal(t, 1, strings.Count(logs.String(), "redis reachable again"), logs.String())
+
+	// A second outage is logged again.
+	calls := 0
+	require.NoError(t, o.Do(context.Background(), "enqueue", func() error {
+		calls++
+		if calls == 1 {
+			return errRefused
+		}
+		return nil
+	}))
+	require.Equal(t, 2, strings.Count(logs.String(), "redis unreachable"), logs.String())
+}

@@ -1,0 +1,119 @@
+package redisconn
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net/url"
+	"strings"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Ping checks that Redis answers: every master of a Redis Cluster, the
+// current master of a sentinel-managed Redis, the server otherwise.
+func Ping(ctx context.Context, c redis.UniversalClient) error {
+	if _, ok := c.(*redis.ClusterClient); ok {
+		return PingMasters(ctx, c)
+	}
+	return c.Ping(ctx).Err()
+}
+
+// PingMasters pings every master of a Redis Cluster, naming the first that
+// does not answer; for any other client it does nothing and returns nil. A
+// cluster client's own PING reaches one node only.
+func PingMasters(ctx context.Context, c redis.UniversalClient) error {
+	cc, ok := c.(*redis.ClusterClient)
+	if !ok {
+		return nil
+	}
+	return cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		if err := m.Ping(ctx).Err(); err != nil {
+			return errors.New(m.Options().Addr + ": " + err.Error())
+		}
+		return nil
+	})
+}
+
+// permanent reports whether err is one that retrying cannot cure, with a
+// hint of what to fix.
+func permanent(err error) (string, bool) {
+	var hostErr x509.HostnameError
+	var authErr x509.UnknownAuthorityError
+	var invalidErr x509.CertificateInvalidError
+	var verifyErr *tls.CertificateVerificationError
+	var recordErr tls.RecordHeaderError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &hostErr):
+		return "the server's TLS certificate does not hold the host name of the URL: connect by a name it holds, or give that name with --redis-tls-server-name", true
+	case errors.As(err, &authErr):
+		return "the server's TLS certificate is not signed by a trusted CA: add the CA with --redis-ca FILE; verification is never turned off", true
+	case errors.As(err, &invalidErr):
+		return "the server's TLS certificate is not valid (expired, not yet valid, or not for a server)", true
+	case errors.As(err, &verifyErr):
+		return "the server's TLS certificate does not verify", true
+	case errors.As(err, &recordErr):
+		return "the server does not speak TLS on this port", true
+	case strings.Contains(msg, "WRONGPASS"), strings.Contains(msg, "NOAUTH"),
+		strings.Contains(msg, "called without any password configured"):
+		return "check the user and password: from the URL, or REDIS_PASSWORD when the URL has none (sentinels: REDIS_SENTINEL_PASSWORD)", true
+	}
+	return "", false
+}
+
+// schemeHint returns a hint for an error that may come from a URL scheme that
+// does not match the server: a TLS port closes a plaintext connection at
+// once, and a plaintext port never answers a TLS handshake.
+func schemeHint(err error, rawURL string) string {
+	u, perr := url.Parse(rawURL)
+	if perr != nil {
+		return ""
+	}
+	msg := err.Error()
+	switch {
+	case u.Scheme == "rediss" && (errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "timeout")):
+		return " (if the port serves plaintext, it never answers the TLS handshake of a rediss:// URL)"
+	case u.Scheme != "rediss" && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || strings.HasSuffix(msg, "EOF") || strings.Contains(msg, "connection reset by peer")):
+		return " (the server closed the connection at once: if it serves TLS, use a rediss:// URL)"
+	}
+	return ""
+}
+
+// redactClientErr replaces the password c authenticates with, which may have
+// come from REDIS_PASSWORD rather than the URL, wherever err shows it.
+func redactClientErr(err error, c redis.UniversalClient) error {
+	var pw string
+	switch c := c.(type) {
+	case *redis.Client:
+		pw = c.Options().Password
+	case *redis.ClusterClient:
+		pw = c.Options().Password
+	}
+	if pw == "" || !strings.Contains(err.Error(), pw) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
+}
+
+// hideQuerySecrets replaces the values of query options whose name holds
+// "pass" or "secret" (such as ?sentinel_password=), which no URL form takes
+// but a user may try.
+func hideQuerySecrets(u *url.URL) {
+	q := u.Query()
+	hidden := false
+	for k, vs := range q {
+		if lk := strings.ToLower(k); strings.Contains(lk, "pass") || strings.Contains(lk, "secret") {
+			for i := range vs {
+				vs[i] = "xxxxx"
+			}
+			hidden = true
+		}
+	}
+	if hidden {
+		u.RawQuery = q.Encode()
+	}
+}

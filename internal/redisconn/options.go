@@ -1,0 +1,246 @@
+package redisconn
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Environment variables that hold secrets. They are read by the commands, not
+// by flags, so that no password shows in a process listing.
+const (
+	// EnvPassword holds the Redis password used when the URL carries none.
+	EnvPassword = "REDIS_PASSWORD"
+	// EnvSentinelPassword holds the password of the sentinels of a
+	// redis-sentinel:// URL.
+	EnvSentinelPassword = "REDIS_SENTINEL_PASSWORD"
+)
+
+// Options are the connection settings that do not come from the URL.
+type Options struct {
+	// PoolSize, when positive, raises the connection pool (per node) to at
+	// least that size.
+	PoolSize int
+	// Password authenticates to Redis when the URL has no password
+	// (REDIS_PASSWORD). The URL's user name, if any, goes with it.
+	Password string
+	// SentinelPassword authenticates to the sentinels of a redis-sentinel://
+	// URL (REDIS_SENTINEL_PASSWORD); empty when they need none.
+	SentinelPassword string
+	// CAFile names a PEM file of CA certificates to trust, besides the
+	// system's, for the server certificate of a rediss:// URL (--redis-ca).
+	CAFile string
+	// ServerName, when set, is the name the server certificate must hold,
+	// instead of the URL's host (--redis-tls-server-name).
+	ServerName string
+}
+
+// Environment variables of the TLS flags (see AddFlags).
+const (
+	EnvCA         = "BITQUEUE_REDIS_CA"
+	EnvServerName = "BITQUEUE_REDIS_TLS_SERVER_NAME"
+)
+
+// AddFlags adds the TLS settings, --redis-ca and --redis-tls-server-name, to
+// fs. Their environment variables are EnvCA and EnvServerName.
+func (o *Options) AddFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.CAFile, "redis-ca", "", "PEM `file` of CA certificates to trust, besides the system's, for a rediss:// server's certificate")
+	fs.StringVar(&o.ServerName, "redis-tls-server-name", "", "`name` the rediss:// server's certificate must hold (default: the URL's host)")
+}
+
+// ReadSecrets sets o's passwords from REDIS_PASSWORD and
+// REDIS_SENTINEL_PASSWORD, which have no flags so that no password shows in
+// a process listing.
+func (o *Options) ReadSecrets(getenv func(string) string) {
+	env := OptionsFromEnv(getenv)
+	o.Password, o.SentinelPassword = env.Password, env.SentinelPassword
+}
+
+// OptionsFromEnv returns Options with the passwords read from REDIS_PASSWORD
+// and REDIS_SENTINEL_PASSWORD.
+func OptionsFromEnv(getenv func(string) string) Options {
+	return Options{Password: getenv(EnvPassword), SentinelPassword: getenv(EnvSentinelPassword)}
+}
+
+// OpenWith returns a client for rawURL, which is one of
+//
+//	redis://[[user]:password@]host:port[/db][?option=value…]
+//	rediss://[[user]:password@]host:port[/db][?option=value…]
+//	redis-sentinel://[[user]:password@]host:port[,host:port…][/db]?master=NAME
+//	redis-cluster://[[user]:password@]host:port[,host:port…]
+//
+// redis and rediss URLs take go-redis's options (such as ?pool_size=), except
+// skip_verify: a rediss:// server certificate is always verified, against
+// the system's CAs and o.CAFile. A redis-sentinel URL lists sentinels; its
+// user and password are those of the master and replicas, the sentinels'
+// password is o.SentinelPassword. A redis-cluster URL lists seed nodes of a
+// Redis Cluster. TLS options with a URL that is not rediss:// are an error,
+// never a silent fall back to plaintext. OpenWith does not contact Redis; see
+// Wait.
+func OpenWith(rawURL string, o Options) (redis.UniversalClient, error) {
+	u, err := parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis URL %s: %v", Redact(rawURL), err)
+	}
+	fail := func(err error) (redis.UniversalClient, error) {
+		return nil, fmt.Errorf("redis URL %s: %v", Redact(rawURL), redactErr(err, rawURL))
+	}
+	if u.Scheme != "rediss" && (o.CAFile != "" || o.ServerName != "") {
+		return fail(errors.New("--redis-ca and --redis-tls-server-name need a rediss:// URL (TLS); the connection is never made in plaintext instead"))
+	}
+	switch u.Scheme {
+	case "redis", "rediss":
+		if u.Query().Has("skip_verify") {
+			return fail(errors.New("skip_verify: certificate verification cannot be turned off; trust the server's CA with --redis-ca FILE"))
+		}
+		opt, err := redis.ParseURL(rawURL)
+		if err != nil {
+			return fail(err)
+		}
+		if opt.Password == "" {
+			opt.Password = o.Password
+		}
+		if u.Scheme == "rediss" {
+			if opt.TLSConfig, err = o.tlsConfig(opt.TLSConfig.ServerName); err != nil {
+				return fail(err)
+			}
+		}
+		opt.PoolSize = max(opt.PoolSize, o.PoolSize)
+		return redis.NewClient(opt), nil
+	case "redis-sentinel":
+		fo, err := parseSentinel(u)
+		if err != nil {
+			return fail(err)
+		}
+		if fo.Password == "" {
+			fo.Password = o.Password
+		}
+		fo.SentinelPassword = o.SentinelPassword
+		fo.PoolSize = max(fo.PoolSize, o.PoolSize)
+		return redis.NewFailoverClient(fo), nil
+	case "redis-cluster":
+		co, err := parseCluster(u)
+		if err != nil {
+			return fail(err)
+		}
+		if co.Password == "" {
+			co.Password = o.Password
+		}
+		co.PoolSize = max(co.PoolSize, o.PoolSize)
+		return redis.NewClusterClient(co), nil
+	default:
+		return fail(fmt.Errorf("scheme %q, want redis, rediss, redis-sentinel or redis-cluster", u.Scheme))
+	}
+}
+
+// tlsConfig returns the TLS configuration of a rediss:// connection to host:
+// verification on, TLS 1.2 at least, o.CAFile trusted besides the system's
+// CAs, and o.ServerName checked instead of host when set.
+func (o Options) tlsConfig(host string) (*tls.Config, error) {
+	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if o.ServerName != "" {
+		cfg.ServerName = o.ServerName
+	}
+	if o.CAFile == "" {
+		return cfg, nil
+	}
+	pemData, err := os.ReadFile(o.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("--redis-ca: %v", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pemData) {
+		return nil, fmt.Errorf("--redis-ca %s holds no PEM certificate", o.CAFile)
+	}
+	cfg.RootCAs = pool
+	return cfg, nil
+}
+
+// parseSentinel reads redis-sentinel://[[user]:password@]host:port[,…][/db]?master=NAME.
+func parseSentinel(u *url.URL) (*redis.FailoverOptions, error) {
+	q := u.Query()
+	for k := range q {
+		if k != "master" {
+			return nil, fmt.Errorf("unknown option %q; a redis-sentinel URL takes only ?master=NAME", k)
+		}
+	}
+	master := q.Get("master")
+	if master == "" {
+		return nil, errors.New("no master name; add ?master=NAME (as the sentinels know it)")
+	}
+	addrs, err := hostList(u.Host)
+	if err != nil {
+		return nil, err
+	}
+	db, err := database(u.Path)
+	if err != nil {
+		return nil, err
+	}
+	fo := &redis.FailoverOptions{MasterName: master, SentinelAddrs: addrs, DB: db}
+	fo.Username = u.User.Username()
+	fo.Password, _ = u.User.Password()
+	return fo, nil
+}
+
+// parseCluster reads redis-cluster://[[user]:password@]host:port[,host:port…].
+func parseCluster(u *url.URL) (*redis.ClusterOptions, error) {
+	if len(u.Query()) > 0 || u.ForceQuery {
+		return nil, errors.New("a redis-cluster URL takes no options")
+	}
+	addrs, err := hostList(u.Host)
+	if err != nil {
+		return nil, err
+	}
+	db, err := database(u.Path)
+	if err != nil {
+		return nil, err
+	}
+	if db != 0 {
+		return nil, fmt.Errorf("database %d: Redis Cluster has database 0 only", db)
+	}
+	co := &redis.ClusterOptions{Addrs: addrs}
+	co.Username = u.User.Username()
+	co.Password, _ = u.User.Password()
+	return co, nil
+}
+
+// hostList splits a comma-separated list of host:port.
+func hostList(hosts string) ([]string, error) {
+	var addrs []string
+	for a := range strings.SplitSeq(hosts, ",") {
+		host, port, err := net.SplitHostPort(a)
+		if err != nil || host == "" {
+			return nil, fmt.Errorf("address %q is not host:port", a)
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+			return nil, fmt.Errorf("address %q: port out of range", a)
+		}
+		addrs = append(addrs, a)
+	}
+	return addrs, nil
+}
+
+// database reads the database number of a URL path: "", "/" or "/<db>".
+func database(path string) (int, error) {
+	p := strings.TrimPrefix(path, "/")
+	if p == "" {
+		return 0, nil
+	}
+	db, err := strconv.Atoi(p)
+	if err != nil || db < 0 {
+		return 0, fmt.Errorf("invalid database number %q", p)
+	}
+	return db, nil
+}

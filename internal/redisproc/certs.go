@@ -1,0 +1,98 @@
+package redisproc
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Certs are PEM files of a certificate authority made for one test and of a
+// server certificate it signed.
+type Certs struct {
+	CA         string // the CA's certificate
+	ServerCert string // the server's certificate, for the names given to NewCerts
+	ServerKey  string // the server's private key
+	names      []string
+	pool       *x509.CertPool
+}
+
+// NewCerts makes a CA and a server certificate for names (IP addresses and
+// DNS names) in a temporary directory, valid for a day.
+func NewCerts(t testing.TB, names ...string) *Certs {
+	t.Helper()
+	require.NotEmpty(t, names, "a server certificate needs a name")
+	dir := t.TempDir()
+	now := time.Now()
+
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "bitqueue test CA"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	require.NoError(t, err)
+	caCert, err := x509.ParseCertificate(caDER)
+	require.NoError(t, err)
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: names[0]},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, n)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+
+	c := &Certs{
+		CA:         filepath.Join(dir, "ca.pem"),
+		ServerCert: filepath.Join(dir, "server.pem"),
+		ServerKey:  filepath.Join(dir, "server-key.pem"),
+		names:      names,
+		pool:       x509.NewCertPool(),
+	}
+	c.pool.AddCert(caCert)
+	writePEM(t, c.CA, "CERTIFICATE", caDER)
+	writePEM(t, c.ServerCert, "CERTIFICATE", der)
+	writePEM(t, c.ServerKey, "PRIVATE KEY", keyDER)
+	return c
+}
+
+// ClientConfig is a client TLS configuration trusting only the test CA, for
+// the certificate's first name.
+func (c *Certs) ClientConfig() *tls.Config { return clientTLS(c, c.names[0]) }
+
+func writePEM(t testing.TB, path, typ string, der []byte) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
+}

@@ -1,0 +1,87 @@
+package redisproc
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// MasterName is the name the sentinel of a Failover monitors its master by.
+const MasterName = "mymaster"
+
+// Failover is a master, one replica of it and one sentinel watching them with
+// a quorum of 1: SIGKILL the master and the sentinel promotes the replica
+// within a few seconds.
+type Failover struct {
+	Master, Replica, Sentinel *Server
+	sentinelPassword          string
+}
+
+// StartFailover starts a Failover. password protects the master and the
+// replica (and the replica uses it to follow the master); sentinelPassword
+// protects the sentinel. Either may be empty. It returns once the sentinel
+// knows the replica and the replica is in sync.
+func StartFailover(t testing.TB, password, sentinelPassword string) *Failover {
+	t.Helper()
+	f := &Failover{sentinelPassword: sentinelPassword}
+	auth := []string{}
+	if password != "" {
+		auth = []string{"--masterauth", password}
+	}
+	f.Master = Start(t, Options{Password: password, Args: auth})
+	f.Replica = Start(t, Options{Password: password, Args: append([]string{"--replicaof", "127.0.0.1", strconv.Itoa(f.Master.Port)}, auth...)})
+	conf := []string{
+		fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 1", MasterName, f.Master.Port),
+		fmt.Sprintf("sentinel down-after-milliseconds %s 1000", MasterName),
+		fmt.Sprintf("sentinel failover-timeout %s 10000", MasterName),
+		fmt.Sprintf("sentinel parallel-syncs %s 1", MasterName),
+	}
+	if password != "" {
+		conf = append(conf, fmt.Sprintf("sentinel auth-pass %s %s", MasterName, password))
+	}
+	f.Sentinel = Start(t, Options{Password: sentinelPassword, SentinelConf: conf})
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	replica := f.Replica.Client()
+	defer replica.Close()
+	sc := f.SentinelClient()
+	defer sc.Close()
+	for {
+		info, _ := replica.Info(ctx, "replication").Result()
+		replicas, _ := sc.Replicas(ctx, MasterName).Result()
+		if strings.Contains(info, "master_link_status:up") && len(replicas) == 1 && replicas[0]["flags"] == "slave" {
+			return f
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("replica not in sync or unknown to the sentinel within a minute: %s; sentinel sees %v", info, replicas)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// SentinelClient returns a client of the sentinel; the caller closes it.
+func (f *Failover) SentinelClient() *redis.SentinelClient {
+	return redis.NewSentinelClient(&redis.Options{Addr: f.Sentinel.Addr, Password: f.sentinelPassword, MaxRetries: -1})
+}
+
+// MasterAddr returns the address the sentinel reports for the master.
+func (f *Failover) MasterAddr(ctx context.Context) (string, error) {
+	sc := f.SentinelClient()
+	defer sc.Close()
+	hp, err := sc.GetMasterAddrByName(ctx, MasterName).Result()
+	if err != nil {
+		return "", err
+	}
+	if len(hp) != 2 {
+		return "", fmt.Errorf("sentinel answered %v", hp)
+	}
+	return net.JoinHostPort(hp[0], hp[1]), nil
+}

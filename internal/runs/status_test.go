@@ -1,0 +1,185 @@
+package runs_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/stretchr/testify/require"
+
+	"bitqueue/internal/input"
+	"bitqueue/internal/results"
+	"bitqueue/internal/runs"
+	"bitqueue/internal/shard"
+	"bitqueue/internal/tasks"
+	"bitqueue/internal/testredis"
+)
+
+// TestStatusAndRequeue builds a run whose six batches are in every state a
+// batch can be in, then checks what GetStatus counts and what Requeue sends
+// back.
+func TestStatusAndRequeue(t *testing.T) {
+	t.Parallel()
+	r := testredis.Start(t)
+	queue, prefix := r.Namespace(t)
+	ctx := context.Background()
+	const runID = "status-run"
+	rec := runs.Record{RunID: runID, Queue: queue, Shards: 1, Batches: 6, Integers: 6, BatchSize: 1, Created: time.Now(), Updated: time.Now()}
+	store := &results.Store{Client: r.Client, Prefix: prefix}
+	client := asynq.NewClientFromRedisClient(r.Client)
+	insp := asynq.NewInspectorFromRedisClient(r.Client)
+	enqueue := func(seq uint64, opts ...asynq.Option) {
+		t.Helper()
+		task, err := tasks.NewBitsTask(tasks.Batch{RunID: runID, Seq: seq, Nums: []uint64{seq}}, append([]asynq.Option{asynq.Queue(queue)}, opts...)...)
+		require.NoError(t, err)
+		_, err = client.Enqueue(task)
+		require.NoError(t, err)
+	}
+
+	for seq := range uint64(2) { // 0, 1: done
+		require.NoError(t, store.Save(ctx, runID, seq, tasks.Result{Count: 1, Width: 1, Bits: []byte{0}}))
+	}
+	enqueue(2) // pending
+	enqueue(3) // failed
+	require.NoError(t, insp.ArchiveTask(queue, tasks.TaskID(runID, 3)))
+	// 4: lost, neither result nor task
+	enqueue(5, asynq.ProcessIn(time.Hour)) // pending, scheduled
+
+	st, err := runs.GetStatus(ctx, store, insp, rec)
+	require.NoError(t, err)
+	require.Equal(t, rec, st.Record)
+	require.Equal(t, 2, st.Done, "done")
+	require.Equal(t, 2, st.Pending, "pending")
+	require.Equal(t, 1, st.Scheduled, "scheduled")
+	require.Zero(t, st.Active, "active")
+	require.Equal(t, 1, st.Failed, "failed")
+	require.Equal(t, 1, st.Lost, "lost")
+	require.Equal(t, []string{runID + ":3"}, st.FailedIDs)
+	require.Equal(t, []string{runID + ":4"}, st.LostIDs)
+
+	ids, err := runs.Requeue(ctx, store, insp, rec)
+	require.NoError(t, err)
+	require.Equal(t, []string{runID + ":3"}, ids)
+	info, err := insp.GetTaskInfo(queue, runID+":3")
+	require.NoError(t, err)
+	require.Equal(t, asynq.TaskStatePending, info.State)
+
+	st, err = runs.GetStatus(ctx, store, insp, rec)
+	require.NoError(t, err)
+	require.Zero(t, st.Failed, "failed after requeue")
+	require.Equal(t, 3, st.Pending, "pending after requeue")
+	ids, err = runs.Requeue(ctx, store, insp, rec)
+	require.NoError(t, err)
+	require.Empty(t, ids, "nothing left to requeue")
+}
+
+// TestEnqueueSavesRecord checks that a producer's Enqueue leaves the run's
+// record behind, and that enqueueing the run again keeps its creation time.
+func TestEnqueueSavesRecord(t *testing.T) {
+	t.Parallel()
+	r := testredis.Start(t)
+	queue, prefix := r.Namespace(t)
+	ctx := context.Background()
+	p := &runs.Producer{
+		Client:      asynq.NewClientFromRedisClient(r.Client),
+		Inspector:   asynq.NewInspectorFromRedisClient(r.Client),
+		Store:       &results.Store{Client: r.Client, Prefix: prefix},
+		Queue:       queue,
+		BatchSize:   10,
+		MaxRetry:    1,
+		Concurrency: 2,
+		Logger:      slog.New(slog.DiscardHandler),
+		RecordTTL:   time.Hour,
+	}
+	src := input.Random(1, 95, 1000)
+	_, err := p.Enqueue(ctx, "rec-run", src, 95)
+	require.NoError(t, err)
+	rec, err := runs.LoadRecord(ctx, r.Client, prefix, "rec-run")
+	require.NoError(t, err)
+	require.Equal(t, queue, rec.Queue)
+	require.Equal(t, 10, rec.Batches)
+	require.EqualValues(t, 95, rec.Integers)
+	require.Equal(t, 10, rec.BatchSize)
+	require.Equal(t, 1, rec.Shards)
+	require.WithinDuration(t, time.Now(), rec.Created, time.Minute)
+
+	_, err = p.Enqueue(ctx, "rec-run", src, 95)
+	require.NoError(t, err)
+	again, err := runs.LoadRecord(ctx, r.Client, prefix, "rec-run")
+	require.NoError(t, err)
+	require.True(t, rec.Created.Equal(again.Created), "created kept: %s, then %s", rec.Created, again.Created)
+	require.False(t, again.Updated.Before(rec.Updated))
+}
+
+// TestStatusShardedAndRetained checks a run spread over three shard queues,
+// one of whose batches has a task kept as completed (--retention) but no
+// result any more: that batch is lost, not pending.
+func TestStatusShardedAndRetained(t *testing.T) {
+	t.Parallel()
+	r := testredis.Start(t)
+	base, prefix := r.Namespace(t)
+	ctx := context.Background()
+	const runID = "sharded-run"
+	queues := shard.Queues(base, 3)
+	t.Cleanup(func() {
+		insp := asynq.NewInspectorFromRedisClient(r.Client)
+		for _, q := range queues {
+			_ = insp.DeleteQueue(q, true)
+			keys, _ := r.Client.Keys(ctx, "asynq:{"+q+"}:*").Result()
+			if len(keys) > 0 {
+				r.Client.Del(ctx, keys...)
+			}
+		}
+	})
+	rec := runs.Record{RunID: runID, Queue: base, Shards: 3, Batches: 4, Integers: 4, BatchSize: 1, Created: time.Now(), Updated: time.Now()}
+	store := &results.Store{Client: r.Client, Prefix: prefix}
+	client := asynq.NewClientFromRedisClient(r.Client)
+	insp := asynq.NewInspectorFromRedisClient(r.Client)
+	enqueue := func(seq uint64, opts ...asynq.Option) {
+		t.Helper()
+		q := shard.QueueOf(base, 3, tasks.TaskID(runID, seq))
+		task, err := tasks.NewBitsTask(tasks.Batch{RunID: runID, Seq: seq, Nums: []uint64{seq}}, append([]asynq.Option{asynq.Queue(q)}, opts...)...)
+		require.NoError(t, err)
+		_, err = client.Enqueue(task)
+		require.NoError(t, err)
+	}
+
+	// 3: processed and kept for an hour, its result gone.
+	enqueue(3, asynq.Retention(time.Hour))
+	prio := map[string]int{}
+	for _, q := range queues {
+		prio[q] = 1
+	}
+	srv := asynq.NewServerFromRedisClient(r.Client, asynq.Config{Queues: prio, Concurrency: 1, LogLevel: asynq.ErrorLevel, TaskCheckInterval: 10 * time.Millisecond})
+	require.NoError(t, srv.Start(asynq.HandlerFunc(func(context.Context, *asynq.Task) error { return nil })))
+	id3 := tasks.TaskID(runID, 3)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		info, err := insp.GetTaskInfo(shard.QueueOf(base, 3, id3), id3)
+		if err == nil && info.State == asynq.TaskStateCompleted {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "task %s never completed", id3)
+		time.Sleep(20 * time.Millisecond)
+	}
+	srv.Shutdown()
+
+	require.NoError(t, store.Save(ctx, runID, 0, tasks.Result{Count: 1, Width: 1, Bits: []byte{0}})) // 0: done
+	enqueue(1)                                                                                       // 1: failed
+	require.NoError(t, insp.ArchiveTask(shard.QueueOf(base, 3, tasks.TaskID(runID, 1)), tasks.TaskID(runID, 1)))
+	enqueue(2) // 2: pending
+
+	st, err := runs.GetStatus(ctx, store, insp, rec)
+	require.NoError(t, err)
+	require.Equal(t, []int{1, 1, 1, 1}, []int{st.Done, st.Pending, st.Failed, st.Lost}, "done, pending, failed, lost")
+	require.Equal(t, []string{id3}, st.LostIDs)
+
+	ids, err := runs.Requeue(ctx, store, insp, rec)
+	require.NoError(t, err)
+	require.Equal(t, []string{tasks.TaskID(runID, 1)}, ids)
+	st, err = runs.GetStatus(ctx, store, insp, rec)
+	require.NoError(t, err)
+	require.Equal(t, []int{1, 2, 0, 1}, []int{st.Done, st.Pending, st.Failed, st.Lost}, "after requeue")
+}
