@@ -29,8 +29,12 @@ func StartCluster(t testing.TB, n int, password string) *Cluster {
 	if password != "" {
 		args = append([]string{"-a", password}, args...)
 	}
+	var auth []string
+	if password != "" {
+		auth = []string{"--masterauth", password}
+	}
 	for range n {
-		s := Start(t, Options{Password: password, Cluster: true, Args: []string{"--masterauth", password}})
+		s := Start(t, Options{Password: password, Cluster: true, Args: auth})
 		c.Nodes = append(c.Nodes, s)
 		args = append(args, s.Addr)
 	}

@@ -30,7 +30,7 @@ type Failover struct {
 func StartFailover(t testing.TB, password, sentinelPassword string) *Failover {
 	t.Helper()
 	f := &Failover{sentinelPassword: sentinelPassword}
-	auth := []string{}
+	var auth []string
 	if password != "" {
 		auth = []string{"--masterauth", password}
 	}
