@@ -52,7 +52,7 @@ func parseInspect(cmd string, args []string, getenv func(string) string, stdout 
 	var c inspectConfig
 	fs := flag.NewFlagSet("producer "+cmd, flag.ContinueOnError)
 	fs.StringVar(&c.runID, "run-id", "", "id of the run (required)")
-	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis URL: redis://[user:password@]host:port/db, rediss:// or redis-sentinel://")
+	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis URL: redis://[user:password@]host:port/db, rediss://…, redis-sentinel://host:port[,…][/db]?master=NAME or redis-cluster://host:port[,…] (password: in the URL or $REDIS_PASSWORD)")
 	c.redisOpts.AddFlags(fs)
 	fs.DurationVar(&c.redisWait, "redis-wait", 10*time.Second, "how long to wait for Redis to answer before giving up")
 	fs.StringVar(&c.prefix, "prefix", results.DefaultPrefix, "root of the result and run keys, as given to the producer")

@@ -124,7 +124,7 @@ func (r *Rider) Do(ctx context.Context, what string, fn func() error) error {
 		started := time.Now()
 		err := fn()
 		if err == nil {
-			r.ended()
+			r.ended(started)
 			return nil
 		}
 		if ctx.Err() != nil || !IsTransient(err) {
@@ -162,11 +162,13 @@ func (r *Rider) began(what string, started time.Time, err error) time.Time {
 	return r.since
 }
 
-// ended records a success, logging the end of an outage.
-func (r *Rider) ended() {
+// ended records the success of an attempt started at started, logging the
+// end of an outage. An attempt started before the outage began proves
+// nothing about Redis now: it does not end the outage.
+func (r *Rider) ended(started time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.since.IsZero() {
+	if !r.since.IsZero() && !started.Before(r.since) {
 		r.log.Info("redis reachable again", "outage", time.Since(r.since).Round(time.Millisecond))
 		r.since, r.lastEnd = time.Time{}, time.Now()
 	}

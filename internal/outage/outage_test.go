@@ -179,3 +179,58 @@ func TestRiderLogsOncePerOutage(t *testing.T) {
 	}))
 	require.Equal(t, 2, strings.Count(logs.String(), "redis unreachable"), logs.String())
 }
+
+// An attempt that started before the outage and succeeds late proves
+// nothing about Redis now: the outage goes on until an attempt made during it
+// succeeds.
+func TestRiderIgnoresStaleSuccess(t *testing.T) {
+	t.Parallel()
+	o, logs := newTestRider(t, 10*time.Second)
+	recv := func(ch <-chan error) error {
+		t.Helper()
+		select {
+		case err := <-ch:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatal("Do did not return")
+			return nil
+		}
+	}
+	entered, release, back := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	stale, fresh := make(chan error, 1), make(chan error, 1)
+	go func() {
+		stale <- o.Do(context.Background(), "enqueue", func() error {
+			close(entered)
+			<-release // answered by Redis before the outage, returns after it began
+			return nil
+		})
+	}()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("first attempt never started")
+	}
+	time.Sleep(time.Millisecond) // the clock moves on before the outage begins
+	go func() {
+		calls := 0
+		fresh <- o.Do(context.Background(), "enqueue", func() error {
+			if calls++; calls == 1 {
+				return errRefused
+			}
+			<-back
+			return nil
+		})
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "redis unreachable") {
+		require.True(t, time.Now().Before(deadline), "outage never logged")
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(release)
+	require.NoError(t, recv(stale))
+	require.NotContains(t, logs.String(), "redis reachable again", "a stale success ended the outage")
+	close(back)
+	require.NoError(t, recv(fresh))
+	require.Equal(t, 1, strings.Count(logs.String(), "redis unreachable"), logs.String())
+	require.Equal(t, 1, strings.Count(logs.String(), "redis reachable again"), logs.String())
+}

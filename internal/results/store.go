@@ -52,7 +52,7 @@ func (s *Store) Save(ctx context.Context, runID string, seq uint64, r tasks.Resu
 		ttl = DefaultTTL
 	}
 	key := s.key(runID, seq)
-	_, err := s.Client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	cmds, err := s.Client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, key)
 		p.HSet(ctx, key,
 			tasks.FieldVersion, tasks.ResultVersion,
@@ -62,6 +62,16 @@ func (s *Store) Save(ctx context.Context, runID string, seq uint64, r tasks.Resu
 		p.PExpire(ctx, key, ttl)
 		return nil
 	})
+	if err != nil {
+		// EXECABORT alone does not say why: the queued command refused
+		// does (LOADING while Redis loads its data after a restart, OOM
+		// when it is full).
+		for _, c := range cmds {
+			if cerr := c.Err(); cerr != nil && cerr.Error() != err.Error() {
+				return fmt.Errorf("%w (%s: %v)", err, c.Name(), cerr)
+			}
+		}
+	}
 	return err
 }
 
