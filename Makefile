@@ -4,7 +4,7 @@ BIN     ?= bin
 GOFLAGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build demo test test-short vet fmt-check check clean bench bench-e2e bench-quick compose-check
+.PHONY: help build demo test test-short test-faults fuzz vet fmt-check check clean bench bench-e2e bench-quick compose-check
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -23,8 +23,21 @@ test: ## run every test (against REDIS_URL when set, else an embedded Redis)
 test-short: ## run the tests that take seconds, not minutes
 	$(GO) test $(GOFLAGS) -short -count=1 ./...
 
-vet: ## go vet every package
-	$(GO) vet ./...
+test-faults: ## only the fault tests (part of test): killed workers and Redis, restarts, a full Redis (~3 min)
+	$(GO) test $(GOFLAGS) -race -count=1 -timeout 15m -run '^TestFault' -v ./e2e
+
+FUZZTIME ?= 15s
+
+fuzz: ## run every fuzz target for FUZZTIME (15s) each, one after another, from its testdata/fuzz seeds
+	@set -e; for dir in $$(grep -rlE '^func Fuzz' --include='*_test.go' ./internal ./cmd | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -hoE '^func Fuzz[A-Za-z0-9_]+' $$dir/*_test.go | cut -d' ' -f2); do \
+	    echo "fuzz $$f in $$dir for $(FUZZTIME)"; \
+	    $(GO) test $(GOFLAGS) -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$dir; \
+	  done; \
+	done
+
+vet: ## go vet every package (and the fault tests' slow worker, under testdata)
+	$(GO) vet ./... ./e2e/testdata/slowworker
 
 fmt-check: ## fail when a file is not gofmt-formatted
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -26,12 +26,12 @@ import (
 // parallel with each other; the slow ones wait for asynq's 30 s task lease
 // and are skipped under -short.
 
-// faultWorker are the arguments of the worker processes of the fault tests:
-// a small cache (fast restarts) and no per-batch log lines.
-var faultWorker = []string{"-concurrency", "4", "-cache-bits", "16", "-log-level", "info"}
-
-// withArgs returns faultWorker followed by more.
-func withArgs(more ...string) []string { return append(append([]string{}, faultWorker...), more...) }
+// withArgs returns the arguments of the worker processes of the fault tests
+// (a small cache for fast restarts, no per-batch log lines) followed by
+// more.
+func withArgs(more ...string) []string {
+	return append([]string{"-concurrency", "4", "-cache-bits", "16", "-log-level", "info"}, more...)
+}
 
 // Worker crash storm: three workers, one of them SIGKILLed and restarted about
 // every 0.5 s while the run is processed. No batch is lost: the batches a
@@ -51,7 +51,7 @@ func TestFaultWorkerCrashStorm(t *testing.T) {
 
 	workers := make([]*proc, 3)
 	for i := range workers {
-		workers[i] = startWorker(t, e, faultWorker...)
+		workers[i] = startWorker(t, e, withArgs()...)
 	}
 	run := startProducer(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-wait", "-timeout", "5m", "-out", out)
 	waitFor(t, time.Minute, "batches in the queue", func() bool { return queueState(t, e).Size > 0 })
@@ -67,7 +67,7 @@ func TestFaultWorkerCrashStorm(t *testing.T) {
 		}
 		i := kills % len(workers)
 		workers[i].kill(t)
-		workers[i] = startWorker(t, e, faultWorker...)
+		workers[i] = startWorker(t, e, withArgs()...)
 		time.Sleep(time.Until(stormStart.Add(time.Duration(kills+1) * 500 * time.Millisecond)))
 	}
 	lastKill := time.Now()
@@ -84,9 +84,18 @@ func TestFaultWorkerCrashStorm(t *testing.T) {
 	t.Logf("run complete %s after the last kill (asynq's 30 s lease and once-a-minute recoverer decide this)", recovery.Round(time.Second))
 	checkOut(t, out, nums)
 	checkResults(t, e, runID, nums, batch)
-	info := queueState(t, e)
-	require.Zero(t, info.Size, "tasks left in the queue")
-	require.Zero(t, info.Archived, "archived tasks")
+	waitDrained(t, e)
+	require.Zero(t, queueState(t, e).Archived, "archived tasks")
+}
+
+// waitDrained waits until e's queue holds no task in any state. A task whose
+// result was saved but whose completion never reached Redis (its worker
+// killed, or Redis gone, in between) stays active under a lease nobody
+// extends until asynq's recoverer hands it out again, one to two minutes
+// later: the run is complete before that, the queue drains after.
+func waitDrained(t *testing.T, e env) {
+	t.Helper()
+	waitFor(t, 3*time.Minute, "the queue to drain", func() bool { return queueState(t, e).Size == 0 })
 }
 
 // Graceful drain: SIGTERM to every worker in the middle of a run. Each exits
@@ -150,7 +159,8 @@ func TestFaultGracefulDrain(t *testing.T) {
 	t.Logf("restarted workers finished the run in %s", time.Since(restarted).Round(time.Millisecond))
 	checkOut(t, out, nums)
 	checkResults(t, e, runID, nums, batch)
-	require.Zero(t, queueState(t, e).Size, "tasks left in the queue")
+	// Nothing was orphaned: the last completions land within moments.
+	waitFor(t, 10*time.Second, "the queue to drain", func() bool { return queueState(t, e).Size == 0 })
 }
 
 // Graceful drain of batches that outlast the shutdown timeout: they are
@@ -188,8 +198,8 @@ func TestFaultGracefulDrainHandsBackSlowBatches(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, keys, "results written by cancelled batches")
 
-	startWorker(t, e, faultWorker...)
-	startWorker(t, e, faultWorker...)
+	startWorker(t, e, withArgs()...)
+	startWorker(t, e, withArgs()...)
 	out := filepath.Join(t.TempDir(), "out.tsv")
 	r = produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-wait", "-timeout", "2m", "-out", out)
 	require.Equal(t, 0, r.code, r.stderr)
@@ -228,7 +238,7 @@ func TestFaultRedisRestart(t *testing.T) {
 	require.Equal(t, batches, queueState(t, e).Pending, "tasks in the queue after the restart")
 
 	// 2. While workers process and the producer waits.
-	workers := []*proc{startWorker(t, e, faultWorker...), startWorker(t, e, faultWorker...), startWorker(t, e, faultWorker...)}
+	workers := []*proc{startWorker(t, e, withArgs()...), startWorker(t, e, withArgs()...), startWorker(t, e, withArgs()...)}
 	out := filepath.Join(t.TempDir(), "out.tsv")
 	wait := startProducer(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-wait", "-timeout", "5m", "-out", out, "-redis-wait", "1m")
 	waitFor(t, time.Minute, "the run under way", func() bool {
@@ -254,7 +264,7 @@ func TestFaultRedisRestart(t *testing.T) {
 	}
 	checkOut(t, out, nums)
 	checkResults(t, e, runID, nums, batch)
-	require.Zero(t, queueState(t, e).Size, "tasks left in the queue")
+	waitDrained(t, e)
 }
 
 // Redis killed with SIGKILL mid-run and restarted from its append-only file
@@ -303,7 +313,7 @@ func TestFaultRedisKilled(t *testing.T) {
 			both++
 		}
 	}
-	t.Logf("after SIGKILL and restart: %d batches have results, %d tasks survived (%d of them with a result too: the result was saved, the task's completion lost), %d batches lost entirely: %v",
+	t.Logf("after SIGKILL and restart: %d batches have results, %d tasks survived (%d of them with a result too: the result was saved, the completion of the task did not reach Redis), %d batches lost entirely: %v",
 		len(done), len(queued), both, len(lost), lost[:min(len(lost), 20)])
 
 	// The re-run enqueues exactly the lost batches and leaves finished ones alone.
@@ -320,6 +330,12 @@ func TestFaultRedisKilled(t *testing.T) {
 	r = produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-wait", "-timeout", "4m", "-out", out)
 	require.Equal(t, 0, r.code, r.stderr)
 	t.Logf("run complete %s after the re-run", time.Since(start).Round(time.Second))
+	// A task whose result was saved but whose completion was lost is
+	// still active, under a lease nobody extends: asynq's recoverer hands
+	// it out again once the lease has expired (one to two minutes). No
+	// task is left behind.
+	waitDrained(t, e)
+	t.Logf("queue drained %s after the re-run", time.Since(start).Round(time.Second))
 	lostSet := make(map[int]bool, len(lost))
 	for _, seq := range lost {
 		lostSet[seq] = true
@@ -337,7 +353,6 @@ func TestFaultRedisKilled(t *testing.T) {
 	t.Logf("%d batches converted twice, each because its task outlived its saved result in Redis (at-least-once)", again)
 	checkOut(t, out, nums)
 	checkResults(t, e, runID, nums, batch)
-	require.Zero(t, queueState(t, e).Size, "tasks left in the queue")
 }
 
 // survivors returns which batches of the run have a result and which still
@@ -558,8 +573,8 @@ func TestFaultRedisOutOfMemory(t *testing.T) {
 	st := enqueueStats(t, r.stderr)
 	require.Equal(t, runs.EnqueueStats{Batches: batches, Enqueued: batches - queued, Queued: queued}, st)
 
-	startWorker(t, e, faultWorker...)
-	startWorker(t, e, faultWorker...)
+	startWorker(t, e, withArgs()...)
+	startWorker(t, e, withArgs()...)
 	out := filepath.Join(t.TempDir(), "out.tsv")
 	r = produce(t, e, append(args, "-wait", "-timeout", "2m", "-out", out)...)
 	require.Equal(t, 0, r.code, r.stderr)

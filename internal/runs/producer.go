@@ -66,6 +66,9 @@ func (p *Producer) Enqueue(ctx context.Context, runID string, src input.Source, 
 	st := EnqueueStats{Batches: Batches(total, p.BatchSize)}
 	o := outage.New(p.RedisWait, p.Logger)
 	if err := o.Do(ctx, "save run record", func() error { return p.saveRecord(ctx, runID, total, st.Batches) }); err != nil {
+		if outage.IsOutOfMemory(err) {
+			return st, fmt.Errorf("%w: nothing of run %s was enqueued; free memory or raise maxmemory, then run again (redis: %v)", ErrOutOfMemory, runID, err)
+		}
 		return st, err
 	}
 

@@ -1,0 +1,196 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// usageRun runs command (producer or worker) with args and extra
+// environment variables, pointed at a Redis that does not answer so that
+// nothing is ever enqueued or served, and returns its exit code and
+// standard error.
+func usageRun(t *testing.T, command string, env []string, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	base := []string{"-redis", fmt.Sprintf("redis://127.0.0.1:%d/0", freePort(t)), "-redis-wait", "1s"}
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, command), append(base, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stdin, cmd.Stderr = strings.NewReader(""), &stderr
+	err := cmd.Run()
+	require.NoError(t, ctx.Err(), "%s %v did not exit", command, args)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		require.NoError(t, err)
+		return 0, stderr.String()
+	}
+	return ee.ExitCode(), stderr.String()
+}
+
+// requireUsageLine checks a usage error: exit code 2 and exactly one line on
+// standard error, from the command, naming what.
+func requireUsageLine(t *testing.T, command string, code int, stderr, what string) {
+	t.Helper()
+	require.Equal(t, 2, code, "exit code; stderr:\n%s", stderr)
+	require.Equal(t, 1, strings.Count(stderr, "\n"), "one line; stderr:\n%s", stderr)
+	require.True(t, strings.HasPrefix(stderr, command+": "), "stderr: %s", stderr)
+	require.Contains(t, stderr, what)
+}
+
+// TestFlagsOutOfRange gives every numeric flag of the producer and the
+// worker values outside its range, through the flag and through its
+// environment variable: each is refused with exit 2 and one line naming it.
+func TestFlagsOutOfRange(t *testing.T) {
+	t.Parallel()
+	count := []string{"-count", "5"}
+	tests := []struct {
+		command string
+		env     []string
+		args    []string
+		what    string // the message names it
+	}{
+		{"producer", nil, []string{"-count", "0"}, "--count 0 out of range"},
+		{"producer", nil, []string{"-count", "-1"}, "-count"},
+		{"producer", nil, []string{"-count", "9223372036854775808"}, "--count 9223372036854775808 out of range"},
+		{"producer", nil, []string{"-count", "18446744073709551616"}, "-count"},
+		{"producer", nil, append(count, "-max", "0"), "--max 0 out of range"},
+		{"producer", nil, append(count, "-max", "9223372036854775809"), "--max 9223372036854775809 out of range"},
+		{"producer", nil, append(count, "-seed", "-1"), "-seed"},
+		{"producer", nil, append(count, "-seed", "18446744073709551616"), "-seed"},
+		{"producer", nil, append(count, "-batch-size", "0"), "--batch-size 0 out of range [1, 100000]"},
+		{"producer", nil, append(count, "-batch-size", "100001"), "--batch-size 100001 out of range [1, 100000]"},
+		{"producer", nil, append(count, "-batch-size", "1e3"), "-batch-size"},
+		{"producer", nil, append(count, "-wait", "-timeout", "-1s"), "--timeout -1s must not be negative"},
+		{"producer", nil, append(count, "-wait", "-timeout", "10"), "-timeout"},
+		{"producer", nil, append(count, "-max-retry", "-1"), "--max-retry -1 out of range [0, 100]"},
+		{"producer", nil, append(count, "-max-retry", "101"), "--max-retry 101 out of range [0, 100]"},
+		{"producer", nil, append(count, "-task-timeout", "999ms"), "--task-timeout 999ms out of range [1s, 24h]"},
+		{"producer", nil, append(count, "-task-timeout", "25h"), "--task-timeout 25h0m0s out of range [1s, 24h]"},
+		{"producer", nil, append(count, "-concurrency", "0"), "--concurrency 0 out of range [1, 256]"},
+		{"producer", nil, append(count, "-concurrency", "257"), "--concurrency 257 out of range [1, 256]"},
+		{"producer", nil, append(count, "-redis-wait", "0s"), "--redis-wait 0s must be positive"},
+		{"producer", nil, append(count, "-redis-wait", "-1s"), "--redis-wait -1s must be positive"},
+		{"producer", nil, append(count, "-shards", "0"), "--shards"},
+		{"producer", nil, append(count, "-shards", "257"), "--shards"},
+		{"producer", nil, append(count, "-retention", "-1s"), "--retention"},
+		{"producer", nil, append(count, "-record-ttl", "0s"), "--record-ttl"},
+		{"producer", []string{"BITQUEUE_BATCH_SIZE=0"}, count, "--batch-size 0 out of range"},
+		{"producer", []string{"BITQUEUE_BATCH_SIZE=many"}, count, "BITQUEUE_BATCH_SIZE"},
+		{"producer", []string{"BITQUEUE_MAX_RETRY=101"}, count, "--max-retry 101 out of range"},
+		{"producer", []string{"BITQUEUE_TASK_TIMEOUT=0s"}, count, "--task-timeout 0s out of range"},
+		{"producer", []string{"BITQUEUE_MAX_RETRY=many"}, count, "BITQUEUE_MAX_RETRY"},
+
+		{"worker", nil, []string{"-concurrency", "0"}, "--concurrency 0 out of range [1, 1000]"},
+		{"worker", nil, []string{"-concurrency", "1001"}, "--concurrency 1001 out of range [1, 1000]"},
+		{"worker", nil, []string{"-cache-bits", "0"}, "--cache-bits 0 out of range"},
+		{"worker", nil, []string{"-cache-bits", "29"}, "--cache-bits 29 out of range"},
+		{"worker", nil, []string{"-result-ttl", "999ms"}, "--result-ttl 999ms must be at least 1s"},
+		{"worker", nil, []string{"-result-ttl", "-1h"}, "--result-ttl -1h0m0s must be at least 1s"},
+		{"worker", nil, []string{"-shutdown-timeout", "0s"}, "--shutdown-timeout 0s must be positive"},
+		{"worker", nil, []string{"-redis-wait", "0s"}, "--redis-wait 0s must be positive"},
+		{"worker", nil, []string{"-poll-interval", "999us"}, "--poll-interval 999µs out of range [1ms, 1m]"},
+		{"worker", nil, []string{"-poll-interval", "61s"}, "--poll-interval 1m1s out of range [1ms, 1m]"},
+		{"worker", nil, []string{"-shards", "0"}, "--shards"},
+		{"worker", []string{"BITQUEUE_CONCURRENCY=0"}, nil, "--concurrency 0 out of range"},
+		{"worker", []string{"BITQUEUE_CACHE_BITS=twenty"}, nil, "BITQUEUE_CACHE_BITS"},
+		{"worker", []string{"BITQUEUE_RESULT_TTL=0s"}, nil, "--result-ttl 0s must be at least 1s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.command+" "+strings.Join(append(tt.env, tt.args...), " "), func(t *testing.T) {
+			t.Parallel()
+			code, stderr := usageRun(t, tt.command, tt.env, tt.args...)
+			requireUsageLine(t, tt.command, code, stderr, tt.what)
+		})
+	}
+}
+
+// helpFlagRE matches a flag and its value's type in -h output.
+var helpFlagRE = regexp.MustCompile(`(?m)^  --([a-z0-9-]+) (int|uint|duration)$`)
+
+// TestNumericFlagsRefuseNegatives reads every numeric flag from the
+// producer's and the worker's -h, so that a flag added later is covered too,
+// and gives it -1: each must be refused with exit 2 and one line naming it.
+func TestNumericFlagsRefuseNegatives(t *testing.T) {
+	t.Parallel()
+	for _, command := range []string{"producer", "worker"} {
+		out, err := exec.Command(filepath.Join(bin, command), "-h").Output()
+		require.NoError(t, err, "%s -h", command)
+		flags := helpFlagRE.FindAllStringSubmatch(string(out), -1)
+		require.GreaterOrEqual(t, len(flags), 5, "numeric flags of %s in:\n%s", command, out)
+		for _, f := range flags {
+			name, kind := f[1], f[2]
+			t.Run(command+" --"+name, func(t *testing.T) {
+				t.Parallel()
+				value := "-1"
+				if kind == "duration" {
+					value = "-1s"
+				}
+				args := []string{"-" + name, value}
+				if command == "producer" && name != "count" {
+					args = append([]string{"-count", "5", "-wait"}, args...)
+				}
+				code, stderr := usageRun(t, command, nil, args...)
+				requireUsageLine(t, command, code, stderr, name)
+			})
+		}
+	}
+}
+
+// TestUsageErrorsAreOneLine checks the other ways to call the commands
+// wrong: unknown flags, stray arguments, conflicting modes and malformed
+// Redis URLs.
+func TestUsageErrorsAreOneLine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		command string
+		args    []string
+		what    string
+	}{
+		{"producer", []string{"-count", "5", "-frobnicate"}, "flag provided but not defined: -frobnicate"},
+		{"producer", []string{"-count", "5", "extra"}, `unexpected argument "extra"`},
+		{"producer", []string{"-count", "5", "-input", "x"}, "give exactly one of --count N and --input FILE"},
+		{"producer", nil, "give exactly one of --count N and --input FILE"},
+		{"producer", []string{"-input", "x", "-max", "5"}, "--max and --seed apply to --count, not --input"},
+		{"producer", []string{"-count", "5", "-out", "-"}, "--out and --timeout need --wait"},
+		{"producer", []string{"-count", "5", "-run-id", "a:b"}, "--run-id"},
+		{"producer", []string{"-count", "5", "-run-id", strings.Repeat("r", 129)}, "--run-id"},
+		{"producer", []string{"-count", "5", "-queue", ""}, "--queue"},
+		{"producer", []string{"-count", "5", "-prefix", "a b"}, "--prefix"},
+		{"worker", []string{"-frobnicate"}, "flag provided but not defined: -frobnicate"},
+		{"worker", []string{"extra"}, `unexpected argument "extra"`},
+		{"worker", []string{"-queue", " , "}, "--queue"},
+		{"worker", []string{"-prefix", ""}, "--prefix"},
+	}
+	for _, url := range []string{"http://x", "redis://[::1", "redis://host:port/0", "redis://127.0.0.1:6379/notadb", "", "127.0.0.1:6379", "redis://127.0.0.1:6379/0?pool_size=abc"} {
+		tests = append(tests,
+			struct {
+				command string
+				args    []string
+				what    string
+			}{"producer", []string{"-count", "5", "-redis", url}, "redis URL"},
+			struct {
+				command string
+				args    []string
+				what    string
+			}{"worker", []string{"-redis", url}, "redis URL"})
+	}
+	for _, tt := range tests {
+		t.Run(tt.command+" "+strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			code, stderr := usageRun(t, tt.command, nil, tt.args...)
+			requireUsageLine(t, tt.command, code, stderr, tt.what)
+		})
+	}
+}
