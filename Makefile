@@ -18,7 +18,7 @@ demo: build ## run 1,000,000 random integers through two workers on an embedded 
 test: ## run every test (against REDIS_URL when set, else an embedded Redis)
 	@if [ -n "$$REDIS_URL" ]; then echo "tests use the Redis at REDIS_URL (only their own keys)"; \
 	else echo "REDIS_URL is not set: tests use an embedded Redis (miniredis) started for each test"; fi
-	@command -v redis-server >/dev/null || echo "redis-server is not installed: the fault and deployment tests, which start their own servers, will fail (apt-get install redis-server)"
+	@command -v redis-server >/dev/null || echo "redis-server is not installed: the fault and deployment tests, which start their own servers, are skipped, saying so (apt-get install redis-server)"
 	$(GO) test $(GOFLAGS) -race -count=1 -timeout 20m ./...
 
 test-short: ## run the tests that take seconds, not minutes
