@@ -93,7 +93,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.IntVar(&c.maxRetry, "max-retry", 10, "retries of a failing batch before it is archived as failed, 0..100")
 	fs.DurationVar(&c.taskTimeout, "task-timeout", time.Minute, "how long a worker may spend on one batch before it is cancelled and retried, 1s..24h")
 	fs.IntVar(&c.concurrency, "concurrency", 8, "enqueues in flight at once, 1..256")
-	fs.DurationVar(&c.recordTTL, "record-ttl", results.DefaultTTL, "how long the run's record, read by `producer status` and `producer requeue`, is kept (at least 1s; match the workers' --result-ttl)")
+	fs.DurationVar(&c.recordTTL, "record-ttl", results.DefaultTTL, "how long the run's record, read by producer status and requeue, is kept (at least 1s; match the workers' --result-ttl)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	addScheduleFlags(fs, &c)
