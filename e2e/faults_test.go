@@ -233,8 +233,7 @@ func TestFaultRedisRestart(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	st := enqueueStats(t, r.stderr)
 	require.Equal(t, batches, st.Enqueued+st.Queued, "batches enqueued")
-	require.Equal(t, 1, countLines(r.stderr, "redis unreachable; retrying with backoff"), r.stderr)
-	require.Equal(t, 1, countLines(r.stderr, "redis reachable again"), r.stderr)
+	requireOutagesLogged(t, r.stderr)
 	require.Equal(t, batches, queueState(t, e).Pending, "tasks in the queue after the restart")
 
 	// 2. While workers process and the producer waits.
@@ -257,14 +256,24 @@ func TestFaultRedisRestart(t *testing.T) {
 	r = wait.wait(t, 5*time.Minute)
 	require.Equal(t, 0, r.code, r.stderr)
 	t.Logf("run complete %s after Redis came back", time.Since(back).Round(time.Millisecond))
-	require.Equal(t, 1, countLines(r.stderr, "redis unreachable; retrying with backoff"), r.stderr)
-	require.Equal(t, 1, countLines(r.stderr, "redis reachable again"), r.stderr)
+	requireOutagesLogged(t, r.stderr)
 	for _, w := range workers {
 		require.True(t, w.alive(), "worker %d exited:\n%s", w.cmd.Process.Pid, tail(w.logs.String(), 20))
 	}
 	checkOut(t, out, nums)
 	checkResults(t, e, runID, nums, batch)
 	waitDrained(t, e)
+}
+
+// requireOutagesLogged checks that a producer logged the outage it rode out:
+// each outage once when it began and once when it ended. Enqueues in flight
+// on several connections can see one restart as two short outages.
+func requireOutagesLogged(t *testing.T, stderr string) {
+	t.Helper()
+	began := countLines(stderr, "redis unreachable; retrying with backoff")
+	require.GreaterOrEqual(t, began, 1, stderr)
+	require.LessOrEqual(t, began, 3, stderr)
+	require.Equal(t, began, countLines(stderr, "redis reachable again"), stderr)
 }
 
 // Redis killed with SIGKILL mid-run and restarted from its append-only file
