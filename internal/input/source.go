@@ -1,6 +1,8 @@
 package input
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -15,6 +17,11 @@ type Source interface {
 	Name() string
 	// Open starts a new pass over the integers.
 	Open() (Stream, error)
+	// Identity names what the integers are, the same for the same integers
+	// on every machine: "random seed=S max=M count=N" for random input,
+	// "sha256:<hex>" of the bytes for a file or stdin. A run id is bound to
+	// it (see runs.Fingerprint).
+	Identity() (string, error)
 }
 
 // Stream is one pass over a Source.
@@ -31,6 +38,20 @@ func File(path string) Source { return fileSource{path: path, name: path} }
 type fileSource struct{ path, name string }
 
 func (f fileSource) Name() string { return f.name }
+
+// Identity hashes the file's bytes.
+func (f fileSource) Identity() (string, error) {
+	fh, err := os.Open(f.path)
+	if err != nil {
+		return "", &Error{Source: f.name, Reason: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
+	}
+	defer fh.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, fh); err != nil {
+		return "", &Error{Source: f.name, Reason: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
 
 func (f fileSource) Open() (Stream, error) {
 	fh, err := os.Open(f.path)
@@ -98,6 +119,10 @@ func Random(seed, count, max uint64) Source {
 type randomSource struct{ seed, count, max uint64 }
 
 func (randomSource) Name() string { return "random" }
+
+func (r randomSource) Identity() (string, error) {
+	return fmt.Sprintf("random seed=%d max=%d count=%d", r.seed, r.max, r.count), nil
+}
 
 func (r randomSource) Open() (Stream, error) {
 	return &randomStream{rng: rand.New(rand.NewPCG(r.seed, r.seed^0x9e3779b97f4a7c15)), left: r.count, max: r.max}, nil

@@ -6,24 +6,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"bitqueue/internal/layout"
 	"bitqueue/internal/tasks"
 )
 
-// DefaultPrefix is the root of every key bitqueue writes.
-const DefaultPrefix = "bitqueue"
+// DefaultPrefix and DefaultTTL are layout's, for the callers that still
+// name them here.
+const (
+	DefaultPrefix = layout.DefaultPrefix
+	DefaultTTL    = layout.DefaultTTL
+)
 
-// DefaultTTL is how long a result is kept.
-const DefaultTTL = 24 * time.Hour
-
-// Key returns the key of batch seq of a run: "<prefix>:result:<run-id>:<seq>".
-func Key(prefix, runID string, seq uint64) string {
-	return prefix + ":result:" + runID + ":" + strconv.FormatUint(seq, 10)
-}
+// Key returns the key of batch seq of a run (layout.ResultKey).
+func Key(prefix, runID string, seq uint64) string { return layout.ResultKey(prefix, runID, seq) }
 
 // Store reads and writes results. Prefix defaults to DefaultPrefix and TTL to
 // DefaultTTL.

@@ -10,13 +10,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"bitqueue/internal/layout"
 	"bitqueue/internal/results"
 )
 
-// RecordKey returns the key of a run's record: "<prefix>:run:<run-id>".
-func RecordKey(prefix, runID string) string {
-	return prefix + ":run:" + runID
-}
+// RecordKey returns the key of a run's record (layout.RecordKey).
+func RecordKey(prefix, runID string) string { return layout.RecordKey(prefix, runID) }
 
 // Record is what the producer keeps about a run, in a Redis hash at
 // RecordKey, so that the run can be inspected (status) and repaired
