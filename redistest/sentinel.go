@@ -1,4 +1,4 @@
-package redisproc
+package redistest
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,19 +22,27 @@ type Failover struct {
 	sentinelPassword          string
 }
 
-// StartFailover starts a Failover. password protects the master and the
+// NewFailover starts a Failover. password protects the master and the
 // replica (and the replica uses it to follow the master); sentinelPassword
 // protects the sentinel. Either may be empty. It returns once the sentinel
-// knows the replica and the replica is in sync.
-func StartFailover(t testing.TB, password, sentinelPassword string) *Failover {
-	t.Helper()
+// knows the replica and the replica is in sync. Close stops all three.
+func NewFailover(password, sentinelPassword string) (_ *Failover, err error) {
 	f := &Failover{sentinelPassword: sentinelPassword}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
 	var auth []string
 	if password != "" {
 		auth = []string{"--masterauth", password}
 	}
-	f.Master = Start(t, Options{Password: password, Args: auth})
-	f.Replica = Start(t, Options{Password: password, Args: append([]string{"--replicaof", "127.0.0.1", strconv.Itoa(f.Master.Port)}, auth...)})
+	if f.Master, err = NewServer(Options{Password: password, Args: auth}); err != nil {
+		return nil, err
+	}
+	if f.Replica, err = NewServer(Options{Password: password, Args: append([]string{"--replicaof", "127.0.0.1", strconv.Itoa(f.Master.Port)}, auth...)}); err != nil {
+		return nil, err
+	}
 	conf := []string{
 		fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 1", MasterName, f.Master.Port),
 		fmt.Sprintf("sentinel down-after-milliseconds %s 1000", MasterName),
@@ -45,7 +52,9 @@ func StartFailover(t testing.TB, password, sentinelPassword string) *Failover {
 	if password != "" {
 		conf = append(conf, fmt.Sprintf("sentinel auth-pass %s %s", MasterName, password))
 	}
-	f.Sentinel = Start(t, Options{Password: sentinelPassword, SentinelConf: conf})
+	if f.Sentinel, err = NewServer(Options{Password: sentinelPassword, SentinelConf: conf}); err != nil {
+		return nil, err
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -57,11 +66,11 @@ func StartFailover(t testing.TB, password, sentinelPassword string) *Failover {
 		info, _ := replica.Info(ctx, "replication").Result()
 		replicas, _ := sc.Replicas(ctx, MasterName).Result()
 		if strings.Contains(info, "master_link_status:up") && len(replicas) == 1 && replicas[0]["flags"] == "slave" {
-			return f
+			return f, nil
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("replica not in sync or unknown to the sentinel within a minute: %s; sentinel sees %v", info, replicas)
+			return nil, fmt.Errorf("replica not in sync or unknown to the sentinel within a minute: %s; sentinel sees %v", info, replicas)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -84,4 +93,22 @@ func (f *Failover) MasterAddr(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("sentinel answered %v", hp)
 	}
 	return net.JoinHostPort(hp[0], hp[1]), nil
+}
+
+// Servers returns the servers started so far, for logs and clean-up.
+func (f *Failover) Servers() []*Server {
+	var all []*Server
+	for _, s := range []*Server{f.Master, f.Replica, f.Sentinel} {
+		if s != nil {
+			all = append(all, s)
+		}
+	}
+	return all
+}
+
+// Close stops every server of the failover.
+func (f *Failover) Close() {
+	for _, s := range f.Servers() {
+		s.Close()
+	}
 }

@@ -1,4 +1,4 @@
-package redisproc
+package redistest
 
 import (
 	"crypto/ecdsa"
@@ -8,14 +8,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
-	"testing"
 	"time"
-
-	"github.com/stretchr/testify/require"
 )
 
 // Certs are PEM files of a certificate authority made for one test and of a
@@ -29,15 +27,16 @@ type Certs struct {
 }
 
 // NewCerts makes a CA and a server certificate for names (IP addresses and
-// DNS names) in a temporary directory, valid for a day.
-func NewCerts(t testing.TB, names ...string) *Certs {
-	t.Helper()
-	require.NotEmpty(t, names, "a server certificate needs a name")
-	dir := t.TempDir()
+// DNS names) in dir, valid for a day.
+func NewCerts(dir string, names ...string) (*Certs, error) {
+	if len(names) == 0 {
+		return nil, errors.New("a server certificate needs a name")
+	}
 	now := time.Now()
-
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	caTmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "bitqueue test CA"},
@@ -48,12 +47,17 @@ func NewCerts(t testing.TB, names ...string) *Certs {
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	caCert, err := x509.ParseCertificate(caDER)
-	require.NoError(t, err)
-
+	if err != nil {
+		return nil, err
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2),
 		Subject:      pkix.Name{CommonName: names[0]},
@@ -70,10 +74,13 @@ func NewCerts(t testing.TB, names ...string) *Certs {
 		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	require.NoError(t, err)
-
+	if err != nil {
+		return nil, err
+	}
 	c := &Certs{
 		CA:         filepath.Join(dir, "ca.pem"),
 		ServerCert: filepath.Join(dir, "server.pem"),
@@ -82,17 +89,19 @@ func NewCerts(t testing.TB, names ...string) *Certs {
 		pool:       x509.NewCertPool(),
 	}
 	c.pool.AddCert(caCert)
-	writePEM(t, c.CA, "CERTIFICATE", caDER)
-	writePEM(t, c.ServerCert, "CERTIFICATE", der)
-	writePEM(t, c.ServerKey, "PRIVATE KEY", keyDER)
-	return c
+	for _, f := range []struct {
+		path, typ string
+		der       []byte
+	}{{c.CA, "CERTIFICATE", caDER}, {c.ServerCert, "CERTIFICATE", der}, {c.ServerKey, "PRIVATE KEY", keyDER}} {
+		if err := os.WriteFile(f.path, pem.EncodeToMemory(&pem.Block{Type: f.typ, Bytes: f.der}), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // ClientConfig is a client TLS configuration trusting only the test CA, for
 // the certificate's first name.
-func (c *Certs) ClientConfig() *tls.Config { return clientTLS(c, c.names[0]) }
-
-func writePEM(t testing.TB, path, typ string, der []byte) {
-	t.Helper()
-	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
+func (c *Certs) ClientConfig() *tls.Config {
+	return &tls.Config{RootCAs: c.pool, ServerName: c.names[0], MinVersion: tls.VersionTLS12}
 }
