@@ -20,7 +20,7 @@ import (
 	"bitqueue/internal/input"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/tasks"
-	"bitqueue/internal/testredis"
+	"bitqueue/redistest"
 )
 
 func noEnv(string) string { return "" }
@@ -138,7 +138,7 @@ func replica(args []string, start, stop time.Time) (string, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &redistest.LogBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	clock := &fakeClock{now: start, stopAt: stop, cancel: cancel}
 	done := make(chan error, 1)
@@ -150,24 +150,6 @@ func replica(args []string, start, stop time.Time) (string, error) {
 		cancel()
 		return logs.String(), errors.New("scheduled producer did not stop within 2 minutes")
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func mustTime(t *testing.T, s string) time.Time {
@@ -229,7 +211,7 @@ func batchIDs(runIDs ...string) []string {
 // ticks missed while none ran only when asked to. No worker runs: the tasks
 // stay pending for the test to read.
 func TestScheduledReplicasAgainstRedis(t *testing.T) {
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	queue, prefix := r.Namespace(t)
 	insp := asynq.NewInspectorFromRedisClient(r.Client)
 	args := func(extra ...string) []string {

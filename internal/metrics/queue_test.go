@@ -15,12 +15,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/metrics"
-	"bitqueue/internal/testredis"
+	"bitqueue/redistest"
 )
 
 func TestQueuesCollector(t *testing.T) {
 	t.Parallel()
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	queue, _ := r.Namespace(t)
 	idle, _ := r.Namespace(t) // served by a worker, never given a task
 	never := queue + "-never" // no task was ever enqueued on it

@@ -1,7 +1,6 @@
 package outage
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"bitqueue/redistest"
 )
 
 func TestErrorClasses(t *testing.T) {
@@ -51,27 +52,9 @@ func TestErrorClasses(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func newTestRider(t *testing.T, bound time.Duration) (*Rider, *lockedBuffer) {
+func newTestRider(t *testing.T, bound time.Duration) (*Rider, *redistest.LogBuffer) {
 	t.Helper()
-	var logs lockedBuffer
+	var logs redistest.LogBuffer
 	return New(bound, slog.New(slog.NewTextHandler(&logs, nil))), &logs
 }
 

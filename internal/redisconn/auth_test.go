@@ -8,14 +8,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/redisconn"
-	"bitqueue/internal/redisproc"
+	"bitqueue/redistest"
 )
 
 // TestCredentials runs every way of giving credentials against a real
 // redis-server with requirepass and an ACL user.
 func TestCredentials(t *testing.T) {
 	t.Parallel()
-	srv := redisproc.Start(t, redisproc.Options{Password: password})
+	srv := redistest.StartServer(t, redistest.Options{Password: password})
 	admin := srv.ClientT(t)
 	ctx := context.Background()
 	const userPassword = "alice-" + password

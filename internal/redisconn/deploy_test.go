@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/redisconn"
-	"bitqueue/internal/redisproc"
+	"bitqueue/redistest"
 )
 
 // TestOpenDeployments checks the client and settings each URL form and
@@ -104,8 +104,8 @@ func TestOpenDeploymentErrors(t *testing.T) {
 func TestSentinelCredentials(t *testing.T) {
 	t.Parallel()
 	const sentinelPassword = "sentinel-" + password
-	f := redisproc.StartFailover(t, password, sentinelPassword)
-	url := "redis-sentinel://" + f.Sentinel.Addr + "/1?master=" + redisproc.MasterName
+	f := redistest.StartFailover(t, password, sentinelPassword)
+	url := "redis-sentinel://" + f.Sentinel.Addr + "/1?master=" + redistest.MasterName
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -114,7 +114,7 @@ func TestSentinelCredentials(t *testing.T) {
 		want string
 	}{
 		{"both passwords", url, redisconn.Options{Password: password, SentinelPassword: sentinelPassword}, ""},
-		{"master password in the URL", "redis-sentinel://:" + password + "@" + f.Sentinel.Addr + "/1?master=" + redisproc.MasterName, redisconn.Options{SentinelPassword: sentinelPassword}, ""},
+		{"master password in the URL", "redis-sentinel://:" + password + "@" + f.Sentinel.Addr + "/1?master=" + redistest.MasterName, redisconn.Options{SentinelPassword: sentinelPassword}, ""},
 		{"no sentinel password", url, redisconn.Options{Password: password}, "NOAUTH"},
 		{"no master password", url, redisconn.Options{SentinelPassword: sentinelPassword}, "check the user and password"},
 	}
@@ -145,7 +145,7 @@ func TestSentinelCredentials(t *testing.T) {
 // answer, and names the one that does not.
 func TestClusterPing(t *testing.T) {
 	t.Parallel()
-	cl := redisproc.StartCluster(t, 3, password)
+	cl := redistest.StartCluster(t, 3, password)
 	url := "redis-cluster://" + cl.Addrs()
 	c, err := redisconn.OpenWith(url, redisconn.Options{Password: password})
 	require.NoError(t, err)

@@ -1,12 +1,10 @@
 package redisconn_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/redisconn"
+	"bitqueue/redistest"
 )
 
 const password = "s3cr3t-pw"
@@ -161,26 +160,8 @@ func TestRedact(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newLogger() (*slog.Logger, *syncBuffer) {
-	var buf syncBuffer
+func newLogger() (*slog.Logger, *redistest.LogBuffer) {
+	var buf redistest.LogBuffer
 	return slog.New(slog.NewTextHandler(&buf, nil)), &buf
 }
 

@@ -10,16 +10,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/redisconn"
-	"bitqueue/internal/redisproc"
+	"bitqueue/redistest"
 )
 
 // TestTLS runs rediss:// against a redis-server that speaks TLS only, with a
 // certificate signed by a CA made for the test.
 func TestTLS(t *testing.T) {
 	t.Parallel()
-	certs := redisproc.NewCerts(t, "127.0.0.1", "localhost")
-	srv := redisproc.Start(t, redisproc.Options{TLS: certs, Password: password})
-	other := redisproc.NewCerts(t, "127.0.0.1") // a CA the server's certificate is not signed by
+	certs := redistest.GenerateCerts(t, "127.0.0.1", "localhost")
+	srv := redistest.StartServer(t, redistest.Options{TLS: certs, Password: password})
+	other := redistest.GenerateCerts(t, "127.0.0.1") // a CA the server's certificate is not signed by
 	tlsURL := "rediss://:" + password + "@" + srv.Addr + "/0"
 	port := strings.TrimPrefix(srv.Addr, "127.0.0.1:")
 
@@ -74,8 +74,8 @@ func TestTLS(t *testing.T) {
 // plaintext: against a plaintext server it gets no answer, and says why.
 func TestTLSToPlaintextServer(t *testing.T) {
 	t.Parallel()
-	certs := redisproc.NewCerts(t, "127.0.0.1")
-	srv := redisproc.Start(t, redisproc.Options{Password: password})
+	certs := redistest.GenerateCerts(t, "127.0.0.1")
+	srv := redistest.StartServer(t, redistest.Options{Password: password})
 	url := "rediss://:" + password + "@" + srv.Addr + "/0"
 	c, err := redisconn.OpenWith(url, redisconn.Options{CAFile: certs.CA})
 	require.NoError(t, err)
@@ -96,7 +96,7 @@ func TestTLSToPlaintextServer(t *testing.T) {
 // connection is made.
 func TestTLSOptions(t *testing.T) {
 	t.Parallel()
-	certs := redisproc.NewCerts(t, "127.0.0.1")
+	certs := redistest.GenerateCerts(t, "127.0.0.1")
 	notPEM := t.TempDir() + "/ca.txt"
 	require.NoError(t, os.WriteFile(notPEM, []byte("not a certificate\n"), 0o600))
 	tests := []struct {

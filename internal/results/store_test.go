@@ -14,15 +14,15 @@ import (
 	"bitqueue/internal/cache"
 	"bitqueue/internal/results"
 	"bitqueue/internal/tasks"
-	"bitqueue/internal/testredis"
+	"bitqueue/redistest"
 )
 
 const ttl = time.Hour
 
 // newStore returns a Store on the test's Redis, under a key prefix of its own.
-func newStore(t *testing.T) (*results.Store, *testredis.Redis, string) {
+func newStore(t *testing.T) (*results.Store, *redistest.Redis, string) {
 	t.Helper()
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	_, prefix := r.Namespace(t)
 	return &results.Store{Client: r.Client, Prefix: prefix, TTL: ttl}, r, prefix
 }
@@ -46,7 +46,7 @@ func randomNums(seed uint64, n int, below uint64) []uint64 {
 }
 
 // requireTTL checks that key expires in (0, want].
-func requireTTL(t *testing.T, r *testredis.Redis, key string, want time.Duration) {
+func requireTTL(t *testing.T, r *redistest.Redis, key string, want time.Duration) {
 	t.Helper()
 	if r.Embedded != nil {
 		require.Equal(t, want, r.Embedded.TTL(key), "TTL of %s", key)
@@ -258,7 +258,7 @@ func TestSaveConcurrent(t *testing.T) {
 }
 
 func BenchmarkSaveLoad(b *testing.B) {
-	r := testredis.Start(b)
+	r := redistest.Start(b)
 	_, prefix := r.Namespace(b)
 	s := &results.Store{Client: r.Client, Prefix: prefix, TTL: ttl}
 	c, err := cache.New(20)

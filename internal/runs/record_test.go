@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/runs"
-	"bitqueue/internal/testredis"
+	"bitqueue/redistest"
 )
 
 func TestRecordKey(t *testing.T) {
@@ -29,7 +29,7 @@ func TestRecordKey(t *testing.T) {
 
 func TestRecordSaveLoad(t *testing.T) {
 	t.Parallel()
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	_, prefix := r.Namespace(t)
 	ctx := context.Background()
 

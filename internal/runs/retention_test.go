@@ -12,7 +12,7 @@ import (
 	"bitqueue/internal/input"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
-	"bitqueue/internal/testredis"
+	"bitqueue/redistest"
 )
 
 // A replica that found no result for a batch, and enqueues it just after a
@@ -29,7 +29,7 @@ func TestRetentionKeepsFinishedBatchesFromRunningAgain(t *testing.T) {
 		{"with retention they do not", time.Minute, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := testredis.Start(t)
+			r := redistest.Start(t)
 			queue, prefix := r.Namespace(t)
 			insp := asynq.NewInspectorFromRedisClient(r.Client)
 			t.Cleanup(func() { _, _ = insp.DeleteAllCompletedTasks(queue) }) // runs before the namespace's cleanup

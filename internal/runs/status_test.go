@@ -14,7 +14,7 @@ import (
 	"bitqueue/internal/runs"
 	"bitqueue/internal/shard"
 	"bitqueue/internal/tasks"
-	"bitqueue/internal/testredis"
+	"bitqueue/redistest"
 )
 
 // TestStatusAndRequeue builds a run whose six batches are in every state a
@@ -22,7 +22,7 @@ import (
 // back.
 func TestStatusAndRequeue(t *testing.T) {
 	t.Parallel()
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	queue, prefix := r.Namespace(t)
 	ctx := context.Background()
 	const runID = "status-run"
@@ -79,7 +79,7 @@ func TestStatusAndRequeue(t *testing.T) {
 // record behind, and that enqueueing the run again keeps its creation time.
 func TestEnqueueSavesRecord(t *testing.T) {
 	t.Parallel()
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	queue, prefix := r.Namespace(t)
 	ctx := context.Background()
 	p := &runs.Producer{
@@ -118,7 +118,7 @@ func TestEnqueueSavesRecord(t *testing.T) {
 // result any more: that batch is lost, not pending.
 func TestStatusShardedAndRetained(t *testing.T) {
 	t.Parallel()
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	base, prefix := r.Namespace(t)
 	ctx := context.Background()
 	const runID = "sharded-run"

@@ -12,8 +12,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/redisproc"
 	"bitqueue/internal/shard"
+	"bitqueue/redistest"
 )
 
 // TestAsynqOnCluster records which asynq v0.26.0 operations work on a real
@@ -25,7 +25,7 @@ import (
 // across slots, which bitqueue never issues.
 func TestAsynqOnCluster(t *testing.T) {
 	t.Parallel()
-	cl := redisproc.StartCluster(t, 3, "")
+	cl := redistest.StartCluster(t, 3, "")
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{cl.Nodes[0].Addr}})
 	t.Cleanup(func() { cc.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/tasks"
-	"bitqueue/internal/testredis"
+	"bitqueue/redistest"
 )
 
 // fakeStore is a ResultStore that records what it is asked to save, or fails
@@ -272,7 +272,7 @@ func TestNewBitsTask(t *testing.T) {
 // has no id getter before that) and reading it back.
 func TestNewBitsTaskEnqueued(t *testing.T) {
 	t.Parallel()
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	queue, _ := r.Namespace(t)
 	client := asynq.NewClientFromRedisClient(r.Client)
 	insp := asynq.NewInspectorFromRedisClient(r.Client)

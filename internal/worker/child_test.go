@@ -20,8 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/redisconn"
-	"bitqueue/internal/testredis"
 	"bitqueue/internal/worker"
+	"bitqueue/redistest"
 )
 
 // A child is this test binary re-executed as one worker process; TestMain
@@ -103,7 +103,7 @@ func runChild(mode string) int {
 
 // startChild runs a child worker process in mode to completion and returns
 // its exit code and standard error.
-func startChild(t *testing.T, mode string, r *testredis.Redis, queue, marker string, tasks int) (code int, stderr string) {
+func startChild(t *testing.T, mode string, r *redistest.Redis, queue, marker string, tasks int) (code int, stderr string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -134,7 +134,7 @@ func startChild(t *testing.T, mode string, r *testredis.Redis, queue, marker str
 // the same setup does process the tasks.
 func TestFailingHookExitsWithoutPullingTasks(t *testing.T) {
 	t.Parallel()
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	queue, _ := r.Namespace(t)
 	const tasks = 5
 	ids := enqueue(t, r, queue, "child", tasks)

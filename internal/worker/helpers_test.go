@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/redisconn"
-	"bitqueue/internal/testredis"
 	"bitqueue/internal/worker"
+	"bitqueue/redistest"
 )
 
 func TestMain(m *testing.M) {
@@ -98,7 +98,7 @@ func testLogger(t testing.TB) (*slog.Logger, *syncWriter) {
 
 // testConfig returns a Config serving queue of r through a client of its own
 // sized the way cmd/worker sizes it.
-func testConfig(t testing.TB, r *testredis.Redis, queue string, concurrency int) worker.Config {
+func testConfig(t testing.TB, r *redistest.Redis, queue string, concurrency int) worker.Config {
 	t.Helper()
 	client, err := redisconn.Open(r.URL, concurrency+10)
 	require.NoError(t, err)
@@ -159,7 +159,7 @@ func (s *serving) stop(t testing.TB, timeout time.Duration) error {
 
 // enqueue puts n tasks of type testTaskType into queue, each with a task id
 // "<name>-<i>" that is also its payload, and returns the ids.
-func enqueue(t testing.TB, r *testredis.Redis, queue, name string, n int) []string {
+func enqueue(t testing.TB, r *redistest.Redis, queue, name string, n int) []string {
 	t.Helper()
 	client := asynq.NewClientFromRedisClient(r.Client)
 	ids := make([]string, n)
@@ -173,7 +173,7 @@ func enqueue(t testing.TB, r *testredis.Redis, queue, name string, n int) []stri
 }
 
 // queueInfo returns the current state of queue.
-func queueInfo(t testing.TB, r *testredis.Redis, queue string) *asynq.QueueInfo {
+func queueInfo(t testing.TB, r *redistest.Redis, queue string) *asynq.QueueInfo {
 	t.Helper()
 	info, err := asynq.NewInspectorFromRedisClient(r.Client).GetQueueInfo(queue)
 	require.NoError(t, err, "queue %s", queue)
@@ -182,7 +182,7 @@ func queueInfo(t testing.TB, r *testredis.Redis, queue string) *asynq.QueueInfo 
 
 // queueDrained reports whether queue holds no task in any state but
 // completed: everything enqueued was processed and acknowledged.
-func queueDrained(t testing.TB, r *testredis.Redis, queue string) bool {
+func queueDrained(t testing.TB, r *redistest.Redis, queue string) bool {
 	t.Helper()
 	return queueInfo(t, r, queue).Size == 0
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/testredis"
 	"bitqueue/internal/worker"
+	"bitqueue/redistest"
 )
 
 // TestLookupTableThroughServe runs the example's lookup-table state through
@@ -19,7 +19,7 @@ import (
 // named, and the unknown one is archived rather than retried.
 func TestLookupTableThroughServe(t *testing.T) {
 	t.Parallel()
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	queue, _ := r.Namespace(t)
 
 	client := asynq.NewClientFromRedisClient(r.Client)

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/redisconn"
-	"bitqueue/internal/testredis"
 	"bitqueue/internal/worker"
+	"bitqueue/redistest"
 )
 
 // TestHookRunsOncePerProcess serves 500 tasks 50 at a time and checks that the
@@ -23,7 +23,7 @@ import (
 // one state.
 func TestHookRunsOncePerProcess(t *testing.T) {
 	t.Parallel()
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	queue, _ := r.Namespace(t)
 	const (
 		tasks       = 500
@@ -102,7 +102,7 @@ func TestHookRunsOncePerProcess(t *testing.T) {
 // task is processed exactly once.
 func TestSlowHookDelaysServing(t *testing.T) {
 	t.Parallel()
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	queue, _ := r.Namespace(t)
 	const tasks = 40
 	ids := enqueue(t, r, queue, "slow", tasks)
@@ -239,7 +239,7 @@ func TestStopWhileWaitingForRedis(t *testing.T) {
 // be back in the queue, where the next worker picks it up.
 func TestShutdownHandsBackUnfinishedTask(t *testing.T) {
 	t.Parallel()
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	queue, _ := r.Namespace(t)
 	ids := enqueue(t, r, queue, "stuck", 1)
 
