@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/redisproc"
+	"bitqueue/redistest"
 )
 
 const (
@@ -31,7 +31,8 @@ func requireNoPassword(t *testing.T, what, s string) {
 // with the password in the URL or in REDIS_PASSWORD, and checks that no
 // password is ever logged or printed.
 func TestCredentials(t *testing.T) {
-	srv := redisproc.Start(t, redisproc.Options{Password: redisPassword})
+	t.Parallel()
+	srv := redistest.StartServer(t, redistest.Options{Password: redisPassword})
 	ctx := context.Background()
 	admin := srv.ClientT(t)
 	nums := testNumbers(3000)
@@ -55,12 +56,12 @@ func TestCredentials(t *testing.T) {
 			runID := fmt.Sprintf("auth-%d", i)
 			w := c.d.startWorker(t)
 			r := c.d.requireRun(t, nums, "-batch-size", "500", "-run-id", runID)
-			require.Contains(t, w.logs.String(), `msg="batch done"`)
+			require.Contains(t, w.Logs(), `msg="batch done"`)
 			for seq := range 6 {
 				require.Equal(t, int64(1), admin.Exists(ctx, fmt.Sprintf("%s:result:%s:%d", c.d.prefix, runID, seq)).Val(), "result %d", seq)
 			}
 			require.Equal(t, 0, w.stop(t, syscall.SIGTERM))
-			requireNoPassword(t, "worker logs", w.logs.String())
+			requireNoPassword(t, "worker logs", w.Logs())
 			requireNoPassword(t, "producer output", r.stderr+r.stdout)
 		})
 	}
@@ -81,15 +82,15 @@ func TestCredentials(t *testing.T) {
 		} {
 			w := d.spawnWorker(t, "-redis-wait", "30s")
 			start := time.Now()
-			require.Equal(t, 1, w.exitWithin(t, 20*time.Second))
+			require.Equal(t, 1, w.exitCode(t, 20*time.Second))
 			require.Less(t, time.Since(start), 15*time.Second, "a credentials error ends the wait at once")
-			require.Contains(t, w.logs.String(), "check the user and password")
-			requireNoPassword(t, "worker logs", w.logs.String())
+			require.Contains(t, w.Logs(), "check the user and password")
+			requireNoPassword(t, "worker logs", w.Logs())
 			r := d.produce(t, "-count", "10", "-redis-wait", "30s")
 			require.Equal(t, 1, r.code, r.stderr)
 			require.Contains(t, r.stderr, "check the user and password")
 			requireNoPassword(t, "producer output", r.stderr+r.stdout)
-			require.False(t, strings.Contains(w.logs.String(), "msg=serving"), "a worker without access does not serve")
+			require.False(t, strings.Contains(w.Logs(), "msg=serving"), "a worker without access does not serve")
 		}
 	})
 }

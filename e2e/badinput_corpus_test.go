@@ -18,6 +18,7 @@ import (
 // files that cannot be read. Each must exit 2 with one line naming the token
 // and its line, and leave nothing in Redis.
 func TestProducerRejectsBadInputCorpus(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	type tc struct {
 		name  string

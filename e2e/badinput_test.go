@@ -10,6 +10,7 @@ import (
 )
 
 func TestProducerRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	dir := t.TempDir()
 	file := func(name, content string) string {
@@ -56,6 +57,7 @@ func TestProducerRejectsBadInput(t *testing.T) {
 }
 
 func TestProducerHelp(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	r := produce(t, e, "-h")
 	require.Equal(t, 0, r.code)
@@ -66,6 +68,7 @@ func TestProducerHelp(t *testing.T) {
 }
 
 func TestProducerRedisUnreachable(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	e.URL = "redis://:s3cret@127.0.0.1:1/0"
 	r := produce(t, e, "-count", "10", "-redis-wait", "300ms")

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/tasks"
+	"bitqueue/redistest"
 )
 
 // TestWorkerRejectsBadPayloads sends a real worker every malformed payload
@@ -24,6 +25,7 @@ import (
 // The worker keeps serving, its memory does not grow with what payloads
 // claim, and a good run goes through it afterwards.
 func TestWorkerRejectsBadPayloads(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	w := startWorker(t, e, "-log-level", "info", "-cache-bits", "10", "-concurrency", "4")
 	rssBefore := rss(t, w)
@@ -50,10 +52,10 @@ func TestWorkerRejectsBadPayloads(t *testing.T) {
 		enqueue("flood-"+strconv.Itoa(i), claim)
 	}
 	want := len(cases) + flood
-	waitFor(t, 2*time.Minute, "every bad task archived", func() bool { return queueState(t, e).Archived == want })
+	redistest.WaitFor(t, 2*time.Minute, "every bad task archived", func() bool { return queueState(t, e).Archived == want })
 
 	insp := e.inspector(t)
-	logs := w.logs.String()
+	logs := w.Logs()
 	for _, c := range cases {
 		id := "bad-" + c.name
 		info, err := insp.GetTaskInfo(e.queue, id)
@@ -93,7 +95,7 @@ func TestWorkerRejectsBadPayloads(t *testing.T) {
 // rss returns p's resident memory in bytes.
 func rss(t *testing.T, p *proc) int64 {
 	t.Helper()
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
 	require.NoError(t, err, "memory of the worker (Linux /proc)")
 	for line := range bytes.SplitSeq(status, []byte("\n")) {
 		if v, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
@@ -111,6 +113,7 @@ func rss(t *testing.T, p *proc) int64 {
 // output: it must refuse, exit 1 and name the key and the fault, never
 // writing a wrong line.
 func TestProducerRefusesBadResults(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	in := filepath.Join(t.TempDir(), "in.txt")
 	require.NoError(t, os.WriteFile(in, []byte("5 0 2\n"), 0o644))

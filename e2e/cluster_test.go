@@ -11,8 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/redisproc"
 	"bitqueue/internal/shard"
+	"bitqueue/redistest"
 )
 
 // TestClusterShards spreads one run over a three-master Redis Cluster: the
@@ -20,8 +20,9 @@ import (
 // workers consume all six, and every master ends up holding queues it
 // processed batches from and results, every one of them correct.
 func TestClusterShards(t *testing.T) {
+	t.Parallel()
 	const shards = 6
-	cl := redisproc.StartCluster(t, 3, redisPassword)
+	cl := redistest.StartCluster(t, 3, redisPassword)
 	ctx := context.Background()
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{cl.Nodes[0].Addr}, Password: redisPassword})
 	t.Cleanup(func() { cc.Close() })
@@ -40,15 +41,15 @@ func TestClusterShards(t *testing.T) {
 
 	w1 := d.startWorker(t, "-shards", "6")
 	w2 := d.startWorker(t, "-shards", "6")
-	require.Contains(t, w1.logs.String(), d.queue+"-5", "the worker pulls from every shard")
+	require.Contains(t, w1.Logs(), d.queue+"-5", "the worker pulls from every shard")
 	nums := testNumbers(60_000)
 	r := d.requireRun(t, nums, "-shards", "6", "-batch-size", "500", "-run-id", "cluster-run")
 	require.Contains(t, r.stderr, `msg="cluster master"`)
 	require.NotContains(t, r.stderr, "take no part")
 	for _, w := range []*proc{w1, w2} {
 		require.Equal(t, 0, w.stop(t, syscall.SIGTERM))
-		require.Contains(t, w.logs.String(), `msg="batch done"`, "worker %d processed no batch", w.cmd.Process.Pid)
-		requireNoPassword(t, "worker logs", w.logs.String())
+		require.Contains(t, w.Logs(), `msg="batch done"`, "worker %d processed no batch", w.Pid())
+		requireNoPassword(t, "worker logs", w.Logs())
 	}
 	requireNoPassword(t, "producer output", r.stderr)
 
@@ -76,12 +77,12 @@ func TestClusterShards(t *testing.T) {
 
 	// A worker is ready while every master answers, and not once one is down.
 	w := d.startWorker(t, "-shards", "6", "-http-addr", "127.0.0.1:0")
-	m := regexp.MustCompile(`msg="http listening" addr=(\S+)`).FindStringSubmatch(w.logs.String())
+	m := regexp.MustCompile(`msg="http listening" addr=(\S+)`).FindStringSubmatch(w.Logs())
 	require.NotNil(t, m, "the worker logs its HTTP address")
 	readyz := "http://" + m[1] + "/readyz"
-	waitFor(t, 30*time.Second, "ready", func() bool { return httpStatus(readyz) == http.StatusOK })
+	redistest.WaitFor(t, 30*time.Second, "ready", func() bool { return httpStatus(readyz) == http.StatusOK })
 	cl.Nodes[1].Kill()
-	waitFor(t, time.Minute, "not ready with a master down", func() bool { return httpStatus(readyz) == http.StatusServiceUnavailable })
+	redistest.WaitFor(t, time.Minute, "not ready with a master down", func() bool { return httpStatus(readyz) == http.StatusServiceUnavailable })
 }
 
 // httpStatus returns the status code of a GET of url, 0 when it fails.

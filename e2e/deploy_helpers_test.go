@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"bitqueue/redistest"
 )
 
 // deployment is a Redis deployment a test started itself (with a password,
@@ -41,9 +40,9 @@ func (d deployment) with(environ ...string) deployment {
 }
 
 // command returns the command of binary name on d, with args after d's own.
-func (d deployment) command(ctx context.Context, name string, args ...string) *exec.Cmd {
+func (d deployment) command(name string, args ...string) *exec.Cmd {
 	all := append([]string{"-redis", d.url, "-queue", d.queue, "-prefix", d.prefix}, d.args...)
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, name), append(all, args...)...)
+	cmd := exec.Command(filepath.Join(bin, name), append(all, args...)...)
 	// The commands see no Redis settings of the test's own environment.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "REDIS_") && !strings.HasPrefix(kv, "BITQUEUE_") {
@@ -59,7 +58,7 @@ func (d deployment) command(ctx context.Context, name string, args ...string) *e
 func (d deployment) startWorker(t *testing.T, args ...string) *proc {
 	t.Helper()
 	p := d.spawnWorker(t, args...)
-	waitFor(t, time.Minute, "worker serving", func() bool { return strings.Contains(p.logs.String(), "msg=serving") })
+	redistest.WaitFor(t, time.Minute, "worker serving", func() bool { return p.LogBuffer().Contains("msg=serving") })
 	return p
 }
 
@@ -67,57 +66,13 @@ func (d deployment) startWorker(t *testing.T, args ...string) *proc {
 func (d deployment) spawnWorker(t *testing.T, args ...string) *proc {
 	t.Helper()
 	args = append([]string{"-log-level", "debug", "-http-addr", "off"}, args...)
-	p := &proc{cmd: d.command(context.Background(), "worker", args...), logs: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	require.NoError(t, p.cmd.Start())
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		err := <-p.done
-		p.done <- err
-		if t.Failed() {
-			t.Logf("worker %d logs:\n%s", p.cmd.Process.Pid, p.logs)
-		}
-	})
-	return p
-}
-
-// exitWithin waits up to timeout for p to exit by itself and returns its exit
-// code.
-func (p *proc) exitWithin(t *testing.T, timeout time.Duration) int {
-	t.Helper()
-	select {
-	case err := <-p.done:
-		p.done <- err // for the cleanup
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode()
-		}
-		require.NoError(t, err)
-		return 0
-	case <-time.After(timeout):
-		t.Fatalf("worker %d still runs %s later", p.cmd.Process.Pid, timeout)
-		return -1
-	}
+	return spawn(t, d.command("worker", args...))
 }
 
 // produce runs the producer on d.
 func (d deployment) produce(t *testing.T, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := d.command(ctx, "producer", args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		r.code = ee.ExitCode()
-	} else {
-		require.NoError(t, err, "run producer")
-	}
-	return r
+	return runCmd(t, d.command("producer", args...))
 }
 
 // requireRun runs the producer on d over nums, waits for every result and

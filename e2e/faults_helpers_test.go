@@ -3,8 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -21,13 +21,86 @@ import (
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/tasks"
+	"bitqueue/redistest"
 )
 
-// bgRun is a producer running in the background.
-type bgRun struct {
-	stderr *syncBuffer
-	stdout *syncBuffer
-	done   chan result
+// faultsEnv makes the fault tests fail, rather than skip, when redis-server
+// is not installed; CI sets it to "require".
+const faultsEnv = "BITQUEUE_FAULTS"
+
+// needRedisServer skips t, saying why, when redis-server is not installed,
+// unless BITQUEUE_FAULTS=require (as in CI), where it fails t instead. Slow
+// fault tests are also skipped under -short.
+func needRedisServer(t *testing.T, slow bool) {
+	t.Helper()
+	if slow && testing.Short() {
+		t.Skip("a fault test that waits for asynq's 30 s task lease; run without -short")
+	}
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv(faultsEnv) == "require" {
+			t.Fatalf("redis-server is not installed (%v), and %s=require", err, faultsEnv)
+		}
+		t.Skipf("redis-server is not installed: fault tests start, stop and kill a Redis of their own (apt-get install redis-server; CI sets %s=require)", faultsEnv)
+	}
+}
+
+// startFaultServer starts a redis-server owned by t (its own loopback port
+// and data directory, so that the test may stop, kill, restart or fill it
+// without touching any other test's Redis) with extra redis-server args, and
+// returns it with a test environment on it.
+func startFaultServer(t *testing.T, args ...string) (*redistest.Server, env) {
+	t.Helper()
+	s := redistest.StartServer(t, redistest.Options{Args: args})
+	return s, serverEnv(t, s)
+}
+
+// serverEnv returns a test environment on s, with a queue and key prefix of
+// its own.
+func serverEnv(t *testing.T, s *redistest.Server) env {
+	t.Helper()
+	return env{Redis: &redistest.Redis{URL: s.URL(), Client: s.ClientT(t)}, queue: "faults", prefix: "bqfault"}
+}
+
+// stopServer stops s with sig (SIGTERM: save and exit; SIGKILL: die at
+// once) and waits until it has exited.
+func stopServer(t *testing.T, s *redistest.Server, sig syscall.Signal) {
+	t.Helper()
+	require.NoError(t, s.Stop(sig))
+	t.Logf("redis-server on port %d stopped with %s", s.Port, sig)
+}
+
+// restartServer starts s again on the same port and data directory and
+// waits until it has loaded its data.
+func restartServer(t *testing.T, s *redistest.Server) {
+	t.Helper()
+	start := time.Now()
+	require.NoError(t, s.Restart())
+	t.Logf("redis-server on port %d serving again after %s", s.Port, time.Since(start).Round(time.Millisecond))
+}
+
+// outageBegan is what the producer and the workers log when Redis stops
+// answering (outage.Rider).
+const outageBegan = "redis unreachable; retrying with backoff"
+
+// anyLogged reports whether any of procs has logged line.
+func anyLogged(procs []*proc, line string) bool {
+	for _, p := range procs {
+		if p.LogBuffer().Contains(line) {
+			return true
+		}
+	}
+	return false
+}
+
+// waitProgress waits until the workers on e have converted n more batches
+// than now, or the queue holds no more pending batch: they are serving.
+func waitProgress(t *testing.T, e env, n int) {
+	t.Helper()
+	start := queueState(t, e).Processed
+	redistest.WaitFor(t, time.Minute, fmt.Sprintf("%d more batches converted", n), func() bool {
+		info := queueState(t, e)
+		return info.Processed >= start+n || info.Pending == 0
+	})
 }
 
 // startProducer starts the producer on e's queue and prefix without waiting
@@ -35,55 +108,7 @@ type bgRun struct {
 func startProducer(t *testing.T, e env, args ...string) *bgRun {
 	t.Helper()
 	args = append([]string{"-redis", e.URL, "-queue", e.queue, "-prefix", e.prefix}, args...)
-	cmd := exec.Command(filepath.Join(bin, "producer"), args...)
-	r := &bgRun{stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan result, 1)}
-	cmd.Stdout, cmd.Stderr = r.stdout, r.stderr
-	require.NoError(t, cmd.Start())
-	exited := make(chan struct{})
-	go func() {
-		err := cmd.Wait()
-		close(exited)
-		res := result{stdout: r.stdout.String(), stderr: r.stderr.String()}
-		var ee *exec.ExitError
-		switch {
-		case errors.As(err, &ee):
-			res.code = ee.ExitCode()
-		case err != nil:
-			res.code = -1
-			res.stderr += "\n" + err.Error()
-		}
-		r.done <- res
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	return r
-}
-
-// wait returns the producer's result, failing t if it has not exited within
-// timeout.
-func (r *bgRun) wait(t *testing.T, timeout time.Duration) result {
-	t.Helper()
-	select {
-	case res := <-r.done:
-		r.done <- res
-		return res
-	case <-time.After(timeout):
-		t.Fatalf("producer still running after %s; stderr:\n%s", timeout, r.stderr)
-		return result{}
-	}
-}
-
-// exited reports whether the producer has exited.
-func (r *bgRun) exited() bool {
-	select {
-	case res := <-r.done:
-		r.done <- res
-		return true
-	default:
-		return false
-	}
+	return startBackground(t, exec.Command(filepath.Join(bin, "producer"), args...))
 }
 
 // spawnWorker starts a worker process like startWorker but returns at once,
@@ -91,7 +116,7 @@ func (r *bgRun) exited() bool {
 func spawnWorker(t *testing.T, e env, args ...string) *proc {
 	t.Helper()
 	args = append([]string{"-redis", e.URL, "-queue", e.queue, "-prefix", e.prefix, "-log-level", "debug"}, args...)
-	return spawn(t, filepath.Join(bin, "worker"), args...)
+	return spawn(t, exec.Command(filepath.Join(bin, "worker"), args...))
 }
 
 // startSlowWorker starts the slow test worker (e2e/testdata/slowworker) on
@@ -99,77 +124,7 @@ func spawnWorker(t *testing.T, e env, args ...string) *proc {
 func startSlowWorker(t *testing.T, e env, args ...string) *proc {
 	t.Helper()
 	args = append([]string{"-redis", e.URL, "-queue", e.queue, "-prefix", e.prefix}, args...)
-	p := spawn(t, filepath.Join(bin, "slowworker"), args...)
-	waitFor(t, 30*time.Second, "slow worker serving", func() bool { return strings.Contains(p.logs.String(), "msg=serving") })
-	return p
-}
-
-func spawn(t *testing.T, path string, args ...string) *proc {
-	t.Helper()
-	p := &proc{cmd: exec.Command(path, args...), logs: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	require.NoError(t, p.cmd.Start())
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		err := <-p.done
-		p.done <- err
-		if t.Failed() {
-			t.Logf("%s %d logs:\n%s", filepath.Base(path), p.cmd.Process.Pid, tail(p.logs.String(), 60))
-		}
-	})
-	return p
-}
-
-// kill SIGKILLs p and waits for it to die.
-func (p *proc) kill(t *testing.T) {
-	t.Helper()
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
-	select {
-	case err := <-p.done:
-		p.done <- err
-	case <-time.After(30 * time.Second):
-		t.Fatalf("process %d still alive 30s after SIGKILL", p.cmd.Process.Pid)
-	}
-}
-
-// alive reports whether p is still running.
-func (p *proc) alive() bool {
-	select {
-	case err := <-p.done:
-		p.done <- err
-		return false
-	default:
-		return true
-	}
-}
-
-// exitCode waits up to timeout for p to exit by itself and returns its exit
-// code.
-func (p *proc) exitCode(t *testing.T, timeout time.Duration) int {
-	t.Helper()
-	select {
-	case err := <-p.done:
-		p.done <- err
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode()
-		}
-		require.NoError(t, err)
-		return 0
-	case <-time.After(timeout):
-		t.Fatalf("process %d still running after %s; logs:\n%s", p.cmd.Process.Pid, timeout, tail(p.logs.String(), 40))
-		return -1
-	}
-}
-
-// tail returns the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = append([]string{fmt.Sprintf("... (%d lines before)", len(lines)-n)}, lines[len(lines)-n:]...)
-	}
-	return strings.Join(lines, "\n")
+	return spawnUntil(t, exec.Command(filepath.Join(bin, "slowworker"), args...), 30*time.Second, "msg=serving")
 }
 
 // queueState returns e's queue state, all zero before the queue exists.
@@ -209,23 +164,35 @@ func checkResults(t *testing.T, e env, runID string, nums []uint64, batch int) {
 	t.Helper()
 	ctx := context.Background()
 	batches := (len(nums) + batch - 1) / batch
-	for seq := range batches {
-		key := results.Key(e.prefix, runID, uint64(seq))
-		h, err := e.Client.HGetAll(ctx, key).Result()
-		require.NoError(t, err)
-		require.NotEmpty(t, h, "batch %d has no result (%s)", seq, key)
-		r, err := tasks.ParseResult(h)
-		require.NoError(t, err, "result %s", key)
-		rows := nums[seq*batch : min((seq+1)*batch, len(nums))]
-		require.Equal(t, len(rows), r.Count, "count of %s", key)
-		for i, n := range rows {
-			if got, want := r.Bitstring(i), strconv.FormatInt(int64(n), 2); got != want {
-				require.Failf(t, "wrong value", "%s row %d: %s, want %s (%d)", key, i, got, want, n)
+	// In pipelines of 1000 batches: one round trip each, not two per batch.
+	for first := 0; first < batches; first += 1000 {
+		last := min(first+1000, batches)
+		hashes := make([]*redis.MapStringStringCmd, last-first)
+		ttls := make([]*redis.DurationCmd, last-first)
+		_, err := e.Client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for seq := first; seq < last; seq++ {
+				key := results.Key(e.prefix, runID, uint64(seq))
+				hashes[seq-first] = p.HGetAll(ctx, key)
+				ttls[seq-first] = p.PTTL(ctx, key)
 			}
-		}
-		ttl, err := e.Client.PTTL(ctx, key).Result()
+			return nil
+		})
 		require.NoError(t, err)
-		require.Positive(t, ttl, "TTL of %s", key)
+		for seq := first; seq < last; seq++ {
+			key := results.Key(e.prefix, runID, uint64(seq))
+			h := hashes[seq-first].Val()
+			require.NotEmpty(t, h, "batch %d has no result (%s)", seq, key)
+			r, err := tasks.ParseResult(h)
+			require.NoError(t, err, "result %s", key)
+			rows := nums[seq*batch : min((seq+1)*batch, len(nums))]
+			require.Equal(t, len(rows), r.Count, "count of %s", key)
+			for i, n := range rows {
+				if got, want := r.Bitstring(i), strconv.FormatInt(int64(n), 2); got != want {
+					require.Failf(t, "wrong value", "%s row %d: %s, want %s (%d)", key, i, got, want, n)
+				}
+			}
+			require.Positive(t, ttls[seq-first].Val(), "TTL of %s", key)
+		}
 	}
 	var keys int
 	iter := e.Client.Scan(ctx, 0, e.prefix+":result:"+runID+":*", 1000).Iterator()
@@ -283,6 +250,13 @@ func nonEmptyLines(b []byte) [][]byte {
 // recovered.
 func leases(t *testing.T, e env) (active, leased, expired int) {
 	t.Helper()
+	return leasesBefore(t, e, time.Now())
+}
+
+// leasesBefore is leases, counting as expired the leases that ran out
+// before cutoff.
+func leasesBefore(t *testing.T, e env, cutoff time.Time) (active, leased, expired int) {
+	t.Helper()
 	ctx := context.Background()
 	// One MULTI, so that no task finishes between the two reads.
 	var ids *redis.StringSliceCmd
@@ -297,14 +271,42 @@ func leases(t *testing.T, e env) (active, leased, expired int) {
 	for _, z := range lease.Val() {
 		expiry[z.Member.(string)] = z.Score
 	}
-	now := float64(time.Now().Unix())
 	for _, id := range ids.Val() {
 		if score, ok := expiry[id]; ok {
 			leased++
-			if score < now {
+			if score < float64(cutoff.Unix()) {
 				expired++
 			}
 		}
 	}
 	return len(ids.Val()), leased, expired
+}
+
+// recoverOrphans waits until e's queue holds nothing but batches left
+// active under leases that expired at least 30 s ago (those asynq's
+// recoverer takes: their worker died, or their completion never reached
+// Redis), or holds nothing at all. In the former case it starts a worker with
+// args: asynq runs a server's recoverer once when it starts, then once a
+// minute, so the new worker hands the orphans out again at once instead of
+// at the next round of the running workers' recoverers, up to a minute
+// later. Either way the orphans come back only through asynq's lease expiry.
+func recoverOrphans(t *testing.T, e env, args ...string) {
+	t.Helper()
+	orphans := false
+	redistest.WaitFor(t, 3*time.Minute, "only orphaned batches left, their leases expired for 30 s", func() bool {
+		info := queueState(t, e)
+		if info.Size == 0 {
+			return true
+		}
+		if info.Pending+info.Retry+info.Scheduled > 0 || info.Active == 0 {
+			return false
+		}
+		active, leased, expired := leasesBefore(t, e, time.Now().Add(-30*time.Second))
+		orphans = active > 0 && leased == active && expired == active
+		return orphans
+	})
+	if orphans {
+		t.Logf("%d orphaned batches, their leases expired for 30 s: a worker starts and recovers them", queueState(t, e).Active)
+		startWorker(t, e, args...)
+	}
 }

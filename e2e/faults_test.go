@@ -16,10 +16,10 @@ import (
 
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
-	"bitqueue/internal/testredis"
+	"bitqueue/redistest"
 )
 
-// Fault tests: each starts a redis-server of its own (see redisServer), real
+// Fault tests: each starts a redis-server of its own (see startFaultServer), real
 // worker processes and the real producer, runs at least 200 batches through
 // a fault, and at the end checks every result against strconv.FormatInt,
 // with no batch missing and no key holding a wrong value. They run in
@@ -33,17 +33,17 @@ func withArgs(more ...string) []string {
 	return append([]string{"-concurrency", "4", "-cache-bits", "16", "-log-level", "info"}, more...)
 }
 
-// Worker crash storm: three workers, one of them SIGKILLed and restarted about
-// every 0.5 s while the run is processed. No batch is lost: the batches a
-// killed worker held stay active under its lease until asynq's recoverer
-// hands them out again (the lease is 30 s, the recoverer runs once a minute
-// and takes leases expired for 30 s, and worker.RetryDelay retries them at
-// once), so the run completes one to two minutes after the last kill.
+// Worker crash storm: three workers, one of them SIGKILLed and restarted as
+// soon as the fleet has made progress since the last kill, while the run is
+// processed. No batch is lost: the batches a killed worker held stay active
+// under its lease until asynq's recoverer hands them out again (the lease is
+// 30 s, the recoverer runs once a minute and takes leases expired for 30 s,
+// and worker.RetryDelay retries them at once), so the run completes one to
+// two minutes after the last kill.
 func TestFaultWorkerCrashStorm(t *testing.T) {
 	needRedisServer(t, true)
 	t.Parallel()
-	s := startRedisServer(t)
-	e := s.env()
+	_, e := startFaultServer(t)
 	const runID, batch = "storm", 10
 	nums := testNumbers(200_000) // 20,000 batches
 	in := writeInput(t, nums)
@@ -54,29 +54,40 @@ func TestFaultWorkerCrashStorm(t *testing.T) {
 		workers[i] = startWorker(t, e, withArgs()...)
 	}
 	run := startProducer(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-wait", "-timeout", "5m", "-out", out)
-	waitFor(t, time.Minute, "batches in the queue", func() bool { return queueState(t, e).Size > 0 })
+	redistest.WaitFor(t, time.Minute, "batches in the queue", func() bool { return queueState(t, e).Size > 0 })
 
 	// The storm lasts while batches wait to be taken: at least 10 kills,
-	// at most 60.
+	// at most 20, each once the fleet has converted more batches since the
+	// one before, so that every kill hits a worker at work.
 	stormStart := time.Now()
 	kills := 0
-	for ; kills < 60; kills++ {
+	for ; kills < 20; kills++ {
 		info := queueState(t, e)
-		if kills >= 10 && info.Pending == 0 && strings.Contains(run.stderr.String(), "msg=enqueued") {
+		if kills >= 10 && info.Pending == 0 && run.stderr.Contains("msg=enqueued") {
 			break
 		}
 		i := kills % len(workers)
 		workers[i].kill(t)
 		workers[i] = startWorker(t, e, withArgs()...)
-		time.Sleep(time.Until(stormStart.Add(time.Duration(kills+1) * 500 * time.Millisecond)))
+		redistest.WaitFor(t, time.Minute, "progress since the last kill", func() bool {
+			now := queueState(t, e)
+			return now.Processed > info.Processed || (now.Pending == 0 && run.stderr.Contains("msg=enqueued"))
+		})
 	}
 	lastKill := time.Now()
-	// Live workers finish what they hold within moments; what stays active
-	// is held by dead workers' leases.
-	time.Sleep(3 * time.Second)
+	// Drain the live workers (SIGTERM: each finishes or hands back what it
+	// holds, as TestFaultGracefulDrain shows): what stays active is held by
+	// dead workers' leases alone.
+	for _, w := range workers {
+		require.Equal(t, 0, w.stop(t, syscall.SIGTERM), "exit code after SIGTERM")
+	}
 	orphans := queueState(t, e).Active
 	t.Logf("storm: %d SIGKILLs in %s; %d batches left active under dead workers' leases", kills, lastKill.Sub(stormStart).Round(time.Millisecond), orphans)
 	require.Positive(t, orphans, "no kill caught a worker holding a batch: the storm tested nothing")
+	for range workers {
+		startWorker(t, e, withArgs()...)
+	}
+	recoverOrphans(t, e, withArgs()...)
 
 	res := run.wait(t, 5*time.Minute)
 	recovery := time.Since(lastKill)
@@ -91,11 +102,12 @@ func TestFaultWorkerCrashStorm(t *testing.T) {
 // waitDrained waits until e's queue holds no task in any state. A task whose
 // result was saved but whose completion never reached Redis (its worker
 // killed, or Redis gone, in between) stays active under a lease nobody
-// extends until asynq's recoverer hands it out again, one to two minutes
-// later: the run is complete before that, the queue drains after.
+// extends until asynq's recoverer hands it out again (see recoverOrphans):
+// the run is complete before that, the queue drains after.
 func waitDrained(t *testing.T, e env) {
 	t.Helper()
-	waitFor(t, 3*time.Minute, "the queue to drain", func() bool { return queueState(t, e).Size == 0 })
+	recoverOrphans(t, e, withArgs()...)
+	redistest.WaitFor(t, 3*time.Minute, "the queue to drain", func() bool { return queueState(t, e).Size == 0 })
 }
 
 // Graceful drain: SIGTERM to every worker in the middle of a run. Each exits
@@ -105,8 +117,7 @@ func waitDrained(t *testing.T, e env) {
 func TestFaultGracefulDrain(t *testing.T) {
 	needRedisServer(t, false)
 	t.Parallel()
-	s := startRedisServer(t)
-	e := s.env()
+	_, e := startFaultServer(t)
 	const runID, batch, shutdown = "drain", 10, 5 * time.Second
 	nums := testNumbers(200_000)
 	in := writeInput(t, nums)
@@ -117,14 +128,14 @@ func TestFaultGracefulDrain(t *testing.T) {
 	}
 	r := produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID)
 	require.Equal(t, 0, r.code, r.stderr)
-	waitFor(t, time.Minute, "the run under way", func() bool {
+	redistest.WaitFor(t, time.Minute, "the run under way", func() bool {
 		info := queueState(t, e)
 		return info.Processed >= 1000 && info.Pending > 0
 	})
 
 	sent := time.Now()
 	for _, w := range workers {
-		require.NoError(t, w.cmd.Process.Signal(syscall.SIGTERM))
+		require.NoError(t, w.Signal(syscall.SIGTERM))
 	}
 	for _, w := range workers {
 		code := w.exitCode(t, shutdown+30*time.Second)
@@ -132,8 +143,8 @@ func TestFaultGracefulDrain(t *testing.T) {
 		require.Equal(t, 0, code, "exit code after SIGTERM")
 		// The timeout bounds the wait for in-flight batches; stopping
 		// asynq's other goroutines takes a moment more on a busy machine.
-		require.Less(t, took, shutdown+3*time.Second, "worker %d exited %s after SIGTERM", w.cmd.Process.Pid, took)
-		require.Contains(t, w.logs.String(), "shutdown done")
+		require.Less(t, took, shutdown+3*time.Second, "worker %d exited %s after SIGTERM", w.Pid(), took)
+		require.Contains(t, w.Logs(), "shutdown done")
 	}
 	info := queueState(t, e)
 	t.Logf("all workers exited within %s of SIGTERM; %d batches processed, %d pending", time.Since(sent).Round(time.Millisecond), info.Processed, info.Pending)
@@ -160,7 +171,7 @@ func TestFaultGracefulDrain(t *testing.T) {
 	checkOut(t, out, nums)
 	checkResults(t, e, runID, nums, batch)
 	// Nothing was orphaned: the last completions land within moments.
-	waitFor(t, 10*time.Second, "the queue to drain", func() bool { return queueState(t, e).Size == 0 })
+	redistest.WaitFor(t, 10*time.Second, "the queue to drain", func() bool { return queueState(t, e).Size == 0 })
 }
 
 // Graceful drain of batches that outlast the shutdown timeout: they are
@@ -169,8 +180,7 @@ func TestFaultGracefulDrain(t *testing.T) {
 func TestFaultGracefulDrainHandsBackSlowBatches(t *testing.T) {
 	needRedisServer(t, false)
 	t.Parallel()
-	s := startRedisServer(t)
-	e := s.env()
+	_, e := startFaultServer(t)
 	const runID, batch, shutdown = "slowdrain", 10, time.Second
 	nums := testNumbers(2000) // 200 batches
 	in := writeInput(t, nums)
@@ -180,16 +190,16 @@ func TestFaultGracefulDrainHandsBackSlowBatches(t *testing.T) {
 	}
 	r := produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID)
 	require.Equal(t, 0, r.code, r.stderr)
-	waitFor(t, 30*time.Second, "both workers stuck on 4 batches each", func() bool { return queueState(t, e).Active == 8 })
+	redistest.WaitFor(t, 30*time.Second, "both workers stuck on 4 batches each", func() bool { return queueState(t, e).Active == 8 })
 
 	sent := time.Now()
 	for _, w := range slow {
-		require.NoError(t, w.cmd.Process.Signal(syscall.SIGTERM))
+		require.NoError(t, w.Signal(syscall.SIGTERM))
 	}
 	for _, w := range slow {
 		require.Equal(t, 0, w.exitCode(t, 30*time.Second), "exit code after SIGTERM")
 		took := time.Since(sent)
-		require.Less(t, took, shutdown+3*time.Second, "worker %d exited %s after SIGTERM", w.cmd.Process.Pid, took)
+		require.Less(t, took, shutdown+3*time.Second, "worker %d exited %s after SIGTERM", w.Pid(), took)
 	}
 	info := queueState(t, e)
 	require.Zero(t, info.Active, "batches left active")
@@ -215,8 +225,7 @@ func TestFaultGracefulDrainHandsBackSlowBatches(t *testing.T) {
 func TestFaultRedisRestart(t *testing.T) {
 	needRedisServer(t, true)
 	t.Parallel()
-	s := startRedisServer(t, "--appendonly", "yes")
-	e := s.env()
+	s, e := startFaultServer(t, "--appendonly", "yes")
 	const runID, batch = "restart", 4
 	nums := testNumbers(100_000) // 25,000 batches
 	batches := len(nums) / batch
@@ -224,11 +233,11 @@ func TestFaultRedisRestart(t *testing.T) {
 
 	// 1. During the enqueue.
 	enq := startProducer(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-concurrency", "2", "-redis-wait", "1m")
-	waitFor(t, time.Minute, "the enqueue under way", func() bool { return queueState(t, e).Size >= 3000 })
-	require.NotContains(t, enq.stderr.String(), "msg=enqueued", "the enqueue ended before Redis stopped; make the run longer")
-	s.stop(syscall.SIGTERM)
-	time.Sleep(time.Second)
-	s.restart()
+	redistest.WaitFor(t, time.Minute, "the enqueue under way", func() bool { return queueState(t, e).Size >= 3000 })
+	require.False(t, enq.stderr.Contains("msg=enqueued"), "the enqueue ended before Redis stopped; make the run longer")
+	stopServer(t, s, syscall.SIGTERM)
+	redistest.WaitFor(t, 30*time.Second, "the producer to meet the outage", func() bool { return enq.stderr.Contains(outageBegan) })
+	restartServer(t, s)
 	r := enq.wait(t, 2*time.Minute)
 	require.Equal(t, 0, r.code, r.stderr)
 	st := enqueueStats(t, r.stderr)
@@ -240,25 +249,29 @@ func TestFaultRedisRestart(t *testing.T) {
 	workers := []*proc{startWorker(t, e, withArgs()...), startWorker(t, e, withArgs()...), startWorker(t, e, withArgs()...)}
 	out := filepath.Join(t.TempDir(), "out.tsv")
 	wait := startProducer(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-wait", "-timeout", "5m", "-out", out, "-redis-wait", "1m")
-	waitFor(t, time.Minute, "the run under way", func() bool {
+	redistest.WaitFor(t, time.Minute, "the run under way", func() bool {
 		info := queueState(t, e)
-		return info.Processed >= 3000 && info.Pending > 0
+		return info.Processed >= 1000 && info.Pending > 0
 	})
-	s.stop(syscall.SIGTERM)
-	time.Sleep(time.Second)
-	s.restart()
+	stopServer(t, s, syscall.SIGTERM)
+	redistest.WaitFor(t, 30*time.Second, "the producer to meet the outage", func() bool {
+		return wait.stderr.Contains(outageBegan)
+	})
+	restartServer(t, s)
 	back := time.Now()
 	// What the restart left behind, once the workers have caught up.
-	time.Sleep(5 * time.Second)
+	waitProgress(t, e, 300)
 	active, leased, expired := leases(t, e)
-	t.Logf("5s after the restart: %d batches active, %d with a lease (%d expired), %d without", active, leased, expired, active-leased)
+	t.Logf("%s after the restart, 300 more batches done: %d batches active, %d with a lease (%d expired), %d without",
+		time.Since(back).Round(time.Millisecond), active, leased, expired, active-leased)
 	require.Equal(t, active, leased, "batches active without a lease: asynq would never recover them")
+	recoverOrphans(t, e, withArgs()...)
 	r = wait.wait(t, 5*time.Minute)
 	require.Equal(t, 0, r.code, r.stderr)
-	t.Logf("run complete %s after Redis came back", time.Since(back).Round(time.Millisecond))
+	t.Logf("run complete and batches orphaned by the restart recovered %s after Redis came back", time.Since(back).Round(time.Millisecond))
 	requireOutagesLogged(t, r.stderr)
 	for _, w := range workers {
-		require.True(t, w.alive(), "worker %d exited:\n%s", w.cmd.Process.Pid, tail(w.logs.String(), 20))
+		require.True(t, w.alive(), "worker %d exited:\n%s", w.Pid(), redistest.Tail(w.Logs(), 20))
 	}
 	checkOut(t, out, nums)
 	checkResults(t, e, runID, nums, batch)
@@ -270,7 +283,7 @@ func TestFaultRedisRestart(t *testing.T) {
 // on several connections can see one restart as two short outages.
 func requireOutagesLogged(t *testing.T, stderr string) {
 	t.Helper()
-	began := countLines(stderr, "redis unreachable; retrying with backoff")
+	began := countLines(stderr, outageBegan)
 	require.GreaterOrEqual(t, began, 1, stderr)
 	require.LessOrEqual(t, began, 3, stderr)
 	require.Equal(t, began, countLines(stderr, "redis reachable again"), stderr)
@@ -285,8 +298,7 @@ func requireOutagesLogged(t *testing.T, stderr string) {
 func TestFaultRedisKilled(t *testing.T) {
 	needRedisServer(t, true)
 	t.Parallel()
-	s := startRedisServer(t, "--appendonly", "yes", "--appendfsync", "everysec")
-	e := s.env()
+	s, e := startFaultServer(t, "--appendonly", "yes", "--appendfsync", "everysec")
 	const runID, batch = "killed", 5
 	nums := testNumbers(100_000) // 20,000 batches
 	batches := len(nums) / batch
@@ -295,17 +307,17 @@ func TestFaultRedisKilled(t *testing.T) {
 	workers := []*proc{startWorker(t, e, debug...), startWorker(t, e, debug...), startWorker(t, e, debug...)}
 	r := produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID)
 	require.Equal(t, 0, r.code, r.stderr)
-	waitFor(t, time.Minute, "the run under way", func() bool {
+	redistest.WaitFor(t, time.Minute, "the run under way", func() bool {
 		info := queueState(t, e)
-		return info.Processed >= 3000 && info.Pending > 0
+		return info.Processed >= 1000 && info.Pending > 0
 	})
-	s.stop(syscall.SIGKILL)
-	time.Sleep(time.Second)
-	s.restart()
+	stopServer(t, s, syscall.SIGKILL)
+	redistest.WaitFor(t, 30*time.Second, "a worker to meet the outage", func() bool { return anyLogged(workers, outageBegan) })
+	restartServer(t, s)
 
 	// The workers carry on; then they are drained so that the accounting
 	// below is exact.
-	time.Sleep(2 * time.Second)
+	waitProgress(t, e, 300)
 	for _, w := range workers {
 		require.Equal(t, 0, w.stop(t, syscall.SIGTERM), "worker exit code")
 	}
@@ -351,7 +363,7 @@ func TestFaultRedisKilled(t *testing.T) {
 	}
 	again := 0
 	for _, w := range workers {
-		for _, id := range batchesDone(w.logs.String()) {
+		for _, id := range batchesDone(w.Logs()) {
 			seq := seqOf(t, id)
 			require.True(t, queued[seq] || lostSet[seq], "batch %s had its result and no task, yet was converted again", id)
 			if done[seq] {
@@ -416,8 +428,8 @@ func seqOf(t *testing.T, id string) int {
 func TestFaultRedisUnreachableAtStart(t *testing.T) {
 	needRedisServer(t, false)
 	t.Parallel()
-	port := freePort(t)
-	late := env{Redis: &testredis.Redis{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port)}, queue: "faults", prefix: "bqfault"}
+	port := redistest.FreePortT(t)
+	late := env{Redis: &redistest.Redis{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port)}, queue: "faults", prefix: "bqfault"}
 	const runID, batch = "late", 10
 	nums := testNumbers(3000) // 300 batches
 	in := writeInput(t, nums)
@@ -425,19 +437,19 @@ func TestFaultRedisUnreachableAtStart(t *testing.T) {
 	workers := []*proc{spawnWorker(t, late, withArgs("-redis-wait", "1m")...), spawnWorker(t, late, withArgs("-redis-wait", "1m")...)}
 	run := startProducer(t, late, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-wait", "-timeout", "2m", "-out", out, "-redis-wait", "1m")
 	const waiting = "redis not reachable yet; retrying"
-	waitFor(t, 30*time.Second, "workers and producer waiting for Redis", func() bool {
-		return countLines(workers[0].logs.String(), waiting) >= 2 && countLines(workers[1].logs.String(), waiting) >= 2 &&
-			countLines(run.stderr.String(), waiting) >= 2
+	// Backoff doubles from 100 ms: four lines take 0.7 s at the least.
+	redistest.WaitFor(t, 30*time.Second, "workers and producer waiting for Redis", func() bool {
+		return countLines(workers[0].Logs(), waiting) >= 4 && countLines(workers[1].Logs(), waiting) >= 4 &&
+			countLines(run.stderr.String(), waiting) >= 4
 	})
-	time.Sleep(2 * time.Second)
-	s := startRedisServerOn(t, port)
-	late.Client = s.Client
+	s := redistest.StartServer(t, redistest.Options{Port: port})
+	late.Client = s.ClientT(t)
 	for _, w := range workers {
-		waitFor(t, 30*time.Second, "worker serving", func() bool { return strings.Contains(w.logs.String(), "msg=serving") })
+		redistest.WaitFor(t, 30*time.Second, "worker serving", func() bool { return strings.Contains(w.Logs(), "msg=serving") })
 	}
 	r := run.wait(t, 2*time.Minute)
 	require.Equal(t, 0, r.code, r.stderr)
-	for _, logs := range []string{workers[0].logs.String(), workers[1].logs.String(), r.stderr} {
+	for _, logs := range []string{workers[0].Logs(), workers[1].Logs(), r.stderr} {
 		// 100 ms doubling to 2 s: a handful of lines for a few seconds'
 		// wait, not one per poll.
 		n := countLines(logs, waiting)
@@ -449,13 +461,13 @@ func TestFaultRedisUnreachableAtStart(t *testing.T) {
 	checkResults(t, late, runID, nums, batch)
 
 	// Redis never comes.
-	dead := env{Redis: &testredis.Redis{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", freePort(t))}, queue: "faults", prefix: "bqfault"}
+	dead := env{Redis: &redistest.Redis{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", redistest.FreePortT(t))}, queue: "faults", prefix: "bqfault"}
 	start := time.Now()
 	w := spawnWorker(t, dead, withArgs("-redis-wait", "2s")...)
 	p := startProducer(t, dead, "-count", "10", "-redis-wait", "2s")
 	require.Equal(t, 1, w.exitCode(t, 20*time.Second), "worker exit code")
 	took := time.Since(start)
-	require.Contains(t, lastLine(w.logs.String()), "worker: redis at "+dead.URL+" did not answer within 2s")
+	require.Contains(t, lastLine(w.Logs()), "worker: redis at "+dead.URL+" did not answer within 2s")
 	pr := p.wait(t, 20*time.Second)
 	require.Equal(t, 1, pr.code, pr.stderr)
 	require.Contains(t, lastLine(pr.stderr), "producer: redis at "+dead.URL+" did not answer within 2s")
@@ -470,8 +482,7 @@ func TestFaultRedisUnreachableAtStart(t *testing.T) {
 func TestFaultTaskTimeout(t *testing.T) {
 	needRedisServer(t, false)
 	t.Parallel()
-	s := startRedisServer(t)
-	e := s.env()
+	_, e := startFaultServer(t)
 	const runID, batch = "stall", 10
 	nums := testNumbers(2000) // 200 batches
 	in := writeInput(t, nums)
@@ -489,7 +500,7 @@ func TestFaultTaskTimeout(t *testing.T) {
 	insp := e.inspector(t)
 	for _, id := range []string{"stall:3", "stall:7"} {
 		var info *asynq.TaskInfo
-		waitFor(t, time.Minute, id+" archived", func() bool {
+		redistest.WaitFor(t, time.Minute, id+" archived", func() bool {
 			var err error
 			info, err = insp.GetTaskInfo(e.queue, id)
 			require.NoError(t, err)
@@ -497,7 +508,7 @@ func TestFaultTaskTimeout(t *testing.T) {
 		})
 		require.Equal(t, 2, info.Retried, "retries of %s", id)
 		require.Contains(t, info.LastErr, "deadline exceeded")
-		logs := w.logs.String()
+		logs := w.Logs()
 		require.Equal(t, 3, countLines(logs, `"slow batch started" task_id=`+id+" "), "attempts of %s", id)
 		require.Equal(t, 2, countLines(logs, `msg="task failed; will retry" task_id=`+id+" "), "retries logged for %s", id)
 		require.Equal(t, 1, countLines(logs, `msg="task failed permanently; archived" task_id=`+id+" "), "archive logged for %s", id)
@@ -549,12 +560,9 @@ var oomRE = regexp.MustCompile(`^producer: Redis is out of memory \(maxmemory wi
 func TestFaultRedisOutOfMemory(t *testing.T) {
 	needRedisServer(t, false)
 	t.Parallel()
-	s := startRedisServer(t, "--maxmemory-policy", "noeviction")
-	e := s.env()
+	s, e := startFaultServer(t)
 	ctx := context.Background()
-	used, err := strconv.Atoi(s.info("memory", "used_memory"))
-	require.NoError(t, err)
-	require.NoError(t, s.Client.ConfigSet(ctx, "maxmemory", strconv.Itoa(used+2<<20)).Err())
+	require.NoError(t, s.LimitMemory(ctx, 2<<20))
 	const runID, batch = "oom", 100
 	nums := testNumbers(400_000) // 4,000 batches of about 1 kB each
 	batches := len(nums) / batch
@@ -576,7 +584,7 @@ func TestFaultRedisOutOfMemory(t *testing.T) {
 	t.Logf("Redis filled up after %d of %d batches: %s", queued, batches, lastLine(r.stderr))
 
 	// Memory freed: the same run id enqueues the rest.
-	require.NoError(t, s.Client.ConfigSet(ctx, "maxmemory", "0").Err())
+	require.NoError(t, s.LimitMemory(ctx, -1))
 	r = produce(t, e, args...)
 	require.Equal(t, 0, r.code, r.stderr)
 	st := enqueueStats(t, r.stderr)

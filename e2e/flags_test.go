@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,9 +8,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"bitqueue/redistest"
 )
 
 // usageRun runs command (producer or worker) with args and extra
@@ -22,21 +20,12 @@ import (
 // standard error.
 func usageRun(t *testing.T, command string, env []string, args ...string) (int, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	base := []string{"-redis", fmt.Sprintf("redis://127.0.0.1:%d/0", freePort(t)), "-redis-wait", "1s"}
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, command), append(base, args...)...)
+	base := []string{"-redis", fmt.Sprintf("redis://127.0.0.1:%d/0", redistest.FreePortT(t)), "-redis-wait", "1s"}
+	cmd := exec.Command(filepath.Join(bin, command), append(base, args...)...)
 	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
-	cmd.Stdin, cmd.Stderr = strings.NewReader(""), &stderr
-	err := cmd.Run()
-	require.NoError(t, ctx.Err(), "%s %v did not exit", command, args)
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		require.NoError(t, err)
-		return 0, stderr.String()
-	}
-	return ee.ExitCode(), stderr.String()
+	cmd.Stdin = strings.NewReader("")
+	r := runCmd(t, cmd)
+	return r.code, r.stderr
 }
 
 // requireUsageLine checks a usage error: exit code 2 and exactly one line on

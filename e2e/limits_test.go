@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/testredis"
+	"bitqueue/redistest"
 )
 
 // TestDeploymentsShareRedis runs two deployments on one Redis, each with its
@@ -19,7 +19,8 @@ import (
 // forgotten run cannot grow Redis without bound, while the other's keep the
 // default 24 h.
 func TestDeploymentsShareRedis(t *testing.T) {
-	r := testredis.Start(t)
+	t.Parallel()
+	r := redistest.Start(t)
 	qa, pa := r.Namespace(t)
 	qb, pb := r.Namespace(t)
 	a, b := env{Redis: r, queue: qa, prefix: pa}, env{Redis: r, queue: qb, prefix: pb}
@@ -67,7 +68,7 @@ func TestDeploymentsShareRedis(t *testing.T) {
 		r.Embedded.FastForward(6 * time.Second)
 		require.Zero(t, keysLeft(), "results of the short-lived deployment left after their TTL")
 	} else {
-		waitFor(t, 15*time.Second, "results with a 5 s TTL to expire", func() bool { return keysLeft() == 0 })
+		redistest.WaitFor(t, 15*time.Second, "results with a 5 s TTL to expire", func() bool { return keysLeft() == 0 })
 	}
 	checkResults(t, b, runID, numsB, batch)
 }

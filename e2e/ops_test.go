@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/bits"
@@ -27,7 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/tasks"
-	"bitqueue/internal/testredis"
+	"bitqueue/redistest"
 )
 
 // ownRedis is a Redis server one test owns on a loopback port of its own, so
@@ -37,8 +36,7 @@ type ownRedis struct {
 	t        *testing.T
 	port     int
 	password string
-	cmd      *exec.Cmd // redis-server, while it runs
-	done     chan error
+	srv      *redistest.Server // once started, when redis-server is installed
 	mini     *miniredis.Miniredis
 }
 
@@ -46,22 +44,15 @@ type ownRedis struct {
 // empty). The server does not run until start.
 func newOwnRedis(t *testing.T, password string) *ownRedis {
 	t.Helper()
-	r := &ownRedis{t: t, port: freePort(t), password: password}
+	r := &ownRedis{t: t, port: redistest.FreePortT(t), password: password}
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Logf("redis-server is not installed (%v): using an embedded Redis as the test's own server", err)
 		r.mini = miniredis.NewMiniRedis()
 		if password != "" {
 			r.mini.RequireAuth(password)
 		}
+		t.Cleanup(r.mini.Close)
 	}
-	t.Cleanup(func() {
-		if r.mini != nil {
-			r.mini.Close()
-		} else if r.cmd != nil {
-			_ = r.cmd.Process.Kill()
-			<-r.done
-		}
-	})
 	return r
 }
 
@@ -77,26 +68,14 @@ func (r *ownRedis) url(password string) string {
 // start starts the server on its port and waits until it answers.
 func (r *ownRedis) start() {
 	r.t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", r.port)
-	if r.mini != nil {
-		require.NoError(r.t, r.mini.StartAddr(addr))
-		return
+	switch {
+	case r.mini != nil:
+		require.NoError(r.t, r.mini.StartAddr(fmt.Sprintf("127.0.0.1:%d", r.port)))
+	case r.srv == nil:
+		r.srv = redistest.StartServer(r.t, redistest.Options{Port: r.port, Password: r.password})
+	default:
+		require.NoError(r.t, r.srv.Restart())
 	}
-	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", r.t.TempDir()}
-	if r.password != "" {
-		args = append(args, "--requirepass", r.password)
-	}
-	r.cmd = exec.Command("redis-server", args...)
-	require.NoError(r.t, r.cmd.Start())
-	r.done = make(chan error, 1)
-	go func() { r.done <- r.cmd.Wait() }()
-	c := redis.NewClient(&redis.Options{Addr: addr, Password: r.password, MaxRetries: -1})
-	defer c.Close()
-	waitFor(r.t, 30*time.Second, "redis-server to answer", func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		return c.Ping(ctx).Err() == nil
-	})
 }
 
 // stop stops the server and waits until it is gone.
@@ -106,13 +85,7 @@ func (r *ownRedis) stop() {
 		r.mini.Close()
 		return
 	}
-	require.NoError(r.t, r.cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case <-r.done:
-		r.cmd = nil
-	case <-time.After(30 * time.Second):
-		r.t.Fatal("redis-server did not stop within 30s")
-	}
+	require.NoError(r.t, r.srv.Stop(syscall.SIGTERM))
 }
 
 var httpAddrRE = regexp.MustCompile(`msg="http listening" addr=(\S+)|"msg":"http listening","addr":"([^"]+)"`)
@@ -122,8 +95,8 @@ var httpAddrRE = regexp.MustCompile(`msg="http listening" addr=(\S+)|"msg":"http
 func opsURL(t *testing.T, p *proc) string {
 	t.Helper()
 	var addr string
-	waitFor(t, 30*time.Second, "the worker's HTTP server", func() bool {
-		m := httpAddrRE.FindStringSubmatch(p.logs.String())
+	redistest.WaitFor(t, 30*time.Second, "the worker's HTTP server", func() bool {
+		m := httpAddrRE.FindStringSubmatch(p.Logs())
 		if m == nil {
 			return false
 		}
@@ -155,7 +128,7 @@ func waitStatus(t *testing.T, url string, code int, want string, timeout time.Du
 	t.Helper()
 	var got int
 	var body string
-	waitFor(t, timeout, fmt.Sprintf("%s to answer %d %q", url, code, want), func() bool {
+	redistest.WaitFor(t, timeout, fmt.Sprintf("%s to answer %d %q", url, code, want), func() bool {
 		got, body = httpGet(t, url)
 		return got == code && strings.Contains(body, want)
 	})
@@ -235,7 +208,7 @@ func requireJSONLines(t *testing.T, logs string) []map[string]any {
 func TestWorkerHealthAndReadiness(t *testing.T) {
 	t.Parallel()
 	r := newOwnRedis(t, "")
-	w := spawn(t, filepath.Join(bin, "worker"), "-redis", r.url(""), "-queue", "ops-ready", "-prefix", "bqops",
+	w := spawnBin(t, "worker", "-redis", r.url(""), "-queue", "ops-ready", "-prefix", "bqops",
 		"-redis-wait", "2m", "-http-addr", "127.0.0.1:0", "-log-format", "json", "-log-level", "info")
 	base := opsURL(t, w)
 
@@ -268,7 +241,7 @@ func TestWorkerHealthAndReadiness(t *testing.T) {
 	code, _ = httpGet(t, base+"/healthz")
 	require.Equal(t, -1, code, "the HTTP server stops with the worker")
 
-	lines := requireJSONLines(t, w.logs.String())
+	lines := requireJSONLines(t, w.Logs())
 	seen := map[string]map[string]any{}
 	for _, l := range lines {
 		msg, _ := l["msg"].(string)
@@ -317,13 +290,13 @@ func TestMetricsAfterRun(t *testing.T) {
 	t.Cleanup(func() { client.Close() })
 	_, err := client.Enqueue(asynq.NewTask(tasks.TypeBits, []byte("not a batch")), asynq.Queue(e.queue), asynq.TaskID("malformed:0"), asynq.MaxRetry(3))
 	require.NoError(t, err)
-	waitFor(t, 30*time.Second, "the malformed task to be archived", func() bool {
+	redistest.WaitFor(t, 30*time.Second, "the malformed task to be archived", func() bool {
 		info, err := e.inspector(t).GetTaskInfo(e.queue, "malformed:0")
 		return err == nil && info.State == asynq.TaskStateArchived
 	})
 
 	var mfs map[string]*dto.MetricFamily
-	waitFor(t, 10*time.Second, "the failure in /metrics", func() bool {
+	redistest.WaitFor(t, 10*time.Second, "the failure in /metrics", func() bool {
 		mfs = scrape(t, base)
 		return sample(t, mfs, "bitqueue_batches_failed_total", "reason", "malformed") == 1
 	})
@@ -377,21 +350,8 @@ func TestMetricsAfterRun(t *testing.T) {
 // inspectRun runs `producer <cmd>` (status or requeue) on e.
 func inspectRun(t *testing.T, e env, cmd string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	args = append([]string{cmd, "-redis", e.URL, "-prefix", e.prefix}, args...)
-	c := exec.CommandContext(ctx, filepath.Join(bin, "producer"), args...)
-	var stdout, stderr strings.Builder
-	c.Stdout, c.Stderr = &stdout, &stderr
-	err := c.Run()
-	res := result{stdout: stdout.String(), stderr: stderr.String()}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		res.code = ee.ExitCode()
-	} else {
-		require.NoError(t, err, "run producer %s", cmd)
-	}
-	return res
+	return runCmd(t, exec.Command(filepath.Join(bin, "producer"), args...))
 }
 
 // statusOf is the part of `producer status --json` the tests read.
@@ -449,7 +409,7 @@ func TestStatusAndRequeue(t *testing.T) {
 	require.Zero(t, s.Totals.Workers)
 
 	startWorker(t, e)
-	waitFor(t, time.Minute, "the four other batches", func() bool {
+	redistest.WaitFor(t, time.Minute, "the four other batches", func() bool {
 		n, err := e.Client.Exists(context.Background(), e.prefix+":result:"+runID+":0", e.prefix+":result:"+runID+":1",
 			e.prefix+":result:"+runID+":3", e.prefix+":result:"+runID+":4").Result()
 		return err == nil && n == 4
@@ -462,7 +422,7 @@ func TestStatusAndRequeue(t *testing.T) {
 	rq := inspectRun(t, e, "requeue", "-run-id", runID)
 	require.Equal(t, 0, rq.code, rq.stderr)
 	require.Contains(t, rq.stdout, "requeued 1 failed batch(es) on queue "+e.queue+": "+runID+":2")
-	waitFor(t, time.Minute, "batch 2 after its requeue", func() bool {
+	redistest.WaitFor(t, time.Minute, "batch 2 after its requeue", func() bool {
 		n, err := e.Client.Exists(context.Background(), e.prefix+":result:"+runID+":2").Result()
 		return err == nil && n == 1
 	})
@@ -495,7 +455,7 @@ func TestStatusAndRequeue(t *testing.T) {
 		require.Equal(t, c.code, r.code, "%s: %s", c.name, r.stderr)
 		require.Contains(t, r.stderr, c.want, c.name)
 	}
-	down := env{Redis: &testredis.Redis{URL: "redis://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/0"}, prefix: e.prefix}
+	down := env{Redis: &redistest.Redis{URL: "redis://127.0.0.1:" + strconv.Itoa(redistest.FreePortT(t)) + "/0"}, prefix: e.prefix}
 	r = inspectRun(t, down, "status", "-run-id", runID, "-redis-wait", "300ms")
 	require.Equal(t, 1, r.code, "Redis unreachable: %s", r.stderr)
 	require.Contains(t, r.stderr, "did not answer")
@@ -511,9 +471,9 @@ func TestPasswordsNeverShown(t *testing.T) {
 	r.start()
 	client := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.port), Password: password})
 	t.Cleanup(func() { client.Close() })
-	e := env{Redis: &testredis.Redis{URL: r.url(password), Client: client}, queue: "ops-secret", prefix: "bqsecret"}
+	e := env{Redis: &redistest.Redis{URL: r.url(password), Client: client}, queue: "ops-secret", prefix: "bqsecret"}
 
-	w := spawn(t, filepath.Join(bin, "worker"), "-redis", e.URL, "-queue", e.queue, "-prefix", e.prefix,
+	w := spawnBin(t, "worker", "-redis", e.URL, "-queue", e.queue, "-prefix", e.prefix,
 		"-http-addr", "127.0.0.1:0", "-log-format", "json", "-log-level", "debug")
 	base := opsURL(t, w)
 	waitStatus(t, base+"/readyz", http.StatusOK, "ready", 30*time.Second)
@@ -525,7 +485,7 @@ func TestPasswordsNeverShown(t *testing.T) {
 	rq := inspectRun(t, e, "requeue", "-run-id", "secret-run")
 	require.Equal(t, 0, rq.code, rq.stderr)
 	require.Equal(t, 0, w.stop(t, syscall.SIGTERM))
-	lines := requireJSONLines(t, w.logs.String())
+	lines := requireJSONLines(t, w.Logs())
 	batchLines := 0
 	for _, l := range lines {
 		if l["msg"] == "batch done" {
@@ -533,12 +493,12 @@ func TestPasswordsNeverShown(t *testing.T) {
 		}
 	}
 	require.Equal(t, 3, batchLines, "one debug line per batch")
-	require.Contains(t, w.logs.String(), `"redis":"redis://:xxxxx@127.0.0.1:`, "the URL is logged redacted")
+	require.Contains(t, w.Logs(), `"redis":"redis://:xxxxx@127.0.0.1:`, "the URL is logged redacted")
 
 	// A wrong password: the worker waits, then gives up; the producer and
 	// status give up; none shows it.
-	bad := env{Redis: &testredis.Redis{URL: r.url(wrong)}, queue: e.queue, prefix: e.prefix}
-	wb := spawn(t, filepath.Join(bin, "worker"), "-redis", bad.URL, "-queue", e.queue, "-prefix", e.prefix,
+	bad := env{Redis: &redistest.Redis{URL: r.url(wrong)}, queue: e.queue, prefix: e.prefix}
+	wb := spawnBin(t, "worker", "-redis", bad.URL, "-queue", e.queue, "-prefix", e.prefix,
 		"-http-addr", "127.0.0.1:0", "-redis-wait", "3s", "-log-format", "json")
 	badBase := opsURL(t, wb)
 	_, reason := httpGet(t, badBase+"/readyz")
@@ -550,8 +510,8 @@ func TestPasswordsNeverShown(t *testing.T) {
 	require.Equal(t, 1, sb.code, sb.stderr)
 
 	for what, out := range map[string]string{
-		"worker logs": w.logs.String(), "producer": run.stdout + run.stderr, "status": st.stdout + st.stderr,
-		"requeue": rq.stdout + rq.stderr, "refused worker logs": wb.logs.String(), "refused /readyz": reason,
+		"worker logs": w.Logs(), "producer": run.stdout + run.stderr, "status": st.stdout + st.stderr,
+		"requeue": rq.stdout + rq.stderr, "refused worker logs": wb.Logs(), "refused /readyz": reason,
 		"refused producer": pr.stdout + pr.stderr, "refused status": sb.stdout + sb.stderr,
 	} {
 		require.NotContains(t, out, password, what)

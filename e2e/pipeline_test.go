@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"bitqueue/redistest"
 )
 
 // writeInput writes nums to a file with mixed separators (spaces, tabs,
@@ -73,6 +75,7 @@ func readRow(packed []byte, width, i int) uint64 {
 }
 
 func TestPipelineFromFile(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	const batch = 1000
 	nums := testNumbers(100_000)
@@ -87,8 +90,8 @@ func TestPipelineFromFile(t *testing.T) {
 
 	// Both processes took part.
 	for _, w := range []*proc{w1, w2} {
-		require.Contains(t, w.logs.String(), `msg="batch done"`, "worker %d processed no batch", w.cmd.Process.Pid)
-		require.Equal(t, 1, strings.Count(w.logs.String(), `msg="cache built"`), "cache built once per process")
+		require.Contains(t, w.Logs(), `msg="batch done"`, "worker %d processed no batch", w.Pid())
+		require.Equal(t, 1, strings.Count(w.Logs(), `msg="cache built"`), "cache built once per process")
 	}
 
 	// The last batch's hash, read raw, follows the contract field by field.
@@ -128,7 +131,7 @@ func TestPipelineFromFile(t *testing.T) {
 
 	// Running the same run again enqueues nothing: every batch has its result.
 	// A batch's result is readable a moment before asynq marks its task done.
-	waitFor(t, 30*time.Second, "every task marked done", func() bool {
+	redistest.WaitFor(t, 30*time.Second, "every task marked done", func() bool {
 		info, err := e.inspector(t).GetQueueInfo(e.queue)
 		return err == nil && info.Size == 0 && info.Processed == 100
 	})
@@ -144,6 +147,7 @@ func TestPipelineFromFile(t *testing.T) {
 }
 
 func TestProducerStdinToStdout(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	startWorker(t, e)
 	nums := []uint64{5, 0, 1 << 40, 3}
@@ -159,6 +163,7 @@ func TestProducerStdinToStdout(t *testing.T) {
 }
 
 func TestProducerRandomIsReproducible(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	startWorker(t, e)
 	dir := t.TempDir()

@@ -20,6 +20,7 @@ import (
 	"bitqueue/internal/input"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
+	"bitqueue/redistest"
 )
 
 // startScheduler starts a scheduled producer on e's queue and prefix and
@@ -28,22 +29,7 @@ import (
 func startScheduler(t *testing.T, e env, args ...string) *proc {
 	t.Helper()
 	args = append([]string{"-redis", e.URL, "-queue", e.queue, "-prefix", e.prefix}, args...)
-	p := &proc{cmd: exec.Command(filepath.Join(bin, "producer"), args...), logs: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	require.NoError(t, p.cmd.Start())
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		err := <-p.done
-		p.done <- err
-		if t.Failed() {
-			t.Logf("scheduled producer %d logs:\n%s", p.cmd.Process.Pid, p.logs)
-		}
-	})
-	waitFor(t, 30*time.Second, "scheduled producer waiting for its first tick", func() bool {
-		return strings.Contains(p.logs.String(), "msg=schedule ")
-	})
-	return p
+	return spawnUntil(t, exec.Command(filepath.Join(bin, "producer"), args...), 30*time.Second, "msg=schedule ")
 }
 
 // schedTickRE matches a scheduled producer's line for a produced tick.
@@ -107,6 +93,7 @@ func checkTickResults(t *testing.T, e env, runID string, count, batch int) {
 // each tick's run exactly once between them, with no coordination but the
 // task ids; one of them is SIGKILLed half-way and nothing changes.
 func TestScheduledReplicasProduceEachTickOnce(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	insp := e.inspector(t)
 	t.Cleanup(func() { _, _ = insp.DeleteAllCompletedTasks(e.queue) }) // runs before the namespace's cleanup
@@ -128,27 +115,27 @@ func TestScheduledReplicasProduceEachTickOnce(t *testing.T) {
 	// Kill the middle replica once it has produced the second tick all three
 	// share.
 	victim, survivors := reps[1], []*proc{reps[0], reps[2]}
-	waitFor(t, 30*time.Second, "tick 2 by the victim", func() bool { return strings.Contains(victim.logs.String(), "run_id="+tickID(2)+" ") })
+	redistest.WaitFor(t, 30*time.Second, "tick 2 by the victim", func() bool { return strings.Contains(victim.Logs(), "run_id="+tickID(2)+" ") })
 	require.Equal(t, -1, victim.stop(t, syscall.SIGKILL), "killed by SIGKILL")
 	killed := time.Now()
 
 	// Run until the fifth shared tick, then stop the others as an orchestrator
 	// would: they exit 0.
 	for _, p := range survivors {
-		waitFor(t, 30*time.Second, "tick 5", func() bool { return strings.Contains(p.logs.String(), "run_id="+tickID(5)+" ") })
+		redistest.WaitFor(t, 30*time.Second, "tick 5", func() bool { return strings.Contains(p.Logs(), "run_id="+tickID(5)+" ") })
 	}
 	for _, p := range survivors {
-		require.Equal(t, 0, p.stop(t, syscall.SIGTERM), "exit code after SIGTERM; logs:\n%s", p.logs)
+		require.Equal(t, 0, p.stop(t, syscall.SIGTERM), "exit code after SIGTERM; logs:\n%s", p.Logs())
 	}
 	// (asynq counts retained completed tasks in a queue's Size: look at the
 	// states that still have work to do.)
-	waitFor(t, 60*time.Second, "the queue drained", func() bool {
+	redistest.WaitFor(t, 60*time.Second, "the queue drained", func() bool {
 		info, err := insp.GetQueueInfo(e.queue)
 		return err == nil && info.Pending+info.Active+info.Scheduled+info.Retry+info.Archived == 0
 	})
 
 	// Every tick any replica produced, the five shared ones among them.
-	logs := []string{reps[0].logs.String(), victim.logs.String(), reps[2].logs.String()}
+	logs := []string{reps[0].Logs(), victim.Logs(), reps[2].Logs()}
 	newByTick := map[string]int{}
 	atByTick := map[string]time.Time{}
 	for _, l := range logs {
@@ -181,7 +168,7 @@ func TestScheduledReplicasProduceEachTickOnce(t *testing.T) {
 	// in asynq's completed tasks, and nothing else was.
 	done := map[string]int{}
 	for _, w := range []*proc{w1, w2} {
-		for _, m := range regexp.MustCompile(`msg="batch done" task_id=(\S+) `).FindAllStringSubmatch(w.logs.String(), -1) {
+		for _, m := range regexp.MustCompile(`msg="batch done" task_id=(\S+) `).FindAllStringSubmatch(w.Logs(), -1) {
 			done[m[1]]++
 		}
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/redisproc"
+	"bitqueue/redistest"
 )
 
 const sentinelPassword = "e2e-sentinel-Pa55word-do-not-log"
@@ -23,11 +23,12 @@ const sentinelPassword = "e2e-sentinel-Pa55word-do-not-log"
 // expires (its recoverer looks once a minute), so the run takes a minute or
 // two after the kill.
 func TestSentinelFailover(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("takes 30 s to 2 minutes (batches in flight at the kill wait for asynq's lease expiry); run without -short")
 	}
-	f := redisproc.StartFailover(t, redisPassword, sentinelPassword)
-	d := newDeployment("redis-sentinel://"+f.Sentinel.Addr+"/0?master="+redisproc.MasterName).
+	f := redistest.StartFailover(t, redisPassword, sentinelPassword)
+	d := newDeployment("redis-sentinel://"+f.Sentinel.Addr+"/0?master="+redistest.MasterName).
 		with("REDIS_PASSWORD="+redisPassword, "REDIS_SENTINEL_PASSWORD="+sentinelPassword)
 	ctx := context.Background()
 	master := f.Master.ClientT(t)
@@ -40,15 +41,15 @@ func TestSentinelFailover(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out.tsv")
 	prod := d.startProducer(t, "-input", writeInput(t, nums), "-batch-size", fmt.Sprint(batch), "-run-id", "failover-run",
 		"-wait", "-timeout", "4m", "-out", out, "-redis-wait", "1m")
-	waitFor(t, time.Minute, "the run enqueued", func() bool { return strings.Contains(prod.logs.String(), "msg=enqueued") })
-	waitFor(t, time.Minute, "the replica to acknowledge every write", func() bool {
+	redistest.WaitFor(t, time.Minute, "the run enqueued", func() bool { return strings.Contains(prod.Logs(), "msg=enqueued") })
+	redistest.WaitFor(t, time.Minute, "the replica to acknowledge every write", func() bool {
 		synced, err := master.Do(ctx, "WAIT", 1, 1000).Int() // within the client's 3 s read timeout
 		return err == nil && synced == 1
 	})
 
 	w1 := d.startWorker(t, "-concurrency", "1")
 	w2 := d.startWorker(t, "-concurrency", "1")
-	waitFor(t, time.Minute, "some batches done", func() bool {
+	redistest.WaitFor(t, time.Minute, "some batches done", func() bool {
 		return countKeys(t, master, d.prefix+":result:failover-run:*") >= batches/20
 	})
 	done := countKeys(t, master, d.prefix+":result:failover-run:*")
@@ -56,24 +57,24 @@ func TestSentinelFailover(t *testing.T) {
 	f.Master.Kill()
 	t.Logf("master %s killed with %d of %d batches done", f.Master.Addr, done, batches)
 
-	waitFor(t, time.Minute, "the sentinel to promote the replica", func() bool {
+	redistest.WaitFor(t, time.Minute, "the sentinel to promote the replica", func() bool {
 		addr, err := f.MasterAddr(ctx)
 		return err == nil && addr == f.Replica.Addr
 	})
 	start := time.Now()
-	code := prod.exitWithin(t, 5*time.Minute)
-	require.Equal(t, 0, code, "producer failed:\n%s", prod.logs)
+	code := prod.exitCode(t, 5*time.Minute)
+	require.Equal(t, 0, code, "producer failed:\n%s", prod.Logs())
 	t.Logf("run completed %s after the failover", time.Since(start).Round(time.Second))
 	checkOut(t, out, nums)
 
 	replica := f.Replica.ClientT(t)
 	require.Equal(t, batches, countKeys(t, replica, d.prefix+":result:failover-run:*"), "every result on the new master")
 	for _, w := range []*proc{w1, w2} {
-		require.NotContains(t, w.logs.String(), "msg=\"worker stopped\"")
-		require.Contains(t, w.logs.String(), `msg="batch done"`)
-		requireNoPassword(t, "worker logs", w.logs.String())
+		require.NotContains(t, w.Logs(), "msg=\"worker stopped\"")
+		require.Contains(t, w.Logs(), `msg="batch done"`)
+		requireNoPassword(t, "worker logs", w.Logs())
 	}
-	requireNoPassword(t, "producer logs", prod.logs.String())
+	requireNoPassword(t, "producer logs", prod.Logs())
 	// The workers still serve, now from the new master.
 	more := testNumbers(2000)
 	d.requireRun(t, more, "-batch-size", "100", "-run-id", "after-failover")
@@ -83,17 +84,5 @@ func TestSentinelFailover(t *testing.T) {
 // stderr go to the returned process's logs.
 func (d deployment) startProducer(t *testing.T, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: d.command(context.Background(), "producer", args...), logs: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	require.NoError(t, p.cmd.Start())
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		err := <-p.done
-		p.done <- err
-		if t.Failed() {
-			t.Logf("producer logs:\n%s", p.logs)
-		}
-	})
-	return p
+	return spawn(t, d.command("producer", args...))
 }
