@@ -49,7 +49,7 @@ func TestWorkerKilledMidRun(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out.tsv")
 	start := time.Now()
 	run := startProducer(t, e, "-input", in, "-batch-size", "200", "-run-id", runID, "-wait", "-timeout", "4m", "-out", out)
-	recoverOrphans(t, e)
+	recoverOrphans(t, e, "-cache-bits", "16")
 	r = run.wait(t, 4*time.Minute)
 	require.Equal(t, 0, r.code, r.stderr)
 	t.Logf("run completed %s after the kill", time.Since(start).Round(time.Second))

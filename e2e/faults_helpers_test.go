@@ -290,9 +290,16 @@ func leasesBefore(t *testing.T, e env, cutoff time.Time) (active, leased, expire
 // minute, so the new worker hands the orphans out again at once instead of
 // at the next round of the running workers' recoverers, up to a minute
 // later. Either way the orphans come back only through asynq's lease expiry.
-func recoverOrphans(t *testing.T, e env, args ...string) {
+// It returns the worker it started, if any.
+func recoverOrphans(t *testing.T, e env, args ...string) *proc {
 	t.Helper()
-	orphans := false
+	return recoverOrphansWith(t, e, func() *proc { return startWorker(t, e, args...) })
+}
+
+// recoverOrphansWith is recoverOrphans starting the worker with start.
+func recoverOrphansWith(t *testing.T, e env, start func() *proc) *proc {
+	t.Helper()
+	orphans := 0
 	redistest.WaitFor(t, 3*time.Minute, "only orphaned batches left, their leases expired for 30 s", func() bool {
 		info := queueState(t, e)
 		if info.Size == 0 {
@@ -302,11 +309,15 @@ func recoverOrphans(t *testing.T, e env, args ...string) {
 			return false
 		}
 		active, leased, expired := leasesBefore(t, e, time.Now().Add(-30*time.Second))
-		orphans = active > 0 && leased == active && expired == active
-		return orphans
+		if active > 0 && leased == active && expired == active {
+			orphans = active
+			return true
+		}
+		return false
 	})
-	if orphans {
-		t.Logf("%d orphaned batches, their leases expired for 30 s: a worker starts and recovers them", queueState(t, e).Active)
-		startWorker(t, e, args...)
+	if orphans > 0 {
+		t.Logf("%d orphaned batches, their leases expired for 30 s: a worker starts and recovers them", orphans)
+		return start()
 	}
+	return nil
 }

@@ -62,6 +62,9 @@ func TestSentinelFailover(t *testing.T) {
 		return err == nil && addr == f.Replica.Addr
 	})
 	start := time.Now()
+	// Batches in flight at the kill are orphaned under their leases.
+	promoted := env{Redis: &redistest.Redis{Client: f.Replica.ClientT(t)}, queue: d.queue, prefix: d.prefix}
+	recoverOrphansWith(t, promoted, func() *proc { return d.startWorker(t, "-concurrency", "1") })
 	code := prod.exitCode(t, 5*time.Minute)
 	require.Equal(t, 0, code, "producer failed:\n%s", prod.Logs())
 	t.Logf("run completed %s after the failover", time.Since(start).Round(time.Second))
