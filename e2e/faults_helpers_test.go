@@ -82,6 +82,10 @@ func restartServer(t *testing.T, s *redistest.Server) {
 // answering (outage.Rider).
 const outageBegan = "redis unreachable; retrying with backoff"
 
+// asynqDequeueError is what asynq logs (through the worker's log) when a
+// worker cannot pull a task because Redis does not answer.
+const asynqDequeueError = "Dequeue error"
+
 // anyLogged reports whether any of procs has logged line.
 func anyLogged(procs []*proc, line string) bool {
 	for _, p := range procs {

@@ -312,7 +312,9 @@ func TestFaultRedisKilled(t *testing.T) {
 		return info.Processed >= 1000 && info.Pending > 0
 	})
 	stopServer(t, s, syscall.SIGKILL)
-	redistest.WaitFor(t, 30*time.Second, "a worker to meet the outage", func() bool { return anyLogged(workers, outageBegan) })
+	redistest.WaitFor(t, 30*time.Second, "a worker to meet the outage", func() bool {
+		return anyLogged(workers, outageBegan) || anyLogged(workers, asynqDequeueError)
+	})
 	restartServer(t, s)
 
 	// The workers carry on; then they are drained so that the accounting
