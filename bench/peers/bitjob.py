@@ -62,18 +62,23 @@ def batches(nums, size):
 
 
 def wait_results(client, keys, poll=0.002):
-    """Returns once every key exists, checking a window of the oldest missing ones per round trip."""
+    """Returns once every key exists.
+
+    Batches finish nearly in order, so only the oldest missing key is polled
+    (one small command, not to take CPU from the workers); once it exists,
+    the keys after it are checked in one round trip.
+    """
     pending = list(keys)
     while pending:
-        window = pending[:256]
+        if not client.exists(pending[0]):
+            time.sleep(poll)
+            continue
+        window = pending[1:64]
         with client.pipeline(transaction=False) as p:
             for k in window:
                 p.exists(k)
             found = p.execute()
-        missing = [k for k, n in zip(window, found) if not n]
-        if len(missing) == len(window):
-            time.sleep(poll)
-        pending = missing + pending[len(window):]
+        pending = [k for k, n in zip(window, found) if not n] + pending[64:]
 
 
 def handshake():
