@@ -34,7 +34,9 @@ func start(name, dir string, env []string, python string, args ...string) (*proc
 	p.cmd.Env = env
 	p.cmd.Stdout = p.out
 	p.cmd.Stderr = p.errs
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: should this program die without stopping the peer, its
+	// main process goes too rather than holding the machine.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// Forked workers may hold the output pipes after the process exits;
 	// stop kills them, and this bounds the wait for their output.
 	p.cmd.WaitDelay = 5 * time.Second
