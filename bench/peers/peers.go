@@ -182,6 +182,11 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		return Result{}, fmt.Errorf("peers: Redis at %s: %w", cfg.RedisURL, err)
 	}
 	k := keys{prefix: cfg.Prefix, runID: cfg.RunID}
+	// A run that died before cleaning up under the same run id would leave
+	// ready processes counted and results that seem written already.
+	if err := k.clean(ctx, client, false); err != nil {
+		return Result{}, fmt.Errorf("peers: delete keys of an earlier run %s: %w", cfg.RunID, err)
+	}
 	defer func() {
 		if cerr := k.clean(context.WithoutCancel(ctx), client, cfg.KeepResults); cerr != nil && err == nil {
 			err = fmt.Errorf("peers: delete the run's keys: %w", cerr)
