@@ -16,7 +16,7 @@ import (
 
 	"bitqueue/internal/layout"
 	"bitqueue/internal/tasks"
-	"bitqueue/internal/testredis"
+	"bitqueue/redistest"
 )
 
 // requirePython fails the test when the peers cannot run, unless
@@ -62,7 +62,7 @@ func writeNumbers(t *testing.T, n int) (string, []uint64) {
 // workers and checks every row of every result against strconv.FormatUint.
 func TestRun(t *testing.T) {
 	requirePython(t)
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	const n, size = 20_000, 1_000
 	path, nums := writeNumbers(t, n)
 	for _, peer := range []string{Pool, Celery} {
@@ -116,7 +116,7 @@ func TestRun(t *testing.T) {
 // keep them.
 func TestRunCleansResults(t *testing.T) {
 	requirePython(t)
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	queue, prefix := r.Namespace(t)
 	path, _ := writeNumbers(t, 2_500)
 	res, err := Run(context.Background(), Config{Peer: Pool, RedisURL: r.URL, Workers: 1, BatchSize: 1_000, Numbers: path,
@@ -130,7 +130,7 @@ func TestRunCleansResults(t *testing.T) {
 
 func TestRunReportsAFailingPeer(t *testing.T) {
 	requirePython(t)
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	queue, prefix := r.Namespace(t)
 	bad := filepath.Join(t.TempDir(), "numbers.txt")
 	require.NoError(t, os.WriteFile(bad, []byte("12\nnot-a-number\n"), 0o644))
