@@ -25,7 +25,7 @@ type File struct {
 // beside it at once, so that a directory that does not exist or cannot be
 // written to is found before any work is done. A symbolic link at path is
 // followed: the file it points to is replaced. A path naming a directory is
-// refused. The new file gets the mode of the file it replaces, or 0666 less
+// refused. Errors do not repeat path: the caller names it. The new file gets the mode of the file it replaces, or 0666 less
 // the umask.
 func Create(path string) (*File, error) {
 	f := &File{path: path}
@@ -35,7 +35,7 @@ func Create(path string) (*File, error) {
 	st, err := os.Stat(f.path)
 	switch {
 	case err == nil && st.IsDir():
-		return nil, fmt.Errorf("%s is a directory", path)
+		return nil, errors.New("is a directory")
 	case err == nil:
 		f.target = st
 	case !errors.Is(err, fs.ErrNotExist):
@@ -54,7 +54,7 @@ func Create(path string) (*File, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("cannot create a file in directory %s: %w", filepath.Clean(dir), unwrapPath(err))
+			return nil, fmt.Errorf("cannot create a file in its directory %s: %w", filepath.Clean(dir), unwrapPath(err))
 		}
 		f.tmp = tmp
 		if f.target != nil {
@@ -65,7 +65,7 @@ func Create(path string) (*File, error) {
 		}
 		return f, nil
 	}
-	return nil, fmt.Errorf("cannot create a file in directory %s: no free temporary name", filepath.Clean(dir))
+	return nil, fmt.Errorf("cannot create a file in its directory %s: no free temporary name", filepath.Clean(dir))
 }
 
 // Same reports whether the output would replace the file st describes: the

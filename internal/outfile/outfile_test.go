@@ -71,7 +71,7 @@ func TestCreateRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		name, path, want string
 	}{
-		{"missing directory", filepath.Join(dir, "no", "such", "x"), "cannot create a file in directory " + filepath.Join(dir, "no", "such") + ": no such file or directory"},
+		{"missing directory", filepath.Join(dir, "no", "such", "x"), "cannot create a file in its directory " + filepath.Join(dir, "no", "such") + ": no such file or directory"},
 		{"a directory", dir, "is a directory"},
 		{"read-only directory", filepath.Join(ro, "x"), "permission denied"},
 	} {
