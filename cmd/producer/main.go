@@ -79,7 +79,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.Uint64Var(&c.count, "count", 0, fmt.Sprintf("enqueue this many random integers, 1..%d (exclusive with --input)", uint64(input.MaxCount)))
 	fs.Uint64Var(&c.max, "max", 1<<20, "random integers are drawn uniformly from [0, max), max in 1..2^63")
 	fs.Uint64Var(&c.seed, "seed", 0, "seed of the random integers (default: derived from the run id, so a re-run draws the same ones)")
-	fs.StringVar(&c.input, "input", "", fmt.Sprintf("read decimal integers separated by whitespace from this file, - for stdin (exclusive with --count); it is copied once, at start, to a private temporary file ($TMPDIR) that every pass reads, so a later change to the file does not reach the run; at most %d integers", uint64(input.MaxCount)))
+	fs.StringVar(&c.input, "input", "", fmt.Sprintf("read decimal integers separated by whitespace from this file, - for stdin, at most %d (exclusive with --count); read once, into a private copy in $TMPDIR that every pass reads, so a later change to the file does not reach the run", uint64(input.MaxCount)))
 	fs.IntVar(&c.batchSize, "batch-size", 1000, fmt.Sprintf("integers per batch, 1..%d", tasks.MaxBatch))
 	fs.StringVar(&c.runID, "run-id", "", "id of the run, [A-Za-z0-9._-]{1,128}; re-running with the same id enqueues nothing twice (default: generated and logged)")
 	fs.BoolVar(&c.wait, "wait", false, "wait until every batch of the run has its result")
@@ -95,7 +95,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	addScheduleFlags(fs, &c)
 	if err := cli.Parse(fs, args, getenv, env); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			cli.PrintUsage(stdout, fs, "producer (--count N | --input FILE) [flags]\n       producer --schedule SPEC (--count N | --input FILE) [flags]\n       producer status --run-id ID [--json]   (see producer status -h)\n       producer requeue --run-id ID           (see producer requeue -h)", env)
+			cli.PrintUsage(stdout, fs, "producer (--count N | --input FILE) [--wait [--out FILE]] [--json] [flags]   (prints the run id on stdout)\n       producer --schedule SPEC (--count N | --input FILE) [flags]\n       producer status --run-id ID [--json]   (see producer status -h)\n       producer requeue --run-id ID           (see producer requeue -h)", env)
 		}
 		return c, err
 	}
