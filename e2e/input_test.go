@@ -94,7 +94,9 @@ func TestOutNamingTheInputIsRefused(t *testing.T) {
 				defer f.Close()
 				stdin = f
 			}
-			r := produceFrom(t, e, stdin, "-input", tc.input, "-batch-size", "2", "-wait", "-out", tc.out)
+			// (-timeout: no worker runs, so a producer that let this through
+			// would not wait long.)
+			r := produceFrom(t, e, stdin, "-input", tc.input, "-batch-size", "2", "-wait", "-timeout", "10s", "-out", tc.out)
 			require.Equal(t, 2, r.code, r.stderr)
 			require.Contains(t, r.stderr, "--out "+tc.out+" is the input")
 			require.Empty(t, r.stdout)
@@ -119,7 +121,7 @@ func TestOutUnwritableIsRefusedFirst(t *testing.T) {
 		{"a directory", dir, "--out " + dir + ": is a directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := produce(t, e, "-count", "1000", "-batch-size", "100", "-wait", "-out", tc.out)
+			r := produce(t, e, "-count", "1000", "-batch-size", "100", "-wait", "-timeout", "10s", "-out", tc.out)
 			require.Equal(t, 2, r.code, r.stderr)
 			require.Equal(t, "producer: "+tc.want+"\n", r.stderr, "one line, before any log line")
 			require.Empty(t, r.stdout)
@@ -256,7 +258,9 @@ func TestRunIDOnStdout(t *testing.T) {
 	require.Contains(t, r.stderr, "--json and --out - both write to stdout")
 }
 
-// --count has a maximum, and so has the number of batches it makes.
+// --count has a maximum, and so has the number of batches it makes; both
+// are found before Redis is asked anything (the Redis named last here does
+// not exist, so that a producer that let them through would fail soon).
 func TestCountBounds(t *testing.T) {
 	e := setup(t)
 	for _, tc := range []struct {
@@ -267,7 +271,7 @@ func TestCountBounds(t *testing.T) {
 		{[]string{"-count", "18446744073709551615"}, "--count 18446744073709551615 out of range [1, 10000000000]"},
 		{[]string{"-count", "10000000000", "-batch-size", "2"}, "random: 10000000000 integers in batches of 2 make 5000000000 batches, more than 4294967296; raise --batch-size"},
 	} {
-		r := produce(t, e, tc.args...)
+		r := produce(t, e, append(tc.args, "-redis", "redis://127.0.0.1:1/0", "-redis-wait", "1s")...)
 		require.Equal(t, 2, r.code, r.stderr)
 		require.Contains(t, r.stderr, tc.want)
 	}

@@ -19,7 +19,9 @@ import (
 func TestScheduleRefusesShortRetention(t *testing.T) {
 	e := setup(t)
 	for _, d := range []string{"30s", "0s", "59s"} {
-		r := produce(t, e, "-schedule", "@every 1s", "-count", "10", "-retention", d)
+		// (A Redis that does not exist: a producer that let this through
+		// would stop soon.)
+		r := produce(t, e, "-schedule", "@every 1s", "-count", "10", "-retention", d, "-redis", "redis://127.0.0.1:1/0", "-redis-wait", "1s")
 		require.Equal(t, 2, r.code, r.stderr)
 		require.Contains(t, r.stderr, "--retention "+d+" is below 1m")
 	}
