@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
+	"bitqueue/internal/outage"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
@@ -23,9 +23,14 @@ import (
 
 // Limits of the scheduling flags.
 const (
-	defaultName  = "bitqueue"
-	maxCatchUp   = 1000
-	maxRetention = 7 * 24 * time.Hour
+	defaultName    = "bitqueue"
+	defaultCatchUp = 1
+	maxCatchUp     = 1000
+	maxRetention   = 7 * 24 * time.Hour
+	// minTickRetention is the least --retention a scheduled tick's tasks
+	// get: below it, a replica a little behind could find neither the task
+	// nor the result of a batch that was just finished, and enqueue it again.
+	minTickRetention = time.Minute
 	// tickTimeLen is the length of the time part of a tick's run id,
 	// "-20061129T150405Z" at most.
 	tickTimeLen = len("-20060102T150405Z")
@@ -49,8 +54,8 @@ func addScheduleFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.sched.spec, "schedule", "", "produce one run per tick until SIGTERM: a 5-field cron spec (minute hour day-of-month month day-of-week), @hourly, @daily, … or @every D; ticks follow the clock, not the start")
 	fs.StringVar(&c.sched.tz, "tz", "", "with --schedule, the IANA time zone its times are read in, such as Europe/Paris (default UTC)")
 	fs.StringVar(&c.sched.name, "name", defaultName, fmt.Sprintf("with --schedule, start of each tick's run id <name>-<UTC time>, such as nightly-20261129T1200Z; [A-Za-z0-9._-]{1,%d}", tasks.MaxRunID-tickTimeLen))
-	fs.IntVar(&c.sched.catchUp, "catch-up", 0, fmt.Sprintf("with --schedule, on start produce the last N ticks already passed (those no replica produced), oldest first, 0..%d", maxCatchUp))
-	fs.DurationVar(&c.retention, "retention", 0, fmt.Sprintf("keep each finished batch's task this long so that its id still refuses a second enqueue, 0..%s (default: none for a one-shot run; with --schedule, twice the time to the next tick, 1m..24h)", short(maxRetention)))
+	fs.IntVar(&c.sched.catchUp, "catch-up", defaultCatchUp, fmt.Sprintf("with --schedule, on start produce the last N ticks already passed that no replica marked produced (one cut short by a stop is not), oldest first, 0..%d", maxCatchUp))
+	fs.DurationVar(&c.retention, "retention", 0, fmt.Sprintf("keep each finished batch's task this long so that its id still refuses a second enqueue, 0..%s (default: none for a one-shot run; with --schedule, twice the time to the next tick, 1m..24h, and at least 1m when given)", short(maxRetention)))
 }
 
 // check validates the scheduling flags and parses the schedule into
@@ -73,8 +78,10 @@ func (s *scheduled) check(c *config, set map[string]bool) error {
 		return cli.Usagef("--seed does not apply to --schedule: each tick's integers are seeded from its run id (give another --name for other integers)")
 	case c.input == "-":
 		return cli.Usagef("--input - (stdin) cannot be read again at every tick of --schedule; give a file")
-	case c.wait || set["out"] || set["timeout"]:
-		return cli.Usagef("--wait, --out and --timeout apply to one-shot runs, not to --schedule")
+	case c.wait || set["out"] || set["timeout"] || set["json"]:
+		return cli.Usagef("--wait, --out, --timeout and --json apply to one-shot runs, not to --schedule")
+	case s.retentionSet && c.retention < minTickRetention:
+		return cli.Usagef("--retention %s is below %s, the least a scheduled tick's tasks are kept (leave it out for twice the time to the next tick)", short(c.retention), short(minTickRetention))
 	case s.catchUp < 0 || s.catchUp > maxCatchUp:
 		return cli.Usagef("--catch-up %d out of range [0, %d]", s.catchUp, maxCatchUp)
 	case s.tz == "Local":
@@ -128,21 +135,19 @@ func (s *scheduled) tickRetention(c *config, t time.Time) time.Duration {
 
 // runScheduled produces one run per tick of c's schedule, reading the time
 // from clock, until ctx ends; it then returns nil. The run of a tick is
-// exactly what a one-shot run with the tick's run id enqueues.
+// exactly what a one-shot run with the tick's run id enqueues. Each tick
+// produced to its end is marked in Redis (layout.TickKey), and no replica
+// produces a marked tick again.
 func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedule.Clock) error {
 	s := &c.sched
-	var file input.Source
 	if c.input != "" {
 		// A bad file is refused at start-up; one that turns bad later fails
 		// only the ticks that read it.
-		file = input.File(c.input)
-		if _, err := runs.Count(file); err != nil {
-			var bad *input.Error
-			if errors.As(err, &bad) {
-				return &cli.UsageError{Err: err}
-			}
-			return err
+		snap, err := input.SnapshotFile(c.input, "")
+		if err != nil {
+			return inputErr(err)
 		}
+		snap.Close()
 	}
 	ro := c.redisOpts
 	ro.PoolSize = c.concurrency + 2
@@ -164,11 +169,17 @@ func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedul
 
 	produce := func(ctx context.Context, t schedule.Tick) error {
 		start := time.Now()
-		src := file
-		if src == nil {
-			src = input.Random(runs.SeedFor(t.RunID), c.count, c.max)
+		// Each tick reads the file once, into a snapshot of its own.
+		var src input.Source = input.Random(runs.SeedFor(t.RunID), c.count, c.max)
+		if c.input != "" {
+			snap, err := input.SnapshotFile(c.input, "")
+			if err != nil {
+				return err
+			}
+			defer snap.Close()
+			src = snap
 		}
-		total, err := runs.Count(src)
+		total, err := input.Count(src)
 		if err != nil {
 			return err
 		}
@@ -198,10 +209,10 @@ func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedul
 	}
 
 	source := "random"
-	if file != nil {
-		source = file.Name()
+	if c.input != "" {
+		source = c.input
 	}
-	next := s.sched.Next(clock.Now())
+	next := s.sched.Next(clock.Now().Truncate(time.Second).Add(-time.Nanosecond))
 	log.Info("schedule", "schedule", s.sched.String(), "tz", s.sched.Location().String(), "name", s.name,
 		"source", source, "catch_up", s.catchUp, "next_tick", next.Format(time.RFC3339), "next_run_id", s.sched.RunID(s.name, next))
 	r := &schedule.Runner{
@@ -210,6 +221,8 @@ func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedul
 		Clock:    clock,
 		CatchUp:  s.catchUp,
 		Produce:  produce,
+		Marks:    &schedule.RedisMarks{Client: rdb, Prefix: c.prefix, Rider: outage.New(c.redisWait, log), Now: clock.Now},
+		KeepMark: func(t schedule.Tick) time.Duration { return s.tickRetention(&c, t.Time) },
 		Logger:   log,
 	}
 	return r.Run(ctx)

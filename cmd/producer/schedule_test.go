@@ -46,8 +46,13 @@ func TestParseSchedule(t *testing.T) {
 		{"run id", []string{"-schedule", "@daily", "-run-id", "x", "-count", "10"}, "--run-id does not apply to --schedule"},
 		{"seed", []string{"-schedule", "@daily", "-seed", "7", "-count", "10"}, "--seed does not apply to --schedule"},
 		{"stdin", []string{"-schedule", "@daily", "-input", "-"}, "--input - (stdin) cannot be read again"},
-		{"wait", []string{"-schedule", "@daily", "-count", "10", "-wait"}, "--wait, --out and --timeout apply to one-shot runs"},
-		{"out", []string{"-schedule", "@daily", "-count", "10", "-out", "x"}, "--wait, --out and --timeout apply to one-shot runs"},
+		{"wait", []string{"-schedule", "@daily", "-count", "10", "-wait"}, "--wait, --out, --timeout and --json apply to one-shot runs"},
+		{"out", []string{"-schedule", "@daily", "-count", "10", "-out", "x"}, "--wait, --out, --timeout and --json apply to one-shot runs"},
+		{"json", []string{"-schedule", "@daily", "-count", "10", "-json"}, "--wait, --out, --timeout and --json apply to one-shot runs"},
+		{"retention below a minute", []string{"-schedule", "@daily", "-count", "10", "-retention", "30s"}, "--retention 30s is below 1m"},
+		{"retention none", []string{"-schedule", "@daily", "-count", "10", "-retention", "0s"}, "--retention 0s is below 1m"},
+		{"retention a minute", []string{"-schedule", "@daily", "-count", "10", "-retention", "1m"}, ""},
+		{"catch-up none", []string{"-schedule", "@daily", "-count", "10", "-catch-up", "0"}, ""},
 		{"catch-up too large", []string{"-schedule", "@daily", "-count", "10", "-catch-up", "1001"}, "--catch-up 1001 out of range [0, 1000]"},
 		{"catch-up negative", []string{"-schedule", "@daily", "-count", "10", "-catch-up", "-1"}, "--catch-up -1 out of range"},
 		{"retention negative", []string{"-count", "10", "-retention", "-1s"}, "--retention -1s out of range [0, 168h]"},
@@ -86,7 +91,7 @@ func TestTickRetention(t *testing.T) {
 		{"hourly", []string{"-schedule", "@hourly"}, 2 * time.Hour},
 		{"daily: at most a day", []string{"-schedule", "@daily"}, 24 * time.Hour},
 		{"given", []string{"-schedule", "@every 1s", "-retention", "10m"}, 10 * time.Minute},
-		{"given as none", []string{"-schedule", "@hourly", "-retention", "0s"}, 0},
+		{"given as the least", []string{"-schedule", "@hourly", "-retention", "1m"}, time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := parse(append(tc.args, "-count", "1"), noEnv, io.Discard)
@@ -219,7 +224,10 @@ func TestScheduledReplicasAgainstRedis(t *testing.T) {
 	}
 
 	// Replicas A and B run at once, from 12:00:00.2 and 12:00:00.9, until
-	// 12:00:04: ticks 01, 02 and 03, three batches each.
+	// 12:00:04, with the default --catch-up 1: tick 11:59:59 (caught up),
+	// then 00 (due in the second they start), 01, 02 and 03, three batches
+	// each. Each tick is enqueued once between them; a replica that comes to
+	// a tick the other has already marked produced leaves it alone.
 	var wg sync.WaitGroup
 	var logsA, logsB string
 	var errA, errB error
@@ -229,31 +237,39 @@ func TestScheduledReplicasAgainstRedis(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, errA, logsA)
 	require.NoError(t, errB, logsB)
-	ticks := []string{"rep-20261129T120001Z", "rep-20261129T120002Z", "rep-20261129T120003Z"}
+	ticks := []string{"rep-20261129T115959Z", "rep-20261129T120000Z", "rep-20261129T120001Z", "rep-20261129T120002Z", "rep-20261129T120003Z"}
 	stats := tickStats(t, logsA, logsB)
 	for _, id := range ticks {
-		require.Equal(t, [2]int{3, 3}, stats[id], "tick %s: batches enqueued new and found queued, over both replicas; logs:\n%s\n%s", id, logsA, logsB)
+		require.Equal(t, 3, stats[id][0], "tick %s: batches enqueued new over both replicas; logs:\n%s\n%s", id, logsA, logsB)
+		for _, logs := range []string{logsA, logsB} {
+			require.Regexp(t, `msg=(tick|"tick already produced") tick=\S+ run_id=`+id+` `, logs, "each replica comes to tick %s", id)
+		}
+		require.True(t, marked(t, r, prefix, id), "tick %s marked produced", id)
 	}
+	require.Contains(t, logsA, "run_id=rep-20261129T115959Z catch_up=true")
 	require.Equal(t, batchIDs(ticks...), queued(t, insp, queue))
 	info, err := insp.GetTaskInfo(queue, "rep-20261129T120001Z:0")
 	require.NoError(t, err)
 	require.Equal(t, time.Minute, info.Retention, "retention of an @every 1s tick")
 
 	// All replicas down for ticks 04 and 05. C starts at 12:00:05.5 with
-	// --catch-up 3: tick 03 is found queued, 04 and 05 are produced, then 06.
+	// --catch-up 3: ticks 02 and 03 are marked, 04 is produced, then 05 (due
+	// in C's first second) and 06.
 	logsC, err := replica(args("-catch-up", "3"), mustTime(t, "2026-11-29T12:00:05.5Z"), mustTime(t, "2026-11-29T12:00:07Z"))
 	require.NoError(t, err, logsC)
-	require.Contains(t, logsC, "run_id=rep-20261129T120003Z catch_up=true batches=3 new=0 already_queued=3")
+	require.Contains(t, logsC, `msg="tick already produced" tick=2026-11-29T12:00:02Z run_id=rep-20261129T120002Z catch_up=true`)
+	require.Contains(t, logsC, `msg="tick already produced" tick=2026-11-29T12:00:03Z run_id=rep-20261129T120003Z catch_up=true`)
 	require.Contains(t, logsC, "run_id=rep-20261129T120004Z catch_up=true batches=3 new=3 already_queued=0")
-	require.Contains(t, logsC, "run_id=rep-20261129T120005Z catch_up=true batches=3 new=3 already_queued=0")
+	require.Contains(t, logsC, "run_id=rep-20261129T120005Z catch_up=false batches=3 new=3 already_queued=0")
 	require.Contains(t, logsC, "run_id=rep-20261129T120006Z catch_up=false batches=3 new=3 already_queued=0")
-	// All down again for 07 and 08; D starts at 12:00:08.5 without
-	// --catch-up: 07 and 08 are not replayed.
-	logsD, err := replica(args(), mustTime(t, "2026-11-29T12:00:08.5Z"), mustTime(t, "2026-11-29T12:00:10Z"))
+	require.Len(t, tickLine.FindAllString(logsC, -1), 3, logsC)
+	// All down again for 07; D starts at 12:00:08.5 with --catch-up 0: 07 is
+	// not replayed, 08 is due.
+	logsD, err := replica(args("-catch-up", "0"), mustTime(t, "2026-11-29T12:00:08.5Z"), mustTime(t, "2026-11-29T12:00:09Z"))
 	require.NoError(t, err, logsD)
 	require.Len(t, tickLine.FindAllString(logsD, -1), 1, logsD)
-	require.Contains(t, logsD, "run_id=rep-20261129T120009Z catch_up=false batches=3 new=3")
-	ticks = append(ticks, "rep-20261129T120004Z", "rep-20261129T120005Z", "rep-20261129T120006Z", "rep-20261129T120009Z")
+	require.Contains(t, logsD, "run_id=rep-20261129T120008Z catch_up=false batches=3 new=3")
+	ticks = append(ticks, "rep-20261129T120004Z", "rep-20261129T120005Z", "rep-20261129T120006Z", "rep-20261129T120008Z")
 	require.Equal(t, batchIDs(ticks...), queued(t, insp, queue))
 
 	// A tick's integers are drawn from its run id's seed, as a one-shot

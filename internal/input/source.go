@@ -3,6 +3,7 @@ package input
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -30,6 +31,45 @@ type Stream interface {
 	// (an *Error for bad input).
 	Next() (uint64, error)
 	Close() error
+}
+
+// Counted is a Source that knows how many integers it holds without reading
+// them: a Snapshot, which counted them as it copied them, or a random source.
+type Counted interface {
+	Source
+	Len() uint64
+}
+
+// Count returns how many integers src holds: at once for a Counted source,
+// otherwise by reading src once, checking every token. An empty input is an
+// *Error.
+func Count(src Source) (uint64, error) {
+	if c, ok := src.(Counted); ok {
+		if c.Len() == 0 {
+			return 0, &Error{Source: src.Name(), Reason: "holds no integers"}
+		}
+		return c.Len(), nil
+	}
+	s, err := src.Open()
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	var n uint64
+	for {
+		_, err := s.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+		n++
+	}
+	if n == 0 {
+		return 0, &Error{Source: src.Name(), Reason: "holds no integers"}
+	}
+	return n, nil
 }
 
 // File returns the Source of the integers in the file at path.
@@ -84,27 +124,6 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// Spool copies r (standard input, say) into a temporary file in dir, so that
-// it can be read more than once without holding it in memory, and returns it
-// as a Source named name. remove deletes the file.
-func Spool(r io.Reader, dir, name string) (src Source, remove func(), err error) {
-	f, err := os.CreateTemp(dir, "bitqueue-input-*")
-	if err != nil {
-		return nil, nil, err
-	}
-	remove = func() { os.Remove(f.Name()) }
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		remove()
-		return nil, nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		remove()
-		return nil, nil, err
-	}
-	return fileSource{path: f.Name(), name: name}, remove, nil
-}
-
 // Random returns count integers drawn uniformly from [0, max) (max 0 counts
 // as 1) by a generator
 // seeded with seed: the same arguments give the same integers on every pass
@@ -119,6 +138,10 @@ func Random(seed, count, max uint64) Source {
 type randomSource struct{ seed, count, max uint64 }
 
 func (randomSource) Name() string { return "random" }
+
+// Len returns the count the source was made with: a random source knows it
+// without drawing its integers.
+func (r randomSource) Len() uint64 { return r.count }
 
 func (r randomSource) Identity() (string, error) {
 	return fmt.Sprintf("random seed=%d max=%d count=%d", r.seed, r.max, r.count), nil

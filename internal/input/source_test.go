@@ -1,13 +1,10 @@
 package input_test
 
 import (
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"testing/iotest"
 
 	"github.com/stretchr/testify/require"
 
@@ -76,84 +73,6 @@ func TestFileOpenErrors(t *testing.T) {
 			require.Equal(t, 1, strings.Count(err.Error(), tt.path), "the path is named once: %q", err)
 		})
 	}
-}
-
-func TestSpool(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	src, remove, err := input.Spool(strings.NewReader("10 20\n30\nbad\n"), dir, "stdin")
-	require.NoError(t, err)
-	require.Equal(t, "stdin", src.Name())
-
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	require.Len(t, entries, 1, "the input is spooled to one file in dir")
-
-	for pass := range 2 {
-		s, err := src.Open()
-		require.NoError(t, err, "pass %d", pass)
-		require.Equal(t, []uint64{10, 20, 30}, []uint64{mustNext(t, s), mustNext(t, s), mustNext(t, s)})
-		_, err = s.Next()
-		requireInputError(t, err, "stdin", 3, "bad")
-		requireEOF(t, s)
-		require.NoError(t, s.Close())
-	}
-
-	remove()
-	entries, err = os.ReadDir(dir)
-	require.NoError(t, err)
-	require.Empty(t, entries, "remove deletes the spool file")
-}
-
-func TestSpoolLarge(t *testing.T) {
-	t.Parallel()
-	var sb strings.Builder
-	var want []uint64
-	for i := range uint64(100_000) {
-		want = append(want, i*i)
-		sb.WriteString(strings.Repeat(" ", int(i%3)))
-		sb.WriteString(itoa(i * i))
-		sb.WriteByte('\n')
-	}
-	src, remove, err := input.Spool(iotest.HalfReader(strings.NewReader(sb.String())), t.TempDir(), "stdin")
-	require.NoError(t, err)
-	defer remove()
-	require.Equal(t, want, readSource(t, src))
-}
-
-func itoa(n uint64) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
-}
-
-func TestSpoolErrors(t *testing.T) {
-	t.Parallel()
-	t.Run("read error", func(t *testing.T) {
-		t.Parallel()
-		dir := t.TempDir()
-		boom := errors.New("pipe broke")
-		src, remove, err := input.Spool(io.MultiReader(strings.NewReader("1 2 3"), iotest.ErrReader(boom)), dir, "stdin")
-		require.ErrorIs(t, err, boom)
-		require.Contains(t, err.Error(), "stdin")
-		require.Nil(t, src)
-		require.Nil(t, remove)
-		entries, err := os.ReadDir(dir)
-		require.NoError(t, err)
-		require.Empty(t, entries, "a failed spool leaves no file behind")
-	})
-	t.Run("no such directory", func(t *testing.T) {
-		t.Parallel()
-		src, remove, err := input.Spool(strings.NewReader("1"), filepath.Join(t.TempDir(), "missing"), "stdin")
-		require.ErrorIs(t, err, os.ErrNotExist)
-		require.Nil(t, src)
-		require.Nil(t, remove)
-	})
 }
 
 func TestRandom(t *testing.T) {

@@ -147,7 +147,7 @@ func TestRunnerProducesEachTickInTurn(t *testing.T) {
 	t.Parallel()
 	f := setup(t, "@every 1s", "2026-11-29T12:00:00.3Z", 3, nil)
 	require.NoError(t, f.run(t))
-	require.Equal(t, []string{"job-20261129T120001Z", "job-20261129T120002Z", "job-20261129T120003Z"}, f.rec.ids())
+	require.Equal(t, []string{"job-20261129T120000Z", "job-20261129T120001Z", "job-20261129T120002Z"}, f.rec.ids())
 	for _, tk := range f.rec.ticks {
 		require.Equal(t, time.UTC, tk.Time.Location())
 		require.Zero(t, tk.Time.Nanosecond())
@@ -162,10 +162,11 @@ func TestRunnerCatchUp(t *testing.T) {
 		catchUp int
 		want    []string
 	}{
-		{"none by default", 0, []string{"job-20261129T120006Z", "job-20261129T120007Z"}},
+		// 12:00:05 is due: the Runner started within its second.
+		{"none by default", 0, []string{"job-20261129T120005Z", "job-20261129T120006Z"}},
 		{"last three, oldest first, then on time", 3, []string{
-			"job-20261129T120003Z (catch-up)", "job-20261129T120004Z (catch-up)", "job-20261129T120005Z (catch-up)",
-			"job-20261129T120006Z", "job-20261129T120007Z"}},
+			"job-20261129T120002Z (catch-up)", "job-20261129T120003Z (catch-up)", "job-20261129T120004Z (catch-up)",
+			"job-20261129T120005Z", "job-20261129T120006Z"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -188,24 +189,24 @@ func TestRunnerSkipsTicksOverrunByASlowTick(t *testing.T) {
 	require.NoError(t, f.run(t))
 	// 12:00:02 was due while 12:00:01 was produced, and 12:00:03 too:
 	// the Runner goes on with the latest, 12:00:03.
-	require.Equal(t, []string{"job-20261129T120001Z", "job-20261129T120003Z", "job-20261129T120004Z"}, f.rec.ids())
+	require.Equal(t, []string{"job-20261129T120000Z", "job-20261129T120001Z", "job-20261129T120003Z"}, f.rec.ids())
 	require.Contains(t, f.logs.String(), "ticks skipped")
 	require.Contains(t, f.logs.String(), "skipped=1")
 }
 
 func TestRunnerGoesOnAfterAFailedTick(t *testing.T) {
 	t.Parallel()
-	f := setup(t, "@every 1s", "2026-11-29T12:00:00Z", 2, func(_ *fixture, _ context.Context, tk Tick) error {
-		if tk.RunID == "job-20261129T120001Z" {
+	f := setup(t, "@every 1s", "2026-11-29T12:00:00.5Z", 2, func(_ *fixture, _ context.Context, tk Tick) error {
+		if tk.RunID == "job-20261129T120000Z" {
 			return errors.New("redis is down")
 		}
 		return nil
 	})
 	require.NoError(t, f.run(t))
-	require.Equal(t, []string{"job-20261129T120001Z", "job-20261129T120002Z"}, f.rec.ids())
+	require.Equal(t, []string{"job-20261129T120000Z", "job-20261129T120001Z"}, f.rec.ids())
 	logs := f.logs.String()
 	require.Contains(t, logs, `msg="tick failed"`)
-	require.Contains(t, logs, `run_id=job-20261129T120001Z`)
+	require.Contains(t, logs, `run_id=job-20261129T120000Z`)
 	require.Contains(t, logs, `err="redis is down"`)
 }
 
@@ -216,7 +217,7 @@ func TestRunnerStops(t *testing.T) {
 		f := setup(t, "@every 1s", "2026-11-29T12:00:00Z", 0, nil)
 		f.r.Clock = stoppingClock{fakeClock: f.clock, stopAt: at(t, "2026-11-29T12:00:03Z"), cancel: f.cancel}
 		require.NoError(t, f.run(t))
-		require.Equal(t, []string{"job-20261129T120001Z", "job-20261129T120002Z"}, f.rec.ids())
+		require.Equal(t, []string{"job-20261129T120000Z", "job-20261129T120001Z", "job-20261129T120002Z"}, f.rec.ids())
 		require.Contains(t, f.logs.String(), "stopped between ticks")
 	})
 	t.Run("during a tick, producing nothing more", func(t *testing.T) {
@@ -227,7 +228,7 @@ func TestRunnerStops(t *testing.T) {
 		})
 		f.r.CatchUp = 5
 		require.NoError(t, f.run(t))
-		require.Equal(t, []string{"job-20261129T115956Z (catch-up)"}, f.rec.ids())
+		require.Equal(t, []string{"job-20261129T115955Z (catch-up)"}, f.rec.ids())
 		require.Contains(t, f.logs.String(), "stopped during tick")
 	})
 	t.Run("before it starts", func(t *testing.T) {
@@ -247,9 +248,10 @@ func TestRunnerReplicasAgree(t *testing.T) {
 		start string
 		want  []string
 	}{
-		{"2026-11-29T11:59:58.2Z", []string{"job-20261129T115959Z", "job-20261129T120000Z", "job-20261129T120001Z", "job-20261129T120002Z"}},
-		{"2026-11-29T11:59:59.05Z", []string{"job-20261129T120000Z", "job-20261129T120001Z", "job-20261129T120002Z"}},
-		{"2026-11-29T11:59:59.999Z", []string{"job-20261129T120000Z", "job-20261129T120001Z", "job-20261129T120002Z"}},
+		{"2026-11-29T11:59:58.2Z", []string{"job-20261129T115958Z", "job-20261129T115959Z", "job-20261129T120000Z", "job-20261129T120001Z"}},
+		{"2026-11-29T11:59:59.05Z", []string{"job-20261129T115959Z", "job-20261129T120000Z", "job-20261129T120001Z"}},
+		{"2026-11-29T11:59:59.999Z", []string{"job-20261129T115959Z", "job-20261129T120000Z", "job-20261129T120001Z"}},
+		{"2026-11-29T12:00:00Z", []string{"job-20261129T120000Z", "job-20261129T120001Z"}},
 	} {
 		f := setup(t, "@every 1s", tc.start, len(tc.want), nil)
 		require.NoError(t, f.run(t))

@@ -200,6 +200,19 @@ func (s *Schedule) Last(now time.Time, n int) []time.Time {
 	}
 }
 
+// After returns the n-th tick after t (n ≥ 1; Next(t) is the first), or the
+// zero time when the schedule has none within five years of a tick on the
+// way. With a Runner's CatchUp of n, After(t, n) is when the tick at t leaves
+// the reach of a starting Runner's catch-up.
+func (s *Schedule) After(t time.Time, n int) time.Time {
+	for range max(n, 1) {
+		if t = s.Next(t); t.IsZero() {
+			return t
+		}
+	}
+	return t
+}
+
 // between returns the last at most n ticks in (from, to], oldest first.
 func (s *Schedule) between(from, to time.Time, n int) []time.Time {
 	var ticks []time.Time

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"bitqueue/internal/cli"
+	"bitqueue/internal/input"
+	"bitqueue/internal/outfile"
+	"bitqueue/internal/redisconn"
+	"bitqueue/internal/results"
+	"bitqueue/internal/runs"
+)
+
+// maxBatches bounds the batches of one run: their seqs stay below 2^32, the
+// range of a Redis bitmap's offsets (the run's done bitmap is indexed by
+// seq). Only batch sizes of 1 and 2 can reach it within input.MaxCount.
+const maxBatches = 1 << 32
+
+// summary is what --json prints once a one-shot run is through.
+type summary struct {
+	RunID         string  `json:"run_id"`
+	Batches       int     `json:"batches"`
+	Integers      uint64  `json:"integers"`
+	Enqueued      int     `json:"enqueued"`
+	AlreadyQueued int     `json:"already_queued"`
+	AlreadyDone   int     `json:"already_done"`
+	Waited        bool    `json:"waited"`
+	Seconds       float64 `json:"seconds"`
+}
+
+// runOnce produces one run: it checks --out, snapshots and checks the input,
+// enqueues, and with --wait waits for the results and writes them out. It
+// prints the run id on stdout once the run is enqueued (unless --out - writes
+// rows there), or with --json a summary once it is through.
+func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.Writer) error {
+	began := time.Now()
+	if c.runID == "" {
+		c.runID = runs.NewID(began)
+	}
+
+	// Open contacts nothing: a malformed URL is refused before any input is read.
+	ro := c.redisOpts
+	ro.PoolSize = c.concurrency + 2
+	rdb, err := redisconn.OpenWith(c.redisURL, ro)
+	if err != nil {
+		return &cli.UsageError{Err: err}
+	}
+	defer rdb.Close()
+
+	// The output's directory is tried before the input is read, so that a
+	// typo costs no copy of a large input.
+	var out *outfile.File
+	if c.out != "" && c.out != "-" {
+		out, err = outfile.Create(c.out)
+		if err != nil {
+			return cli.Usagef("--out %s: %v", c.out, err)
+		}
+		defer out.Abort()
+	}
+	src, err := openInput(&c)
+	if err != nil {
+		return err
+	}
+	if s, ok := src.(*input.Snapshot); ok {
+		defer s.Close()
+		if out != nil && out.Same(s.Original()) {
+			return cli.Usagef("--out %s is the input %s: writing it would destroy the input; give --out another file", c.out, s.Name())
+		}
+	}
+	total, err := input.Count(src)
+	if err != nil {
+		return inputErr(err)
+	}
+	batches := runs.Batches(total, c.batchSize)
+	if uint64(batches) > maxBatches {
+		return cli.Usagef("%s: %d integers in batches of %d make %d batches, more than %d; raise --batch-size", src.Name(), total, c.batchSize, batches, uint64(maxBatches))
+	}
+	log.Info("run", "run_id", c.runID, "source", src.Name(), "integers", total, "batches", batches, "seed", c.seed)
+
+	if err := redisconn.Wait(ctx, rdb, c.redisURL, c.redisWait, log); err != nil {
+		return err
+	}
+	client := asynq.NewClientFromRedisClient(rdb)
+	defer client.Close()
+	inspector := asynq.NewInspectorFromRedisClient(rdb)
+	p := &runs.Producer{
+		Client:      client,
+		Inspector:   inspector,
+		Store:       &results.Store{Client: rdb, Prefix: c.prefix},
+		Queue:       c.queue,
+		Shards:      c.shards,
+		BatchSize:   c.batchSize,
+		MaxRetry:    c.maxRetry,
+		Concurrency: c.concurrency,
+		TaskTimeout: c.taskTimeout,
+		Retention:   c.retention,
+		RedisWait:   c.redisWait,
+		Logger:      log,
+		RecordTTL:   c.recordTTL,
+	}
+	logPlacement(ctx, rdb, p.Queues(), log)
+	start := time.Now()
+	st, err := p.Enqueue(ctx, c.runID, src, total)
+	if err != nil {
+		return err
+	}
+	log.Info("enqueued", "run_id", c.runID, "batches", st.Batches, "new", st.Enqueued, "already_queued", st.Queued, "already_done", st.Done, "took", time.Since(start).Round(time.Millisecond))
+	if !c.json && c.out != "-" {
+		fmt.Fprintln(stdout, c.runID)
+	}
+
+	if c.wait {
+		waitCtx := ctx
+		if c.timeout > 0 {
+			var cancel context.CancelFunc
+			waitCtx, cancel = context.WithTimeoutCause(ctx, c.timeout, fmt.Errorf("timed out after %s", c.timeout))
+			defer cancel()
+		}
+		if err := p.Wait(waitCtx, c.runID, st.Batches, progressTo(stderr, log, c.logFormat)); err != nil {
+			return err
+		}
+		switch {
+		case out != nil:
+			if err := writeOut(ctx, p, c.runID, src, out); err != nil {
+				return err
+			}
+			if err := out.Commit(); err != nil {
+				return err
+			}
+		case c.out == "-":
+			if err := writeOut(ctx, p, c.runID, src, stdout); err != nil {
+				return err
+			}
+		}
+	}
+	if c.json {
+		return json.NewEncoder(stdout).Encode(summary{
+			RunID: c.runID, Batches: st.Batches, Integers: total,
+			Enqueued: st.Enqueued, AlreadyQueued: st.Queued, AlreadyDone: st.Done,
+			Waited: c.wait, Seconds: time.Since(began).Seconds(),
+		})
+	}
+	return nil
+}
+
+// openInput returns the source of c's integers: a snapshot of the file or of
+// stdin, which the caller closes, or the random integers of c's seed (set
+// from the run id when --seed is not given).
+func openInput(c *config) (input.Source, error) {
+	var s *input.Snapshot
+	var err error
+	switch {
+	case c.input == "-":
+		s, err = input.SnapshotReader(os.Stdin, "", "stdin")
+	case c.input != "":
+		s, err = input.SnapshotFile(c.input, "")
+	default:
+		if !c.seedSet {
+			c.seed = runs.SeedFor(c.runID)
+		}
+		return input.Random(c.seed, c.count, c.max), nil
+	}
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	return s, nil
+}
+
+// inputErr makes bad input a usage error; other errors (a spool that cannot
+// be written) stay runtime failures.
+func inputErr(err error) error {
+	var bad *input.Error
+	if errors.As(err, &bad) {
+		return &cli.UsageError{Err: err}
+	}
+	return err
+}
+
+// writeOut writes the run's rows to w through a buffer.
+func writeOut(ctx context.Context, p *runs.Producer, runID string, src input.Source, w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	if err := p.WriteOut(ctx, runID, src, bw); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
