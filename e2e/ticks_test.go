@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/layout"
+	"bitqueue/redistest"
 )
 
 // --retention below a minute is refused with --schedule, naming the flag.
@@ -40,9 +41,9 @@ func TestScheduledTicksMarkedAgainstRealBinary(t *testing.T) {
 	args := []string{"-schedule", "@every 1s", "-name", name, "-count", "250", "-batch-size", "100", "-retention", "1m"}
 
 	first := startScheduler(t, e, append(args, "-catch-up", "0")...)
-	waitFor(t, 30*time.Second, "two ticks by the first replica", func() bool { return len(schedTicks(t, first.logs.String())) >= 2 })
-	require.Equal(t, 0, first.stop(t, syscall.SIGTERM), first.logs.String())
-	produced := schedTicks(t, first.logs.String())
+	redistest.WaitFor(t, 30*time.Second, "two ticks by the first replica", func() bool { return len(schedTicks(t, first.Logs())) >= 2 })
+	require.Equal(t, 0, first.stop(t, syscall.SIGTERM), first.Logs())
+	produced := schedTicks(t, first.Logs())
 	require.GreaterOrEqual(t, len(produced), 2)
 	for _, tk := range produced {
 		require.Equal(t, 3, tk.new, "tick %s", tk.runID)
@@ -63,11 +64,11 @@ func TestScheduledTicksMarkedAgainstRealBinary(t *testing.T) {
 	// A replica with --catch-up 60 reaches back past the first replica's
 	// ticks: it produces the ones nobody made and leaves those alone.
 	second := startScheduler(t, e, append(args, "-catch-up", "60")...)
-	waitFor(t, 60*time.Second, "a tick on time by the second replica", func() bool {
-		return strings.Contains(second.logs.String(), "catch_up=false batches=")
+	redistest.WaitFor(t, 60*time.Second, "a tick on time by the second replica", func() bool {
+		return strings.Contains(second.Logs(), "catch_up=false batches=")
 	})
-	require.Equal(t, 0, second.stop(t, syscall.SIGTERM), second.logs.String())
-	logs := second.logs.String()
+	require.Equal(t, 0, second.stop(t, syscall.SIGTERM), second.Logs())
+	logs := second.Logs()
 	for _, tk := range produced {
 		// (A tick in the second the replica starts is due, not caught up.)
 		require.Regexp(t, regexp.MustCompile(`msg="tick already produced" tick=\S+ run_id=`+tk.runID+` catch_up=`), logs)

@@ -13,11 +13,11 @@ import (
 	"bitqueue/internal/layout"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/tasks"
-	"bitqueue/internal/testredis"
+	"bitqueue/redistest"
 )
 
 // marked reports whether the tick with run id runID is marked produced.
-func marked(t *testing.T, r *testredis.Redis, prefix, runID string) bool {
+func marked(t *testing.T, r *redistest.Redis, prefix, runID string) bool {
 	t.Helper()
 	n, err := r.Client.Exists(context.Background(), layout.TickKey(prefix, runID)).Result()
 	require.NoError(t, err)
@@ -35,7 +35,7 @@ func TestDefaultCatchUpIsOne(t *testing.T) {
 // catch-up does not produce it again once its tasks and results are gone,
 // and produces the ticks nobody marked.
 func TestScheduledCatchUpSkipsMarkedTicks(t *testing.T) {
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	queue, prefix := r.Namespace(t)
 	insp := asynq.NewInspectorFromRedisClient(r.Client)
 	args := func(extra ...string) []string {
@@ -72,7 +72,7 @@ func TestScheduledCatchUpSkipsMarkedTicks(t *testing.T) {
 // enqueued; the next start completes it with the default --catch-up 1,
 // enqueueing only the missing batches, and marks it.
 func TestScheduledInterruptedTickCompletedByNextStart(t *testing.T) {
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	queue, prefix := r.Namespace(t)
 	insp := asynq.NewInspectorFromRedisClient(r.Client)
 	const runID = "cut-20261129T120000Z"

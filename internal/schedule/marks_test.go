@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/layout"
-	"bitqueue/internal/testredis"
+	"bitqueue/redistest"
 )
 
 // memMarks is a Marks in memory, recording the TTL of each mark.
@@ -170,7 +170,7 @@ func TestMarkTTL(t *testing.T) {
 // with its TTL, under layout.TickKey.
 func TestRedisMarks(t *testing.T) {
 	t.Parallel()
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	_, prefix := r.Namespace(t)
 	ctx := context.Background()
 	m := &RedisMarks{Client: r.Client, Prefix: prefix, Now: func() time.Time { return at(t, "2026-11-29T12:00:01Z") }}
