@@ -24,6 +24,7 @@ var markdown = template.Must(template.New("report.md.tmpl").Funcs(template.FuncM
 	"mb":          func(v any) string { return mb(float(v)) },
 	"ms":          ms,
 	"secs":        secs,
+	"toSecond":    func(d time.Duration) time.Duration { return d.Round(time.Second) },
 	"joinDur":     joinDur,
 	"joinMiB":     joinMiB,
 	"atLeast":     func(v, target any, unit string) string { return atLeast(float(v), float(target), unit) },
