@@ -10,8 +10,8 @@ SHELL   := /bin/bash
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## build producer, worker, demo and bench into bin/
-	$(GO) build $(GOFLAGS) -o $(BIN)/ ./cmd/...
+build: ## build producer, worker, demo and the benchmark (bench/cmd/bench) into bin/
+	$(GO) build $(GOFLAGS) -o $(BIN)/ ./cmd/... ./bench/cmd/bench
 
 demo: build ## run 1,000,000 random integers through two workers on an embedded Redis, checking every result
 	$(BIN)/demo
@@ -31,7 +31,7 @@ test-faults: ## only the fault tests (part of test): killed workers and Redis, r
 FUZZTIME ?= 15s
 
 fuzz: ## run every fuzz target for FUZZTIME (15s) each, one after another, from its testdata/fuzz seeds
-	@set -e; for dir in $$(grep -rlE '^func Fuzz' --include='*_test.go' ./internal ./cmd | xargs -n1 dirname | sort -u); do \
+	@set -e; for dir in $$(grep -rlE '^func Fuzz' --include='*_test.go' ./internal ./cmd ./bench | xargs -n1 dirname | sort -u); do \
 	  for f in $$(grep -hoE '^func Fuzz[A-Za-z0-9_]+' $$dir/*_test.go | cut -d' ' -f2); do \
 	    echo "fuzz $$f in $$dir for $(FUZZTIME)"; \
 	    $(GO) test $(GOFLAGS) -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x $$dir 2>&1 | tee .fuzz.log; rc=$${PIPESTATUS[0]}; \
@@ -58,7 +58,7 @@ compose-check: ## validate docker-compose.yml with `docker-compose config` (no D
 
 BENCH_FLAGS ?=
 
-bench: ## Go micro-benchmarks (cache, payload, result, handler) in integers/s, with -benchmem
+bench: ## Go micro-benchmarks of the product packages (cache, payload, result, handler, input) in integers/s, with -benchmem
 	$(GO) test $(GOFLAGS) -run '^$$' -bench . -benchmem ./internal/...
 
 bench-e2e: build ## end-to-end benchmark on a real redis-server it starts (~5 min): rewrites BENCHMARKS.md's figures and docs/bench-sweep.svg

@@ -1,0 +1,175 @@
+// Command bench measures bitqueue end to end on a real Redis: a fleet of real
+// worker processes, the producer's enqueue path, and the baselines the figures
+// are read against — asynq's ceiling (the same fleet with an empty handler)
+// and the anti-pattern of shipping the cache in every task. It can sweep batch
+// sizes and fleet sizes, draw the sweep, and rewrite the figures section of
+// BENCHMARKS.md.
+//
+// "bench worker --handler empty|shipped" is a baseline worker process; the
+// benchmark starts those itself.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"bitqueue/bench/internal/config"
+	"bitqueue/bench/internal/report"
+	"bitqueue/bench/internal/suite"
+	"bitqueue/internal/cli"
+	"bitqueue/internal/tasks"
+)
+
+func main() { cli.Main("bench", run) }
+
+// settings are the command's flags: the benchmark's options and where its
+// figures go.
+type settings struct {
+	opts     config.Options
+	markdown string
+	chart    string
+}
+
+func parse(args []string, getenv func(string) string, stdout io.Writer) (settings, error) {
+	var c settings
+	o := &c.opts
+	var sweepBatches, sweepWorkers string
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&o.RedisURL, "redis", "", "use this Redis (redis://host:port/db) instead of starting redis-server on a free loopback port; only the benchmark's own queues and keys are touched")
+	fs.StringVar(&o.RedisServer, "redis-server", "redis-server", "redis-server binary to start when --redis is not given")
+	fs.StringVar(&o.Bin, "bin", "", "directory holding the worker and producer binaries (default: beside this one)")
+	fs.IntVar(&o.Workers, "workers", 2, "W: worker processes, 1..64")
+	fs.Uint64Var(&o.Count, "count", 2_000_000, "N: random integers per trial")
+	fs.IntVar(&o.BatchSize, "batch-size", 1000, fmt.Sprintf("B: integers per batch, 1..%d", tasks.MaxBatch))
+	fs.Uint64Var(&o.Max, "max", 1<<20, "integers are drawn uniformly from [0, max)")
+	fs.IntVar(&o.Repeat, "repeat", 5, "trials of the pipeline and of the ceiling (interleaved); the median is reported")
+	fs.IntVar(&o.WorkerConcurrency, "worker-concurrency", 0, "--concurrency of every worker (0: the worker's default)")
+	fs.DurationVar(&o.PollInterval, "poll-interval", 0, "--poll-interval of every worker (0: the worker's default)")
+	fs.Func("worker-flag", "a flag for every production worker, such as \"--cache-bits=16\" (repeatable)", func(v string) error {
+		o.WorkerFlags = append(o.WorkerFlags, strings.Fields(v)...)
+		return nil
+	})
+	fs.IntVar(&o.ProducerConcurrency, "producer-concurrency", 8, "enqueues in flight at once, as the producer's --concurrency")
+	fs.IntVar(&o.IdleSamples, "idle-samples", 200, "batches sent one at a time to the idle fleet for the idle latency (0: skip)")
+	fs.Uint64Var(&o.ShippedCount, "shipped-count", 20_000, "integers through the cache-in-every-task baseline (0: skip)")
+	fs.Uint64Var(&o.FileCount, "file-count", 1_000_000, "integers in the file the producer binary enqueues (0: skip)")
+	fs.BoolVar(&o.Sweep, "sweep", false, "also sweep batch sizes and fleet sizes")
+	fs.StringVar(&sweepBatches, "sweep-batches", "100,1000,10000", "batch sizes of the sweep")
+	fs.StringVar(&sweepWorkers, "sweep-workers", "1,2,4", "fleet sizes of the sweep")
+	fs.IntVar(&o.SweepRepeat, "sweep-repeat", 1, "trials per sweep cell, of the pipeline and of the ceiling")
+	fs.BoolVar(&o.Profile, "profile", false, "profile a worker's CPU during an extra trial (needs the go tool) and report the top")
+	fs.StringVar(&o.ProfileDir, "profile-dir", "", "keep the worker CPU profiles in this directory")
+	fs.DurationVar(&o.TrialTimeout, "timeout", 5*time.Minute, "give up on a trial after this long")
+	fs.StringVar(&c.markdown, "markdown", "", "rewrite the generated section of this file (BENCHMARKS.md) with the figures")
+	fs.StringVar(&c.chart, "chart", "", "draw the sweep into this file (.svg or .png); needs --sweep")
+	env := map[string]string{}
+	if err := cli.Parse(fs, args, getenv, env); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			cli.PrintUsage(stdout, fs, "bench [flags]  |  bench worker --handler empty|shipped [worker flags]", env)
+		}
+		return c, err
+	}
+	var err error
+	if o.SweepBatches, err = intList("--sweep-batches", sweepBatches, 1, tasks.MaxBatch); err != nil {
+		return c, err
+	}
+	if o.SweepWorkers, err = intList("--sweep-workers", sweepWorkers, 1, 64); err != nil {
+		return c, err
+	}
+	switch {
+	case o.Workers < 1 || o.Workers > 64:
+		return c, cli.Usagef("--workers %d out of range [1, 64]", o.Workers)
+	case o.Count < 1 || o.Count > 1_000_000_000:
+		return c, cli.Usagef("--count %d out of range [1, 10^9]", o.Count)
+	case o.BatchSize < 1 || o.BatchSize > tasks.MaxBatch:
+		return c, cli.Usagef("--batch-size %d out of range [1, %d]", o.BatchSize, tasks.MaxBatch)
+	case o.Max < 1 || o.Max > 1<<63:
+		return c, cli.Usagef("--max %d out of range [1, 2^63]", o.Max)
+	case o.Repeat < 1 || o.Repeat > 100:
+		return c, cli.Usagef("--repeat %d out of range [1, 100]", o.Repeat)
+	case o.SweepRepeat < 1 || o.SweepRepeat > 100:
+		return c, cli.Usagef("--sweep-repeat %d out of range [1, 100]", o.SweepRepeat)
+	case o.WorkerConcurrency < 0 || o.WorkerConcurrency > 1000:
+		return c, cli.Usagef("--worker-concurrency %d out of range [0, 1000]", o.WorkerConcurrency)
+	case o.PollInterval < 0:
+		return c, cli.Usagef("--poll-interval %s must not be negative", o.PollInterval)
+	case o.ProducerConcurrency < 1 || o.ProducerConcurrency > 256:
+		return c, cli.Usagef("--producer-concurrency %d out of range [1, 256]", o.ProducerConcurrency)
+	case o.IdleSamples < 0 || o.IdleSamples > 100_000:
+		return c, cli.Usagef("--idle-samples %d out of range [0, 100000]", o.IdleSamples)
+	case o.TrialTimeout <= 0:
+		return c, cli.Usagef("--timeout %s must be positive", o.TrialTimeout)
+	case c.chart != "" && !o.Sweep:
+		return c, cli.Usagef("--chart draws the sweep: add --sweep")
+	case c.chart != "" && !strings.HasSuffix(c.chart, ".svg") && !strings.HasSuffix(c.chart, ".png"):
+		return c, cli.Usagef("--chart %q: want a .svg or .png file", c.chart)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return c, err
+	}
+	o.Self = []string{exe}
+	if o.Bin == "" {
+		o.Bin = filepath.Dir(exe)
+	}
+	for _, name := range []string{"worker", "producer"} {
+		if _, err := os.Stat(filepath.Join(o.Bin, name)); err != nil {
+			return c, cli.Usagef("--bin %s holds no %s binary (run make build): %v", o.Bin, name, err)
+		}
+	}
+	return c, nil
+}
+
+func intList(flagName, s string, lo, hi int) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < lo || n > hi {
+			return nil, cli.Usagef("%s %q: want comma-separated integers in [%d, %d]", flagName, s, lo, hi)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "worker" {
+		return runWorker(ctx, args[1:], getenv, stdout, stderr)
+	}
+	c, err := parse(args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	c.opts.Progress = stderr
+	rep, err := suite.Run(ctx, c.opts)
+	if err != nil {
+		return err
+	}
+	command := "bench " + strings.Join(args, " ")
+	if c.chart != "" {
+		if err := os.MkdirAll(filepath.Dir(c.chart), 0o755); err != nil {
+			return err
+		}
+		if err := report.Chart(c.chart, rep); err != nil {
+			return fmt.Errorf("chart: %w", err)
+		}
+		fmt.Fprintf(stderr, "chart written to %s\n", c.chart)
+	}
+	section := rep.Markdown(strings.TrimSpace(command), c.chart, c.markdown)
+	fmt.Fprint(stdout, section)
+	if c.markdown != "" {
+		if err := report.UpdateMarkdown(c.markdown, section); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "figures written to %s\n", c.markdown)
+	}
+	return nil
+}

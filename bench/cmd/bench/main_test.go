@@ -1,0 +1,41 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"bitqueue/internal/cli"
+)
+
+func noenv(string) string { return "" }
+
+func TestParseErrors(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--workers", "0"},
+		{"--batch-size", "100001"},
+		{"--repeat", "0"},
+		{"--sweep-batches", "10,x"},
+		{"--chart", "x.svg"},
+		{"--sweep", "--chart", "x.gif"},
+		{"--timeout", "0s"},
+		{"extra"},
+	} {
+		var out bytes.Buffer
+		_, err := parse(args, noenv, &out)
+		require.Error(t, err, "%q", args)
+		require.Equal(t, cli.ExitUsage, cli.ExitCode(err), "%q: %v", args, err)
+	}
+}
+
+func TestWorkerNeedsAHandler(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"worker", "--queue", "q", "--handler", "nope"}, noenv, &out, &errb)
+	require.Equal(t, cli.ExitUsage, cli.ExitCode(err), "%v", err)
+	err = run(context.Background(), []string{"worker", "--handler", "empty"}, noenv, &out, &errb)
+	require.Equal(t, cli.ExitUsage, cli.ExitCode(err), "%v", err)
+}

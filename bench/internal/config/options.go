@@ -1,0 +1,44 @@
+// Package config holds what one run of the benchmark is asked to do: the
+// fleet, the trials, the baselines and the sweep. The command fills it from
+// its flags; the suite runs it; the report prints the settings it ran with.
+package config
+
+import (
+	"io"
+	"time"
+)
+
+// Options configure a benchmark. Zero durations and counts of the worker
+// settings leave the worker's own defaults in force.
+type Options struct {
+	RedisURL    string // a Redis to use; empty: start RedisServer
+	RedisServer string // redis-server binary
+	Bin         string // directory of the worker and producer binaries
+	// Self runs a baseline worker: Self plus baseline.Args(handler) must
+	// start a process serving through internal/worker.Serve.
+	Self []string
+
+	Workers             int
+	Count               uint64
+	BatchSize           int
+	Max                 uint64 // integers are drawn from [0, Max)
+	Repeat              int
+	WorkerConcurrency   int           // 0: the worker's default
+	PollInterval        time.Duration // 0: the worker's default
+	WorkerFlags         []string      // more flags for the production worker only
+	ProducerConcurrency int
+
+	IdleSamples  int
+	ShippedCount uint64 // integers through the anti-pattern; 0 skips it
+	FileCount    uint64 // integers in the producer's input file; 0 skips it
+
+	Sweep        bool
+	SweepBatches []int
+	SweepWorkers []int
+	SweepRepeat  int
+
+	Profile      bool   // collect a worker CPU profile (needs the go tool)
+	ProfileDir   string // where profiles are kept; empty: a temporary directory
+	TrialTimeout time.Duration
+	Progress     io.Writer
+}

@@ -1,0 +1,232 @@
+package report
+
+import (
+	"cmp"
+	_ "embed"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+
+	"bitqueue/bench/internal/config"
+	"bitqueue/bench/internal/measure"
+)
+
+//go:embed report.md.tmpl
+var templateText string
+
+var markdown = template.Must(template.New("report.md.tmpl").Funcs(template.FuncMap{
+	"num":         func(v any) string { return thousands(float(v)) },
+	"mega":        func(v any) string { return mega(float(v)) },
+	"mib":         func(v any) string { return mib(float(v)) },
+	"mb":          func(v any) string { return mb(float(v)) },
+	"ms":          ms,
+	"secs":        secs,
+	"toSecond":    func(d time.Duration) time.Duration { return d.Round(time.Second) },
+	"joinDur":     joinDur,
+	"joinMiB":     joinMiB,
+	"atLeast":     func(v, target any, unit string) string { return atLeast(float(v), float(target), unit) },
+	"atMost":      func(v, target any, unit string) string { return atMost(float(v), float(target), unit) },
+	"both":        both,
+	"percentile":  measure.Percentile,
+	"median":      measure.Median,
+	"medianDur":   measure.MedianDuration,
+	"mul":         func(a, b any) float64 { return float(a) * float(b) },
+	"div":         func(a, b any) float64 { return float(a) / float(b) },
+	"sub":         func(a, b any) float64 { return float(a) - float(b) },
+	"trimProfile": trimProfile,
+	"settings":    workerSettings,
+}).Parse(templateText))
+
+// Markdown renders the report as the generated section of BENCHMARKS.md,
+// markers included. command is how the benchmark was run; chart, when set, is
+// the path of the sweep chart, linked relative to markdownPath's directory.
+func (r *Report) Markdown(command, chart, markdownPath string) string {
+	v := view{Report: r, Command: command, BeginMarker: BeginMarker, EndMarker: EndMarker}
+	if chart != "" {
+		v.Chart = chart
+		if markdownPath != "" {
+			if p, err := filepath.Rel(filepath.Dir(markdownPath), chart); err == nil {
+				v.Chart = p
+			}
+		}
+		v.Chart = filepath.ToSlash(v.Chart)
+	}
+	var b strings.Builder
+	if err := markdown.Execute(&b, v); err != nil {
+		// The template is fixed and its data typed: an error is a bug in
+		// this package, which the golden test catches.
+		panic(fmt.Sprintf("report template: %v", err))
+	}
+	return b.String()
+}
+
+// view is what the template renders: the report and the figures derived
+// from it.
+type view struct {
+	*Report
+	Command                string
+	Chart                  string // the chart's path relative to the Markdown file
+	BeginMarker, EndMarker string
+}
+
+// Targets are the targets the template compares figures with.
+func (view) Targets() map[string]any {
+	return map[string]any{
+		"IntsPerSec": TargetIntsPerSec, "Ratio": TargetRatio, "IdleP50": TargetIdleP50, "IdleP99": TargetIdleP99,
+		"Ready": TargetReady, "RSS": TargetRSS, "Memory": TargetMemory, "Producer": TargetProducer,
+	}
+}
+
+// Bits and Empty are the median trials of the main configuration.
+func (v view) Bits() measure.Trial  { return measure.Median(v.Main.Bits) }
+func (v view) Empty() measure.Trial { return measure.Median(v.Main.Empty) }
+
+// CPUPerBatch is the CPU time of every process per batch, in µs, over the
+// trials of the main configuration of the pipeline and of the ceiling.
+func (v view) CPUPerBatch() cpuRow {
+	return cpuRow{
+		Pipeline: 1e6 * measure.SumCPU(v.Main.Bits).Total().Seconds() / measure.Batches(v.Main.Bits),
+		Ceiling:  1e6 * measure.SumCPU(v.Main.Empty).Total().Seconds() / measure.Batches(v.Main.Empty),
+	}
+}
+
+// MaxReady and MaxRSS are the slowest start and the largest peak RSS of the
+// main fleet.
+func (v view) MaxReady() time.Duration { return slices.Max(v.Ready) }
+func (v view) MaxRSS() int64           { return slices.Max(v.PeakRSS) }
+
+// ReadyEach is each process's ready time, split into its parts when logged.
+func (v view) ReadyEach() string {
+	if len(v.ReadyParts) != len(v.Ready) {
+		return joinDur(v.Ready)
+	}
+	parts := make([]string, len(v.Ready))
+	for i, p := range v.ReadyParts {
+		parts[i] = fmt.Sprintf("%s = %s to Serve + %s in Serve, of which %s building the cache", ms(v.Ready[i]), ms(v.Ready[i]-p[1]), ms(p[1]), ms(p[0]))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// PeerRatio is bitqueue's throughput over p's in the same configuration, 0
+// when the run measured bitqueue in none.
+func (v view) PeerRatio(p PeerRow) float64 {
+	t, ok := v.Against(p)
+	if !ok {
+		return 0
+	}
+	return t.IntsPerSec() / p.IntsPerSec()
+}
+
+// Trials are the main configuration's trials in the order they ran
+// (pipeline and ceiling interleaved), then the anti-pattern's.
+func (v view) Trials() []measure.Trial {
+	var all []measure.Trial
+	for i := range v.Main.Bits {
+		all = append(all, v.Main.Bits[i], v.Main.Empty[i])
+	}
+	if v.Shipped != nil {
+		all = append(all, *v.Shipped)
+	}
+	return all
+}
+
+// cpuRow is a line of the CPU-per-batch table, in µs per batch.
+type cpuRow struct {
+	Name              string
+	Pipeline, Ceiling float64
+}
+
+// CPURows split the main configuration's CPU time per batch by process.
+func (v view) CPURows() []cpuRow {
+	cb, ce := measure.SumCPU(v.Main.Bits), measure.SumCPU(v.Main.Empty)
+	nb, ne := measure.Batches(v.Main.Bits), measure.Batches(v.Main.Empty)
+	per := func(d time.Duration, n float64) float64 { return float64(d.Microseconds()) / n }
+	row := func(name string, b, e time.Duration) cpuRow { return cpuRow{name, per(b, nb), per(e, ne)} }
+	return []cpuRow{
+		row("Redis", cb.Redis, ce.Redis),
+		row("worker processes", cb.Workers, ce.Workers),
+		row("benchmark process (producer + watcher)", cb.Bench, ce.Bench),
+		row("**all**", cb.Total(), ce.Total()),
+	}
+}
+
+// WallPerBatch is the wall time per batch times the machine's cores, in µs,
+// of the pipeline and of the ceiling.
+func (v view) WallPerBatch() cpuRow {
+	per := func(ts []measure.Trial) float64 {
+		return float64(v.Machine.CPUs) * float64(measure.SumWall(ts).Microseconds()) / measure.Batches(ts)
+	}
+	return cpuRow{Pipeline: per(v.Main.Bits), Ceiling: per(v.Main.Empty)}
+}
+
+// commandRow is a line of the Redis-time-per-command table, per batch.
+type commandRow struct {
+	Name                      string
+	BitsCalls, BitsUsec       float64
+	CeilingCalls, CeilingUsec float64
+}
+
+// CommandRows are the Redis commands of the main configuration, per batch,
+// by time spent in the pipeline's trials (then by name), leaving out those
+// called less than once per 100 batches by both kinds.
+func (v view) CommandRows() []commandRow {
+	sb, se := measure.Commands(v.Main.Bits), measure.Commands(v.Main.Empty)
+	nb, ne := measure.Batches(v.Main.Bits), measure.Batches(v.Main.Empty)
+	names := make([]string, 0, len(sb))
+	for k := range sb {
+		names = append(names, k)
+	}
+	for k := range se {
+		if _, ok := sb[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(sb[b].Usec, sb[a].Usec), cmp.Compare(a, b)) })
+	var rows []commandRow
+	for _, k := range names {
+		if float64(sb[k].Calls)/nb < 0.01 && float64(se[k].Calls)/ne < 0.01 {
+			continue
+		}
+		rows = append(rows, commandRow{k, float64(sb[k].Calls) / nb, float64(sb[k].Usec) / nb, float64(se[k].Calls) / ne, float64(se[k].Usec) / ne})
+	}
+	return rows
+}
+
+func workerSettings(o config.Options) string {
+	var parts []string
+	if o.WorkerConcurrency > 0 {
+		parts = append(parts, fmt.Sprintf("--concurrency %d", o.WorkerConcurrency))
+	} else {
+		parts = append(parts, "default --concurrency")
+	}
+	if o.PollInterval > 0 {
+		parts = append(parts, "--poll-interval "+o.PollInterval.String())
+	} else {
+		parts = append(parts, "default --poll-interval")
+	}
+	if len(o.WorkerFlags) > 0 {
+		parts = append(parts, "`"+strings.Join(o.WorkerFlags, " ")+"`")
+	}
+	return strings.Join(parts, ", ") + fmt.Sprintf("; producer concurrency %d", o.ProducerConcurrency)
+}
+
+// float converts the numbers the template passes to its functions.
+func float(v any) float64 {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case uint64:
+		return float64(x)
+	case time.Duration:
+		return float64(x)
+	default:
+		panic(fmt.Sprintf("report template: %T is not a number", v))
+	}
+}

@@ -1,0 +1,77 @@
+// Package report renders what one benchmark run measured: the generated
+// section of BENCHMARKS.md (from the template report.md.tmpl) and the chart
+// of the sweep.
+package report
+
+import (
+	"time"
+
+	"bitqueue/bench/internal/config"
+	"bitqueue/bench/internal/host"
+	"bitqueue/bench/internal/measure"
+)
+
+// Targets of issue 3, on a 2-core machine with Redis beside the fleet.
+const (
+	TargetIntsPerSec = 10e6
+	TargetRatio      = 0.70
+	TargetIdleP50    = 50 * time.Millisecond
+	TargetIdleP99    = 200 * time.Millisecond
+	TargetReady      = 50 * time.Millisecond
+	TargetRSS        = 48 << 20
+	TargetMemory     = 1.3 // × the packed bits stored
+	TargetProducer   = 250 * time.Millisecond
+)
+
+// Report is everything one benchmark run measured.
+type Report struct {
+	Started time.Time
+	Took    time.Duration
+	Machine host.Machine
+	Redis   string // "redis-server 7.x started by the benchmark" or the URL
+	Opts    config.Options
+	Main    measure.Cell
+	Idle    []time.Duration // enqueue → result seen, one batch at a time
+	Ready   []time.Duration // worker processes of the main fleet
+	// ReadyParts are, for each, the cache build and Serve's start as logged.
+	ReadyParts  [][2]time.Duration
+	PeakRSS     []int64 // VmHWM of the main fleet's processes, bytes
+	CacheBytes  int
+	Memory      measure.Memory
+	Producer    []time.Duration // wall time of the producer binary on the file
+	ProducerCPU []time.Duration // its CPU time (user + system), run by run
+	Shipped     *measure.Trial
+	// Peers are other ways to do the same job, measured in the same run
+	// against the same Redis; none until the benchmark runs them.
+	Peers      []PeerRow
+	Profile    string // top of a worker's CPU profile
+	ProfileErr string
+	Sweep      []measure.Cell
+}
+
+// PeerRow is one measured run of another way to do the job (a Celery worker
+// pool, a Python process pool): the same random integers, converted and
+// stored in the same Redis as packed bits, by Workers processes in batches
+// of Batch.
+type PeerRow struct {
+	Name    string // what ran, as the report names it
+	Workers int
+	Batch   int
+	Ints    uint64
+	Wall    time.Duration // first batch sent → last result stored
+}
+
+// IntsPerSec is the peer's throughput in integers.
+func (p PeerRow) IntsPerSec() float64 { return float64(p.Ints) / p.Wall.Seconds() }
+
+// Against returns bitqueue's median trial in the same configuration as p
+// (the main cell's, or the sweep cell's of the same worker count and batch
+// size), and false when the run measured none.
+func (r *Report) Against(p PeerRow) (measure.Trial, bool) {
+	for _, c := range append([]measure.Cell{r.Main}, r.Sweep...) {
+		if c.Workers == p.Workers && c.Batch == p.Batch && len(c.Bits) > 0 {
+			return measure.Median(c.Bits), true
+		}
+	}
+	return measure.Trial{}, false
+}

@@ -1,0 +1,195 @@
+package report
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"bitqueue/bench/internal/config"
+	"bitqueue/bench/internal/host"
+	"bitqueue/bench/internal/measure"
+	"bitqueue/bench/internal/redisstat"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+func fakeTrial(kind string, w, b int, wall time.Duration) measure.Trial {
+	n := uint64(2_000_000)
+	return measure.Trial{
+		Kind: kind, Workers: w, Batch: b, Ints: n, Batches: int(n) / b, Wall: wall, Enqueue: wall / 3,
+		P50: wall / 2, P99: wall, Max: wall,
+		CPU:      measure.CPU{Redis: wall / 2, Workers: wall, Bench: wall / 4},
+		Commands: map[string]redisstat.CmdStat{"evalsha": {Calls: 3 * int64(n) / int64(b), Usec: 200 * int64(n) / int64(b)}},
+	}
+}
+
+// fakeReport is a run of every part with one trial of each kind.
+func fakeReport() *Report {
+	r := &Report{
+		Started: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC), Took: 3 * time.Minute,
+		Machine: host.Machine{CPUs: 2, Model: "Test CPU", Memory: "1 kB", Kernel: "6", Go: "go1.26", LoadAvg: "0 0 0"},
+		Redis:   "redis-server 7", Opts: config.Options{Workers: 2, Count: 2_000_000, BatchSize: 1000, Max: 1 << 20, Repeat: 1, ProducerConcurrency: 8, FileCount: 1_000_000, SweepRepeat: 1},
+		Main: measure.Cell{Workers: 2, Batch: 1000,
+			Bits:  []measure.Trial{fakeTrial(measure.KindBits, 2, 1000, 200*time.Millisecond)},
+			Empty: []measure.Trial{fakeTrial(measure.KindEmpty, 2, 1000, 150*time.Millisecond)}},
+		Idle:       []time.Duration{10 * time.Millisecond, 20 * time.Millisecond},
+		Ready:      []time.Duration{12 * time.Millisecond, 14 * time.Millisecond},
+		PeakRSS:    []int64{20 << 20, 21 << 20},
+		CacheBytes: 8 << 20,
+		Memory:     measure.Memory{Ints: 2_000_000, Keys: 2000, UsedDelta: 5_600_000, PackedBits: 5_000_000, SampleKeys: 50, SampleUse: 2800, SampleBits: 2500},
+		Producer:   []time.Duration{200 * time.Millisecond, 210 * time.Millisecond, 220 * time.Millisecond},
+		Profile:    "File: worker\nType: cpu\n      flat  flat%\n",
+	}
+	for _, w := range []int{1, 2, 4} {
+		for _, b := range []int{100, 1000, 10000} {
+			r.Sweep = append(r.Sweep, measure.Cell{Workers: w, Batch: b,
+				Bits:  []measure.Trial{fakeTrial(measure.KindBits, w, b, time.Duration(1e9*100/b/w+100e6))},
+				Empty: []measure.Trial{fakeTrial(measure.KindEmpty, w, b, time.Duration(1e9*50/b/w+80e6))}})
+		}
+	}
+	return r
+}
+
+// fullReport has three trials of each kind, worker flags, ready times split
+// into their parts, the anti-pattern and commands seen in one kind only.
+func fullReport() *Report {
+	r := fakeReport()
+	r.Opts.WorkerFlags = []string{"--cache-bits=16"}
+	r.Opts.WorkerConcurrency = 4
+	r.Opts.PollInterval = 25 * time.Millisecond
+	r.Opts.Repeat = 3
+	r.ReadyParts = [][2]time.Duration{{5 * time.Millisecond, 8 * time.Millisecond}, {6 * time.Millisecond, 9 * time.Millisecond}}
+	r.ProducerCPU = []time.Duration{150 * time.Millisecond, 160 * time.Millisecond, 170 * time.Millisecond}
+	s := fakeTrial(measure.KindShipped, 2, 1000, 1800*time.Millisecond)
+	s.Ints, s.Batches = 20000, 20
+	r.Shipped = &s
+	r.Main.Bits = append(r.Main.Bits, fakeTrial(measure.KindBits, 2, 1000, 220*time.Millisecond), fakeTrial(measure.KindBits, 2, 1000, 190*time.Millisecond))
+	r.Main.Empty = append(r.Main.Empty, fakeTrial(measure.KindEmpty, 2, 1000, 140*time.Millisecond), fakeTrial(measure.KindEmpty, 2, 1000, 160*time.Millisecond))
+	r.Main.Bits[1].Commands = map[string]redisstat.CmdStat{"hset": {Calls: 6000, Usec: 40000}, "exec": {Calls: 2000, Usec: 30000}, "rare": {Calls: 1, Usec: 1}}
+	r.Main.Empty[2].Commands = map[string]redisstat.CmdStat{"del": {Calls: 2000, Usec: 10000}}
+	return r
+}
+
+// minimalReport skipped every optional part, and its profile failed.
+func minimalReport() *Report {
+	r := fakeReport()
+	r.Idle, r.Memory, r.Producer, r.Sweep = nil, measure.Memory{}, nil, nil
+	r.Profile, r.ProfileErr = "", "go tool pprof: not found"
+	return r
+}
+
+// missedReport misses every target it can.
+func missedReport() *Report {
+	r := fakeReport()
+	r.Main.Bits[0] = fakeTrial(measure.KindBits, 2, 1000, 900*time.Millisecond)
+	r.Idle = []time.Duration{60 * time.Millisecond, 300 * time.Millisecond}
+	r.Ready = []time.Duration{80 * time.Millisecond}
+	r.PeakRSS = []int64{50 << 20}
+	r.Memory.UsedDelta = 9_000_000
+	r.Producer = []time.Duration{400 * time.Millisecond}
+	r.ProducerCPU = []time.Duration{300 * time.Millisecond}
+	return r
+}
+
+// peersReport has measured peers: one in the main configuration, one in a
+// sweep cell, one in a configuration bitqueue did not run.
+func peersReport() *Report {
+	r := fakeReport()
+	r.Peers = []PeerRow{
+		{Name: "Celery, prefork, Redis broker", Workers: 2, Batch: 1000, Ints: 1_000_000, Wall: 2500 * time.Millisecond},
+		{Name: "Python process pool", Workers: 2, Batch: 10000, Ints: 2_000_000, Wall: 4 * time.Second},
+		{Name: "Celery, prefork, Redis broker", Workers: 3, Batch: 1000, Ints: 1_000_000, Wall: 3 * time.Second},
+	}
+	return r
+}
+
+func TestMarkdownGolden(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, command, chart, markdown string
+		report                         *Report
+	}{
+		{"sweep", "bench --sweep", "docs/bench-sweep.svg", "BENCHMARKS.md", fakeReport()},
+		{"full", "bench --sweep --profile", "docs/bench-sweep.svg", "BENCHMARKS.md", fullReport()},
+		{"full-no-chart", "bench --sweep", "", "", fullReport()},
+		{"minimal", "bench --repeat 1", "", "", minimalReport()},
+		{"missed", "bench", "", "", missedReport()},
+		{"peers", "bench --sweep", "out/sweep.png", "out/BENCHMARKS.md", peersReport()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := tc.report.Markdown(tc.command, tc.chart, tc.markdown)
+			path := filepath.Join("testdata", tc.name+".md")
+			if *update {
+				require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "run go test -update to write the golden file")
+			require.Equal(t, string(want), got)
+		})
+	}
+}
+
+func TestMarkdownShape(t *testing.T) {
+	t.Parallel()
+	md := fakeReport().Markdown("bench --sweep", "docs/bench-sweep.svg", "BENCHMARKS.md")
+	require.True(t, strings.HasPrefix(md, BeginMarker), md)
+	require.True(t, strings.HasSuffix(md, EndMarker+"\n"), md)
+	for _, want := range []string{
+		"`bench --sweep`", "**10.00 M ints/s**", "**75 %**", "p50 10.0 ms, p99 20.0 ms", "1.12 ×",
+		"300 B fixed per key", "**0.210 s**", "](docs/bench-sweep.svg)", "| 4 | 10,000 |", "Type: cpu",
+	} {
+		require.Contains(t, md, want)
+	}
+	require.NotContains(t, md, "File: worker")
+	require.NotContains(t, md, "peer", "a run that measured no peer shows none")
+	require.NotContains(t, md, "reference", "no figure typed into the code")
+}
+
+func TestPeerRatio(t *testing.T) {
+	t.Parallel()
+	v := view{Report: peersReport()}
+	// bitqueue's main median: 10 M ints/s; the sweep's W=2, B=10,000 cell:
+	// 2,000,000 ints in 105 ms.
+	require.InDelta(t, 25, v.PeerRatio(v.Peers[0]), 1e-9)
+	require.InDelta(t, 2e6/0.105/0.5e6, v.PeerRatio(v.Peers[1]), 1e-9)
+	require.Zero(t, v.PeerRatio(v.Peers[2]))
+}
+
+func TestReplaceSection(t *testing.T) {
+	t.Parallel()
+	section := BeginMarker + "\nnew figures\n" + EndMarker + "\n"
+	for _, tc := range []struct{ name, doc, want string }{
+		{"empty file", "", section},
+		{"no markers: appended", "# Benchmarks\n", "# Benchmarks\n\n" + section},
+		{"markers: replaced, the rest kept", "# B\n\n<!-- bench-e2e:begin old -->\nold\n" + EndMarker + "\n\n## After\n", "# B\n\n" + section + "\n## After\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tc.want, replaceSection(tc.doc, section))
+		})
+	}
+}
+
+func TestUpdateMarkdown(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	section := BeginMarker + "\nfigures\n" + EndMarker + "\n"
+	require.NoError(t, UpdateMarkdown(path, section))
+	require.NoError(t, UpdateMarkdown(path, section))
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, section, string(got))
+}
+
+func TestThousands(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.4: "1,234,567", 10e6: "10,000,000"} {
+		require.Equal(t, want, thousands(in))
+	}
+}

@@ -1,0 +1,172 @@
+package suite
+
+import (
+	"context"
+	"fmt"
+	mrand "math/rand/v2"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"bitqueue/bench/internal/fleet"
+	"bitqueue/bench/internal/measure"
+	"bitqueue/bench/internal/redisstat"
+	"bitqueue/bench/internal/report"
+	"bitqueue/bench/internal/track"
+	"bitqueue/bench/internal/trial"
+	"bitqueue/internal/cache"
+	"bitqueue/internal/input"
+	"bitqueue/internal/layout"
+	"bitqueue/internal/tasks"
+)
+
+// mainCell measures the main configuration: R interleaved trials of the
+// pipeline and of the ceiling, then memory, ready time, peak RSS and the
+// idle-fleet latency.
+func mainCell(ctx context.Context, e *trial.Env, rep *report.Report) error {
+	o := e.Opts
+	fmt.Fprintf(e.Log, "main: W=%d N=%d B=%d, %d repeats (pipeline and ceiling interleaved)\n", o.Workers, o.Count, o.BatchSize, o.Repeat)
+	qb, err := e.Queue(ctx, "bits")
+	if err != nil {
+		return err
+	}
+	qe, err := e.Queue(ctx, "empty")
+	if err != nil {
+		return err
+	}
+	fb, err := e.StartFleet(ctx, measure.KindBits, qb, o.Workers, nil)
+	if err != nil {
+		return err
+	}
+	defer fb.Stop()
+	fe, err := e.StartFleet(ctx, measure.KindEmpty, qe, o.Workers, nil)
+	if err != nil {
+		return err
+	}
+	defer fe.Stop()
+	for _, p := range fb.Procs {
+		rep.Ready = append(rep.Ready, p.Ready)
+		rep.ReadyParts = append(rep.ReadyParts, [2]time.Duration{p.CacheBuild, p.Serve})
+	}
+	cs, err := cache.New(cache.DefaultBits)
+	if err != nil {
+		return err
+	}
+	rep.CacheBytes = cs.Stats().Bytes
+
+	if err := e.WarmUp(ctx, qb, fb, qe, fe, o.BatchSize); err != nil {
+		return err
+	}
+	rep.Main = measure.Cell{Workers: o.Workers, Batch: o.BatchSize}
+	for i := range o.Repeat {
+		var used int64
+		if i == 0 {
+			time.Sleep(100 * time.Millisecond)
+			if used, err = redisstat.UsedMemory(ctx, e.Admin); err != nil {
+				return err
+			}
+		}
+		t, r, err := e.Run(ctx, measure.KindBits, qb, fb, o.Count, o.BatchSize, i == 0)
+		if err != nil {
+			return err
+		}
+		rep.Main.Bits = append(rep.Main.Bits, t)
+		if i == 0 {
+			if rep.Memory, err = memory(ctx, e, used, r, o.Count); err != nil {
+				return err
+			}
+			e.DeleteResults(ctx, r.ID, len(r.Done))
+		}
+		t, _, err = e.Run(ctx, measure.KindEmpty, qe, fe, o.Count, o.BatchSize, false)
+		if err != nil {
+			return err
+		}
+		rep.Main.Empty = append(rep.Main.Empty, t)
+	}
+
+	if o.IdleSamples > 0 {
+		fmt.Fprintf(e.Log, "idle fleet: %d batches of %d, one at a time\n", o.IdleSamples, o.BatchSize)
+		if rep.Idle, err = idle(ctx, e, qb, fb); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Log, "  enqueue → result seen: p50 %s, p99 %s, max %s\n",
+			measure.Percentile(rep.Idle, 50).Round(100*time.Microsecond), measure.Percentile(rep.Idle, 99).Round(100*time.Microsecond), measure.Percentile(rep.Idle, 100).Round(100*time.Microsecond))
+	}
+	for _, p := range fb.Procs {
+		rss, err := p.PeakRSS()
+		if err != nil {
+			return err
+		}
+		rep.PeakRSS = append(rep.PeakRSS, rss)
+	}
+	return nil
+}
+
+// memory measures what the results of run r cost Redis: used_memory growth
+// since used (taken just before the run), and MEMORY USAGE of sample keys
+// against their bits fields.
+func memory(ctx context.Context, e *trial.Env, used int64, r *track.Followed, n uint64) (measure.Memory, error) {
+	time.Sleep(100 * time.Millisecond) // let the fleet's last replies and events drain
+	after, err := redisstat.UsedMemory(ctx, e.Admin)
+	if err != nil {
+		return measure.Memory{}, err
+	}
+	m := measure.Memory{Ints: n, Keys: len(r.Done), UsedDelta: after - used}
+	lens := make([]*redis.IntCmd, len(r.Done))
+	if _, err := e.Admin.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for seq := range r.Done {
+			lens[seq] = p.HStrLen(ctx, layout.ResultKey(e.Prefix, r.ID, uint64(seq)), tasks.FieldBits)
+		}
+		return nil
+	}); err != nil {
+		return m, err
+	}
+	for _, c := range lens {
+		m.PackedBits += c.Val()
+	}
+	const samples = 50
+	for i := range min(samples, len(r.Done)) {
+		key := layout.ResultKey(e.Prefix, r.ID, uint64(i*len(r.Done)/min(samples, len(r.Done))))
+		use, err := e.Admin.MemoryUsage(ctx, key, 0).Result()
+		if err != nil {
+			return m, fmt.Errorf("MEMORY USAGE %s: %w", key, err)
+		}
+		bl, err := e.Admin.HStrLen(ctx, key, tasks.FieldBits).Result()
+		if err != nil {
+			return m, err
+		}
+		m.SampleKeys++
+		m.SampleUse += float64(use)
+		m.SampleBits += float64(bl)
+	}
+	m.SampleUse /= float64(m.SampleKeys)
+	m.SampleBits /= float64(m.SampleKeys)
+	return m, nil
+}
+
+// idle enqueues one batch at a time on an idle fleet and returns each one's
+// enqueue → result-seen latency. Batches start at random offsets so that they
+// do not fall in step with the workers' polling.
+func idle(ctx context.Context, e *trial.Env, queue string, f *fleet.Fleet) ([]time.Duration, error) {
+	var out []time.Duration
+	p := e.Producer(queue, e.Opts.BatchSize)
+	if err := e.Events.Set(ctx, "Kh"); err != nil {
+		return nil, err
+	}
+	for i := range e.Opts.IdleSamples {
+		time.Sleep(mrand.N(50 * time.Millisecond))
+		id := e.NextRunID()
+		r := e.Tracker.Follow(id, 1, track.ResultStored)
+		n := uint64(e.Opts.BatchSize)
+		if _, err := p.Enqueue(ctx, id, input.Random(uint64(i), n, e.Opts.Max), n); err != nil {
+			return nil, err
+		}
+		if err := e.Wait(ctx, r, f); err != nil {
+			return nil, err
+		}
+		out = append(out, r.Latencies()...)
+		e.Tracker.Forget(id)
+		e.DeleteResults(ctx, id, 1)
+	}
+	return out, nil
+}

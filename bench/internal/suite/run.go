@@ -1,0 +1,63 @@
+// Package suite runs the whole benchmark: the main configuration against its
+// empty-handler ceiling, the idle fleet, the anti-pattern, the producer on a
+// file, a worker CPU profile and the sweep, in one Redis, and gathers what
+// they measured into a report.
+package suite
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"bitqueue/bench/internal/config"
+	"bitqueue/bench/internal/host"
+	"bitqueue/bench/internal/report"
+	"bitqueue/bench/internal/trial"
+)
+
+// Run runs the benchmark that opts describe.
+func Run(ctx context.Context, opts config.Options) (*report.Report, error) {
+	rep := &report.Report{Started: time.Now(), Opts: opts, Machine: host.Read()}
+	e, err := trial.Open(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	rep.Redis = e.Redis
+
+	if err := mainCell(ctx, e, rep); err != nil {
+		return nil, err
+	}
+	if opts.ShippedCount > 0 {
+		t, err := shipped(ctx, e)
+		if err != nil {
+			return nil, fmt.Errorf("anti-pattern baseline: %w", err)
+		}
+		rep.Shipped = &t
+	}
+	if opts.FileCount > 0 {
+		d, cpu, err := producerFile(ctx, e)
+		if err != nil {
+			return nil, fmt.Errorf("producer from a file: %w", err)
+		}
+		rep.Producer, rep.ProducerCPU = d, cpu
+	}
+	if opts.Profile {
+		var err error
+		if rep.Profile, err = profile(ctx, e); err != nil {
+			rep.ProfileErr = err.Error()
+			fmt.Fprintf(e.Log, "profile: %v\n", err)
+		}
+	}
+	if opts.Sweep {
+		for _, w := range opts.SweepWorkers {
+			cells, err := sweepWorkers(ctx, e, w)
+			if err != nil {
+				return nil, fmt.Errorf("sweep W=%d: %w", w, err)
+			}
+			rep.Sweep = append(rep.Sweep, cells...)
+		}
+	}
+	rep.Took = time.Since(rep.Started)
+	return rep, nil
+}

@@ -1,0 +1,78 @@
+package tasks_test
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"bitqueue/internal/cache"
+	"bitqueue/internal/layout"
+	"bitqueue/internal/results"
+	"bitqueue/internal/tasks"
+)
+
+// batchTask returns a bits:convert task of n integers below max.
+func batchTask(tb testing.TB, runID string, n int, max uint64) *asynq.Task {
+	tb.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	nums := make([]uint64, n)
+	for i := range nums {
+		nums[i] = rng.Uint64N(max)
+	}
+	t, err := tasks.NewBitsTask(tasks.Batch{RunID: runID, Nums: nums})
+	require.NoError(tb, err)
+	return t
+}
+
+// BenchmarkBitsHandler is the worker's CPU per batch of 1,000 integers
+// without Redis: decode, convert through the default cache, pack. Profile it
+// with -cpuprofile; -benchmem shows the handler's allocations.
+func BenchmarkBitsHandler(b *testing.B) {
+	c, err := cache.New(cache.DefaultBits)
+	require.NoError(b, err)
+	h := &tasks.BitsHandler{Cache: c, Store: nopStore{}, Logger: slog.New(slog.DiscardHandler)}
+	task := batchTask(b, "bench", 1000, 1<<20)
+	ctx := context.Background()
+	for b.Loop() {
+		if err := h.ProcessTask(ctx, task); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "ints/s")
+}
+
+// BenchmarkBitsHandlerRedis adds the result write to the Redis at REDIS_URL
+// (skipped without it): one MULTI/EXEC round trip per batch, serially.
+func BenchmarkBitsHandlerRedis(b *testing.B) {
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		b.Skip("REDIS_URL is not set")
+	}
+	opt, err := redis.ParseURL(url)
+	require.NoError(b, err)
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	var id [4]byte
+	_, _ = crand.Read(id[:])
+	prefix := "bqbench-" + hex.EncodeToString(id[:])
+	b.Cleanup(func() { rdb.Del(context.Background(), layout.ResultKey(prefix, "bench", 0)) })
+	c, err := cache.New(cache.DefaultBits)
+	require.NoError(b, err)
+	h := &tasks.BitsHandler{Cache: c, Store: &results.Store{Client: rdb, Prefix: prefix, TTL: 60e9}, Logger: slog.New(slog.DiscardHandler)}
+	task := batchTask(b, "bench", 1000, 1<<20)
+	ctx := context.Background()
+	for b.Loop() {
+		if err := h.ProcessTask(ctx, task); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "ints/s")
+}
