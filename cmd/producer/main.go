@@ -29,22 +29,6 @@ import (
 
 func main() { cli.Main("producer", run) }
 
-var env = map[string]string{
-	"redis":                 "REDIS_URL",
-	"redis-wait":            "BITQUEUE_REDIS_WAIT",
-	"queue":                 "BITQUEUE_QUEUE",
-	"prefix":                "BITQUEUE_PREFIX",
-	"batch-size":            "BITQUEUE_BATCH_SIZE",
-	"max-retry":             "BITQUEUE_MAX_RETRY",
-	"task-timeout":          "BITQUEUE_TASK_TIMEOUT",
-	"record-ttl":            "BITQUEUE_RECORD_TTL",
-	"shards":                "BITQUEUE_SHARDS",
-	"redis-ca":              redisconn.EnvCA,
-	"redis-tls-server-name": redisconn.EnvServerName,
-	"log-format":            "BITQUEUE_LOG_FORMAT",
-	"log-level":             "BITQUEUE_LOG_LEVEL",
-}
-
 type config struct {
 	redisURL    string
 	redisWait   time.Duration
@@ -97,6 +81,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	addScheduleFlags(fs, &c)
+	env := cli.VarsOf(fs, "BITQUEUE_", map[string]string{"redis": "BITQUEUE_REDIS_URL"})
 	if err := cli.Parse(fs, args, getenv, env); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			cli.PrintUsage(stdout, fs, "producer (--count N | --input FILE) [flags]\n       producer --schedule SPEC (--count N | --input FILE) [flags]\n       producer status --run-id ID [--json]   (see producer status -h)\n       producer requeue --run-id ID           (see producer requeue -h)", env)
@@ -155,6 +140,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	args = cli.Subcommand(args, "status", "requeue")
 	if len(args) > 0 {
 		switch args[0] {
 		case "status":

@@ -28,7 +28,8 @@ func TestHTTPAddrFlag(t *testing.T) {
 		want string
 		ok   bool
 	}{
-		{"default", nil, nil, ":8080", true},
+		{"default", nil, nil, "auto", true},
+		{"auto", []string{"--http-addr", "auto"}, nil, "auto", true},
 		{"loopback port", []string{"--http-addr", "127.0.0.1:9100"}, nil, "127.0.0.1:9100", true},
 		{"any free port", []string{"--http-addr", "127.0.0.1:0"}, nil, "127.0.0.1:0", true},
 		{"empty disables", []string{"--http-addr", ""}, nil, "", true},
@@ -102,7 +103,7 @@ func TestOpsServer(t *testing.T) {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "bitqueue_test_gauge", Help: "A gauge of the test."})
 	g.Set(42)
 	reg.MustRegister(g)
-	s, err := startOps("127.0.0.1:0", hs, reg, log)
+	s, err := startOps("127.0.0.1:0", "--http-addr 127.0.0.1:0", hs, reg, log)
 	require.NoError(t, err)
 	stopped := false
 	t.Cleanup(func() {
@@ -136,7 +137,7 @@ func TestOpsServer(t *testing.T) {
 	_, err = http.Get(base + "/healthz")
 	require.Error(t, err, "the server is closed")
 
-	_, err = startOps("127.0.0.1:bad", hs, reg, log)
+	_, err = startOps("127.0.0.1:bad", "--http-addr 127.0.0.1:bad", hs, reg, log)
 	require.Error(t, err)
 	require.True(t, strings.HasPrefix(err.Error(), "--http-addr"), err.Error())
 }
