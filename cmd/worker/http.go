@@ -69,7 +69,13 @@ func listen(addr, from string) (net.Listener, error) {
 		}
 		return ln, nil
 	}
-	for port := autoPorts[0]; port <= autoPorts[1]; port++ {
+	return listenAuto(autoPorts, from)
+}
+
+// listenAuto listens on every interface on the first free port from
+// ports[0] to ports[1], else on any free port.
+func listenAuto(ports [2]int, from string) (net.Listener, error) {
+	for port := ports[0]; port <= ports[1]; port++ {
 		if ln, err := net.Listen("tcp", ":"+strconv.Itoa(port)); err == nil {
 			return ln, nil
 		}
@@ -176,7 +182,7 @@ func probe(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs := cli.NewFlagSet("worker probe", "BITQUEUE_PROBE_")
 	fs.Synopsis = []string{"worker probe [--url URL] [--timeout D]"}
 	fs.Group("Probe")
-	url := fs.String("url", "http://127.0.0.1:8080/readyz", "URL to GET; 200 means healthy")
+	url := fs.String("url", "http://127.0.0.1:8080/readyz", "`URL` to GET; 200 means healthy")
 	timeout := fs.Duration("timeout", 2*time.Second, "give up after this long")
 	fs.Examples = []string{
 		"worker probe --url http://127.0.0.1:8081/healthz",

@@ -141,3 +141,35 @@ func TestOpsServer(t *testing.T) {
 	require.Error(t, err)
 	require.True(t, strings.HasPrefix(err.Error(), "--http-addr"), err.Error())
 }
+
+// TestListen checks --http-addr's two kinds of address: one the user named,
+// which is an error (exit 2) when taken, and auto, which moves on.
+func TestListen(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", ":0")
+	require.NoError(t, err)
+	t.Cleanup(func() { taken.Close() })
+	port := taken.Addr().(*net.TCPAddr).Port
+
+	_, err = listen(taken.Addr().String(), "BITQUEUE_HTTP_ADDR="+taken.Addr().String())
+	require.Error(t, err)
+	require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
+	require.True(t, strings.HasPrefix(err.Error(), "BITQUEUE_HTTP_ADDR="), err.Error())
+
+	ln, err := listenAuto([2]int{port, port}, "--http-addr auto")
+	require.NoError(t, err, "every port of the range taken: any free port")
+	t.Cleanup(func() { ln.Close() })
+	require.NotEqual(t, port, ln.Addr().(*net.TCPAddr).Port)
+
+	free, err := net.Listen("tcp", ":0")
+	require.NoError(t, err)
+	freePort := free.Addr().(*net.TCPAddr).Port
+	require.NoError(t, free.Close())
+	ln2, err := listenAuto([2]int{port, freePort}, "--http-addr auto")
+	if err == nil {
+		t.Cleanup(func() { ln2.Close() })
+	}
+	require.NoError(t, err)
+	got := ln2.Addr().(*net.TCPAddr).Port
+	require.True(t, got > port && got <= freePort || freePort < port, "a port of the range after the taken one: got %d in [%d, %d]", got, port, freePort)
+}

@@ -62,7 +62,7 @@ func newFlags(c *config, queues *string) *cli.FlagSet {
 	fs.Command("probe", "ask a worker's HTTP server whether it is ready; exit 0 if it is (see worker probe -h)")
 
 	fs.Group("Queues")
-	fs.StringVar(queues, "queue", "bits", "queue to pull batches from (comma-separated for several)")
+	fs.StringVar(queues, "queue", "bits", "`queue` to pull batches from (comma-separated for several)")
 	fs.IntVar(&c.shards, "shards", 1, fmt.Sprintf("pull from each queue's shards, <queue>-0 … <queue>-(N-1), as the producer's --shards spreads them, 1..%d", shard.MaxShards))
 	fs.IntVar(&c.concurrency, "concurrency", 8, "batches processed at once, 1..1000")
 	fs.DurationVar(&c.pollInterval, "poll-interval", 25*time.Millisecond, "how often an idle worker looks for new batches")
@@ -71,23 +71,23 @@ func newFlags(c *config, queues *string) *cli.FlagSet {
 	fs.Group("Results")
 	fs.IntVar(&c.cacheBits, "cache-bits", cache.DefaultBits, fmt.Sprintf("k: cache the bitstrings of every integer below 2^k, %d..%d", cache.MinBits, cache.MaxBits))
 	fs.DurationVar(&c.resultTTL, "result-ttl", results.DefaultTTL, "how long results are kept in Redis")
-	fs.StringVar(&c.prefix, "prefix", results.DefaultPrefix, "root of the result keys: <prefix>:result:<run-id>:<seq>")
+	fs.StringVar(&c.prefix, "prefix", results.DefaultPrefix, "root of the result keys, `prefix`: <prefix>:result:<run-id>:<seq>")
 
 	fs.Group("Redis")
-	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis URL: redis://[user:password@]host:port/db, rediss://…, redis-sentinel://host:port[,…][/db]?master=NAME or redis-cluster://host:port[,…] (password: in the URL or $BITQUEUE_REDIS_PASSWORD)")
+	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis `URL`: redis://[user:password@]host:port/db, rediss://…, redis-sentinel://host:port[,…][/db]?master=NAME or redis-cluster://host:port[,…] (password: in the URL or $BITQUEUE_REDIS_PASSWORD)")
 	fs.Env("redis", "BITQUEUE_REDIS_URL")
 	fs.DurationVar(&c.redisWait, "redis-wait", 30*time.Second, "how long start-up waits for Redis to answer before giving up")
 	c.redisOpts.AddFlags(fs.FlagSet)
 
 	fs.Group("Logging")
-	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log `format`: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 
 	fs.Group("HTTP")
-	fs.StringVar(&c.httpAddr, "http-addr", httpAuto, "serve /healthz, /readyz and /metrics on this host:port; auto: the first free of :8080 … :8099, else any free port; off: no HTTP server")
+	fs.StringVar(&c.httpAddr, "http-addr", httpAuto, "serve /healthz, /readyz and /metrics on this `host:port`; auto: the first free of :8080 … :8099, else any free port; off: no HTTP server")
 
 	fs.Group("Profiling")
-	fs.StringVar(&c.cpuProfile, "cpu-profile", "", "write a CPU profile of the process, from start to exit, to this file (for profiling; off by default)")
+	fs.StringVar(&c.cpuProfile, "cpu-profile", "", "write a CPU profile of the process, from start to exit, to this `file` (for profiling; off by default)")
 
 	fs.Examples = []string{
 		"# two workers on one host: each serves HTTP on the first free port from :8080",
