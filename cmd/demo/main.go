@@ -48,9 +48,9 @@ func newFlags(c *config) *cli.FlagSet {
 	fs.IntVar(&c.batchSize, "batch-size", 1000, fmt.Sprintf("integers per batch, 1..%d", tasks.MaxBatch))
 	fs.Group("Fleet")
 	fs.IntVar(&c.workers, "workers", 2, "worker processes to start, 1..64")
-	fs.StringVar(&c.bin, "bin", "", "directory holding the worker and producer binaries (default: beside this one)")
+	fs.StringVar(&c.bin, "bin", "", "`dir`ectory holding the worker and producer binaries (default: beside this one)")
 	fs.Group("Redis")
-	fs.StringVar(&c.redisURL, "redis", "", "use this Redis instead of an embedded one")
+	fs.StringVar(&c.redisURL, "redis", "", "use the Redis at this `URL` instead of an embedded one")
 	fs.Examples = []string{
 		"demo",
 		"demo --count 100000 --workers 4",
