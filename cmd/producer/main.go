@@ -81,7 +81,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	addScheduleFlags(fs, &c)
-	env := cli.VarsOf(fs, "BITQUEUE_", map[string]string{"redis": "BITQUEUE_REDIS_URL"})
+	env := cli.VarsOf(fs, "BITQUEUE_", map[string]string{"redis": "BITQUEUE_REDIS_URL", "concurrency": "BITQUEUE_PRODUCER_CONCURRENCY", "timeout": "BITQUEUE_WAIT_TIMEOUT", "name": "BITQUEUE_SCHEDULE_NAME"})
 	if err := cli.Parse(fs, args, getenv, env); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			cli.PrintUsage(stdout, fs, "producer (--count N | --input FILE) [flags]\n       producer --schedule SPEC (--count N | --input FILE) [flags]\n       producer status --run-id ID [--json]   (see producer status -h)\n       producer requeue --run-id ID           (see producer requeue -h)", env)
