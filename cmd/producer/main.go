@@ -56,6 +56,34 @@ type config struct {
 	redisOpts   redisconn.Options // TLS settings and passwords; PoolSize is set at Open
 }
 
+// help is what producer -h shows besides the flags.
+var help = cli.Help{
+	Synopsis: []string{
+		"producer (--count N | --input FILE) [flags]",
+		"producer --schedule SPEC (--count N | --input FILE) [flags]",
+		"producer status --run-id ID [--json]",
+		"producer requeue --run-id ID",
+	},
+	Commands: []cli.Command{
+		{Name: "status", Summary: "how many batches of a run are done, pending, failed or lost (see producer status -h)"},
+		{Name: "requeue", Summary: "send the permanently failed batches of a run back to their queue (see producer requeue -h)"},
+	},
+	Groups: []cli.Group{
+		{Title: "Input", Flags: []string{"count", "max", "seed", "input", "batch-size"}},
+		{Title: "Run", Flags: []string{"run-id", "wait", "timeout", "out", "queue", "shards", "prefix", "max-retry", "task-timeout", "concurrency", "record-ttl", "retention"}},
+		{Title: "Schedule", Flags: []string{"schedule", "tz", "name", "catch-up"}},
+		{Title: "Redis", Flags: []string{"redis", "redis-wait", "redis-ca", "redis-tls-server-name"}},
+		{Title: "Logging", Flags: []string{"log-format", "log-level"}},
+	},
+	Examples: []string{
+		"producer --count 1000000 --wait",
+		"producer --input numbers.txt --wait --out bits.tsv",
+		"producer --schedule @hourly --name hourly --count 100000",
+		"# flags may come before or after a subcommand",
+		"producer --redis redis://10.0.0.5:6379/0 status --run-id ID",
+	},
+}
+
 func parse(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("producer", flag.ContinueOnError)
@@ -84,7 +112,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	env := cli.VarsOf(fs, "BITQUEUE_", map[string]string{"redis": "BITQUEUE_REDIS_URL", "concurrency": "BITQUEUE_PRODUCER_CONCURRENCY", "timeout": "BITQUEUE_WAIT_TIMEOUT", "name": "BITQUEUE_SCHEDULE_NAME"})
 	if err := cli.Parse(fs, args, getenv, env); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			cli.PrintUsage(stdout, fs, "producer (--count N | --input FILE) [flags]\n       producer --schedule SPEC (--count N | --input FILE) [flags]\n       producer status --run-id ID [--json]   (see producer status -h)\n       producer requeue --run-id ID           (see producer requeue -h)", env)
+			cli.PrintHelp(stdout, fs, help, env)
 		}
 		return c, err
 	}

@@ -207,6 +207,12 @@ Flags:
     	how long to wait (default 1m0s) [$BQ_TIMEOUT]
   --verbose
     	log more [$BQ_VERBOSE]
+
+Other:
+  --version
+    	print the version and exit
+  -h, --help
+    	print this help
 `, out.String())
 }
 

@@ -30,10 +30,8 @@ type FlagSet struct {
 	groupOf  map[string]string // flag name → group title
 	groups   []string          // group titles in the order opened
 	current  string
-	commands []command
+	commands []Command
 }
-
-type command struct{ name, summary string }
 
 // NewFlagSet returns an empty FlagSet for the command name (as the help
 // shows it) whose variables take prefix.
@@ -59,7 +57,7 @@ func (f *FlagSet) Env(name, variable string) { f.vars[name] = variable }
 
 // Command lists a subcommand, with a one-line summary, in the help.
 func (f *FlagSet) Command(name, summary string) {
-	f.commands = append(f.commands, command{name, summary})
+	f.commands = append(f.commands, Command{name, summary})
 }
 
 // Vars returns the environment variable of every flag that has one, by flag
@@ -87,40 +85,17 @@ func (f *FlagSet) Given(name string) bool {
 // by group, each with its default and variables, then the examples.
 func (f *FlagSet) PrintUsage(w io.Writer) {
 	f.sync()
-	writeSynopsis(w, f.Synopsis)
-	if len(f.commands) > 0 {
-		io.WriteString(w, "\nCommands:\n")
-		for _, c := range f.commands {
-			writef(w, "  %-10s %s\n", c.name, c.summary)
-		}
-	}
-	env := f.Vars()
-	byGroup := map[string][]*flag.Flag{}
+	h := Help{Synopsis: f.Synopsis, Commands: f.commands, Examples: f.Examples}
+	byGroup := map[string][]string{}
 	f.VisitAll(func(fl *flag.Flag) {
-		if fl.Name != "version" {
-			byGroup[f.groupOf[fl.Name]] = append(byGroup[f.groupOf[fl.Name]], fl)
+		if fl.Name != "version" { // PrintHelp shows it last, with -h
+			byGroup[f.groupOf[fl.Name]] = append(byGroup[f.groupOf[fl.Name]], fl.Name)
 		}
 	})
-	for _, g := range append([]string{""}, f.groups...) {
-		if len(byGroup[g]) == 0 {
-			continue
-		}
-		title := g
-		if title == "" {
-			title = "Flags"
-		}
-		writef(w, "\n%s:\n", title)
-		for _, fl := range byGroup[g] {
-			writeFlag(w, fl, env)
-		}
+	for _, g := range f.groups {
+		h.Groups = append(h.Groups, Group{Title: g, Flags: byGroup[g]})
 	}
-	io.WriteString(w, "\nOther:\n  --version\n    \tprint the version and exit\n  -h, --help\n    \tprint this help\n")
-	if len(f.Examples) > 0 {
-		io.WriteString(w, "\nExamples:\n")
-		for _, e := range f.Examples {
-			writef(w, "  %s\n", e)
-		}
-	}
+	PrintHelp(w, f.FlagSet, h, f.Vars())
 }
 
 // sync puts the flags defined since the last Group into the current group.

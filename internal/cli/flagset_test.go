@@ -95,3 +95,46 @@ func TestFlagSetParse(t *testing.T) {
 	var ue *cli.UsageError
 	require.True(t, errors.As(err, &ue))
 }
+
+// TestPrintHelp groups a plain flag.FlagSet's flags: those of no group come
+// first, under "Flags".
+func TestPrintHelp(t *testing.T) {
+	t.Parallel()
+	fs, _ := newFlags()
+	require.NoError(t, cli.Parse(fs, nil, getenv(nil), env))
+	var out bytes.Buffer
+	cli.PrintHelp(&out, fs, cli.Help{
+		Synopsis: []string{"test [flags]"},
+		Groups:   []cli.Group{{Title: "Redis", Flags: []string{"redis", "timeout"}}, {Title: "Empty"}},
+		Examples: []string{"test --count 3"},
+	}, env)
+	require.Equal(t, `Usage: test [flags]
+
+Flags:
+  --count int
+    	how many integers (default 10) [$BQ_COUNT]
+  --name id
+    	run id
+  --verbose
+    	log more [$BQ_VERBOSE]
+
+Redis:
+  --redis URL
+    	Redis URL (default redis://default:6379/0) [$BQ_REDIS]
+  --timeout duration
+    	how long to wait (default 1m0s) [$BQ_TIMEOUT]
+
+Other:
+  --version
+    	print the version and exit
+  -h, --help
+    	print this help
+
+Examples:
+  test --count 3
+`, out.String())
+
+	require.PanicsWithValue(t, `cli: help group "Redis" names --nope, which test does not have`, func() {
+		cli.PrintHelp(&out, fs, cli.Help{Groups: []cli.Group{{Title: "Redis", Flags: []string{"nope"}}}}, env)
+	})
+}

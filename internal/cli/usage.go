@@ -7,21 +7,86 @@ import (
 	"strings"
 )
 
-// PrintUsage writes fs's flags, each with its environment variable, to w,
-// after the synopsis. A FlagSet's PrintUsage also groups them and ends with
-// examples.
-func PrintUsage(w io.Writer, fs *flag.FlagSet, synopsis string, env map[string]string) {
-	writeSynopsis(w, []string{synopsis})
-	io.WriteString(w, "\nFlags:\n")
-	fs.VisitAll(func(f *flag.Flag) { writeFlag(w, f, env) })
+// Help is what a command's -h shows besides its flags.
+type Help struct {
+	// Synopsis holds the forms of the command line, one per line.
+	Synopsis []string
+	// Commands lists the subcommands.
+	Commands []Command
+	// Groups puts the flags under titles, in this order; flags of no group
+	// come first, under "Flags".
+	Groups []Group
+	// Examples end the help, one command line (or # comment) each.
+	Examples []string
 }
 
-func writeSynopsis(w io.Writer, forms []string) {
-	for i, s := range forms {
+// Command is a subcommand and a one-line summary of it.
+type Command struct{ Name, Summary string }
+
+// Group is a title of the help and the names of the flags under it.
+type Group struct {
+	Title string
+	Flags []string
+}
+
+// PrintUsage writes fs's flags, each with its default and environment
+// variables, to w, after the synopsis.
+func PrintUsage(w io.Writer, fs *flag.FlagSet, synopsis string, env map[string]string) {
+	PrintHelp(w, fs, Help{Synopsis: []string{synopsis}}, env)
+}
+
+// PrintHelp writes the help of fs to w: the synopsis, the subcommands, the
+// flags by group, each with its default and environment variables
+// (env[flag name] and its Aliases), --version and -h, then the examples. A
+// group naming a flag fs does not have is a mistake of the command: PrintHelp
+// panics, so that a test of -h finds it.
+func PrintHelp(w io.Writer, fs *flag.FlagSet, h Help, env map[string]string) {
+	for i, s := range h.Synopsis {
 		if i == 0 {
 			writef(w, "Usage: %s\n", s)
 		} else {
 			writef(w, "       %s\n", s)
+		}
+	}
+	if len(h.Commands) > 0 {
+		io.WriteString(w, "\nCommands:\n")
+		for _, c := range h.Commands {
+			writef(w, "  %-10s %s\n", c.Name, c.Summary)
+		}
+	}
+	grouped := map[string]bool{"version": true}
+	for _, g := range h.Groups {
+		for _, name := range g.Flags {
+			if fs.Lookup(name) == nil {
+				panic(fmt.Sprintf("cli: help group %q names --%s, which %s does not have", g.Title, name, fs.Name()))
+			}
+			grouped[name] = true
+		}
+	}
+	var rest []string
+	fs.VisitAll(func(f *flag.Flag) {
+		if !grouped[f.Name] {
+			rest = append(rest, f.Name)
+		}
+	})
+	groups := h.Groups
+	if len(rest) > 0 {
+		groups = append([]Group{{Title: "Flags", Flags: rest}}, groups...)
+	}
+	for _, g := range groups {
+		if len(g.Flags) == 0 {
+			continue
+		}
+		writef(w, "\n%s:\n", g.Title)
+		for _, name := range g.Flags {
+			writeFlag(w, fs.Lookup(name), env)
+		}
+	}
+	io.WriteString(w, "\nOther:\n  --version\n    \tprint the version and exit\n  -h, --help\n    \tprint this help\n")
+	if len(h.Examples) > 0 {
+		io.WriteString(w, "\nExamples:\n")
+		for _, e := range h.Examples {
+			writef(w, "  %s\n", e)
 		}
 	}
 }
