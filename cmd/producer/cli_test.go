@@ -61,7 +61,7 @@ func TestValueErrors(t *testing.T) {
 	}{
 		{"negative count", []string{"--count", "-5"}, nil, `--count "-5": want a whole number, 0 or more`},
 		{"bad variable", []string{"--count", "1"}, map[string]string{"BITQUEUE_BATCH_SIZE": "lots"}, "BITQUEUE_BATCH_SIZE=lots (for --batch-size): want a whole number from 1 to 100000"},
-		{"unknown flag", []string{"--cont", "1"}, nil, "unknown flag --cont (see -h)"},
+		{"unknown flag", []string{"--cont", "1"}, nil, "unknown flag --cont (see producer -h)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

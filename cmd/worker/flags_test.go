@@ -37,7 +37,7 @@ func TestParseNamesTheValue(t *testing.T) {
 		{"log format", nil, map[string]string{"BITQUEUE_LOG_FORMAT": "xml"}, "BITQUEUE_LOG_FORMAT=xml: want text or json"},
 		{"log level", []string{"--log-level", "loud"}, nil, "--log-level loud: want debug, info, warn or error"},
 		{"http addr", nil, map[string]string{"BITQUEUE_HTTP_ADDR": "localhost"}, "BITQUEUE_HTTP_ADDR=localhost: want host:port, :port, auto or off"},
-		{"unknown flag", []string{"--shard", "2"}, nil, "unknown flag --shard (see -h)"},
+		{"unknown flag", []string{"--shard", "2"}, nil, "unknown flag --shard (see worker -h)"},
 		{"missing value", []string{"--queue"}, nil, "--queue needs a value"},
 	}
 	for _, tt := range tests {
@@ -115,7 +115,7 @@ func TestProbeAfterFlags(t *testing.T) {
 	// The flags before probe are probe's: a bad one is refused by name,
 	// which shows probe parsed it.
 	_, err := parse([]string{"--timeout", "0s"}, func(string) string { return "" }, io.Discard)
-	require.EqualError(t, err, "unknown flag --timeout (see -h)", "--timeout is not a flag of the worker itself")
+	require.EqualError(t, err, "unknown flag --timeout (see worker -h)", "--timeout is not a flag of the worker itself")
 	err = run(context.Background(), []string{"--timeout", "0s", "probe"}, func(string) string { return "" }, io.Discard, io.Discard)
 	require.EqualError(t, err, "--timeout 0s must be positive")
 	err = run(context.Background(), []string{"probe"}, func(k string) string { return map[string]string{"BITQUEUE_PROBE_TIMEOUT": "0s"}[k] }, io.Discard, io.Discard)

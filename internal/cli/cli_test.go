@@ -107,7 +107,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad bool flag", []string{"--verbose=sure"}, nil, env, "--verbose sure: want true or false"},
 		{"bad duration flag", []string{"--timeout", "10"}, nil, env, "--timeout 10: want a duration such as 500ms, 30s, 5m or 1h30m"},
 		{"the flag's value is named even when the env is good", []string{"-count", "many"}, map[string]string{"BQ_COUNT": "7"}, env, "--count many: want a whole number"},
-		{"unknown flag", []string{"-bogus"}, nil, env, "unknown flag --bogus (see -h)"},
+		{"unknown flag", []string{"-bogus"}, nil, env, "unknown flag --bogus (see test -h)"},
 		{"missing flag value", []string{"-count"}, nil, env, "--count needs a value"},
 		{"positional argument", []string{"extra"}, nil, env, `unexpected argument "extra"`},
 		{"positional argument after flags", []string{"-count", "3", "a", "b"}, nil, env, `unexpected argument "a"`},

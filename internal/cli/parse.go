@@ -42,7 +42,7 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string, env map[
 		if last.src != nil {
 			return &UsageError{Err: last.message()}
 		}
-		return &UsageError{Err: rewordParseError(err)}
+		return &UsageError{Err: rewordParseError(err, fs.Name())}
 	}
 	if v, ok := fs.Lookup("version").Value.(flag.Getter); ok && v.Get() == true {
 		return ErrVersion
@@ -181,11 +181,11 @@ func want(s *sourced, err error) string {
 }
 
 // rewordParseError rewrites the flag package's own messages, which name flags
-// with one dash, into the command's words.
-func rewordParseError(err error) error {
+// with one dash, into the words of the command cmd.
+func rewordParseError(err error, cmd string) error {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
-		return fmt.Errorf("unknown flag --%s (see -h)", strings.TrimLeft(name, "-"))
+		return fmt.Errorf("unknown flag --%s (see %s -h)", strings.TrimLeft(name, "-"), cmd)
 	}
 	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
 		return fmt.Errorf("--%s needs a value", strings.TrimLeft(name, "-"))
