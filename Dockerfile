@@ -19,6 +19,10 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/ ./cmd/producer ./
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/producer /out/worker /usr/local/bin/
 USER nonroot:nonroot
-# The worker's /healthz, /readyz and /metrics (--http-addr).
+# The worker's /healthz, /readyz and /metrics (--http-addr). A container has
+# its own network namespace, so the image pins :8080 rather than the
+# default auto (the first free port from :8080), and an occupied port is an
+# error instead of a silent move to another.
+ENV BITQUEUE_HTTP_ADDR=:8080
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/worker"]

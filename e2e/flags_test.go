@@ -86,15 +86,18 @@ func TestFlagsOutOfRange(t *testing.T) {
 		{"worker", nil, []string{"-cache-bits", "0"}, "--cache-bits 0 out of range"},
 		{"worker", nil, []string{"-cache-bits", "29"}, "--cache-bits 29 out of range"},
 		{"worker", nil, []string{"-result-ttl", "999ms"}, "--result-ttl 999ms must be at least 1s"},
-		{"worker", nil, []string{"-result-ttl", "-1h"}, "--result-ttl -1h0m0s must be at least 1s"},
+		{"worker", nil, []string{"-result-ttl", "-1h"}, `--result-ttl "-1h" must be at least 1s`},
 		{"worker", nil, []string{"-shutdown-timeout", "0s"}, "--shutdown-timeout 0s must be positive"},
 		{"worker", nil, []string{"-redis-wait", "0s"}, "--redis-wait 0s must be positive"},
-		{"worker", nil, []string{"-poll-interval", "999us"}, "--poll-interval 999µs out of range [1ms, 1m]"},
-		{"worker", nil, []string{"-poll-interval", "61s"}, "--poll-interval 1m1s out of range [1ms, 1m]"},
+		{"worker", nil, []string{"-poll-interval", "999us"}, "--poll-interval 999us out of range [1ms, 1m]"},
+		{"worker", nil, []string{"-poll-interval", "61s"}, "--poll-interval 61s out of range [1ms, 1m]"},
 		{"worker", nil, []string{"-shards", "0"}, "--shards"},
-		{"worker", []string{"BITQUEUE_CONCURRENCY=0"}, nil, "--concurrency 0 out of range"},
+		{"worker", []string{"BITQUEUE_CONCURRENCY=0"}, nil, "BITQUEUE_CONCURRENCY=0 out of range [1, 1000]"},
 		{"worker", []string{"BITQUEUE_CACHE_BITS=twenty"}, nil, "BITQUEUE_CACHE_BITS"},
-		{"worker", []string{"BITQUEUE_RESULT_TTL=0s"}, nil, "--result-ttl 0s must be at least 1s"},
+		{"worker", []string{"BITQUEUE_RESULT_TTL=0s"}, nil, "BITQUEUE_RESULT_TTL=0s must be at least 1s"},
+		{"worker", []string{"BITQUEUE_SHARDS=0"}, nil, "BITQUEUE_SHARDS=0 out of range [1, 256]"},
+		{"worker", []string{"BITQUEUE_CACHE_BITS=twenty"}, nil, "BITQUEUE_CACHE_BITS=twenty (for --cache-bits): want a whole number from 1 to 28"},
+		{"producer", nil, []string{"-count", "-5"}, `--count "-5": want a whole number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.command+" "+strings.Join(append(tt.env, tt.args...), " "), func(t *testing.T) {
@@ -147,7 +150,7 @@ func TestUsageErrorsAreOneLine(t *testing.T) {
 		args    []string
 		what    string
 	}{
-		{"producer", []string{"-count", "5", "-frobnicate"}, "flag provided but not defined: -frobnicate"},
+		{"producer", []string{"-count", "5", "-frobnicate"}, "unknown flag --frobnicate (see producer -h)"},
 		{"producer", []string{"-count", "5", "extra"}, `unexpected argument "extra"`},
 		{"producer", []string{"-count", "5", "-input", "x"}, "give exactly one of --count N and --input FILE"},
 		{"producer", nil, "give exactly one of --count N and --input FILE"},
@@ -157,7 +160,7 @@ func TestUsageErrorsAreOneLine(t *testing.T) {
 		{"producer", []string{"-count", "5", "-run-id", strings.Repeat("r", 129)}, "--run-id"},
 		{"producer", []string{"-count", "5", "-queue", ""}, "--queue"},
 		{"producer", []string{"-count", "5", "-prefix", "a b"}, "--prefix"},
-		{"worker", []string{"-frobnicate"}, "flag provided but not defined: -frobnicate"},
+		{"worker", []string{"-frobnicate"}, "unknown flag --frobnicate (see worker -h)"},
 		{"worker", []string{"extra"}, `unexpected argument "extra"`},
 		{"worker", []string{"-queue", " , "}, "--queue"},
 		{"worker", []string{"-prefix", ""}, "--prefix"},

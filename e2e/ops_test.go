@@ -225,6 +225,7 @@ func TestWorkerHealthAndReadiness(t *testing.T) {
 	r.start()
 	waitStatus(t, base+"/readyz", http.StatusOK, "ready", 30*time.Second)
 	require.Equal(t, 1.0, sample(t, scrape(t, base), "bitqueue_ready"))
+	require.Equal(t, 1.0, sample(t, scrape(t, base), "bitqueue_build_info"), "which build the worker runs")
 
 	r.stop()
 	waitStatus(t, base+"/readyz", http.StatusServiceUnavailable, "not ready: Redis unreachable", 30*time.Second)
@@ -265,6 +266,7 @@ func TestWorkerHealthAndReadiness(t *testing.T) {
 		require.True(t, ok, "no %q line in the logs", msg)
 		require.Contains(t, l, field, "%q line", msg)
 	}
+	require.Equal(t, 10.0, seen["shutdown begun"]["timeout"], "durations are seconds in JSON")
 }
 
 // TestMetricsAfterRun runs 12 345 integers and a malformed task through one

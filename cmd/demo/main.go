@@ -36,32 +36,47 @@ type config struct {
 	redisURL         string
 }
 
+// newFlags declares the demo's flags, each with its environment variable
+// (BITQUEUE_DEMO_ and its name) and its group in the help.
+func newFlags(c *config) *cli.FlagSet {
+	fs := cli.NewFlagSet("demo", "BITQUEUE_DEMO_")
+	fs.Synopsis = []string{"demo [flags]"}
+	fs.Group("Input")
+	fs.Uint64Var(&c.count, "count", 1_000_000, "random integers to convert, 1..100000000")
+	fs.Uint64Var(&c.max, "max", 1<<20, "integers are drawn from [0, max), max in 1..2^63")
+	fs.Uint64Var(&c.seed, "seed", 1, "seed of the random integers")
+	fs.IntVar(&c.batchSize, "batch-size", 1000, fmt.Sprintf("integers per batch, 1..%d", tasks.MaxBatch))
+	fs.Group("Fleet")
+	fs.IntVar(&c.workers, "workers", 2, "worker processes to start, 1..64")
+	fs.StringVar(&c.bin, "bin", "", "`dir`ectory holding the worker and producer binaries (default: beside this one)")
+	fs.Group("Redis")
+	fs.StringVar(&c.redisURL, "redis", "", "use the Redis at this `URL` instead of an embedded one")
+	fs.Examples = []string{
+		"demo",
+		"demo --count 100000 --workers 4",
+		"demo --redis redis://127.0.0.1:6379/0",
+	}
+	return fs
+}
+
 func parse(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
 	var c config
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.Uint64Var(&c.count, "count", 1_000_000, "random integers to convert")
-	fs.Uint64Var(&c.max, "max", 1<<20, "integers are drawn from [0, max)")
-	fs.Uint64Var(&c.seed, "seed", 1, "seed of the random integers")
-	fs.IntVar(&c.workers, "workers", 2, "worker processes to start, 1..64")
-	fs.IntVar(&c.batchSize, "batch-size", 1000, fmt.Sprintf("integers per batch, 1..%d", tasks.MaxBatch))
-	fs.StringVar(&c.bin, "bin", "", "directory holding the worker and producer binaries (default: beside this one)")
-	fs.StringVar(&c.redisURL, "redis", "", "use this Redis instead of an embedded one")
-	env := map[string]string{}
-	if err := cli.Parse(fs, args, getenv, env); err != nil {
+	fs := newFlags(&c)
+	if err := fs.Parse(args, getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			cli.PrintUsage(stdout, fs, "demo [flags]", env)
+			fs.PrintUsage(stdout)
 		}
 		return c, err
 	}
 	switch {
 	case c.count < 1 || c.count > 100_000_000:
-		return c, cli.Usagef("--count %d out of range [1, 100000000]", c.count)
+		return c, cli.Usagef("%s out of range [1, 100000000]", fs.Source("count"))
 	case c.max < 1 || c.max > 1<<63:
-		return c, cli.Usagef("--max %d out of range [1, 2^63]", c.max)
+		return c, cli.Usagef("%s out of range [1, 2^63]", fs.Source("max"))
 	case c.workers < 1 || c.workers > 64:
-		return c, cli.Usagef("--workers %d out of range [1, 64]", c.workers)
+		return c, cli.Usagef("%s out of range [1, 64]", fs.Source("workers"))
 	case c.batchSize < 1 || c.batchSize > tasks.MaxBatch:
-		return c, cli.Usagef("--batch-size %d out of range [1, %d]", c.batchSize, tasks.MaxBatch)
+		return c, cli.Usagef("%s out of range [1, %d]", fs.Source("batch-size"), tasks.MaxBatch)
 	}
 	if c.bin == "" {
 		exe, err := os.Executable()

@@ -23,22 +23,6 @@ import (
 
 func main() { cli.Main("producer", run) }
 
-var env = map[string]string{
-	"redis":                 "REDIS_URL",
-	"redis-wait":            "BITQUEUE_REDIS_WAIT",
-	"queue":                 "BITQUEUE_QUEUE",
-	"prefix":                "BITQUEUE_PREFIX",
-	"batch-size":            "BITQUEUE_BATCH_SIZE",
-	"max-retry":             "BITQUEUE_MAX_RETRY",
-	"task-timeout":          "BITQUEUE_TASK_TIMEOUT",
-	"record-ttl":            "BITQUEUE_RECORD_TTL",
-	"shards":                "BITQUEUE_SHARDS",
-	"redis-ca":              redisconn.EnvCA,
-	"redis-tls-server-name": redisconn.EnvServerName,
-	"log-format":            "BITQUEUE_LOG_FORMAT",
-	"log-level":             "BITQUEUE_LOG_LEVEL",
-}
-
 type config struct {
 	redisURL    string
 	redisWait   time.Duration
@@ -67,6 +51,34 @@ type config struct {
 	redisOpts   redisconn.Options // TLS settings and passwords; PoolSize is set at Open
 }
 
+// help is what producer -h shows besides the flags.
+var help = cli.Help{
+	Synopsis: []string{
+		"producer (--count N | --input FILE) [--wait [--out FILE]] [--json] [flags]   (prints the run id on stdout)",
+		"producer --schedule SPEC (--count N | --input FILE) [flags]",
+		"producer status --run-id ID [--json]",
+		"producer requeue --run-id ID",
+	},
+	Commands: []cli.Command{
+		{Name: "status", Summary: "how many batches of a run are done, pending, failed or lost (see producer status -h)"},
+		{Name: "requeue", Summary: "send the permanently failed batches of a run back to their queue (see producer requeue -h)"},
+	},
+	Groups: []cli.Group{
+		{Title: "Input", Flags: []string{"count", "max", "seed", "input", "batch-size"}},
+		{Title: "Run", Flags: []string{"run-id", "json", "wait", "timeout", "out", "queue", "shards", "prefix", "max-retry", "task-timeout", "concurrency", "record-ttl", "retention"}},
+		{Title: "Schedule", Flags: []string{"schedule", "tz", "name", "catch-up"}},
+		{Title: "Redis", Flags: []string{"redis", "redis-wait", "redis-ca", "redis-tls-server-name"}},
+		{Title: "Logging", Flags: []string{"log-format", "log-level"}},
+	},
+	Examples: []string{
+		"producer --count 1000000 --wait",
+		"producer --input numbers.txt --wait --out bits.tsv",
+		"producer --schedule @hourly --name hourly --count 100000",
+		"# flags may come before or after a subcommand",
+		"producer --redis redis://10.0.0.5:6379/0 status --run-id ID",
+	},
+}
+
 func parse(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("producer", flag.ContinueOnError)
@@ -93,9 +105,10 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	addScheduleFlags(fs, &c)
+	env := cli.VarsOf(fs, "BITQUEUE_", map[string]string{"redis": "BITQUEUE_REDIS_URL", "concurrency": "BITQUEUE_PRODUCER_CONCURRENCY", "timeout": "BITQUEUE_WAIT_TIMEOUT", "name": "BITQUEUE_SCHEDULE_NAME"})
 	if err := cli.Parse(fs, args, getenv, env); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			cli.PrintUsage(stdout, fs, "producer (--count N | --input FILE) [--wait [--out FILE]] [--json] [flags]   (prints the run id on stdout)\n       producer --schedule SPEC (--count N | --input FILE) [flags]\n       producer status --run-id ID [--json]   (see producer status -h)\n       producer requeue --run-id ID           (see producer requeue -h)", env)
+			cli.PrintHelp(stdout, fs, help, env)
 		}
 		return c, err
 	}
@@ -153,6 +166,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	args = cli.Subcommand(args, "status", "requeue")
 	if len(args) > 0 {
 		switch args[0] {
 		case "status":

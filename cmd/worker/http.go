@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,16 +36,55 @@ type ops struct {
 // is how BITQUEUE_HTTP_ADDR says it, an empty variable meaning unset.
 var httpOff = []string{"", "off"}
 
-// checkHTTPAddr validates --http-addr: host:port (host may be empty for
-// every interface, port 0 for any free one), or off.
-func checkHTTPAddr(addr string) error {
-	if slices.Contains(httpOff, addr) {
+// httpAuto, the default of --http-addr, serves on the first free port of
+// autoPorts on every interface, else on any free port, so that several
+// workers share a host out of the box; each logs the address it took.
+const httpAuto = "auto"
+
+// autoPorts are the ports --http-addr auto tries, in order, before any free
+// port.
+var autoPorts = [2]int{8080, 8099}
+
+// checkHTTPAddr validates --http-addr, given by the user as from: auto,
+// host:port (host may be empty for every interface, port 0 for any free
+// one), or off.
+func checkHTTPAddr(addr, from string) error {
+	if addr == httpAuto || slices.Contains(httpOff, addr) {
 		return nil
 	}
 	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
-		return cli.Usagef("--http-addr %q: want host:port, :port, or off", addr)
+		return cli.Usagef("%s: want host:port, :port, auto or off", from)
 	}
 	return nil
+}
+
+// listen opens the HTTP listener for --http-addr, given by the user as from.
+// An address the user named that cannot be had is a usage error; auto falls
+// back from port to port.
+func listen(addr, from string) (net.Listener, error) {
+	if addr != httpAuto {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, cli.Usagef("%s: %v", from, err)
+		}
+		return ln, nil
+	}
+	return listenAuto(autoPorts, from)
+}
+
+// listenAuto listens on every interface on the first free port from
+// ports[0] to ports[1], else on any free port.
+func listenAuto(ports [2]int, from string) (net.Listener, error) {
+	for port := ports[0]; port <= ports[1]; port++ {
+		if ln, err := net.Listen("tcp", ":"+strconv.Itoa(port)); err == nil {
+			return ln, nil
+		}
+	}
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		return nil, fmt.Errorf("%s: no free port: %w", from, err)
+	}
+	return ln, nil
 }
 
 // newOps builds the worker's readiness and metrics and, unless --http-addr is
@@ -54,13 +94,15 @@ func checkHTTPAddr(addr string) error {
 func newOps(c config, rdb redis.UniversalClient, log *slog.Logger) (*ops, error) {
 	o := &ops{health: health.New(nil)}
 	reg := metrics.NewRegistry()
+	b := cli.Build()
+	reg.MustRegister(metrics.BuildInfo(b.Version, b.Revision, b.GoVersion))
 	o.metrics = metrics.NewWorker(reg, func() bool { ready, _ := o.health.Ready(); return ready })
 	reg.MustRegister(metrics.NewQueues(asynq.NewInspectorFromRedisClient(rdb), c.queues, 5*time.Second, log, nil))
 	if slices.Contains(httpOff, c.httpAddr) {
 		log.Info("http server off: no /healthz, /readyz or /metrics")
 		return o, nil
 	}
-	srv, err := startOps(c.httpAddr, o.health, reg, log)
+	srv, err := startOps(c.httpAddr, c.httpFrom, o.health, reg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -85,14 +127,14 @@ type opsServer struct {
 	done chan error // receives Serve's result once it returns
 }
 
-// startOps listens on addr and serves the health endpoints of hs and the
+// startOps listens on addr (see listen) and serves the health endpoints of hs and the
 // metrics of reg in a goroutine until stop is called. It returns once the
 // listener is open, so that /healthz answers before the worker starts
 // building its cache.
-func startOps(addr string, hs *health.State, reg *prometheus.Registry, log *slog.Logger) (*opsServer, error) {
-	ln, err := net.Listen("tcp", addr)
+func startOps(addr, from string, hs *health.State, reg *prometheus.Registry, log *slog.Logger) (*opsServer, error) {
+	ln, err := listen(addr, from)
 	if err != nil {
-		return nil, fmt.Errorf("--http-addr: %w", err)
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", health.Healthz())
@@ -137,24 +179,30 @@ func (s *opsServer) stop(timeout time.Duration) error {
 // (or alive, with --url …/healthz) and exits 0 when the answer is 200, 1
 // otherwise. Container images without a shell use it as their healthcheck.
 func probe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("worker probe", flag.ContinueOnError)
-	url := fs.String("url", "http://127.0.0.1:8080/readyz", "URL to GET; 200 means healthy")
+	fs := cli.NewFlagSet("worker probe", "BITQUEUE_PROBE_")
+	fs.Synopsis = []string{"worker probe [--url URL] [--timeout D]"}
+	fs.Group("Probe")
+	url := fs.String("url", "http://127.0.0.1:8080/readyz", "`URL` to GET; 200 means healthy")
 	timeout := fs.Duration("timeout", 2*time.Second, "give up after this long")
-	env := map[string]string{"url": "BITQUEUE_PROBE_URL"}
-	if err := cli.Parse(fs, args, getenv, env); err != nil {
+	fs.Examples = []string{
+		"worker probe --url http://127.0.0.1:8081/healthz",
+		"# flags may also come before probe",
+		"worker --timeout 5s probe",
+	}
+	if err := fs.Parse(args, getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			cli.PrintUsage(stdout, fs, "worker probe [--url URL] [--timeout D]", env)
+			fs.PrintUsage(stdout)
 		}
 		return err
 	}
 	if *timeout <= 0 {
-		return cli.Usagef("--timeout %s must be positive", *timeout)
+		return cli.Usagef("%s must be positive", fs.Source("timeout"))
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
 	if err != nil {
-		return cli.Usagef("--url: %v", err)
+		return cli.Usagef("%s: %v", fs.Source("url"), err)
 	}
 	resp, err := (&http.Client{}).Do(req)
 	if err != nil {

@@ -28,7 +28,8 @@ func TestHTTPAddrFlag(t *testing.T) {
 		want string
 		ok   bool
 	}{
-		{"default", nil, nil, ":8080", true},
+		{"default", nil, nil, "auto", true},
+		{"auto", []string{"--http-addr", "auto"}, nil, "auto", true},
 		{"loopback port", []string{"--http-addr", "127.0.0.1:9100"}, nil, "127.0.0.1:9100", true},
 		{"any free port", []string{"--http-addr", "127.0.0.1:0"}, nil, "127.0.0.1:0", true},
 		{"empty disables", []string{"--http-addr", ""}, nil, "", true},
@@ -102,7 +103,7 @@ func TestOpsServer(t *testing.T) {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "bitqueue_test_gauge", Help: "A gauge of the test."})
 	g.Set(42)
 	reg.MustRegister(g)
-	s, err := startOps("127.0.0.1:0", hs, reg, log)
+	s, err := startOps("127.0.0.1:0", "--http-addr 127.0.0.1:0", hs, reg, log)
 	require.NoError(t, err)
 	stopped := false
 	t.Cleanup(func() {
@@ -136,7 +137,27 @@ func TestOpsServer(t *testing.T) {
 	_, err = http.Get(base + "/healthz")
 	require.Error(t, err, "the server is closed")
 
-	_, err = startOps("127.0.0.1:bad", hs, reg, log)
+	_, err = startOps("127.0.0.1:bad", "--http-addr 127.0.0.1:bad", hs, reg, log)
 	require.Error(t, err)
 	require.True(t, strings.HasPrefix(err.Error(), "--http-addr"), err.Error())
+}
+
+// TestListen checks --http-addr's two kinds of address: one the user named,
+// which is an error (exit 2) when taken, and auto, which moves on.
+func TestListen(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", ":0")
+	require.NoError(t, err)
+	t.Cleanup(func() { taken.Close() })
+	port := taken.Addr().(*net.TCPAddr).Port
+
+	_, err = listen(taken.Addr().String(), "BITQUEUE_HTTP_ADDR="+taken.Addr().String())
+	require.Error(t, err)
+	require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
+	require.True(t, strings.HasPrefix(err.Error(), "BITQUEUE_HTTP_ADDR="), err.Error())
+
+	ln, err := listenAuto([2]int{port, port}, "--http-addr auto")
+	require.NoError(t, err, "every port of the range taken: any free port")
+	t.Cleanup(func() { ln.Close() })
+	require.NotEqual(t, port, ln.Addr().(*net.TCPAddr).Port)
 }

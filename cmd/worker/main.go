@@ -34,24 +34,6 @@ func main() { cli.Main("worker", run) }
 // while Redis is away.
 const saveOutage = 20 * time.Second
 
-var env = map[string]string{
-	"redis":                 "REDIS_URL",
-	"redis-wait":            "BITQUEUE_REDIS_WAIT",
-	"queue":                 "BITQUEUE_QUEUE",
-	"concurrency":           "BITQUEUE_CONCURRENCY",
-	"cache-bits":            "BITQUEUE_CACHE_BITS",
-	"result-ttl":            "BITQUEUE_RESULT_TTL",
-	"prefix":                "BITQUEUE_PREFIX",
-	"shutdown-timeout":      "BITQUEUE_SHUTDOWN_TIMEOUT",
-	"poll-interval":         "BITQUEUE_POLL_INTERVAL",
-	"log-format":            "BITQUEUE_LOG_FORMAT",
-	"log-level":             "BITQUEUE_LOG_LEVEL",
-	"http-addr":             "BITQUEUE_HTTP_ADDR",
-	"shards":                "BITQUEUE_SHARDS",
-	"redis-ca":              redisconn.EnvCA,
-	"redis-tls-server-name": redisconn.EnvServerName,
-}
-
 type config struct {
 	redisURL        string
 	redisWait       time.Duration
@@ -66,38 +48,72 @@ type config struct {
 	logLevel        string
 	cpuProfile      string
 	httpAddr        string
+	httpFrom        string // --http-addr as the user gave it, for messages
 	shards          int
 	redisOpts       redisconn.Options // TLS settings and passwords; PoolSize is set at Open
+}
+
+// newFlags declares the worker's flags, each with its environment variable
+// (BITQUEUE_ and its name, BITQUEUE_REDIS_URL for --redis) and its group in
+// the help.
+func newFlags(c *config, queues *string) *cli.FlagSet {
+	fs := cli.NewFlagSet("worker", "BITQUEUE_")
+	fs.Synopsis = []string{"worker [flags]", "worker probe [--url URL] [--timeout D]"}
+	fs.Command("probe", "ask a worker's HTTP server whether it is ready; exit 0 if it is (see worker probe -h)")
+
+	fs.Group("Queues")
+	fs.StringVar(queues, "queue", "bits", "`queue` to pull batches from (comma-separated for several)")
+	fs.IntVar(&c.shards, "shards", 1, fmt.Sprintf("pull from each queue's shards, <queue>-0 … <queue>-(N-1), as the producer's --shards spreads them, 1..%d", shard.MaxShards))
+	fs.IntVar(&c.concurrency, "concurrency", 8, "batches processed at once, 1..1000")
+	fs.DurationVar(&c.pollInterval, "poll-interval", 25*time.Millisecond, "how often an idle worker looks for new batches")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long in-flight batches may finish before they are handed back")
+
+	fs.Group("Results")
+	fs.IntVar(&c.cacheBits, "cache-bits", cache.DefaultBits, fmt.Sprintf("k: cache the bitstrings of every integer below 2^k, %d..%d", cache.MinBits, cache.MaxBits))
+	fs.DurationVar(&c.resultTTL, "result-ttl", results.DefaultTTL, "how long results are kept in Redis")
+	fs.StringVar(&c.prefix, "prefix", results.DefaultPrefix, "root of the result keys, `prefix`: <prefix>:result:<run-id>:<seq>")
+
+	fs.Group("Redis")
+	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis `URL`: redis://[user:password@]host:port/db, rediss://…, redis-sentinel://host:port[,…][/db]?master=NAME or redis-cluster://host:port[,…] (password: in the URL or $BITQUEUE_REDIS_PASSWORD)")
+	fs.Env("redis", "BITQUEUE_REDIS_URL")
+	fs.DurationVar(&c.redisWait, "redis-wait", 30*time.Second, "how long start-up waits for Redis to answer before giving up")
+	c.redisOpts.AddFlags(fs.FlagSet)
+
+	fs.Group("Logging")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log `format`: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+
+	fs.Group("HTTP")
+	fs.StringVar(&c.httpAddr, "http-addr", httpAuto, "serve /healthz, /readyz and /metrics on this `host:port`; auto: the first free of :8080 … :8099, else any free port; off: no HTTP server")
+
+	fs.Group("Profiling")
+	fs.StringVar(&c.cpuProfile, "cpu-profile", "", "write a CPU profile of the process, from start to exit, to this `file` (for profiling; off by default)")
+
+	fs.Examples = []string{
+		"# two workers on one host: each serves HTTP on the first free port from :8080",
+		"worker --redis redis://127.0.0.1:6379/0 &",
+		"worker --redis redis://127.0.0.1:6379/0 &",
+		"# JSON logs, four shards of queue bits, readiness on a fixed port",
+		"BITQUEUE_LOG_FORMAT=json worker --shards 4 --http-addr :9100",
+		"# a container healthcheck",
+		"worker probe --url http://127.0.0.1:8080/readyz",
+	}
+	return fs
 }
 
 func parse(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
 	var c config
 	var queues string
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis URL: redis://[user:password@]host:port/db, rediss://…, redis-sentinel://host:port[,…][/db]?master=NAME or redis-cluster://host:port[,…] (password: in the URL or $REDIS_PASSWORD)")
-	c.redisOpts.AddFlags(fs)
-	fs.IntVar(&c.shards, "shards", 1, fmt.Sprintf("pull from each queue's shards, <queue>-0 … <queue>-(N-1), as the producer's --shards spreads them, 1..%d", shard.MaxShards))
-	fs.DurationVar(&c.redisWait, "redis-wait", 30*time.Second, "how long start-up waits for Redis to answer before giving up")
-	fs.StringVar(&queues, "queue", "bits", "queue to pull batches from (comma-separated for several)")
-	fs.IntVar(&c.concurrency, "concurrency", 8, "batches processed at once, 1..1000")
-	fs.IntVar(&c.cacheBits, "cache-bits", cache.DefaultBits, fmt.Sprintf("k: cache the bitstrings of every integer below 2^k, %d..%d", cache.MinBits, cache.MaxBits))
-	fs.DurationVar(&c.resultTTL, "result-ttl", results.DefaultTTL, "how long results are kept in Redis")
-	fs.StringVar(&c.prefix, "prefix", results.DefaultPrefix, "root of the result keys: <prefix>:result:<run-id>:<seq>")
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long in-flight batches may finish before they are handed back")
-	fs.DurationVar(&c.pollInterval, "poll-interval", 25*time.Millisecond, "how often an idle worker looks for new batches")
-	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "serve /healthz, /readyz and /metrics on this host:port (off or empty: no HTTP server)")
-	fs.StringVar(&c.cpuProfile, "cpu-profile", "", "write a CPU profile of the process, from start to exit, to this file (for profiling; off by default)")
-	if err := cli.Parse(fs, args, getenv, env); err != nil {
+	fs := newFlags(&c, &queues)
+	if err := fs.Parse(args, getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			cli.PrintUsage(stdout, fs, "worker [flags]", env)
+			fs.PrintUsage(stdout)
 		}
 		return c, err
 	}
 	c.redisOpts.ReadSecrets(getenv)
-	if err := shard.Validate(c.shards); err != nil {
-		return c, &cli.UsageError{Err: err}
+	if shard.Validate(c.shards) != nil {
+		return c, cli.Usagef("%s out of range [1, %d]", fs.Source("shards"), shard.MaxShards)
 	}
 	for q := range strings.SplitSeq(queues, ",") {
 		if q = strings.TrimSpace(q); q != "" {
@@ -106,29 +122,36 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	}
 	switch {
 	case len(c.queues) == 0:
-		return c, cli.Usagef("--queue %q names no queue", queues)
+		return c, cli.Usagef("%s names no queue", fs.Source("queue"))
 	case c.concurrency < 1 || c.concurrency > 1000:
-		return c, cli.Usagef("--concurrency %d out of range [1, 1000]", c.concurrency)
+		return c, cli.Usagef("%s out of range [1, 1000]", fs.Source("concurrency"))
 	case c.cacheBits < cache.MinBits || c.cacheBits > cache.MaxBits:
-		return c, cli.Usagef("--cache-bits %d out of range [%d, %d]", c.cacheBits, cache.MinBits, cache.MaxBits)
+		return c, cli.Usagef("%s out of range [%d, %d]", fs.Source("cache-bits"), cache.MinBits, cache.MaxBits)
 	case c.resultTTL < time.Second:
-		return c, cli.Usagef("--result-ttl %s must be at least 1s", c.resultTTL)
+		return c, cli.Usagef("%s must be at least 1s", fs.Source("result-ttl"))
 	case c.prefix == "" || strings.ContainsAny(c.prefix, " \t\r\n"):
-		return c, cli.Usagef("--prefix %q must be non-empty without spaces", c.prefix)
+		return c, cli.Usagef("%s must be non-empty without spaces", fs.Source("prefix"))
 	case c.shutdownTimeout <= 0:
-		return c, cli.Usagef("--shutdown-timeout %s must be positive", c.shutdownTimeout)
+		return c, cli.Usagef("%s must be positive", fs.Source("shutdown-timeout"))
 	case c.redisWait <= 0:
-		return c, cli.Usagef("--redis-wait %s must be positive", c.redisWait)
+		return c, cli.Usagef("%s must be positive", fs.Source("redis-wait"))
 	case c.pollInterval < time.Millisecond || c.pollInterval > time.Minute:
-		return c, cli.Usagef("--poll-interval %s out of range [1ms, 1m]", c.pollInterval)
+		return c, cli.Usagef("%s out of range [1ms, 1m]", fs.Source("poll-interval"))
+	case c.logFormat != "text" && c.logFormat != "json":
+		return c, cli.Usagef("%s: want text or json", fs.Source("log-format"))
 	}
-	if err := checkHTTPAddr(c.httpAddr); err != nil {
+	if _, err := logging.New(io.Discard, c.logFormat, c.logLevel); err != nil {
+		return c, cli.Usagef("%s: want debug, info, warn or error", fs.Source("log-level"))
+	}
+	c.httpFrom = fs.Source("http-addr")
+	if err := checkHTTPAddr(c.httpAddr, c.httpFrom); err != nil {
 		return c, err
 	}
 	return c, nil
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	args = cli.Subcommand(args, "probe")
 	if len(args) > 0 && args[0] == "probe" {
 		return probe(ctx, args[1:], getenv, stdout, stderr)
 	}

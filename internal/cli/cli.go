@@ -1,5 +1,7 @@
 // Package cli holds what bitqueue's commands share on the command line: flags
-// with environment fallbacks, usage errors and exit codes scripts can trust.
+// with environment fallbacks, help grouped by topic, usage errors that name
+// the value as the user gave it, --version, subcommands after or before
+// flags, and exit codes scripts can trust.
 package cli
 
 import (
@@ -8,11 +10,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"os/signal"
-	"slices"
-	"strings"
 	"syscall"
 )
 
@@ -35,11 +34,12 @@ func Usagef(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
 
-// ExitCode maps the error a command returned to its exit code.
+// ExitCode maps the error a command returned to its exit code: 0 for nil,
+// help and --version, ExitUsage for a UsageError, ExitFailure otherwise.
 func ExitCode(err error) int {
 	var u *UsageError
 	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
+	case err == nil, errors.Is(err, flag.ErrHelp), errors.Is(err, ErrVersion):
 		return ExitOK
 	case errors.As(err, &u):
 		return ExitUsage
@@ -52,59 +52,10 @@ func ExitCode(err error) int {
 type RunFunc func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
 
 // Main runs a command with the process's arguments and environment, cancelling
-// its context on SIGINT or SIGTERM, prints its error and exits with its code.
+// its context on SIGINT or SIGTERM, and exits with the code Run returns.
 func Main(name string, run RunFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	code := Run(ctx, name, run, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-	}
-	os.Exit(ExitCode(err))
-}
-
-// Parse parses args into fs. A flag absent from args takes its value from the
-// environment variable env[flag name] when that is set and non-empty. Errors
-// are UsageErrors naming the flag or the variable.
-func Parse(fs *flag.FlagSet, args []string, getenv func(string) string, env map[string]string) error {
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &UsageError{Err: err}
-	}
-	if fs.NArg() > 0 {
-		return Usagef("unexpected argument %q", fs.Arg(0))
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, name := range slices.Sorted(maps.Keys(env)) {
-		if set[name] {
-			continue
-		}
-		variable := env[name]
-		if v := getenv(variable); v != "" {
-			if err := fs.Set(name, v); err != nil {
-				return Usagef("%s=%q (for --%s): %v", variable, v, name, err)
-			}
-		}
-	}
-	return nil
-}
-
-// PrintUsage writes fs's flags, each with its environment variable, to w.
-func PrintUsage(w io.Writer, fs *flag.FlagSet, synopsis string, env map[string]string) {
-	fmt.Fprintf(w, "Usage: %s\n\nFlags:\n", synopsis)
-	fs.VisitAll(func(f *flag.Flag) {
-		name, usage := flag.UnquoteUsage(f)
-		fmt.Fprintf(w, "  %s\n    \t%s", strings.TrimSpace("--"+f.Name+" "+name), usage)
-		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" {
-			fmt.Fprintf(w, " (default %s)", f.DefValue)
-		}
-		if v, ok := env[f.Name]; ok {
-			fmt.Fprintf(w, " [$%s]", v)
-		}
-		fmt.Fprintln(w)
-	})
+	os.Exit(code)
 }

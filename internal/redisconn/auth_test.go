@@ -72,4 +72,8 @@ func TestOptionsFromEnv(t *testing.T) {
 	got := redisconn.OptionsFromEnv(func(k string) string { return env[k] })
 	require.Equal(t, redisconn.Options{Password: "a", SentinelPassword: "b"}, got)
 	require.Equal(t, redisconn.Options{}, redisconn.OptionsFromEnv(func(string) string { return "" }))
+
+	both := map[string]string{"REDIS_PASSWORD": "old", "BITQUEUE_REDIS_PASSWORD": "new", "REDIS_SENTINEL_PASSWORD": "s-old", "BITQUEUE_REDIS_SENTINEL_PASSWORD": ""}
+	got = redisconn.OptionsFromEnv(func(k string) string { return both[k] })
+	require.Equal(t, redisconn.Options{Password: "new", SentinelPassword: "s-old"}, got, "the BITQUEUE_ name wins; an empty one counts as unset")
 }

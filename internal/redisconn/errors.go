@@ -60,7 +60,7 @@ func permanent(err error) (string, bool) {
 		return "the server does not speak TLS on this port", true
 	case strings.Contains(msg, "WRONGPASS"), strings.Contains(msg, "NOAUTH"),
 		strings.Contains(msg, "called without any password configured"):
-		return "check the user and password: from the URL, or REDIS_PASSWORD when the URL has none (sentinels: REDIS_SENTINEL_PASSWORD)", true
+		return "check the user and password: from the URL, or BITQUEUE_REDIS_PASSWORD (or REDIS_PASSWORD) when the URL has none (sentinels: BITQUEUE_REDIS_SENTINEL_PASSWORD)", true
 	}
 	return "", false
 }

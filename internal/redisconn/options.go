@@ -16,13 +16,20 @@ import (
 )
 
 // Environment variables that hold secrets. They are read by the commands, not
-// by flags, so that no password shows in a process listing.
+// by flags, so that no password shows in a process listing. Each has an
+// older name without the BITQUEUE_ prefix that still works; when both are
+// set, the BITQUEUE_ one wins.
 const (
 	// EnvPassword holds the Redis password used when the URL carries none.
-	EnvPassword = "REDIS_PASSWORD"
+	EnvPassword = "BITQUEUE_REDIS_PASSWORD"
 	// EnvSentinelPassword holds the password of the sentinels of a
 	// redis-sentinel:// URL.
-	EnvSentinelPassword = "REDIS_SENTINEL_PASSWORD"
+	EnvSentinelPassword = "BITQUEUE_REDIS_SENTINEL_PASSWORD"
+
+	// EnvPasswordAlias is the older name of EnvPassword.
+	EnvPasswordAlias = "REDIS_PASSWORD"
+	// EnvSentinelPasswordAlias is the older name of EnvSentinelPassword.
+	EnvSentinelPasswordAlias = "REDIS_SENTINEL_PASSWORD"
 )
 
 // Options are the connection settings that do not come from the URL.
@@ -57,18 +64,30 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.ServerName, "redis-tls-server-name", "", "`name` the rediss:// server's certificate must hold (default: the URL's host)")
 }
 
-// ReadSecrets sets o's passwords from REDIS_PASSWORD and
-// REDIS_SENTINEL_PASSWORD, which have no flags so that no password shows in
+// ReadSecrets sets o's passwords from EnvPassword and EnvSentinelPassword
+// (or their older names), which have no flags so that no password shows in
 // a process listing.
 func (o *Options) ReadSecrets(getenv func(string) string) {
 	env := OptionsFromEnv(getenv)
 	o.Password, o.SentinelPassword = env.Password, env.SentinelPassword
 }
 
-// OptionsFromEnv returns Options with the passwords read from REDIS_PASSWORD
-// and REDIS_SENTINEL_PASSWORD.
+// OptionsFromEnv returns Options with the passwords read from EnvPassword
+// and EnvSentinelPassword, or from their older names REDIS_PASSWORD and
+// REDIS_SENTINEL_PASSWORD when the BITQUEUE_ ones are unset or empty.
 func OptionsFromEnv(getenv func(string) string) Options {
-	return Options{Password: getenv(EnvPassword), SentinelPassword: getenv(EnvSentinelPassword)}
+	first := func(names ...string) string {
+		for _, n := range names {
+			if v := getenv(n); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	return Options{
+		Password:         first(EnvPassword, EnvPasswordAlias),
+		SentinelPassword: first(EnvSentinelPassword, EnvSentinelPasswordAlias),
+	}
 }
 
 // OpenWith returns a client for rawURL, which is one of

@@ -1,0 +1,48 @@
+package cli_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"bitqueue/internal/cli"
+)
+
+func TestSource(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		vars map[string]string
+		flag string
+		want string
+	}{
+		{"from a flag", []string{"--count", "0"}, nil, "count", "--count 0"},
+		{"from a flag with =", []string{"-count=0"}, nil, "count", "--count 0"},
+		{"from the environment", nil, map[string]string{"BQ_COUNT": "0"}, "count", "BQ_COUNT=0"},
+		{"the flag wins over the environment", []string{"--count", "3"}, map[string]string{"BQ_COUNT": "0"}, "count", "--count 3"},
+		{"the default", nil, nil, "count", "--count 10"},
+		{"a duration as written", []string{"--timeout", "90s"}, nil, "timeout", "--timeout 90s"},
+		{"a default duration", nil, nil, "timeout", "--timeout 1m0s"},
+		{"an empty value is quoted", []string{"--redis="}, nil, "redis", `--redis ""`},
+		{"a value with a space is quoted", nil, map[string]string{"BQ_REDIS": "a b"}, "redis", `BQ_REDIS="a b"`},
+		{"a value with a leading dash is quoted", []string{"--name", "-x"}, nil, "name", `--name "-x"`},
+		{"a URL is not quoted", []string{"--redis", "redis://u@h:1/0"}, nil, "redis", "--redis redis://u@h:1/0"},
+		{"a flag without a variable", []string{"--name", "run-1"}, nil, "name", "--name run-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fs, _ := newFlags()
+			require.NoError(t, cli.Parse(fs, tt.args, getenv(tt.vars), env))
+			require.Equal(t, tt.want, cli.Source(fs, tt.flag))
+		})
+	}
+}
+
+func TestSourceUnknownFlagPanics(t *testing.T) {
+	t.Parallel()
+	fs, _ := newFlags()
+	require.NoError(t, cli.Parse(fs, nil, getenv(nil), env))
+	require.Panics(t, func() { cli.Source(fs, "nope") })
+}
