@@ -56,8 +56,9 @@ COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-comp
 compose-check: ## validate docker-compose.yml with `docker-compose config` (no Docker engine needed)
 	$(COMPOSE) -f docker-compose.yml config -q
 
-alerts-check: ## validate deploy/alerts.yml with promtool (Debian's prometheus package)
+alerts-check: ## validate deploy/alerts.yml and run its unit tests (deploy/alerts_test.yml) with promtool (Debian's prometheus package)
 	promtool check rules deploy/alerts.yml
+	promtool test rules deploy/alerts_test.yml
 
 docs: ## regenerate docs/flags.md from the commands' own -h (a test fails when it is stale)
 	$(GO) test $(GOFLAGS) -count=1 -run '^TestFlagsPage$$' ./e2e -update-flags-page
