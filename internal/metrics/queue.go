@@ -120,8 +120,10 @@ func (c *Queues) inspect() (snapshot, error) {
 	}
 	done := make(chan answer, 1)
 	go func() {
-		defer func() { <-c.busy }()
 		s, err := c.read()
+		// Release the token before answering, so that a scrape right
+		// after this one does not find the inspection still running.
+		<-c.busy
 		done <- answer{s, err}
 	}()
 	timer := time.NewTimer(c.timeout)
