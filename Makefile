@@ -5,7 +5,7 @@ GOFLAGS ?=
 SHELL   := /bin/bash
 
 .DEFAULT_GOAL := help
-.PHONY: help build demo test test-short test-faults fuzz vet fmt-check check clean bench bench-e2e bench-quick compose-check
+.PHONY: help build demo test test-short test-faults fuzz vet fmt-check check clean bench bench-e2e bench-quick compose-check alerts-check docs
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,13 @@ COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-comp
 
 compose-check: ## validate docker-compose.yml with `docker-compose config` (no Docker engine needed)
 	$(COMPOSE) -f docker-compose.yml config -q
+
+alerts-check: ## validate deploy/alerts.yml and run its unit tests (deploy/alerts_test.yml) with promtool (Debian's prometheus package)
+	promtool check rules deploy/alerts.yml
+	promtool test rules deploy/alerts_test.yml
+
+docs: ## regenerate docs/flags.md from the commands' own -h (a test fails when it is stale)
+	$(GO) test $(GOFLAGS) -count=1 -run '^TestFlagsPage$$' ./e2e -update-flags-page
 
 BENCH_FLAGS ?=
 

@@ -15,7 +15,8 @@ import (
 	"bitqueue/redistest"
 )
 
-// bin holds the producer and worker binaries, built once by TestMain.
+// bin holds the producer, worker, exporter and demo binaries, built once by
+// TestMain.
 var bin string
 
 // parallel is how many tests run at once unless -parallel says otherwise:
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 	}
 	bin = dir
 	// slowworker is the real handler behind a delay, for fault tests only.
-	build := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "bitqueue/cmd/producer", "bitqueue/cmd/worker", "bitqueue/e2e/testdata/slowworker")
+	build := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "bitqueue/cmd/producer", "bitqueue/cmd/worker", "bitqueue/cmd/exporter", "bitqueue/cmd/demo", "bitqueue/e2e/testdata/slowworker")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build binaries:", err)

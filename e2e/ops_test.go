@@ -231,7 +231,9 @@ func TestWorkerHealthAndReadiness(t *testing.T) {
 	waitStatus(t, base+"/readyz", http.StatusServiceUnavailable, "not ready: Redis unreachable", 30*time.Second)
 	mfs := scrape(t, base)
 	require.Zero(t, sample(t, mfs, "bitqueue_ready"))
-	require.Zero(t, sample(t, mfs, "bitqueue_queue_inspect_success"), "queue metrics without Redis")
+	requireNoQueueSeries(t, mfs)
+	exporter := opsURL(t, spawnBin(t, "exporter", "-redis", r.url(""), "-queue", "ops-ready", "-http-addr", "127.0.0.1:0", "-inspect-timeout", "1s"))
+	require.Zero(t, sample(t, scrape(t, exporter), "bitqueue_queue_inspect_success"), "queue metrics without Redis")
 	code, _ = httpGet(t, base+"/healthz")
 	require.Equal(t, http.StatusOK, code, "healthz while Redis is down")
 
@@ -318,6 +320,18 @@ func TestMetricsAfterRun(t *testing.T) {
 		{"bitqueue_cache_bytes", nil, 8 << cacheBits},
 		{"bitqueue_ready", nil, 1},
 		{"bitqueue_batches_in_flight", nil, 0},
+	} {
+		require.Equal(t, c.want, sample(t, mfs, c.name, c.labels...), "%s%v", c.name, c.labels)
+	}
+	requireNoQueueSeries(t, mfs)
+
+	// The queue-level metrics come from the exporter, one per fleet.
+	qmfs := scrape(t, startExporter(t, e))
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
 		{"bitqueue_queue_tasks", []string{"queue", e.queue, "state", "archived"}, 1},
 		{"bitqueue_queue_tasks", []string{"queue", e.queue, "state", "pending"}, 0},
 		{"bitqueue_queue_tasks", []string{"queue", e.queue, "state", "active"}, 0},
@@ -327,15 +341,20 @@ func TestMetricsAfterRun(t *testing.T) {
 		{"bitqueue_queue_inspect_success", nil, 1},
 		{"bitqueue_workers", nil, 1},
 	} {
-		require.Equal(t, c.want, sample(t, mfs, c.name, c.labels...), "%s%v", c.name, c.labels)
+		require.Equal(t, c.want, sample(t, qmfs, c.name, c.labels...), "exporter: %s%v", c.name, c.labels)
+	}
+	require.NotContains(t, qmfs, "bitqueue_batches_processed_total", "the exporter has no worker metrics")
+	for name, typ := range map[string]dto.MetricType{
+		"bitqueue_queue_tasks": dto.MetricType_GAUGE,
+		"bitqueue_workers":     dto.MetricType_GAUGE,
+	} {
+		require.Equal(t, typ, qmfs[name].GetType(), name)
 	}
 	require.Positive(t, sample(t, mfs, "bitqueue_cache_build_duration_seconds"))
 	for name, typ := range map[string]dto.MetricType{
 		"bitqueue_batches_processed_total":       dto.MetricType_COUNTER,
 		"bitqueue_batch_duration_seconds":        dto.MetricType_HISTOGRAM,
 		"bitqueue_result_write_duration_seconds": dto.MetricType_HISTOGRAM,
-		"bitqueue_queue_tasks":                   dto.MetricType_GAUGE,
-		"bitqueue_workers":                       dto.MetricType_GAUGE,
 	} {
 		require.Equal(t, typ, mfs[name].GetType(), name)
 	}

@@ -35,7 +35,7 @@ func TestSentinelFailover(t *testing.T) {
 
 	// Enqueue the whole run and let the replica catch up before any worker
 	// starts: an enqueue the replica never saw would be lost with the master
-	// (replication is asynchronous; see the README).
+	// (replication is asynchronous; see docs/redis.md).
 	nums := testNumbers(200_000)
 	const batch, batches = 10, 20_000
 	out := filepath.Join(t.TempDir(), "out.tsv")

@@ -14,10 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 
 	"bitqueue/internal/cli"
 	"bitqueue/internal/health"
@@ -90,14 +88,15 @@ func listenAuto(ports [2]int, from string) (net.Listener, error) {
 // newOps builds the worker's readiness and metrics and, unless --http-addr is
 // off, starts serving them, before the startup hook runs, so that /healthz
 // answers and /readyz says why the worker is not ready yet while the cache
-// is being built.
-func newOps(c config, rdb redis.UniversalClient, log *slog.Logger) (*ops, error) {
+// is being built. The metrics are the worker's own: queue-level metrics,
+// which read Redis at every scrape, come from one exporter per fleet
+// (cmd/exporter), so that adding workers adds no Redis load from scrapes.
+func newOps(c config, log *slog.Logger) (*ops, error) {
 	o := &ops{health: health.New(nil)}
 	reg := metrics.NewRegistry()
 	b := cli.Build()
 	reg.MustRegister(metrics.BuildInfo(b.Version, b.Revision, b.GoVersion))
 	o.metrics = metrics.NewWorker(reg, func() bool { ready, _ := o.health.Ready(); return ready })
-	reg.MustRegister(metrics.NewQueues(asynq.NewInspectorFromRedisClient(rdb), c.queues, 5*time.Second, log, nil))
 	if slices.Contains(httpOff, c.httpAddr) {
 		log.Info("http server off: no /healthz, /readyz or /metrics")
 		return o, nil

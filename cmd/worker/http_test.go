@@ -161,3 +161,29 @@ func TestListen(t *testing.T) {
 	t.Cleanup(func() { ln.Close() })
 	require.NotEqual(t, port, ln.Addr().(*net.TCPAddr).Port)
 }
+
+// TestWorkerMetricsHaveNoQueueSeries checks that a worker exports only its
+// own metrics: the queue-level ones, which read Redis at every scrape, come
+// from the exporter, once per fleet.
+func TestWorkerMetricsHaveNoQueueSeries(t *testing.T) {
+	t.Parallel()
+	log, err := logging.New(io.Discard, "text", "info")
+	require.NoError(t, err)
+	c, err := parse([]string{"--http-addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
+	require.NoError(t, err)
+	o, err := newOps(c, log)
+	require.NoError(t, err)
+	t.Cleanup(func() { o.stop(log) })
+
+	resp, err := http.Get("http://" + o.server.addr.String() + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	body := string(b)
+	require.Contains(t, body, "bitqueue_ready 0", "the worker's own metrics")
+	require.Contains(t, body, "bitqueue_batches_processed_total 0")
+	for _, name := range []string{"bitqueue_queue_", "bitqueue_workers"} {
+		require.NotContains(t, body, name, "queue-level metrics belong to the exporter")
+	}
+}

@@ -179,7 +179,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer rdb.Close()
 	log.Info("worker starting", "redis", redisconn.Redact(c.redisURL), "queues", c.queues, "cache_bits", c.cacheBits)
-	ops, err := newOps(c, rdb, log)
+	ops, err := newOps(c, log)
 	if err != nil {
 		return err
 	}

@@ -20,8 +20,10 @@ var States = []string{"pending", "active", "scheduled", "retry", "archived", "co
 // Queues is a prometheus.Collector of the state of asynq queues, read from
 // Redis through asynq's Inspector at each scrape: tasks per queue and state,
 // tasks processed and failed since the queue was created, the age of the
-// oldest pending task, and the number of live worker processes. Every worker
-// of a fleet reports the same values; aggregate them with max, not sum.
+// oldest pending task, and the number of live worker processes. It is
+// registered by cmd/exporter, one process per fleet, so that the Redis load
+// of scrapes does not grow with the number of workers; workers do not
+// register it.
 type Queues struct {
 	insp    *asynq.Inspector
 	queues  []string
@@ -56,7 +58,7 @@ func NewQueues(insp *asynq.Inspector, queues []string, timeout time.Duration, lo
 		latency:   desc("queue_latency_seconds", "Age of the queue's oldest pending task, 0 when none is pending (from Redis).", q),
 		paused:    desc("queue_paused", "1 when the queue is paused, 0 otherwise (from Redis).", q),
 		memory:    desc("queue_memory_bytes", "Approximate memory the queue's tasks take in Redis, sampled by asynq.", q),
-		workers:   desc("workers", "Live worker processes serving at least one of this worker's queues (from Redis).", nil),
+		workers:   desc("workers", "Live worker processes serving at least one of the exported queues (from Redis).", nil),
 		success:   desc("queue_inspect_success", "1 when the last inspection of the queues in Redis succeeded within its time limit, 0 otherwise.", nil),
 	}
 }
@@ -118,8 +120,10 @@ func (c *Queues) inspect() (snapshot, error) {
 	}
 	done := make(chan answer, 1)
 	go func() {
-		defer func() { <-c.busy }()
 		s, err := c.read()
+		// Release the token before answering, so that a scrape right
+		// after this one does not find the inspection still running.
+		<-c.busy
 		done <- answer{s, err}
 	}()
 	timer := time.NewTimer(c.timeout)

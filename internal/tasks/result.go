@@ -10,8 +10,8 @@ import (
 )
 
 // Fields of the Redis hash that holds a batch's result, and the version this
-// code writes. They are a public contract: see "The result contract" in the
-// README.
+// code writes. They are a public contract: see "Result hash" in
+// docs/contracts.md.
 const (
 	FieldVersion  = "v"
 	FieldCount    = "count"

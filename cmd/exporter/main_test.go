@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/stretchr/testify/require"
+
+	"bitqueue/internal/cli"
+	"bitqueue/internal/logging"
+	"bitqueue/redistest"
+)
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		queues  []string
+		addr    string
+		wantErr string
+	}{
+		{"defaults", nil, nil, []string{"bits"}, DefaultHTTPAddr, ""},
+		{"shards", []string{"--queue", "a,b", "--shards", "2"}, nil, []string{"a-0", "a-1", "b-0", "b-1"}, DefaultHTTPAddr, ""},
+		{"from env", nil, map[string]string{"BITQUEUE_QUEUE": "q", "BITQUEUE_HTTP_ADDR": "127.0.0.1:0"}, []string{"q"}, "127.0.0.1:0", ""},
+		{"flag wins over env", []string{"--queue", "f"}, map[string]string{"BITQUEUE_QUEUE": "q"}, []string{"f"}, DefaultHTTPAddr, ""},
+		{"no queue", []string{"--queue", " , "}, nil, nil, "", "--queue"},
+		{"shards out of range", []string{"--shards", "0"}, nil, nil, "", "shards"},
+		{"timeout too short", []string{"--inspect-timeout", "1ms"}, nil, nil, "", "--inspect-timeout"},
+		{"no port", []string{"--http-addr", "localhost"}, nil, nil, "", "--http-addr"},
+		{"unexpected argument", []string{"extra"}, nil, nil, "", "extra"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := parse(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.queues, c.queues)
+			require.Equal(t, tt.addr, c.httpAddr)
+		})
+	}
+}
+
+func TestHelpListsEveryFlagWithItsVariable(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &out, io.Discard)
+	require.Equal(t, cli.ExitOK, cli.ExitCode(err))
+	for flag, variable := range env {
+		require.Contains(t, out.String(), "--"+flag, "-h")
+		require.Contains(t, out.String(), "$"+variable, "-h")
+	}
+}
+
+// TestServesQueueMetrics checks that /metrics reports the queues read from
+// Redis, once, and that /healthz answers.
+func TestServesQueueMetrics(t *testing.T) {
+	t.Parallel()
+	r := redistest.Start(t)
+	queue, _ := r.Namespace(t)
+	client := asynq.NewClientFromRedisClient(r.Client)
+	t.Cleanup(func() { client.Close() })
+	for i := range 3 {
+		_, err := client.Enqueue(asynq.NewTask("test:noop", nil), asynq.Queue(queue), asynq.TaskID(fmt.Sprint("t", i)))
+		require.NoError(t, err)
+	}
+
+	log, err := logging.New(io.Discard, "text", "info")
+	require.NoError(t, err)
+	c, err := parse([]string{"--queue", queue, "--http-addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
+	require.NoError(t, err)
+	s, err := start(c, asynq.NewInspectorFromRedisClient(r.Client), log)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.stop(time.Second) })
+	base := "http://" + s.addr.String()
+
+	code, body := get(t, base+"/healthz")
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = get(t, base+"/metrics")
+	require.Equal(t, http.StatusOK, code, body)
+	for _, line := range []string{
+		`bitqueue_queue_tasks{queue="` + queue + `",state="pending"} 3`,
+		`bitqueue_queue_tasks{queue="` + queue + `",state="archived"} 0`,
+		"bitqueue_queue_inspect_success 1",
+		"bitqueue_workers 0",
+	} {
+		require.Contains(t, body, line+"\n")
+	}
+	require.Contains(t, body, "go_goroutines", "the exporter's own runtime metrics")
+	require.NotContains(t, body, "bitqueue_batches_processed_total", "no worker metrics")
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, strings.TrimSpace(string(b)) + "\n"
+}
