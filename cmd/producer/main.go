@@ -59,6 +59,7 @@ type config struct {
 	runID       string
 	wait        bool
 	timeout     time.Duration
+	lostAfter   time.Duration
 	out         string
 	maxRetry    int
 	taskTimeout time.Duration
@@ -89,6 +90,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.StringVar(&c.runID, "run-id", "", "id of the run, [A-Za-z0-9._-]{1,128}; re-running with the same id enqueues nothing twice (default: generated and logged)")
 	fs.BoolVar(&c.wait, "wait", false, "wait until every batch of the run has its result")
 	fs.DurationVar(&c.timeout, "timeout", 0, "with --wait, give up after this long (0: no limit)")
+	fs.DurationVar(&c.lostAfter, "lost-after", runs.DefaultLostAfter, "with --wait, when no batch got done for this long, look for lost batches (no result, no task) and exit 1 naming them")
 	fs.StringVar(&c.out, "out", "", "with --wait, write \"<n>\\t<bitstring>\" per input integer, in input order, to this file (- for stdout)")
 	fs.IntVar(&c.maxRetry, "max-retry", 10, "retries of a failing batch before it is archived as failed, 0..100")
 	fs.DurationVar(&c.taskTimeout, "task-timeout", time.Minute, "how long a worker may spend on one batch before it is cancelled and retried, 1s..24h")
@@ -99,7 +101,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	addScheduleFlags(fs, &c)
 	if err := cli.Parse(fs, args, getenv, env); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			cli.PrintUsage(stdout, fs, "producer (--count N | --input FILE) [flags]\n       producer --schedule SPEC (--count N | --input FILE) [flags]\n       producer status --run-id ID [--json]   (see producer status -h)\n       producer requeue --run-id ID           (see producer requeue -h)", env)
+			cli.PrintUsage(stdout, fs, "producer (--count N | --input FILE) [flags]\n       producer --schedule SPEC (--count N | --input FILE) [flags]\n       producer status --run-id ID [--json]   (see producer status -h)\n       producer requeue --run-id ID           (see producer requeue -h)\n       producer results --run-id ID [--out FILE]\n       producer list [--json]\n       producer delete --run-id ID", env)
 		}
 		return c, err
 	}
@@ -127,6 +129,8 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		return c, cli.Usagef("--max and --seed apply to --count, not --input")
 	case c.batchSize < 1 || c.batchSize > tasks.MaxBatch:
 		return c, cli.Usagef("--batch-size %d out of range [1, %d]", c.batchSize, tasks.MaxBatch)
+	case c.lostAfter <= 0:
+		return c, cli.Usagef("--lost-after %s must be positive", c.lostAfter)
 	case c.timeout < 0:
 		return c, cli.Usagef("--timeout %s must not be negative", c.timeout)
 	case !c.wait && (c.out != "" || c.timeout > 0):
@@ -161,6 +165,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return runStatus(ctx, args[1:], getenv, stdout, stderr)
 		case "requeue":
 			return runRequeue(ctx, args[1:], getenv, stdout, stderr)
+		case "results":
+			return runResults(ctx, args[1:], getenv, stdout, stderr)
+		case "list":
+			return runList(ctx, args[1:], getenv, stdout, stderr)
+		case "delete":
+			return runDelete(ctx, args[1:], getenv, stdout, stderr)
 		}
 	}
 	c, err := parse(args, getenv, stdout)
@@ -236,12 +246,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		RedisWait:   c.redisWait,
 		Logger:      log,
 		RecordTTL:   c.recordTTL,
+		LostAfter:   c.lostAfter,
 	}
 	logPlacement(ctx, rdb, p.Queues(), log)
 	start := time.Now()
 	st, err := p.Enqueue(ctx, c.runID, src, total)
 	if err != nil {
-		return err
+		return runError(err)
 	}
 	log.Info("enqueued", "run_id", c.runID, "batches", st.Batches, "new", st.Enqueued, "already_queued", st.Queued, "already_done", st.Done, "took", time.Since(start).Round(time.Millisecond))
 	if !c.wait {
@@ -255,7 +266,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer cancel()
 	}
 	if err := p.Wait(waitCtx, c.runID, st.Batches, progressTo(stderr, log, c.logFormat)); err != nil {
-		return err
+		return runError(err)
 	}
 	if c.out == "" {
 		return nil
