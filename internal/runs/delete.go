@@ -30,7 +30,8 @@ type DeleteStats struct {
 // when not positive), so that no producer enqueues the run again while it
 // lives; then deletes the run's tasks in every asynq state but active (one
 // Inspector.DeleteTask per batch, in the batch's shard queue), its results
-// and done bitmap, and its entry in the index of runs. Active batches are
+// and done bitmap. The run stays in the index of runs, listed as deleted,
+// until its tombstone expires (List prunes it then). Active batches are
 // left to finish and listed in DeleteStats.Active: they will write their
 // results, which a second Delete removes.
 func Delete(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record, ttl time.Duration) (DeleteStats, error) {
@@ -53,9 +54,6 @@ func Delete(ctx context.Context, store *results.Store, insp *asynq.Inspector, re
 	}
 	if st.Results, err = store.DeleteRun(ctx, rec.RunID, rec.Batches); err != nil {
 		return st, fmt.Errorf("delete results of run %s: %w", rec.RunID, err)
-	}
-	if err := store.Client.ZRem(ctx, layout.RunsKey(prefix), rec.RunID).Err(); err != nil {
-		return st, fmt.Errorf("remove run %s from %s: %w", rec.RunID, layout.RunsKey(prefix), err)
 	}
 	return st, nil
 }
