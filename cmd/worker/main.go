@@ -18,6 +18,7 @@ import (
 
 	"bitqueue/internal/cache"
 	"bitqueue/internal/cli"
+	"bitqueue/internal/layout"
 	"bitqueue/internal/logging"
 	"bitqueue/internal/outage"
 	"bitqueue/internal/redisconn"
@@ -81,8 +82,8 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.StringVar(&queues, "queue", "bits", "queue to pull batches from (comma-separated for several)")
 	fs.IntVar(&c.concurrency, "concurrency", 8, "batches processed at once, 1..1000")
 	fs.IntVar(&c.cacheBits, "cache-bits", cache.DefaultBits, fmt.Sprintf("k: cache the bitstrings of every integer below 2^k, %d..%d", cache.MinBits, cache.MaxBits))
-	fs.DurationVar(&c.resultTTL, "result-ttl", results.DefaultTTL, "how long results are kept in Redis")
-	fs.StringVar(&c.prefix, "prefix", results.DefaultPrefix, "root of the result keys: <prefix>:result:<run-id>:<seq>")
+	fs.DurationVar(&c.resultTTL, "result-ttl", layout.DefaultTTL, "how long results, and the done bitmaps counting them, are kept in Redis")
+	fs.StringVar(&c.prefix, "prefix", layout.DefaultPrefix, "root of the result keys, <prefix>:result:<run-id>:<seq>, and of the done bitmaps, <prefix>:done:<run-id>")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long in-flight batches may finish before they are handed back")
 	fs.DurationVar(&c.pollInterval, "poll-interval", 25*time.Millisecond, "how often an idle worker looks for new batches")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
