@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"bitqueue/internal/runs"
 )
@@ -42,7 +41,7 @@ func runDelete(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if len(st.Active) > 0 {
 		return fmt.Errorf("run %s: %d batch(es) still being processed, left to finish: %s; run delete again once they are done to remove their results",
-			in.rec.RunID, len(st.Active), strings.Join(st.Active, ", "))
+			in.rec.RunID, len(st.Active), listed(st.Active[:min(len(st.Active), runs.MaxListed)], len(st.Active))[2:])
 	}
 	return nil
 }

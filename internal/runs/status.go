@@ -158,7 +158,9 @@ feed:
 // back to their queue, where they are pending again, and returns their task
 // ids, by seq. Each gets one more attempt: asynq keeps its retry count, so a
 // batch that fails again is archived again at once. A batch that left the
-// archive meanwhile is skipped.
+// archive meanwhile is skipped. Lost batches (see Status.Lost) have no task
+// to send back: only a producer, which has the run's input, can enqueue them
+// again, and the run's fingerprint makes sure it is the same input.
 func Requeue(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record) ([]string, error) {
 	bits, err := store.DoneBits(ctx, rec.RunID)
 	if err != nil {
