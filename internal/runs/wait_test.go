@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/input"
+	"bitqueue/internal/layout"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/testredis"
@@ -158,7 +159,7 @@ func TestWaitReportsLostBatches(t *testing.T) {
 
 	// Its result found after all (saved by a worker that could not mark
 	// it), the batch is done, not lost.
-	require.NoError(t, r.Client.HSet(ctx, results.Key(prefix, "lossy", 3), "v", 1).Err())
+	require.NoError(t, r.Client.HSet(ctx, layout.ResultKey(prefix, "lossy", 3), "v", 1).Err())
 	p.LostAfter = 100 * time.Millisecond
 	short, cancelShort := context.WithTimeout(ctx, time.Second)
 	defer cancelShort()
