@@ -5,16 +5,19 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/layout"
 	"bitqueue/internal/shard"
 	"bitqueue/internal/tasks"
+	"bitqueue/internal/testredis"
 )
 
 // TestRunIDBoundToFingerprint re-runs a run id with another --shards,
@@ -232,4 +235,53 @@ func TestWorkerArchivesTaskIDMismatch(t *testing.T) {
 	}
 	require.Contains(t, line, "batch other:5", "error line: %s", line)
 	require.Empty(t, scanKeys(t, e.Client, e.prefix+":result:*"))
+}
+
+// commandStats returns the calls of every command Redis counted, by name
+// (INFO commandstats; commands run by scripts included).
+func commandStats(t *testing.T, c *redis.Client) map[string]int {
+	t.Helper()
+	info, err := c.Info(context.Background(), "commandstats").Result()
+	require.NoError(t, err)
+	out := map[string]int{}
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":calls=")
+		if !ok {
+			continue
+		}
+		calls, _, _ := strings.Cut(rest, ",")
+		n, err := strconv.Atoi(calls)
+		require.NoError(t, err, line)
+		out[strings.TrimPrefix(name, "cmdstat_")] = n
+	}
+	return out
+}
+
+// TestWaitCostDoesNotGrowWithBatches waits, through the real producer and a
+// Redis of the test's own, on a run of 10,000 batches that no worker serves:
+// from the end of the enqueue to the --timeout, Redis counts one BITCOUNT per
+// poll and, for the archive check, a few commands a second, far fewer in all
+// than one command per batch (which one poll used to cost).
+func TestWaitCostDoesNotGrowWithBatches(t *testing.T) {
+	t.Parallel()
+	needRedisServer(t, false)
+	s := startRedisServer(t)
+	e := env{Redis: &testredis.Redis{URL: s.URL, Client: s.Client}, queue: "polled", prefix: "polled"}
+	const batches = 10_000
+	bg := startProducer(t, e, "-count", strconv.Itoa(batches), "-batch-size", "1", "-run-id", "polled", "-wait", "-timeout", "4s", "-lost-after", "1h")
+	waitFor(t, time.Minute, "the batches enqueued", func() bool { return strings.Contains(bg.stderr.String(), "msg=enqueued") })
+	before := commandStats(t, s.Client)
+	r := bg.wait(t, time.Minute)
+	require.Equal(t, 1, r.code, r.stderr)
+	require.Contains(t, lastLine(r.stderr), "timed out after 4s: 10000 of 10000 batches of run polled have no result yet")
+	after := commandStats(t, s.Client)
+	total, polls := 0, after["bitcount"]-before["bitcount"]
+	for name, n := range after {
+		total += n - before[name]
+	}
+	total -= 2 * 1 // the two INFO commands of the test
+	require.Positive(t, polls, "polls")
+	require.Less(t, total, batches, "commands while waiting on %d batches: %d in %d polls", batches, total, polls)
+	require.Less(t, after["exists"]-before["exists"], polls, "EXISTS while waiting (asynq's queue lookups run a few)")
+	t.Logf("while waiting on %d batches: %d commands in %d polls (one BITCOUNT each; the rest checks the archive)", batches, total, polls)
 }
