@@ -13,9 +13,10 @@ import (
 
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
+	"bitqueue/internal/layout"
 	"bitqueue/internal/logging"
 	"bitqueue/internal/redisconn"
-	"bitqueue/internal/results"
+	"bitqueue/internal/runs"
 	"bitqueue/internal/schedule"
 	"bitqueue/internal/shard"
 	"bitqueue/internal/tasks"
@@ -37,6 +38,7 @@ type config struct {
 	runID       string
 	wait        bool
 	timeout     time.Duration
+	lostAfter   time.Duration
 	out         string
 	maxRetry    int
 	taskTimeout time.Duration
@@ -58,14 +60,20 @@ var help = cli.Help{
 		"producer --schedule SPEC (--count N | --input FILE) [flags]",
 		"producer status --run-id ID [--json]",
 		"producer requeue --run-id ID",
+		"producer results --run-id ID [--out FILE]",
+		"producer list [--json]",
+		"producer delete --run-id ID",
 	},
 	Commands: []cli.Command{
 		{Name: "status", Summary: "how many batches of a run are done, pending, failed or lost (see producer status -h)"},
 		{Name: "requeue", Summary: "send the permanently failed batches of a run back to their queue (see producer requeue -h)"},
+		{Name: "results", Summary: "write a run's rows, n<TAB>bits, in input order, from its results alone (see producer results -h)"},
+		{Name: "list", Summary: "the runs Redis knows: id, created, batches done/total, state (see producer list -h)"},
+		{Name: "delete", Summary: "remove a run's queued batches, results and record, keeping a tombstone (see producer delete -h)"},
 	},
 	Groups: []cli.Group{
 		{Title: "Input", Flags: []string{"count", "max", "seed", "input", "batch-size"}},
-		{Title: "Run", Flags: []string{"run-id", "json", "wait", "timeout", "out", "queue", "shards", "prefix", "max-retry", "task-timeout", "concurrency", "record-ttl", "retention"}},
+		{Title: "Run", Flags: []string{"run-id", "json", "wait", "timeout", "lost-after", "out", "queue", "shards", "prefix", "max-retry", "task-timeout", "concurrency", "record-ttl", "retention"}},
 		{Title: "Schedule", Flags: []string{"schedule", "tz", "name", "catch-up"}},
 		{Title: "Redis", Flags: []string{"redis", "redis-wait", "redis-ca", "redis-tls-server-name"}},
 		{Title: "Logging", Flags: []string{"log-format", "log-level"}},
@@ -87,7 +95,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.DurationVar(&c.redisWait, "redis-wait", 10*time.Second, "how long to wait for Redis to answer, at start-up and during an outage, before giving up")
 	fs.StringVar(&c.queue, "queue", "bits", "queue to enqueue batches on")
 	fs.IntVar(&c.shards, "shards", 1, fmt.Sprintf("spread the batches over this many queues, <queue>-0 … <queue>-(N-1), by a hash of their task id, 1..%d; give the workers the same --shards", shard.MaxShards))
-	fs.StringVar(&c.prefix, "prefix", results.DefaultPrefix, "root of the result keys, as given to the workers")
+	fs.StringVar(&c.prefix, "prefix", layout.DefaultPrefix, "root of the result and run keys, as given to the workers")
 	fs.Uint64Var(&c.count, "count", 0, fmt.Sprintf("enqueue this many random integers, 1..%d (exclusive with --input)", uint64(input.MaxCount)))
 	fs.Uint64Var(&c.max, "max", 1<<20, "random integers are drawn uniformly from [0, max), max in 1..2^63")
 	fs.Uint64Var(&c.seed, "seed", 0, "seed of the random integers (default: derived from the run id, so a re-run draws the same ones)")
@@ -98,10 +106,11 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.DurationVar(&c.timeout, "timeout", 0, "with --wait, give up after this long (0: no limit)")
 	fs.StringVar(&c.out, "out", "", "with --wait, write \"<n>\\t<bitstring>\" per input integer, in input order, to this file (- for stdout): checked before anything is enqueued (its directory must be writable, and it must not be the input), written beside it and renamed over it once complete")
 	fs.BoolVar(&c.json, "json", false, "print a one-line JSON summary of the run on stdout (run_id, batches, integers, enqueued, already_queued, already_done, waited, seconds) instead of the run id alone")
+	fs.DurationVar(&c.lostAfter, "lost-after", runs.DefaultLostAfter, "with --wait, when no batch got done for this long, look for lost batches (no result, no task) and exit 1 naming them")
 	fs.IntVar(&c.maxRetry, "max-retry", 10, "retries of a failing batch before it is archived as failed, 0..100")
 	fs.DurationVar(&c.taskTimeout, "task-timeout", time.Minute, "how long a worker may spend on one batch before it is cancelled and retried, 1s..24h")
 	fs.IntVar(&c.concurrency, "concurrency", 8, "enqueues in flight at once, 1..256")
-	fs.DurationVar(&c.recordTTL, "record-ttl", results.DefaultTTL, "how long the run's record, read by producer status and requeue, is kept (at least 1s; match the workers' --result-ttl)")
+	fs.DurationVar(&c.recordTTL, "record-ttl", layout.DefaultTTL, "how long the run's record, read by producer status and requeue, is kept (at least 1s; match the workers' --result-ttl)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	addScheduleFlags(fs, &c)
@@ -136,6 +145,8 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		return c, cli.Usagef("--max and --seed apply to --count, not --input")
 	case c.batchSize < 1 || c.batchSize > tasks.MaxBatch:
 		return c, cli.Usagef("--batch-size %d out of range [1, %d]", c.batchSize, tasks.MaxBatch)
+	case c.lostAfter <= 0:
+		return c, cli.Usagef("--lost-after %s must be positive", c.lostAfter)
 	case c.timeout < 0:
 		return c, cli.Usagef("--timeout %s must not be negative", c.timeout)
 	case !c.wait && (c.out != "" || c.timeout > 0):
@@ -166,13 +177,19 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	args = cli.Subcommand(args, "status", "requeue")
+	args = cli.Subcommand(args, "status", "requeue", "results", "list", "delete")
 	if len(args) > 0 {
 		switch args[0] {
 		case "status":
 			return runStatus(ctx, args[1:], getenv, stdout, stderr)
 		case "requeue":
 			return runRequeue(ctx, args[1:], getenv, stdout, stderr)
+		case "results":
+			return runResults(ctx, args[1:], getenv, stdout, stderr)
+		case "list":
+			return runList(ctx, args[1:], getenv, stdout, stderr)
+		case "delete":
+			return runDelete(ctx, args[1:], getenv, stdout, stderr)
 		}
 	}
 	c, err := parse(args, getenv, stdout)

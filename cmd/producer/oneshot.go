@@ -107,12 +107,13 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 		RedisWait:   c.redisWait,
 		Logger:      log,
 		RecordTTL:   c.recordTTL,
+		LostAfter:   c.lostAfter,
 	}
 	logPlacement(ctx, rdb, p.Queues(), log)
 	start := time.Now()
 	st, err := p.Enqueue(ctx, c.runID, src, total)
 	if err != nil {
-		return err
+		return runError(err)
 	}
 	log.Info("enqueued", "run_id", c.runID, "batches", st.Batches, "new", st.Enqueued, "already_queued", st.Queued, "already_done", st.Done, "took", time.Since(start).Round(time.Millisecond))
 	if !c.json && c.out != "-" {
@@ -127,7 +128,7 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 			defer cancel()
 		}
 		if err := p.Wait(waitCtx, c.runID, st.Batches, progressTo(stderr, log, c.logFormat)); err != nil {
-			return err
+			return runError(err)
 		}
 		switch {
 		case out != nil:

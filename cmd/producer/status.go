@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bitqueue/internal/cli"
+	"bitqueue/internal/layout"
 	"bitqueue/internal/logging"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/results"
@@ -35,7 +37,8 @@ var inspectEnv = map[string]string{
 	"log-level":             "BITQUEUE_LOG_LEVEL",
 }
 
-// inspectConfig is the configuration of status and requeue.
+// inspectConfig is the configuration of status, requeue, results, list and
+// delete.
 type inspectConfig struct {
 	redisURL  string
 	redisOpts redisconn.Options // TLS settings and passwords
@@ -46,36 +49,56 @@ type inspectConfig struct {
 	json      bool
 	logFormat string
 	logLevel  string
+	out       string        // results: where to write
+	recordTTL time.Duration // delete: how long the tombstone lives
 }
 
 func parseInspect(cmd string, args []string, getenv func(string) string, stdout io.Writer) (inspectConfig, error) {
 	var c inspectConfig
 	fs := flag.NewFlagSet("producer "+cmd, flag.ContinueOnError)
-	fs.StringVar(&c.runID, "run-id", "", "id of the run (required)")
+	usage := "producer " + cmd + " --run-id ID [flags]"
+	if cmd == "list" {
+		usage = "producer list [flags]"
+	} else {
+		fs.StringVar(&c.runID, "run-id", "", "id of the run (required)")
+	}
+	switch cmd {
+	case "results":
+		fs.StringVar(&c.out, "out", "-", "write \"<n>\\t<bitstring>\" per integer of the run, in order, to this file (- for stdout); written beside it and renamed when complete")
+	case "delete":
+		fs.DurationVar(&c.recordTTL, "record-ttl", layout.DefaultTTL, "how long the deleted run's record is kept, refusing its run id (at least 1s)")
+	}
 	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis URL: redis://[user:password@]host:port/db, rediss://…, redis-sentinel://host:port[,…][/db]?master=NAME or redis-cluster://host:port[,…] (password: in the URL or $REDIS_PASSWORD)")
 	c.redisOpts.AddFlags(fs)
 	fs.DurationVar(&c.redisWait, "redis-wait", 10*time.Second, "how long to wait for Redis to answer before giving up")
-	fs.StringVar(&c.prefix, "prefix", results.DefaultPrefix, "root of the result and run keys, as given to the producer")
+	fs.StringVar(&c.prefix, "prefix", layout.DefaultPrefix, "root of the result and run keys, as given to the producer")
 	fs.StringVar(&c.queue, "queue", "", "queue of the run's batches (default: the queue in the run's record)")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object instead of text")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := cli.Parse(fs, args, getenv, inspectEnv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			cli.PrintUsage(stdout, fs, "producer "+cmd+" --run-id ID [flags]", inspectEnv)
+			cli.PrintUsage(stdout, fs, usage, inspectEnv)
 		}
 		return c, err
 	}
 	c.redisOpts.ReadSecrets(getenv)
 	switch {
-	case c.runID == "":
+	case c.runID == "" && cmd != "list":
 		return c, cli.Usagef("--run-id is required")
+	case cmd == "results" && c.out == "":
+		return c, cli.Usagef("--out must name a file, or - for stdout")
+	case cmd == "delete" && c.recordTTL < time.Second:
+		return c, cli.Usagef("--record-ttl %s must be at least 1s", c.recordTTL)
 	case c.redisWait <= 0:
 		return c, cli.Usagef("--redis-wait %s must be positive", c.redisWait)
 	case c.prefix == "" || strings.ContainsAny(c.prefix, " \t\r\n"):
 		return c, cli.Usagef("--prefix %q must be non-empty without spaces", c.prefix)
 	case strings.ContainsAny(c.queue, " \t\r\n"):
 		return c, cli.Usagef("--queue %q must not hold spaces", c.queue)
+	}
+	if cmd == "list" {
+		return c, nil
 	}
 	if err := tasks.ValidateRunID(c.runID); err != nil {
 		return c, cli.Usagef("--run-id: %v", err)
@@ -92,8 +115,8 @@ type inspection struct {
 	rec   runs.Record
 }
 
-// openInspection connects to Redis and reads the run's record. The caller
-// closes rdb.
+// openInspection connects to Redis and reads the run's record (none for
+// list). The caller closes rdb.
 func openInspection(ctx context.Context, cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer) (inspectConfig, *inspection, error) {
 	c, err := parseInspect(cmd, args, getenv, stdout)
 	if err != nil {
@@ -114,20 +137,22 @@ func openInspection(ctx context.Context, cmd string, args []string, getenv func(
 		rdb.Close()
 		return c, nil, err
 	}
-	rec, err := runs.LoadRecord(ctx, rdb, c.prefix, c.runID)
-	if err != nil {
+	in := &inspection{
+		rdb:   rdb,
+		insp:  asynq.NewInspectorFromRedisClient(rdb),
+		store: &results.Store{Client: rdb, Prefix: c.prefix},
+	}
+	if cmd == "list" {
+		return c, in, nil
+	}
+	if in.rec, err = runs.LoadRecord(ctx, rdb, c.prefix, c.runID); err != nil {
 		rdb.Close()
 		return c, nil, err
 	}
 	if c.queue != "" {
-		rec.Queue = c.queue
+		in.rec.Queue = c.queue
 	}
-	return c, &inspection{
-		rdb:   rdb,
-		insp:  asynq.NewInspectorFromRedisClient(rdb),
-		store: &results.Store{Client: rdb, Prefix: c.prefix},
-		rec:   rec,
-	}, nil
+	return c, in, nil
 }
 
 // statusJSON is the output of `producer status --json`.
@@ -138,6 +163,8 @@ type statusJSON struct {
 	Batches   int        `json:"batches"`
 	Integers  uint64     `json:"integers"`
 	BatchSize int        `json:"batch_size"`
+	Input     string     `json:"input"`
+	State     string     `json:"state,omitempty"`
 	Created   time.Time  `json:"created"`
 	Updated   time.Time  `json:"updated"`
 	Done      int        `json:"done"`
@@ -187,6 +214,7 @@ func runStatus(ctx context.Context, args []string, getenv func(string) string, s
 	if c.json {
 		out := statusJSON{
 			RunID: st.RunID, Queue: st.Queue, Shards: st.Shards, Batches: st.Batches, Integers: st.Integers, BatchSize: st.BatchSize,
+			Input: st.Input, State: st.State,
 			Created: st.Created, Updated: st.Updated,
 			Done: st.Done, Pending: st.Pending, Active: st.Active, Retry: st.Retry, Scheduled: st.Scheduled,
 			Failed: st.Failed, Lost: st.Lost, FailedIDs: nonNil(st.FailedIDs), LostIDs: nonNil(st.LostIDs),
@@ -205,7 +233,7 @@ func runStatus(ctx context.Context, args []string, getenv func(string) string, s
 	case st.Failed > 0:
 		return fmt.Errorf("run %s: %d batch(es) failed; `producer requeue --run-id %s` sends them back", st.RunID, st.Failed, st.RunID)
 	case st.Lost > 0:
-		return fmt.Errorf("run %s: %d batch(es) lost; re-run the producer with --run-id %s and the same input", st.RunID, st.Lost, st.RunID)
+		return fmt.Errorf("run %s: %d batch(es) lost; %s", st.RunID, st.Lost, reenqueueAdvice(st.RunID))
 	}
 	return nil
 }
@@ -217,6 +245,10 @@ func printStatus(w io.Writer, st runs.Status, t totalsJSON) {
 	}
 	fmt.Fprintf(w, "run %s on queue %s: %d batches, %d integers (batch size %d), enqueued %s\n",
 		st.RunID, queue, st.Batches, st.Integers, st.BatchSize, st.Created.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "  input    %s\n", cmp.Or(st.Input, "(not recorded)"))
+	if st.State != "" {
+		fmt.Fprintf(w, "  state    %s\n", st.State)
+	}
 	fmt.Fprintf(w, "  done     %d\n", st.Done)
 	fmt.Fprintf(w, "  pending  %d (active %d, retry %d, scheduled %d)\n", st.Pending, st.Active, st.Retry, st.Scheduled)
 	fmt.Fprintf(w, "  failed   %d%s\n", st.Failed, listed(st.FailedIDs, st.Failed))
@@ -303,6 +335,7 @@ func runRequeue(ctx context.Context, args []string, getenv func(string) string, 
 		}
 	} else if len(ids) == 0 {
 		fmt.Fprintf(stdout, "run %s: no failed batches to requeue\n", in.rec.RunID)
+		fmt.Fprintf(stdout, "  (lost batches, with neither task nor result, need the run's input: %s)\n", reenqueueAdvice(in.rec.RunID))
 	} else {
 		fmt.Fprintf(stdout, "run %s: requeued %d failed batch(es) on queue %s: %s\n", in.rec.RunID, len(ids), in.rec.Queue, strings.Join(ids, ", "))
 	}

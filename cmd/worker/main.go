@@ -18,6 +18,7 @@ import (
 
 	"bitqueue/internal/cache"
 	"bitqueue/internal/cli"
+	"bitqueue/internal/layout"
 	"bitqueue/internal/logging"
 	"bitqueue/internal/outage"
 	"bitqueue/internal/redisconn"
@@ -70,8 +71,8 @@ func newFlags(c *config, queues *string) *cli.FlagSet {
 
 	fs.Group("Results")
 	fs.IntVar(&c.cacheBits, "cache-bits", cache.DefaultBits, fmt.Sprintf("k: cache the bitstrings of every integer below 2^k, %d..%d", cache.MinBits, cache.MaxBits))
-	fs.DurationVar(&c.resultTTL, "result-ttl", results.DefaultTTL, "how long results are kept in Redis")
-	fs.StringVar(&c.prefix, "prefix", results.DefaultPrefix, "root of the result keys, `prefix`: <prefix>:result:<run-id>:<seq>")
+	fs.DurationVar(&c.resultTTL, "result-ttl", layout.DefaultTTL, "how long results, and the done bitmaps counting them, are kept in Redis")
+	fs.StringVar(&c.prefix, "prefix", layout.DefaultPrefix, "root of the keys, `prefix`: results at <prefix>:result:<run-id>:<seq>, done bitmaps at <prefix>:done:<run-id>")
 
 	fs.Group("Redis")
 	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis `URL`: redis://[user:password@]host:port/db, rediss://…, redis-sentinel://host:port[,…][/db]?master=NAME or redis-cluster://host:port[,…] (password: in the URL or $BITQUEUE_REDIS_PASSWORD)")

@@ -1,5 +1,6 @@
 // Package results stores and reads batch results in Redis under the key
-// layout of the result contract.
+// layout of the result contract, and marks each stored batch in its run's
+// done bitmap (layout.DoneKey), so that a run's progress is one BITCOUNT.
 package results
 
 import (
@@ -14,18 +15,19 @@ import (
 	"bitqueue/internal/tasks"
 )
 
-// DefaultPrefix and DefaultTTL are layout's, for the callers that still
-// name them here.
+// DefaultPrefix and DefaultTTL are layout's, kept here for the callers that
+// still name them (the benchmark and a test worker).
 const (
 	DefaultPrefix = layout.DefaultPrefix
 	DefaultTTL    = layout.DefaultTTL
 )
 
-// Key returns the key of batch seq of a run (layout.ResultKey).
+// Key returns the key of batch seq of a run (layout.ResultKey), kept for the
+// callers that still name it here.
 func Key(prefix, runID string, seq uint64) string { return layout.ResultKey(prefix, runID, seq) }
 
-// Store reads and writes results. Prefix defaults to DefaultPrefix and TTL to
-// DefaultTTL.
+// Store reads and writes results. Prefix defaults to layout.DefaultPrefix and
+// TTL to layout.DefaultTTL.
 type Store struct {
 	Client redis.UniversalClient
 	Prefix string
@@ -35,21 +37,31 @@ type Store struct {
 // ErrNotFound is returned by Load for a batch without a result.
 var ErrNotFound = errors.New("result not found")
 
-func (s *Store) key(runID string, seq uint64) string {
-	p := s.Prefix
-	if p == "" {
-		p = DefaultPrefix
+// Root returns the prefix the store's keys are under.
+func (s *Store) Root() string {
+	if s.Prefix == "" {
+		return layout.DefaultPrefix
 	}
-	return Key(p, runID, seq)
+	return s.Prefix
 }
 
-// Save writes a result and its TTL in one atomic step, replacing whatever the
-// key held, so a redelivered batch leaves the same hash behind.
-func (s *Store) Save(ctx context.Context, runID string, seq uint64, r tasks.Result) error {
-	ttl := s.TTL
-	if ttl <= 0 {
-		ttl = DefaultTTL
+func (s *Store) ttl() time.Duration {
+	if s.TTL <= 0 {
+		return layout.DefaultTTL
 	}
+	return s.TTL
+}
+
+func (s *Store) key(runID string, seq uint64) string { return layout.ResultKey(s.Root(), runID, seq) }
+
+// Save writes a result and its TTL in one atomic step, replacing whatever the
+// key held, so a redelivered batch leaves the same hash behind; then it marks
+// the batch done (MarkDone). The two writes are separate transactions, as
+// the result and the done bitmap may sit on different cluster slots: a
+// failure between them leaves a result without its done bit, which the
+// producer repairs (it looks for results of batches not marked done) and a
+// retry of the batch repairs too.
+func (s *Store) Save(ctx context.Context, runID string, seq uint64, r tasks.Result) error {
 	key := s.key(runID, seq)
 	cmds, err := s.Client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, key)
@@ -58,20 +70,87 @@ func (s *Store) Save(ctx context.Context, runID string, seq uint64, r tasks.Resu
 			tasks.FieldCount, r.Count,
 			tasks.FieldWidth, r.Width,
 			tasks.FieldBits, r.Bits)
-		p.PExpire(ctx, key, ttl)
+		p.PExpire(ctx, key, s.ttl())
 		return nil
 	})
 	if err != nil {
-		// EXECABORT alone does not say why: the queued command refused
-		// does (LOADING while Redis loads its data after a restart, OOM
-		// when it is full).
-		for _, c := range cmds {
-			if cerr := c.Err(); cerr != nil && cerr.Error() != err.Error() {
-				return fmt.Errorf("%w (%s: %v)", err, c.Name(), cerr)
-			}
+		return execErr(cmds, err)
+	}
+	return s.MarkDone(ctx, runID, seq)
+}
+
+// MarkDone sets the bits of seqs in the run's done bitmap and sets the
+// bitmap to expire with the results, in one transaction on that one key.
+// Setting a bit twice counts it once.
+func (s *Store) MarkDone(ctx context.Context, runID string, seqs ...uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	key := layout.DoneKey(s.Root(), runID)
+	cmds, err := s.Client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, seq := range seqs {
+			p.SetBit(ctx, key, int64(seq), 1)
+		}
+		p.PExpire(ctx, key, s.ttl())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mark done in %s: %w", key, execErr(cmds, err))
+	}
+	return nil
+}
+
+// execErr adds to a failed transaction's error the reply of the queued
+// command that was refused: EXECABORT alone does not say why (LOADING while
+// Redis loads its data after a restart, OOM when it is full).
+func execErr(cmds []redis.Cmder, err error) error {
+	for _, c := range cmds {
+		if cerr := c.Err(); cerr != nil && cerr.Error() != err.Error() {
+			return fmt.Errorf("%w (%s: %v)", err, c.Name(), cerr)
 		}
 	}
 	return err
+}
+
+// DoneCount returns how many batches of the run are marked done: one
+// BITCOUNT, whatever the number of batches.
+func (s *Store) DoneCount(ctx context.Context, runID string) (int, error) {
+	n, err := s.Client.BitCount(ctx, layout.DoneKey(s.Root(), runID), nil).Result()
+	return int(n), err
+}
+
+// DoneBits returns the run's done bitmap (one GET): bit seq, counting from
+// the most significant bit of byte 0, is set once batch seq is done. A
+// missing bitmap is empty.
+func (s *Store) DoneBits(ctx context.Context, runID string) (Bitmap, error) {
+	b, err := s.Client.Get(ctx, layout.DoneKey(s.Root(), runID)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// DoneRange returns the part of the run's done bitmap that holds the bits of
+// batches from..to-1 (one GETRANGE), as a Bitmap whose bit 0 is the first
+// bit of the byte holding from's: ask it with Done(seq - from&^7).
+func (s *Store) DoneRange(ctx context.Context, runID string, from, to uint64) (Bitmap, error) {
+	if to <= from {
+		return nil, nil
+	}
+	b, err := s.Client.GetRange(ctx, layout.DoneKey(s.Root(), runID), int64(from/8), int64((to-1)/8)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// Bitmap is a Redis bitmap as GET returns it.
+type Bitmap []byte
+
+// Done reports whether bit seq is set.
+func (b Bitmap) Done(seq uint64) bool {
+	i := seq / 8
+	return i < uint64(len(b)) && b[i]&(0x80>>(seq%8)) != 0
 }
 
 // Load reads and checks the result of one batch; ErrNotFound when it has none.
@@ -81,6 +160,10 @@ func (s *Store) Load(ctx context.Context, runID string, seq uint64) (tasks.Resul
 	if err != nil {
 		return tasks.Result{}, err
 	}
+	return parse(key, h)
+}
+
+func parse(key string, h map[string]string) (tasks.Result, error) {
 	if len(h) == 0 {
 		return tasks.Result{}, fmt.Errorf("%s: %w", key, ErrNotFound)
 	}
@@ -89,6 +172,29 @@ func (s *Store) Load(ctx context.Context, runID string, seq uint64) (tasks.Resul
 		return tasks.Result{}, fmt.Errorf("%s: %w", key, err)
 	}
 	return r, nil
+}
+
+// LoadMany reads and checks the results of seqs in one pipelined round trip,
+// in order. The error of a batch without a result wraps ErrNotFound; every
+// error names the batch's task id and key.
+func (s *Store) LoadMany(ctx context.Context, runID string, seqs []uint64) ([]tasks.Result, error) {
+	cmds := make([]*redis.MapStringStringCmd, len(seqs))
+	_, err := s.Client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, seq := range seqs {
+			cmds[i] = p.HGetAll(ctx, s.key(runID, seq))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tasks.Result, len(seqs))
+	for i, c := range cmds {
+		if out[i], err = parse(s.key(runID, seqs[i]), c.Val()); err != nil {
+			return nil, fmt.Errorf("batch %s: %w", tasks.TaskID(runID, seqs[i]), err)
+		}
+	}
+	return out, nil
 }
 
 // Exist reports, for each seq, whether its batch has a result, in pipelined
@@ -112,4 +218,30 @@ func (s *Store) Exist(ctx context.Context, runID string, seqs []uint64) ([]bool,
 		}
 	}
 	return out, nil
+}
+
+// DeleteRun deletes the results of batches 0..batches-1 of the run and its
+// done bitmap, in pipelined round trips of at most 1000 keys (one DEL per
+// key, as the keys may sit on different cluster slots), and returns how many
+// keys it deleted.
+func (s *Store) DeleteRun(ctx context.Context, runID string, batches int) (int, error) {
+	deleted := 0
+	for start := 0; start < batches; start += 1000 {
+		end := min(start+1000, batches)
+		cmds := make([]*redis.IntCmd, 0, end-start)
+		_, err := s.Client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for seq := start; seq < end; seq++ {
+				cmds = append(cmds, p.Del(ctx, s.key(runID, uint64(seq))))
+			}
+			return nil
+		})
+		if err != nil {
+			return deleted, err
+		}
+		for _, c := range cmds {
+			deleted += int(c.Val())
+		}
+	}
+	n, err := s.Client.Del(ctx, layout.DoneKey(s.Root(), runID)).Result()
+	return deleted + int(n), err
 }

@@ -1,5 +1,23 @@
 // Package runs turns a source of integers into a run: its batches enqueued
 // once each, its results awaited and written out in input order.
+//
+// A run is a record created once and read by everything else. The first
+// producer of a run id creates its Record, holding the run's Fingerprint
+// (CreateRecord); a later producer of the id must give the same fingerprint,
+// or it enqueues nothing (*MismatchError). Workers mark each batch whose
+// result they saved in the run's done bitmap (results.Store.Save), so that
+// Wait, GetStatus and List count completion with one command. A batch is,
+// from its enqueue:
+//
+//	queued   its task is pending, active, scheduled, retrying or aggregating
+//	done     its done bit is set (or its result exists: the bit is repaired)
+//	failed   its task is archived (Requeue sends it back)
+//	lost     none of these: no result, no bit, no task that can run (Wait
+//	         returns a *LostError; a producer re-run enqueues it again)
+//
+// Delete turns the record into a tombstone (State StateDeleted) that keeps
+// the id bound, then removes the run's tasks, results and bitmap. The keys
+// are named by internal/layout; docs/runs.md describes the model.
 package runs
 
 import (

@@ -37,56 +37,48 @@ type Status struct {
 	LastError string   // the last error of the first failed batch
 }
 
-// GetStatus reads the state of every batch of rec's run: which have a result
-// in store, and, through insp, the asynq state of each one without, in the
-// queue (or shard of the queue) the batch was enqueued on. It looks each of
-// those up with insp, a few at a time, so it costs one round trip per batch
-// not done.
+// GetStatus reads the state of every batch of rec's run: which are done,
+// from the run's done bitmap (one GET), and, through insp, the asynq state of
+// each one not done, in the queue (or shard of the queue) the batch was
+// enqueued on. It looks each of those up with insp, a few at a time, so it
+// costs one round trip per batch not done.
 func GetStatus(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record) (Status, error) {
 	st := Status{Record: rec}
-	seqs := make([]uint64, rec.Batches)
-	for i := range seqs {
-		seqs[i] = uint64(i)
-	}
-	exist, err := store.Exist(ctx, rec.RunID, seqs)
+	bits, err := store.DoneBits(ctx, rec.RunID)
 	if err != nil {
-		return st, fmt.Errorf("read results: %w", err)
+		return st, fmt.Errorf("read done batches: %w", err)
 	}
 	var missing []uint64
-	for i, ok := range exist {
-		if ok {
+	for seq := range uint64(rec.Batches) {
+		if bits.Done(seq) {
 			st.Done++
 		} else {
-			missing = append(missing, seqs[i])
+			missing = append(missing, seq)
 		}
 	}
 	infos, err := taskInfos(ctx, insp, rec, missing)
 	if err != nil {
 		return st, err
 	}
-	// A batch that finished between the result check and its task lookup
-	// has no task any more: look at its result again before calling it lost.
 	var gone []uint64
 	for i, info := range infos {
 		if info == nil || info.State == asynq.TaskStateCompleted {
 			gone = append(gone, missing[i])
 		}
 	}
-	found := map[uint64]bool{}
-	if len(gone) > 0 {
-		again, err := store.Exist(ctx, rec.RunID, gone)
-		if err != nil {
-			return st, fmt.Errorf("read results: %w", err)
-		}
-		for i, ok := range again {
-			found[gone[i]] = ok
-		}
+	lost, err := stillGone(ctx, store, rec.RunID, gone)
+	if err != nil {
+		return st, err
+	}
+	isLost := make(map[uint64]bool, len(lost))
+	for _, seq := range lost {
+		isLost[seq] = true
 	}
 	for i, info := range infos {
 		seq := missing[i]
 		id := tasks.TaskID(rec.RunID, seq)
 		switch {
-		case (info == nil || info.State == asynq.TaskStateCompleted) && found[seq]:
+		case (info == nil || info.State == asynq.TaskStateCompleted) && !isLost[seq]:
 			st.Done++
 		case info == nil || info.State == asynq.TaskStateCompleted:
 			st.Lost++
@@ -166,20 +158,18 @@ feed:
 // back to their queue, where they are pending again, and returns their task
 // ids, by seq. Each gets one more attempt: asynq keeps its retry count, so a
 // batch that fails again is archived again at once. A batch that left the
-// archive meanwhile is skipped.
+// archive meanwhile is skipped. Lost batches (see Status.Lost) have no task
+// to send back: only a producer, which has the run's input, can enqueue them
+// again, and the run's fingerprint makes sure it is the same input.
 func Requeue(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record) ([]string, error) {
-	seqs := make([]uint64, rec.Batches)
-	for i := range seqs {
-		seqs[i] = uint64(i)
-	}
-	exist, err := store.Exist(ctx, rec.RunID, seqs)
+	bits, err := store.DoneBits(ctx, rec.RunID)
 	if err != nil {
-		return nil, fmt.Errorf("read results: %w", err)
+		return nil, fmt.Errorf("read done batches: %w", err)
 	}
 	var missing []uint64
-	for i, ok := range exist {
-		if !ok {
-			missing = append(missing, seqs[i])
+	for seq := range uint64(rec.Batches) {
+		if !bits.Done(seq) {
+			missing = append(missing, seq)
 		}
 	}
 	infos, err := taskInfos(ctx, insp, rec, missing)

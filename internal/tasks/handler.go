@@ -44,9 +44,12 @@ type buffers struct {
 	bits  []byte
 }
 
-// ProcessTask converts one batch and stores its result. A malformed payload is
-// a permanent failure (wrapped in asynq.SkipRetry); a failed write is returned
-// for asynq to retry.
+// ProcessTask converts one batch and stores its result. A malformed payload,
+// and a payload whose run id and seq disagree with the task id
+// ("<run-id>:<seq>", when ctx carries one, as asynq's does), are permanent
+// failures (wrapped in asynq.SkipRetry) whose error names what is wrong; the
+// worker logs every permanent failure at error level with its task id. A
+// failed write is returned for asynq to retry.
 func (h *BitsHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if t.Type() != TypeBits {
 		return h.done(Outcome{Err: fmt.Errorf("task type %q, want %q: %w", t.Type(), TypeBits, asynq.SkipRetry)})
@@ -62,6 +65,12 @@ func (h *BitsHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		id, _ := asynq.GetTaskID(ctx)
 		h.Logger.Debug("rejected malformed batch", "task_id", id, "err", err)
 		return h.done(Outcome{Err: fmt.Errorf("%w: %w", err, asynq.SkipRetry)})
+	}
+	if id, ok := asynq.GetTaskID(ctx); ok {
+		if want := TaskID(b.batch.RunID, b.batch.Seq); id != want {
+			// Its result would land under another batch's key: never run it.
+			return h.done(Outcome{Err: fmt.Errorf("task id %s disagrees with its payload's batch %s: %w", id, want, asynq.SkipRetry)})
+		}
 	}
 	r, misses := Pack(h.Cache, b.batch.Nums, b.bits)
 	b.bits = r.Bits[:cap(r.Bits)]

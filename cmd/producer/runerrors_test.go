@@ -1,0 +1,39 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"bitqueue/internal/cli"
+	"bitqueue/internal/runs"
+)
+
+// TestRunError checks the exit code and advice the command gives each run
+// error: a refused run id is a usage error (2) naming the flags to give, lost
+// batches a failure (1) saying how to enqueue them again.
+func TestRunError(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		err  error
+		code int
+		want string
+	}{
+		{"mismatch", &runs.MismatchError{RunID: "r", Field: "batch_size", Recorded: "10", Given: "5"}, cli.ExitUsage,
+			`run r is bound to batch_size="10", not "5": nothing enqueued; give the run's own --batch-size, or another --run-id`},
+		{"deleted", fmt.Errorf("create: %w", &runs.DeletedError{RunID: "r"}), cli.ExitUsage, "run r was deleted"},
+		{"lost", &runs.LostError{RunID: "r", IDs: []string{"r:2"}, Count: 1}, cli.ExitFailure,
+			"run r: 1 batch(es) lost (no result and no task): r:2; re-run the producer with --run-id r and the run's input to enqueue them again"},
+		{"other", errors.New("boom"), cli.ExitFailure, "boom"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := runError(tc.err)
+			require.Equal(t, tc.code, cli.ExitCode(err))
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+}

@@ -1,0 +1,110 @@
+package runs
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"bitqueue/internal/layout"
+	"bitqueue/internal/results"
+	"bitqueue/internal/shard"
+	"bitqueue/internal/tasks"
+)
+
+// DeleteStats counts what Delete removed.
+type DeleteStats struct {
+	Tasks   int      // tasks deleted, in any state but active
+	Active  []string // task ids of batches being processed, left to finish
+	Results int      // result keys and done bitmap deleted
+}
+
+// Delete deletes rec's run: it first turns the run's record into a tombstone
+// (state deleted, fingerprint kept, expiring after ttl, layout.DefaultTTL
+// when not positive), so that no producer enqueues the run again while it
+// lives; then deletes the run's tasks in every asynq state but active (one
+// Inspector.DeleteTask per batch, in the batch's shard queue), its results
+// and done bitmap. The run stays in the index of runs, listed as deleted,
+// until its tombstone expires (List prunes it then). Active batches are
+// left to finish and listed in DeleteStats.Active: they will write their
+// results, which a second Delete removes.
+func Delete(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record, ttl time.Duration) (DeleteStats, error) {
+	var st DeleteStats
+	prefix := store.Root()
+	key := RecordKey(prefix, rec.RunID)
+	if ttl <= 0 {
+		ttl = layout.DefaultTTL
+	}
+	_, err := store.Client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, recState, StateDeleted, recUpdated, time.Now().UTC().Format(time.RFC3339Nano))
+		p.PExpire(ctx, key, ttl)
+		return nil
+	})
+	if err != nil {
+		return st, fmt.Errorf("mark run %s deleted in %s: %w", rec.RunID, key, err)
+	}
+	if err := deleteTasks(ctx, insp, rec, &st); err != nil {
+		return st, err
+	}
+	if st.Results, err = store.DeleteRun(ctx, rec.RunID, rec.Batches); err != nil {
+		return st, fmt.Errorf("delete results of run %s: %w", rec.RunID, err)
+	}
+	return st, nil
+}
+
+// deleteTasks deletes the task of every batch of rec's run, a few at a time,
+// counting them in st; an active task is listed in st.Active instead.
+func deleteTasks(ctx context.Context, insp *asynq.Inspector, rec Record, st *DeleteStats) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan uint64)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range min(lookups, rec.Batches) {
+		wg.Go(func() {
+			for seq := range next {
+				id := tasks.TaskID(rec.RunID, seq)
+				queue := shard.QueueOf(rec.Queue, rec.Shards, id)
+				err := insp.DeleteTask(queue, id)
+				switch {
+				case err == nil:
+					mu.Lock()
+					st.Tasks++
+					mu.Unlock()
+				case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+				default:
+					info, ierr := insp.GetTaskInfo(queue, id)
+					if ierr == nil && info.State == asynq.TaskStateActive {
+						mu.Lock()
+						st.Active = append(st.Active, id)
+						mu.Unlock()
+						continue
+					}
+					cancel(fmt.Errorf("delete task %s in queue %s: %w", id, queue, err))
+				}
+			}
+		})
+	}
+feed:
+	for seq := range uint64(rec.Batches) {
+		select {
+		case next <- seq:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	slices.SortFunc(st.Active, func(a, b string) int {
+		sa, _ := seqOf(rec.RunID, a)
+		sb, _ := seqOf(rec.RunID, b)
+		return cmp.Compare(sa, sb)
+	})
+	return context.Cause(ctx)
+}

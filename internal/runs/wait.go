@@ -1,0 +1,299 @@
+package runs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"bitqueue/internal/outage"
+	"bitqueue/internal/results"
+	"bitqueue/internal/tasks"
+)
+
+// DefaultLostAfter is how long Wait lets the done count stand still before it
+// looks for lost batches, unless Producer.LostAfter says otherwise.
+const DefaultLostAfter = 10 * time.Second
+
+// Poll intervals of Wait: it polls every minPoll while batches get done, and
+// backs off to maxPoll while the count stands still.
+const (
+	minPoll = 50 * time.Millisecond
+	maxPoll = 500 * time.Millisecond
+)
+
+// FailedError reports batches that failed permanently (asynq archived them).
+type FailedError struct {
+	IDs    []string // task ids, "<run-id>:<seq>"
+	Reason string   // the last error of the first of them
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("%d batch(es) failed permanently: %s (last error: %s)", len(e.IDs), strings.Join(e.IDs, ", "), e.Reason)
+}
+
+// LostError reports batches of a run that nothing will ever finish: no
+// result, not marked done, and no task to run (none in any asynq state, or
+// one kept as completed whose result is gone).
+type LostError struct {
+	RunID string
+	IDs   []string // task ids of the first MaxListed lost batches, by seq
+	Count int      // lost batches in all
+}
+
+func (e *LostError) Error() string {
+	s := fmt.Sprintf("run %s: %d batch(es) lost (no result and no task): %s", e.RunID, e.Count, strings.Join(e.IDs, ", "))
+	if e.Count > len(e.IDs) {
+		s += fmt.Sprintf(", … (%d more)", e.Count-len(e.IDs))
+	}
+	return s
+}
+
+// Wait polls Redis until every one of the run's batches is done, writing
+// progress to progress about once a second. Each poll is one BITCOUNT of the
+// run's done bitmap, whatever the number of batches; about once a second it
+// also looks for archived batches, a constant number of commands per queue
+// while none is archived. It polls every 50 ms while batches get done,
+// backing off to 500 ms while none does.
+//
+// It returns a *FailedError as soon as a batch of the run has been archived;
+// a *LostError when, the count having stood still for LostAfter, a batch has
+// neither result nor task; and ctx's error (with how many batches are
+// missing) when ctx ends first. It rides out a Redis outage of up to
+// RedisWait (a restart, a failover), logging one line when the outage begins
+// and one when it ends.
+func (p *Producer) Wait(ctx context.Context, runID string, batches int, progress io.Writer) error {
+	o := outage.New(p.RedisWait, p.Logger)
+	start := time.Now()
+	lostAfter := p.LostAfter
+	if lostAfter <= 0 {
+		lostAfter = DefaultLostAfter
+	}
+	stallLimit := lostAfter
+	interval := minPoll
+	last, lastChange := -1, time.Now()
+	lastReport, lastArchiveCheck := time.Now(), time.Time{}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		var done int
+		err := o.Do(ctx, "wait for results", func() (err error) {
+			done, err = p.Store.DoneCount(ctx, runID)
+			return err
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return waitErr(ctx, runID, batches, last)
+			}
+			return fmt.Errorf("wait for results: %w", err)
+		}
+		if done >= batches {
+			fmt.Fprintf(progress, "run %s: %d/%d batches done in %s\n", runID, batches, batches, time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		if done != last {
+			last, lastChange, interval, stallLimit = done, time.Now(), minPoll, lostAfter
+		} else {
+			interval = min(2*interval, maxPoll)
+		}
+		if time.Since(lastArchiveCheck) >= time.Second {
+			lastArchiveCheck = time.Now()
+			var failed *FailedError
+			err := o.Do(ctx, "check for failed batches", func() error {
+				err := p.checkArchived(ctx, runID, batches)
+				if errors.As(err, &failed) {
+					return nil // a finding, not a Redis error
+				}
+				return err
+			})
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return waitErr(ctx, runID, batches, last)
+			case err != nil:
+				return err
+			case failed != nil:
+				return failed
+			}
+		}
+		if time.Since(lastChange) >= stallLimit {
+			var lost *LostError
+			err := o.Do(ctx, "look for lost batches", func() (err error) {
+				lost, err = p.findLost(ctx, runID, batches)
+				return err
+			})
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return waitErr(ctx, runID, batches, last)
+			case err != nil:
+				return fmt.Errorf("look for lost batches: %w", err)
+			case lost != nil:
+				return lost
+			}
+			// Every batch left has a task: workers are busy or away. Look
+			// again later, less often while nothing moves.
+			lastChange, stallLimit = time.Now(), min(2*stallLimit, 10*lostAfter)
+		}
+		if time.Since(lastReport) >= time.Second {
+			lastReport = time.Now()
+			fmt.Fprintf(progress, "run %s: %d/%d batches done\n", runID, done, batches)
+		}
+		timer.Reset(interval)
+		select {
+		case <-ctx.Done():
+			return waitErr(ctx, runID, batches, last)
+		case <-timer.C:
+		}
+	}
+}
+
+func waitErr(ctx context.Context, runID string, batches, done int) error {
+	return fmt.Errorf("%w: %d of %d batches of run %s have no result yet", context.Cause(ctx), batches-max(done, 0), batches, runID)
+}
+
+// checkArchived returns a *FailedError when a batch of the run not marked
+// done is in the archive of its queue. While no queue of the run has an
+// archived task, it costs one queue lookup per queue.
+func (p *Producer) checkArchived(ctx context.Context, runID string, batches int) error {
+	var failed FailedError
+	for _, q := range p.Queues() {
+		if err := p.archivedIn(ctx, q, runID, batches, &failed); err != nil {
+			return err
+		}
+	}
+	if len(failed.IDs) == 0 {
+		return nil
+	}
+	// A batch done after all (a result saved before its task failed) is not
+	// failed.
+	bits, err := p.Store.DoneBits(ctx, runID)
+	if err != nil {
+		return err
+	}
+	ids := failed.IDs[:0]
+	for _, id := range failed.IDs {
+		if seq, ok := seqOf(runID, id); ok && !bits.Done(seq) {
+			ids = append(ids, id)
+		}
+	}
+	if failed.IDs = ids; len(ids) == 0 {
+		return nil
+	}
+	return &failed
+}
+
+// seqOf returns the seq of a task id of the run.
+func seqOf(runID, id string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(id, runID+":")
+	if !ok {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(rest, 10, 64)
+	return seq, err == nil
+}
+
+// archivedIn adds to failed the archived tasks of queue that are batches of
+// the run.
+func (p *Producer) archivedIn(ctx context.Context, queue, runID string, batches int, failed *FailedError) error {
+	info, err := QueueInfo(p.Inspector, queue)
+	if err != nil {
+		return err
+	}
+	if info.Archived == 0 {
+		return nil
+	}
+	for page := 1; ; page++ {
+		list, err := p.Inspector.ListArchivedTasks(queue, asynq.PageSize(1000), asynq.Page(page))
+		if err != nil {
+			return fmt.Errorf("list archived tasks of %s: %w", queue, err)
+		}
+		for _, t := range list {
+			if seq, ok := seqOf(runID, t.ID); ok && seq < uint64(batches) {
+				failed.IDs = append(failed.IDs, t.ID)
+				if failed.Reason == "" {
+					failed.Reason = t.LastErr
+				}
+			}
+		}
+		if len(list) < 1000 || ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// findLost returns a *LostError naming the run's lost batches, or nil when
+// every batch not done still has a task to run (or is archived: Wait's
+// archive check reports those). It reads the done bitmap once and looks up
+// the task of each batch not done.
+func (p *Producer) findLost(ctx context.Context, runID string, batches int) (*LostError, error) {
+	rec := Record{RunID: runID, Queue: p.Queue, Shards: max(p.Shards, 1), Batches: batches}
+	lost, err := lostBatches(ctx, p.Store, p.Inspector, rec)
+	if err != nil || len(lost) == 0 {
+		return nil, err
+	}
+	e := &LostError{RunID: runID, Count: len(lost)}
+	for _, seq := range lost[:min(len(lost), MaxListed)] {
+		e.IDs = append(e.IDs, tasks.TaskID(runID, seq))
+	}
+	return e, nil
+}
+
+// lostBatches returns the seqs of rec's batches that have no result, no done
+// mark and no task in a live asynq state (pending, active, scheduled, retry,
+// aggregating) nor in the archive.
+func lostBatches(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record) ([]uint64, error) {
+	bits, err := store.DoneBits(ctx, rec.RunID)
+	if err != nil {
+		return nil, fmt.Errorf("read done batches: %w", err)
+	}
+	var missing []uint64
+	for seq := range uint64(rec.Batches) {
+		if !bits.Done(seq) {
+			missing = append(missing, seq)
+		}
+	}
+	infos, err := taskInfos(ctx, insp, rec, missing)
+	if err != nil {
+		return nil, err
+	}
+	var gone []uint64
+	for i, info := range infos {
+		if info == nil || info.State == asynq.TaskStateCompleted {
+			gone = append(gone, missing[i])
+		}
+	}
+	return stillGone(ctx, store, rec.RunID, gone)
+}
+
+// stillGone returns those of gone, batches without a task found a moment
+// ago, that still have neither done mark nor result: a batch that finished
+// between the first look and the task lookup has no task any more. A result
+// found without its mark gets its mark.
+func stillGone(ctx context.Context, store *results.Store, runID string, gone []uint64) ([]uint64, error) {
+	if len(gone) == 0 {
+		return nil, nil
+	}
+	bits, err := store.DoneBits(ctx, runID)
+	if err != nil {
+		return nil, fmt.Errorf("read done batches: %w", err)
+	}
+	exist, err := store.Exist(ctx, runID, gone)
+	if err != nil {
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	var lost, repair []uint64
+	for i, seq := range gone {
+		switch {
+		case bits.Done(seq):
+		case exist[i]:
+			repair = append(repair, seq)
+		default:
+			lost = append(lost, seq)
+		}
+	}
+	return lost, store.MarkDone(ctx, runID, repair...)
+}

@@ -1,0 +1,190 @@
+package runs_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"bitqueue/internal/input"
+	"bitqueue/internal/layout"
+	"bitqueue/internal/results"
+	"bitqueue/internal/runs"
+	"bitqueue/redistest"
+)
+
+// commandCounter is a go-redis hook that counts the commands a client sends,
+// by name, pipelined ones included.
+type commandCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (c *commandCounter) add(cmds ...redis.Cmder) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, cmd := range cmds {
+		c.counts[strings.ToLower(cmd.Name())]++
+	}
+}
+
+func (c *commandCounter) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.counts))
+	for k, v := range c.counts {
+		out[k] = v
+	}
+	return out
+}
+
+func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.add(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.add(cmds...)
+		return next(ctx, cmds)
+	}
+}
+
+// newProducer returns a producer on r under the test's own queue and prefix,
+// its store sending its commands through store (r.Client when nil).
+func newProducer(t *testing.T, r *redistest.Redis, queue, prefix string, store *redis.Client) *runs.Producer {
+	t.Helper()
+	if store == nil {
+		store = r.Client
+	}
+	return &runs.Producer{
+		Client:      asynq.NewClientFromRedisClient(r.Client),
+		Inspector:   asynq.NewInspectorFromRedisClient(r.Client),
+		Store:       &results.Store{Client: store, Prefix: prefix},
+		Queue:       queue,
+		BatchSize:   1,
+		MaxRetry:    1,
+		Concurrency: 4,
+		Logger:      slog.New(slog.DiscardHandler),
+		RecordTTL:   time.Hour,
+		LostAfter:   time.Hour,
+	}
+}
+
+// TestWaitPollIsOneCommand pins what a poll of Wait costs Redis: whatever
+// the number of batches (10 or 10,000, none of them done but a few), every
+// command Wait sends through the result store is one BITCOUNT, one per poll.
+// The archive check goes through the inspector: a queue lookup per queue,
+// about once a second.
+func TestWaitPollIsOneCommand(t *testing.T) {
+	t.Parallel()
+	for _, batches := range []int{10, 10_000} {
+		r := redistest.Start(t)
+		queue, prefix := r.Namespace(t)
+		counter := &commandCounter{counts: map[string]int{}}
+		opt, err := redis.ParseURL(r.URL)
+		require.NoError(t, err)
+		counted := redis.NewClient(opt)
+		t.Cleanup(func() { counted.Close() })
+		counted.AddHook(counter)
+		p := newProducer(t, r, queue, prefix, counted)
+		ctx := context.Background()
+		for _, seq := range []uint64{0, 3, 7} {
+			require.NoError(t, p.Store.MarkDone(ctx, "polled", seq))
+		}
+		before := counter.snapshot()
+
+		// The wait ends by its deadline: what the test counts is the
+		// commands of the polls it made meanwhile, however many.
+		waitCtx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+		err = p.Wait(waitCtx, "polled", batches, io.Discard)
+		cancel()
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.ErrorContains(t, err, "of run polled have no result yet")
+
+		after := counter.snapshot()
+		polls := after["bitcount"] - before["bitcount"]
+		require.Positive(t, polls, "polls")
+		for name, n := range after {
+			switch name {
+			case "bitcount":
+			case "hello", "client", "auth", "select":
+				// A new connection's handshake, not a poll's command.
+			default:
+				require.Equal(t, before[name], n, "%d %s commands sent by %d polls of a %d-batch run", n-before[name], name, polls, batches)
+			}
+		}
+		t.Logf("%d batches: %d polls, one BITCOUNT each and nothing else", batches, polls)
+	}
+}
+
+// TestWaitReportsLostBatches builds a run whose batch 3 has neither result
+// nor task (deleted behind the producer's back): once the done count has
+// stood still for LostAfter, Wait names it, and only it; the batches still
+// queued are not lost.
+func TestWaitReportsLostBatches(t *testing.T) {
+	t.Parallel()
+	r := redistest.Start(t)
+	queue, prefix := r.Namespace(t)
+	p := newProducer(t, r, queue, prefix, nil)
+	p.LostAfter = 200 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := p.Enqueue(ctx, "lossy", input.Random(1, 5, 100), 5)
+	require.NoError(t, err)
+	require.Equal(t, 5, st.Enqueued)
+	for _, seq := range []uint64{0, 1} {
+		require.NoError(t, p.Inspector.DeleteTask(queue, "lossy:"+string(rune('0'+seq))))
+		require.NoError(t, p.Store.MarkDone(ctx, "lossy", seq))
+	}
+	require.NoError(t, p.Inspector.DeleteTask(queue, "lossy:3"))
+
+	err = p.Wait(ctx, "lossy", 5, io.Discard)
+	var lost *runs.LostError
+	require.ErrorAs(t, err, &lost, "error %v", err)
+	require.Equal(t, runs.LostError{RunID: "lossy", IDs: []string{"lossy:3"}, Count: 1}, *lost)
+	require.ErrorContains(t, err, "lossy:3")
+
+	// Its result found after all (saved by a worker that could not mark
+	// it), the batch is done, not lost.
+	require.NoError(t, r.Client.HSet(ctx, layout.ResultKey(prefix, "lossy", 3), "v", 1).Err())
+	p.LostAfter = 100 * time.Millisecond
+	short, cancelShort := context.WithTimeout(ctx, time.Second)
+	defer cancelShort()
+	err = p.Wait(short, "lossy", 5, io.Discard)
+	require.True(t, errors.Is(err, context.DeadlineExceeded), "batches 2 and 4 still queued, nothing lost: %v", err)
+	n, err := p.Store.DoneCount(ctx, "lossy")
+	require.NoError(t, err)
+	require.Equal(t, 3, n, "batch 3 marked done from its result")
+}
+
+// TestWaitCompletes returns as soon as every batch is marked done.
+func TestWaitCompletes(t *testing.T) {
+	t.Parallel()
+	r := redistest.Start(t)
+	queue, prefix := r.Namespace(t)
+	p := newProducer(t, r, queue, prefix, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go func() {
+		for seq := range uint64(20) {
+			_ = p.Store.MarkDone(ctx, "full", seq)
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	var progress strings.Builder
+	require.NoError(t, p.Wait(ctx, "full", 20, &progress))
+	require.Contains(t, progress.String(), "run full: 20/20 batches done in ")
+}
