@@ -65,7 +65,7 @@ func TestRecordSaveLoad(t *testing.T) {
 // writing nothing; a tombstone refuses it whatever the fingerprint.
 func TestCreateRecord(t *testing.T) {
 	t.Parallel()
-	r := testredis.Start(t)
+	r := redistest.Start(t)
 	_, prefix := r.Namespace(t)
 	ctx := context.Background()
 	first := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
