@@ -59,7 +59,7 @@ func TestValueErrors(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"negative count", []string{"--count", "-5"}, nil, `--count "-5": want a whole number, 0 or more`},
+		{"negative count", []string{"--count", "-5"}, nil, `--count "-5": want a whole number from 1 to 10000000000`},
 		{"bad variable", []string{"--count", "1"}, map[string]string{"BITQUEUE_BATCH_SIZE": "lots"}, "BITQUEUE_BATCH_SIZE=lots (for --batch-size): want a whole number from 1 to 100000"},
 		{"unknown flag", []string{"--cont", "1"}, nil, "unknown flag --cont (see producer -h)"},
 	}
