@@ -25,6 +25,7 @@ import (
 	"bitqueue/internal/schedule"
 	"bitqueue/internal/shard"
 	"bitqueue/internal/tasks"
+	"bitqueue/internal/wake"
 )
 
 func main() { cli.Main("producer", run) }
@@ -239,7 +240,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logPlacement(ctx, rdb, p.Queues(), log)
 	start := time.Now()
+	// Wake the fleet's idle workers while enqueueing, so that they pull at
+	// once rather than at their next idle poll.
+	stopWake := wake.While(ctx, rdb, c.prefix, time.Second)
 	st, err := p.Enqueue(ctx, c.runID, src, total)
+	stopWake()
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"bitqueue/internal/runs"
 	"bitqueue/internal/schedule"
 	"bitqueue/internal/tasks"
+	"bitqueue/internal/wake"
 )
 
 // Limits of the scheduling flags.
@@ -187,7 +188,9 @@ func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedul
 			Logger:      log,
 			RecordTTL:   c.recordTTL,
 		}
+		stopWake := wake.While(ctx, rdb, c.prefix, time.Second)
 		st, err := p.Enqueue(ctx, t.RunID, src, total)
+		stopWake()
 		if err != nil {
 			return err
 		}

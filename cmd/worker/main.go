@@ -84,7 +84,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.DurationVar(&c.resultTTL, "result-ttl", results.DefaultTTL, "how long results are kept in Redis")
 	fs.StringVar(&c.prefix, "prefix", results.DefaultPrefix, "root of the result keys: <prefix>:result:<run-id>:<seq>")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long in-flight batches may finish before they are handed back")
-	fs.DurationVar(&c.pollInterval, "poll-interval", 25*time.Millisecond, "how often an idle worker looks for new batches")
+	fs.DurationVar(&c.pollInterval, "poll-interval", worker.DefaultPollInterval, "how often an idle worker looks for new batches (a busy one: every 25ms, or this if shorter); producers wake idle workers at once")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.httpAddr, "http-addr", ":8080", "serve /healthz, /readyz and /metrics on this host:port (off or empty: no HTTP server)")
@@ -187,6 +187,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Concurrency:     c.concurrency,
 		ShutdownTimeout: c.shutdownTimeout,
 		PollInterval:    c.pollInterval,
+		WakePrefix:      c.prefix,
 		Logger:          log,
 	}, buildCache, func(cc *cache.Cache) asynq.Handler {
 		h := &tasks.BitsHandler{Cache: cc, Store: ops.metrics.Store(store), Logger: log, Observe: ops.metrics.Observe}
