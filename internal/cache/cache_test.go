@@ -236,13 +236,19 @@ func reportInts(b *testing.B, ints int) {
 	b.ReportMetric(float64(ints)*float64(b.N)/b.Elapsed().Seconds(), "ints/s")
 }
 
+// lookupInts is how many random integers the lookup benchmarks go through:
+// enough (2 MiB of them, read in order) that their entries are spread over
+// the whole cache rather than staying in the CPU's caches from one
+// iteration to the next, as the integers of a worker's batches do.
+const lookupInts = 1 << 18
+
 // BenchmarkLookup and BenchmarkDirect compare the cache with computing the
 // same left-aligned bitstring from math/bits, over random integers < 2^20;
 // BenchmarkLookupWords measures the cache's former layout on the same
 // integers.
 func BenchmarkLookup(b *testing.B) {
 	c := newCache(b, 20)
-	nums := randomInts(4096, 1<<20)
+	nums := randomInts(lookupInts, 1<<20)
 	b.ReportAllocs()
 	var acc uint64
 	for b.Loop() {
@@ -272,7 +278,7 @@ func newWordLayout(k int) wordLayout {
 
 func BenchmarkLookupWords(b *testing.B) {
 	w := newWordLayout(20)
-	nums := randomInts(4096, 1<<20)
+	nums := randomInts(lookupInts, 1<<20)
 	b.ReportAllocs()
 	var acc uint64
 	for b.Loop() {
@@ -300,7 +306,7 @@ func TestWordLayoutMatches(t *testing.T) {
 }
 
 func BenchmarkDirect(b *testing.B) {
-	nums := randomInts(4096, 1<<20)
+	nums := randomInts(lookupInts, 1<<20)
 	b.ReportAllocs()
 	var acc uint64
 	for b.Loop() {
