@@ -25,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/cache"
 	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
 )
@@ -317,7 +318,7 @@ func TestMetricsAfterRun(t *testing.T) {
 		{"bitqueue_batch_duration_seconds", nil, 14}, // the malformed task too
 		{"bitqueue_result_write_duration_seconds", nil, 13},
 		{"bitqueue_cache_entries", nil, 1 << cacheBits},
-		{"bitqueue_cache_bytes", nil, 8 << cacheBits},
+		{"bitqueue_cache_bytes", nil, cache.EntryBytes << cacheBits},
 		{"bitqueue_ready", nil, 1},
 		{"bitqueue_batches_in_flight", nil, 0},
 	} {

@@ -66,7 +66,7 @@ func newFlags(c *config, queues *string) *cli.FlagSet {
 	fs.StringVar(queues, "queue", "bits", "`queue` to pull batches from (comma-separated for several)")
 	fs.IntVar(&c.shards, "shards", 1, fmt.Sprintf("pull from each queue's shards, <queue>-0 … <queue>-(N-1), as the producer's --shards spreads them, 1..%d", shard.MaxShards))
 	fs.IntVar(&c.concurrency, "concurrency", 8, "batches processed at once, 1..1000")
-	fs.DurationVar(&c.pollInterval, "poll-interval", 25*time.Millisecond, "how often an idle worker looks for new batches")
+	fs.DurationVar(&c.pollInterval, "poll-interval", worker.DefaultPollInterval, "how often an idle worker looks for new batches (a busy one: every 25ms, or this if shorter); producers wake idle workers at once")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long in-flight batches may finish before they are handed back")
 
 	fs.Group("Results")
@@ -211,6 +211,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Concurrency:     c.concurrency,
 		ShutdownTimeout: c.shutdownTimeout,
 		PollInterval:    c.pollInterval,
+		WakePrefix:      c.prefix,
 		Logger:          log,
 	}, buildCache, func(cc *cache.Cache) asynq.Handler {
 		h := &tasks.BitsHandler{Cache: cc, Store: ops.metrics.Store(store), Logger: log, Observe: ops.metrics.Observe}

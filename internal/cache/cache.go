@@ -1,6 +1,13 @@
 // Package cache holds the bitstring cache: the binary form of every integer
-// below 2^k, laid out in one contiguous array so a worker can build it once at
-// start-up and share it, read-only, between all of its task handlers.
+// below 2^k, built once when a worker starts and shared, read-only, between
+// all of its task handlers.
+//
+// The bitstring of n is n's own binary digits, so an entry need not repeat
+// them: it holds only the bitstring's length, one byte, and Lookup puts the
+// digits of n at the head of a word by that length. The default cache of
+// 2^20 entries takes 1 MiB, within the L2 cache of current server cores,
+// where the earlier layout of one 8-byte word per entry (the digits and the
+// length together) took 8 MiB and missed to L3 or memory on random integers.
 package cache
 
 import (
@@ -16,13 +23,16 @@ const (
 	DefaultBits = 20
 )
 
+// EntryBytes is the memory one entry takes.
+const EntryBytes = 1
+
 // Cache maps each n in [0, 2^k) to its bitstring. It is immutable once built
 // and safe for concurrent use.
 type Cache struct {
 	k int
-	// words[n] holds the bitstring of n left-aligned at bit 63 (its most
-	// significant bit first) and its length in the low 6 bits.
-	words []uint64
+	// lengths[n] is the length of n's bitstring: its bit length, 1 for 0.
+	// The bitstring itself is the low lengths[n] bits of n.
+	lengths []uint8
 }
 
 // New builds the cache for every integer below 2^k. It returns an error naming
@@ -31,11 +41,16 @@ func New(k int) (*Cache, error) {
 	if k < MinBits || k > MaxBits {
 		return nil, fmt.Errorf("cache bits %d out of range [%d, %d]", k, MinBits, MaxBits)
 	}
-	words := make([]uint64, 1<<k)
-	for n := range words {
-		words[n] = word(uint64(n))
+	lengths := make([]uint8, 1<<k)
+	// Integers of bit length l fill [2^(l-1), 2^l): write each run at once.
+	lengths[0] = 1
+	for l := 1; l <= k; l++ {
+		run := lengths[1<<(l-1) : 1<<l]
+		for i := range run {
+			run[i] = uint8(l)
+		}
 	}
-	return &Cache{k: k, words: words}, nil
+	return &Cache{k: k, lengths: lengths}, nil
 }
 
 // Stats describes a built cache, for logs and metrics.
@@ -60,7 +75,7 @@ func Build(k int) (*Cache, Stats, error) {
 
 // Stats reports the cache's size.
 func (c *Cache) Stats() Stats {
-	return Stats{Bits: c.k, Entries: len(c.words), Bytes: 8 * len(c.words)}
+	return Stats{Bits: c.k, Entries: len(c.lengths), Bytes: EntryBytes * len(c.lengths)}
 }
 
 // Lookup returns the bitstring of n, left-aligned in a 64-bit word (most
@@ -68,9 +83,9 @@ func (c *Cache) Stats() Stats {
 // in bits (at least 1). hit reports whether n came from the cache; integers at
 // or above 2^k are computed directly and are still correct.
 func (c *Cache) Lookup(n uint64) (bitstring uint64, length int, hit bool) {
-	if n < uint64(len(c.words)) {
-		w := c.words[n]
-		return w &^ lengthMask, int(w & lengthMask), true
+	if n < uint64(len(c.lengths)) {
+		l := int(c.lengths[n])
+		return n << (64 - l), l, true
 	}
 	l := Len(n)
 	return n << (64 - l), l, false
@@ -86,14 +101,5 @@ func (c *Cache) AppendString(dst []byte, n uint64) []byte {
 	return dst
 }
 
-const lengthMask = 1<<6 - 1
-
 // Len returns the length of n's bitstring: its bit length, and 1 for zero.
 func Len(n uint64) int { return max(bits.Len64(n), 1) }
-
-// word packs n's bitstring left-aligned with its length in the low 6 bits;
-// it is exact for the cached range, whose bitstrings are at most 28 bits long.
-func word(n uint64) uint64 {
-	l := Len(n)
-	return n<<(64-l)&^lengthMask | uint64(l)
-}

@@ -174,7 +174,7 @@ func TestStats(t *testing.T) {
 	for _, k := range []int{1, 2, 8, 16, 20} {
 		t.Run(fmt.Sprintf("k=%d", k), func(t *testing.T) {
 			t.Parallel()
-			want := cache.Stats{Bits: k, Entries: 1 << k, Bytes: 8 << k}
+			want := cache.Stats{Bits: k, Entries: 1 << k, Bytes: cache.EntryBytes << k}
 			require.Equal(t, want, newCache(t, k).Stats())
 
 			c, s, err := cache.Build(k)
@@ -236,11 +236,19 @@ func reportInts(b *testing.B, ints int) {
 	b.ReportMetric(float64(ints)*float64(b.N)/b.Elapsed().Seconds(), "ints/s")
 }
 
+// lookupInts is how many random integers the lookup benchmarks go through:
+// enough (2 MiB of them, read in order) that their entries are spread over
+// the whole cache rather than staying in the CPU's caches from one
+// iteration to the next, as the integers of a worker's batches do.
+const lookupInts = 1 << 18
+
 // BenchmarkLookup and BenchmarkDirect compare the cache with computing the
-// same left-aligned bitstring from math/bits, over random integers < 2^20.
+// same left-aligned bitstring from math/bits, over random integers < 2^20;
+// BenchmarkLookupWords measures the cache's former layout on the same
+// integers.
 func BenchmarkLookup(b *testing.B) {
 	c := newCache(b, 20)
-	nums := randomInts(4096, 1<<20)
+	nums := randomInts(lookupInts, 1<<20)
 	b.ReportAllocs()
 	var acc uint64
 	for b.Loop() {
@@ -251,10 +259,54 @@ func BenchmarkLookup(b *testing.B) {
 	}
 	sink = acc
 	reportInts(b, len(nums))
+	b.ReportMetric(float64(c.Stats().Bytes)/(1<<20), "MiB")
+}
+
+// wordLayout is the cache's former layout, kept to measure what one-byte
+// entries buy: one 8-byte word per entry holding the bitstring left-aligned
+// and its length in the low 6 bits, 8 MiB for 2^20 entries.
+type wordLayout []uint64
+
+func newWordLayout(k int) wordLayout {
+	w := make(wordLayout, 1<<k)
+	for n := range w {
+		l := cache.Len(uint64(n))
+		w[n] = uint64(n)<<(64-l)&^63 | uint64(l)
+	}
+	return w
+}
+
+func BenchmarkLookupWords(b *testing.B) {
+	w := newWordLayout(20)
+	nums := randomInts(lookupInts, 1<<20)
+	b.ReportAllocs()
+	var acc uint64
+	for b.Loop() {
+		for _, n := range nums {
+			e := w[n]
+			acc += e&^63 | e&63
+		}
+	}
+	sink = acc
+	reportInts(b, len(nums))
+	b.ReportMetric(float64(8*len(w))/(1<<20), "MiB")
+}
+
+// TestWordLayoutMatches keeps BenchmarkLookupWords honest: the former layout
+// gives the same bitstrings as Lookup.
+func TestWordLayoutMatches(t *testing.T) {
+	t.Parallel()
+	const k = 12
+	c, w := newCache(t, k), newWordLayout(k)
+	for n := range uint64(1 << k) {
+		bs, l, _ := c.Lookup(n)
+		require.Equal(t, bs, w[n]&^63, "bitstring of %d", n)
+		require.Equal(t, l, int(w[n]&63), "length of %d", n)
+	}
 }
 
 func BenchmarkDirect(b *testing.B) {
-	nums := randomInts(4096, 1<<20)
+	nums := randomInts(lookupInts, 1<<20)
 	b.ReportAllocs()
 	var acc uint64
 	for b.Loop() {

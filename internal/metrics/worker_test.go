@@ -154,7 +154,7 @@ func TestWorkerMetrics(t *testing.T) {
 		{"bitqueue_result_write_duration_seconds", nil, 3}, // every write attempted
 		{"bitqueue_batches_in_flight", nil, 0},
 		{"bitqueue_cache_entries", nil, 16},
-		{"bitqueue_cache_bytes", nil, 128},
+		{"bitqueue_cache_bytes", nil, cache.EntryBytes << 4},
 		{"bitqueue_ready", nil, 1},
 	} {
 		require.Equal(t, tt.want, value(t, mfs, tt.name, tt.labels), "%s%v", tt.name, tt.labels)

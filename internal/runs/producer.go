@@ -14,6 +14,7 @@ import (
 	"bitqueue/internal/outage"
 	"bitqueue/internal/results"
 	"bitqueue/internal/tasks"
+	"bitqueue/internal/wake"
 )
 
 // Producer enqueues runs and waits for their results.
@@ -100,6 +101,9 @@ func (p *Producer) Enqueue(ctx context.Context, runID string, src input.Source, 
 	// on ctx, so that what Redis holds is exactly what st counts.
 	feed, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	// Idle workers poll slowly: wake them while batches arrive, so that they
+	// pull at once rather than at their next idle poll.
+	defer wake.While(ctx, p.Store.Client, p.Store.Root(), time.Second)()
 	work := make(chan *asynq.Task, inFlight(p.BatchSize, p.Concurrency))
 	var mu sync.Mutex
 	var wg sync.WaitGroup

@@ -34,10 +34,13 @@ type Result struct {
 // It returns how many integers were outside the cache (and computed
 // directly). Bits reuses buf's storage when it is large enough.
 func Pack(c *cache.Cache, nums []uint64, buf []byte) (r Result, misses int) {
-	width := 1
+	// The widest bitstring is that of the largest integer, whose highest
+	// bit is the highest bit set in any of them.
+	var all uint64
 	for _, n := range nums {
-		width = max(width, cache.Len(n))
+		all |= n
 	}
+	width := cache.Len(all)
 	size := (len(nums)*width + 7) / 8
 	// Whole 64-bit words are stored as they fill, so leave room for the
 	// last one to spill past size; it is cut off below.
@@ -47,30 +50,24 @@ func Pack(c *cache.Cache, nums []uint64, buf []byte) (r Result, misses int) {
 	out := buf[:size+8]
 	var acc uint64 // pending bits, left-aligned
 	used, pos := 0, 0
-	// Look a chunk of rows up before packing them: the lookups of a chunk
-	// are independent, so their cache misses overlap instead of queueing
-	// behind the packing of each row.
-	var rows [64]uint64
-	for start := 0; start < len(nums); start += len(rows) {
-		chunk := nums[start:min(start+len(rows), len(nums))]
-		for i, n := range chunk {
-			bs, l, hit := c.Lookup(n)
-			if !hit {
-				misses++
-			}
-			rows[i] = bs >> (width - l) // width bits, left-aligned
+	// The cache's entries are one byte each, so a batch's lookups hit the
+	// CPU's L2 cache: looking up and packing row by row costs no more than
+	// looking a chunk up first.
+	for _, n := range nums {
+		bs, l, hit := c.Lookup(n)
+		if !hit {
+			misses++
 		}
-		for _, row := range rows[:len(chunk)] {
-			acc |= row >> used
-			if used+width < 64 {
-				used += width
-				continue
-			}
-			binary.BigEndian.PutUint64(out[pos:], acc)
-			pos += 8
-			acc = row << (64 - used) // Go shifts by 64 to zero
-			used += width - 64
+		row := bs >> (width - l) // width bits, left-aligned
+		acc |= row >> used
+		if used+width < 64 {
+			used += width
+			continue
 		}
+		binary.BigEndian.PutUint64(out[pos:], acc)
+		pos += 8
+		acc = row << (64 - used) // Go shifts by 64 to zero
+		used += width - 64
 	}
 	binary.BigEndian.PutUint64(out[pos:], acc)
 	clear(out[size:])

@@ -326,6 +326,26 @@ func BenchmarkPack(b *testing.B) {
 	reportInts(b, len(nums))
 }
 
+// BenchmarkPackBatches packs 1,024 different batches of 1,000 random
+// integers in turn, as a worker does: their lookups spread over the whole
+// cache instead of hitting the same 1,000 entries again and again.
+func BenchmarkPackBatches(b *testing.B) {
+	c := newCache(b, 20)
+	batches := make([][]uint64, 1024)
+	for i := range batches {
+		batches[i] = randomNums(uint64(100+i), 1000, 1<<20)
+	}
+	var buf []byte
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		r, _ := tasks.Pack(c, batches[i%len(batches)], buf)
+		buf = r.Bits[:cap(r.Bits)]
+		i++
+	}
+	reportInts(b, 1000)
+}
+
 // BenchmarkPackDirect packs the same batch with a cache of 2 entries, so that
 // every integer is computed with math/bits instead of looked up.
 func BenchmarkPackDirect(b *testing.B) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -26,10 +27,24 @@ type Config struct {
 	// ShutdownTimeout is how long in-flight tasks may run after shutdown
 	// begins before they are handed back to the queue (10 s).
 	ShutdownTimeout time.Duration
-	// PollInterval is how long an idle worker waits before looking for new
-	// tasks again (25 ms). It bounds the pickup latency of an idle fleet.
+	// PollInterval is how often an idle worker looks for new tasks (5 s):
+	// the period of its polls once it has had no task for IdleAfter, each
+	// poll after a random wait of 0.5 to 1.5 times it, so that the polls of
+	// a fleet spread out and one of N idle workers finds a new task after
+	// about PollInterval / (N + 1). A wake-up on WakeChannel ends the wait.
 	PollInterval time.Duration
-	Logger       *slog.Logger
+	// BusyPollInterval is how often a busy worker looks for new tasks when
+	// its queues are empty (25 ms, at most PollInterval): asynq's
+	// TaskCheckInterval.
+	BusyPollInterval time.Duration
+	// IdleAfter is how long a worker stays busy, polling every
+	// BusyPollInterval, after its last task or wake-up (2 s).
+	IdleAfter time.Duration
+	// WakePrefix, when set, is the key prefix of the fleet's wake-up
+	// channels (package wake): the worker listens on them, and wakes the
+	// fleet when it finds a task after idling.
+	WakePrefix string
+	Logger     *slog.Logger
 	// Readiness, when set, is told each time one of the worker's readiness
 	// checks changes: check "serve" fails with StartupReason while the hook
 	// runs, with "waiting for Redis" until Redis answers, passes just before
@@ -42,9 +57,22 @@ type Config struct {
 	// hook running").
 	StartupReason string
 	// HealthCheckInterval is how often a serving worker pings Redis to
-	// report the "redis" check (3 s).
+	// report the "redis" check (15 s).
 	HealthCheckInterval time.Duration
 }
+
+// Periods of asynq's own background work, longer than asynq's defaults (5 s
+// and 8 s) because every worker of a fleet runs them, idle or not; see
+// docs/scaling.md, "Idle fleet".
+const (
+	// forwardInterval is how often a worker moves the due tasks of its
+	// queues' retry and scheduled sets to pending: it adds up to this much
+	// to a retry's delay when one worker serves, much less in a fleet.
+	forwardInterval = 15 * time.Second
+	// janitorInterval is how often a worker deletes up to 100 expired
+	// completed tasks (those enqueued with a retention) per queue.
+	janitorInterval = 30 * time.Second
+)
 
 // Serve runs one worker process until ctx is cancelled: it calls hook.Start
 // once, waits for Redis, passes the state to newHandler, and serves tasks from
@@ -88,14 +116,29 @@ func Serve[S any](ctx context.Context, cfg Config, hook Hook[S], newHandler func
 	for _, q := range cfg.Queues {
 		queues[q] = 1
 	}
+	// Pace the polls of empty queues: fast while busy, slow while idle.
+	stopping := make(chan struct{})
+	stopPacing := sync.OnceFunc(func() { close(stopping) })
+	defer stopPacing()
+	if cfg.PollInterval > cfg.BusyPollInterval {
+		p := newPacer(cfg, stopping)
+		if cfg.WakePrefix != "" {
+			w := listenWake(ctx, cfg.Redis, cfg.WakePrefix, p)
+			defer w.close()
+			p.publish = w.publish
+		}
+		cfg.Redis.AddHook(paceHook{p})
+	}
 	srv := asynq.NewServerFromRedisClient(cfg.Redis, asynq.Config{
-		Concurrency:       cfg.Concurrency,
-		Queues:            queues,
-		ShutdownTimeout:   cfg.ShutdownTimeout,
-		TaskCheckInterval: cfg.PollInterval,
-		RetryDelayFunc:    RetryDelay,
-		Logger:            asynqLogger{log},
-		LogLevel:          asynq.WarnLevel,
+		Concurrency:              cfg.Concurrency,
+		Queues:                   queues,
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		TaskCheckInterval:        cfg.BusyPollInterval,
+		DelayedTaskCheckInterval: forwardInterval,
+		JanitorInterval:          janitorInterval,
+		RetryDelayFunc:           RetryDelay,
+		Logger:                   asynqLogger{log},
+		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			id, _ := asynq.GetTaskID(ctx)
 			retried, _ := asynq.GetRetryCount(ctx)
@@ -121,6 +164,7 @@ func Serve[S any](ctx context.Context, cfg Config, hook Hook[S], newHandler func
 	log.Info("serving", "queues", cfg.Queues, "concurrency", cfg.Concurrency, "ready_after", time.Since(start).Round(time.Microsecond))
 
 	<-ctx.Done()
+	stopPacing() // a poll held back by the pacer returns at once
 	cfg.Readiness(checkServe, "shutting down")
 	log.Info("shutdown begun", "timeout", cfg.ShutdownTimeout)
 	began := time.Now()
@@ -140,7 +184,14 @@ func (c Config) withDefaults() Config {
 		c.ShutdownTimeout = 10 * time.Second
 	}
 	if c.PollInterval <= 0 {
-		c.PollInterval = 25 * time.Millisecond
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.BusyPollInterval <= 0 {
+		c.BusyPollInterval = DefaultBusyPollInterval
+	}
+	c.BusyPollInterval = min(c.BusyPollInterval, c.PollInterval)
+	if c.IdleAfter <= 0 {
+		c.IdleAfter = 2 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -152,10 +203,16 @@ func (c Config) withDefaults() Config {
 		c.StartupReason = "startup hook running"
 	}
 	if c.HealthCheckInterval <= 0 {
-		c.HealthCheckInterval = 3 * time.Second
+		c.HealthCheckInterval = 15 * time.Second
 	}
 	return c
 }
+
+// Defaults of Config's poll intervals.
+const (
+	DefaultPollInterval     = 5 * time.Second
+	DefaultBusyPollInterval = 25 * time.Millisecond
+)
 
 // Readiness checks reported by Serve; see Config.Readiness.
 const (

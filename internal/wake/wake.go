@@ -1,0 +1,82 @@
+// Package wake tells an idle worker fleet that work has arrived. Idle
+// workers poll their queues rarely (see worker.Config.PollInterval) and
+// listen on Redis pub/sub channels: the fleet's channel
+// (layout.WakeChannel) and one of Shards shard channels
+// (layout.WakeShardChannel), chosen at random. A producer wakes the
+// listeners of one shard channel, a few workers rather than the whole fleet
+// at once; the first of them to find a task wakes the rest on the fleet's
+// channel. A wake-up is only a hint: a lost one costs latency, never a
+// batch.
+package wake
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"bitqueue/internal/layout"
+)
+
+// Shards is the number of shard channels of a fleet.
+const Shards = 16
+
+// Message is what a wake-up carries; listeners ignore it.
+const Message = "work"
+
+// Channels returns the channels a worker of the fleet rooted at prefix
+// listens on: the fleet's channel and a shard channel picked at random.
+func Channels(prefix string) []string {
+	return []string{layout.WakeChannel(prefix), layout.WakeShardChannel(prefix, rand.N(Shards))}
+}
+
+// Fleet wakes every listening worker of the fleet rooted at prefix.
+func Fleet(ctx context.Context, rdb redis.UniversalClient, prefix string) error {
+	return rdb.Publish(ctx, layout.WakeChannel(prefix), Message).Err()
+}
+
+// Publish wakes the workers listening on one shard channel of the fleet
+// rooted at prefix: it tries the shards from a random one until a message
+// reaches a listener, and returns how many it reached (0 when no worker
+// listens; on Redis Cluster only the listeners on the node that took the
+// message and its peers are counted).
+func Publish(ctx context.Context, rdb redis.UniversalClient, prefix string) (int64, error) {
+	first := rand.N(Shards)
+	for i := range Shards {
+		n, err := rdb.Publish(ctx, layout.WakeShardChannel(prefix, (first+i)%Shards), Message).Result()
+		if err != nil || n > 0 {
+			return n, err
+		}
+	}
+	return 0, nil
+}
+
+// While wakes workers of the fleet rooted at prefix (as Publish) at once
+// and then every period until the returned stop is called or ctx ends, so
+// that workers that went idle while a producer is still enqueueing wake
+// again. Failures are ignored: workers find the work by polling anyway. stop
+// waits for the publisher to end.
+func While(ctx context.Context, rdb redis.UniversalClient, prefix string, period time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			pctx, pcancel := context.WithTimeout(ctx, period)
+			_, _ = Publish(pctx, rdb, prefix)
+			pcancel()
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}

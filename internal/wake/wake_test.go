@@ -1,0 +1,99 @@
+package wake_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"bitqueue/internal/layout"
+	"bitqueue/internal/wake"
+	"bitqueue/redistest"
+)
+
+// listen subscribes to channels and returns the subscription once Redis has
+// confirmed every channel.
+func listen(t *testing.T, r *redistest.Redis, channels ...string) *redis.PubSub {
+	t.Helper()
+	ctx := context.Background()
+	sub := r.Client.Subscribe(ctx, channels...)
+	t.Cleanup(func() { sub.Close() })
+	for range channels {
+		_, err := sub.Receive(ctx)
+		require.NoError(t, err)
+	}
+	return sub
+}
+
+func receive(t *testing.T, sub *redis.PubSub) *redis.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	msg, err := sub.ReceiveMessage(ctx)
+	require.NoError(t, err)
+	require.Equal(t, wake.Message, msg.Payload)
+	return msg
+}
+
+func TestChannels(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for range 200 {
+		ch := wake.Channels("p")
+		require.Len(t, ch, 2)
+		require.Equal(t, layout.WakeChannel("p"), ch[0], "the fleet's channel")
+		seen[ch[1]] = true
+	}
+	require.Len(t, seen, wake.Shards, "shard channels picked at random among all shards")
+	for i := range wake.Shards {
+		require.True(t, seen[layout.WakeShardChannel("p", i)])
+	}
+}
+
+// TestPublishFindsTheListeningShard: with one worker listening on one shard
+// channel, Publish reaches it whichever shard it tries first.
+func TestPublishFindsTheListeningShard(t *testing.T) {
+	t.Parallel()
+	r := redistest.Start(t)
+	_, prefix := r.Namespace(t)
+	ctx := context.Background()
+	sub := listen(t, r, layout.WakeShardChannel(prefix, 5))
+	for range 5 {
+		n, err := wake.Publish(ctx, r.Client, prefix)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, n, "listeners reached")
+		require.Equal(t, layout.WakeShardChannel(prefix, 5), receive(t, sub).Channel)
+	}
+}
+
+func TestPublishWithoutListeners(t *testing.T) {
+	t.Parallel()
+	r := redistest.Start(t)
+	_, prefix := r.Namespace(t)
+	n, err := wake.Publish(context.Background(), r.Client, prefix)
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
+
+func TestFleetReachesTheFleetChannel(t *testing.T) {
+	t.Parallel()
+	r := redistest.Start(t)
+	_, prefix := r.Namespace(t)
+	sub := listen(t, r, layout.WakeChannel(prefix))
+	require.NoError(t, wake.Fleet(context.Background(), r.Client, prefix))
+	require.Equal(t, layout.WakeChannel(prefix), receive(t, sub).Channel)
+}
+
+func TestWhileRepeatsUntilStopped(t *testing.T) {
+	t.Parallel()
+	r := redistest.Start(t)
+	_, prefix := r.Namespace(t)
+	sub := listen(t, r, layout.WakeShardChannel(prefix, 0))
+	stop := wake.While(context.Background(), r.Client, prefix, 10*time.Millisecond)
+	for range 3 { // at once, then again and again
+		receive(t, sub)
+	}
+	stop()
+}
