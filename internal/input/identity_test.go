@@ -18,7 +18,7 @@ func TestFromIdentity(t *testing.T) {
 	require.NoError(t, err)
 	src, ok := input.FromIdentity(id)
 	require.True(t, ok, "identity %q", id)
-	require.Equal(t, drain(t, orig), drain(t, src), "the same integers")
+	require.Equal(t, integersOf(t, orig), integersOf(t, src), "the same integers")
 
 	for _, tc := range []struct{ name, identity string }{
 		{"file", "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
@@ -60,8 +60,8 @@ func FuzzFromIdentity(f *testing.F) {
 	})
 }
 
-// drain reads every integer of src.
-func drain(t *testing.T, src input.Source) []uint64 {
+// integersOf reads every integer of src.
+func integersOf(t *testing.T, src input.Source) []uint64 {
 	t.Helper()
 	s, err := src.Open()
 	require.NoError(t, err)

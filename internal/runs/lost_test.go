@@ -29,7 +29,7 @@ func TestLostBatchesAndEnqueueLost(t *testing.T) {
 	r := redistest.Start(t)
 	queue, prefix := r.Namespace(t)
 	ctx := context.Background()
-	const runID = "relost-run"
+	const runID = "lost-run"
 	src := input.Random(7, 15, 1000) // batches of 2: 0..6 full, 7 holds one integer
 	identity, err := src.Identity()
 	require.NoError(t, err)
@@ -94,7 +94,7 @@ func TestLostBatchesAndEnqueueLost(t *testing.T) {
 	ids, err := p.EnqueueLost(ctx, rec, src, lost)
 	require.NoError(t, err)
 	require.Equal(t, []string{runID + ":4", runID + ":5", runID + ":7"}, ids)
-	all := drain(t, src)
+	all := integersOf(t, src)
 	for _, seq := range lost {
 		info, err := insp.GetTaskInfo(queue, tasks.TaskID(runID, seq))
 		require.NoError(t, err)
@@ -117,8 +117,8 @@ func TestLostBatchesAndEnqueueLost(t *testing.T) {
 	require.Empty(t, ids, "a batch queued meanwhile is left alone")
 }
 
-// drain reads every integer of src.
-func drain(t *testing.T, src input.Source) []uint64 {
+// integersOf reads every integer of src.
+func integersOf(t *testing.T, src input.Source) []uint64 {
 	t.Helper()
 	s, err := src.Open()
 	require.NoError(t, err)
