@@ -453,7 +453,7 @@ func TestStatusAndRequeue(t *testing.T) {
 	require.Regexp(t, `done +5\n`, st.stdout)
 	rq = inspectRun(t, e, "requeue", "-run-id", runID, "-json")
 	require.Equal(t, 0, rq.code, rq.stderr)
-	require.JSONEq(t, fmt.Sprintf(`{"run_id":%q,"queue":%q,"requeued":[]}`, runID, e.queue), rq.stdout)
+	require.JSONEq(t, fmt.Sprintf(`{"run_id":%q,"queue":%q,"requeued":[],"lost":0,"enqueued_lost":[]}`, runID, e.queue), rq.stdout)
 
 	// The producer's own wait agrees: the run is complete.
 	again := produce(t, e, "-count", "5000", "-batch-size", "1000", "-run-id", runID, "-wait", "-timeout", "1m")

@@ -94,38 +94,6 @@ func TestRunIDBoundToFingerprint(t *testing.T) {
 	require.Equal(t, 20, pending())
 }
 
-// TestWaitNamesLostBatches deletes the task of a batch behind a waiting
-// producer's back, before any worker took it: with --lost-after 1s the
-// producer exits 1 naming it once the other batches are done. Re-running
-// the producer with the same run id and input enqueues it again, and the
-// run completes.
-func TestWaitNamesLostBatches(t *testing.T) {
-	t.Parallel()
-	e := setup(t)
-	args := []string{"-count", "50", "-batch-size", "10", "-run-id", "lossy", "-wait", "-timeout", "2m", "-lost-after", "1s"}
-	bg := startProducer(t, e, args...)
-	redistest.WaitFor(t, time.Minute, "the batches enqueued", func() bool { return strings.Contains(bg.stderr.String(), "msg=enqueued") })
-	require.NoError(t, e.inspector(t).DeleteTask(e.queue, "lossy:2"))
-	startWorker(t, e)
-	r := bg.wait(t, time.Minute)
-	require.Equal(t, 1, r.code, r.stderr)
-	last := lastLine(r.stderr)
-	require.Contains(t, last, "run lossy: 1 batch(es) lost (no result and no task): lossy:2;")
-	require.Contains(t, last, "re-run the producer with --run-id lossy")
-
-	st := inspectRun(t, e, "status", "-run-id", "lossy")
-	require.Equal(t, 1, st.code, st.stderr)
-	require.Regexp(t, `done +4\n`, st.stdout)
-	require.Regexp(t, `lost +1: lossy:2\n`, st.stdout)
-	rq := inspectRun(t, e, "requeue", "-run-id", "lossy")
-	require.Equal(t, 0, rq.code, rq.stderr)
-	require.Contains(t, rq.stdout, "re-run the producer with --run-id lossy")
-
-	again := produce(t, e, args...)
-	require.Equal(t, 0, again.code, again.stderr)
-	require.Contains(t, again.stderr, "new=1 already_queued=0 already_done=4")
-}
-
 // TestResultsListDelete reads a finished run back by its id alone, lists the
 // runs Redis knows, and deletes one: its tasks, results and bitmap go, a
 // tombstone refuses its id.

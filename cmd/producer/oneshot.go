@@ -113,7 +113,7 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 	start := time.Now()
 	st, err := p.Enqueue(ctx, c.runID, src, total)
 	if err != nil {
-		return runError(err)
+		return runError(err, c.input)
 	}
 	log.Info("enqueued", "run_id", c.runID, "batches", st.Batches, "new", st.Enqueued, "already_queued", st.Queued, "already_done", st.Done, "took", time.Since(start).Round(time.Millisecond))
 	if !c.json && c.out != "-" {
@@ -128,7 +128,7 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 			defer cancel()
 		}
 		if err := p.Wait(waitCtx, c.runID, st.Batches, progressTo(stderr, log, c.logFormat)); err != nil {
-			return runError(err)
+			return runError(err, c.input)
 		}
 		switch {
 		case out != nil:

@@ -19,8 +19,9 @@ var flagsOf = map[string]string{
 
 // runError adds the command's advice to the run errors of runs: a run id
 // refused for another fingerprint, or for a deleted run, is a usage error
-// (exit 2); lost batches say how to enqueue them again (exit 1).
-func runError(err error) error {
+// (exit 2); lost batches say how to enqueue them again (exit 1), with the
+// run's --input (empty for random input).
+func runError(err error, inputFlag string) error {
 	var mismatch *runs.MismatchError
 	var deleted *runs.DeletedError
 	var lost *runs.LostError
@@ -30,14 +31,7 @@ func runError(err error) error {
 	case errors.As(err, &deleted):
 		return &cli.UsageError{Err: fmt.Errorf("%w; give another --run-id", err)}
 	case errors.As(err, &lost):
-		return fmt.Errorf("%w; %s", err, reenqueueAdvice(lost.RunID))
+		return fmt.Errorf("%w; %s", err, requeueAdvice(lost.RunID, inputFlag == "", inputFlag))
 	}
 	return err
-}
-
-// reenqueueAdvice says how lost batches of a run are enqueued again: they
-// have no task left to requeue, so only the producer, which has the input,
-// can; the run's fingerprint makes sure it is the same input.
-func reenqueueAdvice(runID string) string {
-	return fmt.Sprintf("re-run the producer with --run-id %s and the run's input to enqueue them again", runID)
 }

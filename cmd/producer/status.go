@@ -51,6 +51,7 @@ type inspectConfig struct {
 	logLevel  string
 	out       string        // results: where to write
 	recordTTL time.Duration // delete: how long the tombstone lives
+	requeue   requeueFlags  // requeue: the input of lost batches, their task options
 }
 
 func parseInspect(cmd string, args []string, getenv func(string) string, stdout io.Writer) (inspectConfig, error) {
@@ -67,6 +68,8 @@ func parseInspect(cmd string, args []string, getenv func(string) string, stdout 
 		fs.StringVar(&c.out, "out", "-", "write \"<n>\\t<bitstring>\" per integer of the run, in order, to this file (- for stdout); written beside it and renamed when complete")
 	case "delete":
 		fs.DurationVar(&c.recordTTL, "record-ttl", layout.DefaultTTL, "how long the deleted run's record is kept, refusing its run id (at least 1s)")
+	case "requeue":
+		c.requeue.addFlags(fs)
 	}
 	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis URL: redis://[user:password@]host:port/db, rediss://…, redis-sentinel://host:port[,…][/db]?master=NAME or redis-cluster://host:port[,…] (password: in the URL or $REDIS_PASSWORD)")
 	c.redisOpts.AddFlags(fs)
@@ -96,6 +99,11 @@ func parseInspect(cmd string, args []string, getenv func(string) string, stdout 
 		return c, cli.Usagef("--prefix %q must be non-empty without spaces", c.prefix)
 	case strings.ContainsAny(c.queue, " \t\r\n"):
 		return c, cli.Usagef("--queue %q must not hold spaces", c.queue)
+	}
+	if cmd == "requeue" {
+		if err := c.requeue.check(); err != nil {
+			return c, err
+		}
 	}
 	if cmd == "list" {
 		return c, nil
@@ -229,11 +237,11 @@ func runStatus(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	switch {
 	case st.Failed > 0 && st.Lost > 0:
-		return fmt.Errorf("run %s: %d batch(es) failed and %d lost", st.RunID, st.Failed, st.Lost)
+		return fmt.Errorf("run %s: %d batch(es) failed and %d lost; %s", st.RunID, st.Failed, st.Lost, requeueAdvice(st.RunID, isRandom(st.Input), ""))
 	case st.Failed > 0:
 		return fmt.Errorf("run %s: %d batch(es) failed; `producer requeue --run-id %s` sends them back", st.RunID, st.Failed, st.RunID)
 	case st.Lost > 0:
-		return fmt.Errorf("run %s: %d batch(es) lost; %s", st.RunID, st.Lost, reenqueueAdvice(st.RunID))
+		return fmt.Errorf("run %s: %d batch(es) lost; %s", st.RunID, st.Lost, requeueAdvice(st.RunID, isRandom(st.Input), ""))
 	}
 	return nil
 }
@@ -310,34 +318,4 @@ func queueTotals(insp *asynq.Inspector, queues []string) (totalsJSON, error) {
 		}
 	}
 	return t, nil
-}
-
-// requeueJSON is the output of `producer requeue --json`.
-type requeueJSON struct {
-	RunID    string   `json:"run_id"`
-	Queue    string   `json:"queue"`
-	Requeued []string `json:"requeued"`
-}
-
-// runRequeue is `producer requeue`: it sends a run's permanently failed
-// batches back to their queue and prints their ids. It returns an error
-// (exit 1) when the run is unknown or a batch could not be requeued.
-func runRequeue(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, in, err := openInspection(ctx, "requeue", args, getenv, stdout, stderr)
-	if err != nil {
-		return err
-	}
-	defer in.rdb.Close()
-	ids, err := runs.Requeue(ctx, in.store, in.insp, in.rec)
-	if c.json {
-		if jerr := json.NewEncoder(stdout).Encode(requeueJSON{RunID: in.rec.RunID, Queue: in.rec.Queue, Requeued: nonNil(ids)}); jerr != nil {
-			return errors.Join(err, jerr)
-		}
-	} else if len(ids) == 0 {
-		fmt.Fprintf(stdout, "run %s: no failed batches to requeue\n", in.rec.RunID)
-		fmt.Fprintf(stdout, "  (lost batches, with neither task nor result, need the run's input: %s)\n", reenqueueAdvice(in.rec.RunID))
-	} else {
-		fmt.Fprintf(stdout, "run %s: requeued %d failed batch(es) on queue %s: %s\n", in.rec.RunID, len(ids), in.rec.Queue, strings.Join(ids, ", "))
-	}
-	return err
 }

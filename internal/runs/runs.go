@@ -13,7 +13,8 @@
 //	done     its done bit is set (or its result exists: the bit is repaired)
 //	failed   its task is archived (Requeue sends it back)
 //	lost     none of these: no result, no bit, no task that can run (Wait
-//	         returns a *LostError; a producer re-run enqueues it again)
+//	         returns a *LostError; LostBatches selects it, and EnqueueLost
+//	         or a producer re-run enqueues it again from the run's input)
 //
 // Delete turns the record into a tombstone (State StateDeleted) that keeps
 // the id bound, then removes the run's tasks, results and bitmap. The keys

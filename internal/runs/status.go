@@ -29,8 +29,8 @@ type Status struct {
 	Failed    int // failed permanently: asynq archived it
 	// Lost batches have no result and no task still to run: their result
 	// expired (the task may still be kept as completed, with --retention),
-	// or their task was deleted. Re-running the producer with the run id and
-	// the same input enqueues them again, once no task holds their id.
+	// or their task was deleted. EnqueueLost, given the run's input,
+	// enqueues them again (LostBatches selects them).
 	Lost      int
 	FailedIDs []string // the first MaxListed failed batches' task ids, by seq
 	LostIDs   []string // the first MaxListed lost batches' task ids, by seq
@@ -159,8 +159,8 @@ feed:
 // ids, by seq. Each gets one more attempt: asynq keeps its retry count, so a
 // batch that fails again is archived again at once. A batch that left the
 // archive meanwhile is skipped. Lost batches (see Status.Lost) have no task
-// to send back: only a producer, which has the run's input, can enqueue them
-// again, and the run's fingerprint makes sure it is the same input.
+// to send back: Producer.EnqueueLost enqueues them again from the run's
+// input, which the run's fingerprint makes sure is the same.
 func Requeue(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record) ([]string, error) {
 	bits, err := store.DoneBits(ctx, rec.RunID)
 	if err != nil {

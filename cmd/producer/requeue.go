@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"bitqueue/internal/cli"
+	"bitqueue/internal/input"
+	"bitqueue/internal/logging"
+	"bitqueue/internal/runs"
+)
+
+// requeueFlags are the flags of requeue alone: where the integers of lost
+// batches come from, and the options of the tasks it enqueues again.
+type requeueFlags struct {
+	input       string
+	maxRetry    int
+	taskTimeout time.Duration
+}
+
+func (f *requeueFlags) addFlags(fs *flag.FlagSet) {
+	fs.StringVar(&f.input, "input", "", "the run's input, for a run of a file or stdin (- for stdin): lost batches are enqueued again from it; its SHA-256 must be the one the run recorded (a random run needs none: its integers are drawn again from the recorded seed)")
+	fs.IntVar(&f.maxRetry, "max-retry", 10, "retries of a lost batch enqueued again before it is archived as failed, 0..100")
+	fs.DurationVar(&f.taskTimeout, "task-timeout", time.Minute, "how long a worker may spend on a lost batch enqueued again, 1s..24h")
+}
+
+func (f *requeueFlags) check() error {
+	switch {
+	case f.maxRetry < 0 || f.maxRetry > 100:
+		return cli.Usagef("--max-retry %d out of range [0, 100]", f.maxRetry)
+	case f.taskTimeout < time.Second || f.taskTimeout > 24*time.Hour:
+		return cli.Usagef("--task-timeout %s out of range [1s, 24h]", f.taskTimeout)
+	}
+	return nil
+}
+
+// requeueJSON is the output of `producer requeue --json`.
+type requeueJSON struct {
+	RunID        string   `json:"run_id"`
+	Queue        string   `json:"queue"`
+	Requeued     []string `json:"requeued"`      // failed batches sent back
+	Lost         int      `json:"lost"`          // lost batches found
+	EnqueuedLost []string `json:"enqueued_lost"` // lost batches enqueued again
+}
+
+// runRequeue is `producer requeue`: it sends a run's permanently failed
+// batches back to their queue, enqueues its lost batches again (their
+// integers drawn again from a random run's seed, or read from --input, which
+// must be the run's input), and prints their ids. It returns a usage error
+// (exit 2) for an --input that is not the run's, before it changes anything,
+// and an error (exit 1) when the run is unknown, when lost batches need
+// --input, or when a batch could not be requeued.
+func runRequeue(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, in, err := openInspection(ctx, "requeue", args, getenv, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer in.rdb.Close()
+	rec := in.rec
+	src, err := requeueSource(c.requeue.input, rec)
+	if err != nil {
+		return err
+	}
+	if s, ok := src.(*input.Snapshot); ok {
+		defer s.Close()
+	}
+
+	out := requeueJSON{RunID: rec.RunID, Queue: rec.Queue}
+	var errs []error
+	out.Requeued, err = runs.Requeue(ctx, in.store, in.insp, rec)
+	errs = append(errs, err)
+	lost, err := runs.LostBatches(ctx, in.store, in.insp, rec)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	out.Lost = len(lost)
+	switch {
+	case len(lost) == 0:
+	case src == nil:
+		errs = append(errs, fmt.Errorf("run %s: %d batch(es) lost and not enqueued again: their integers are only in the run's input; %s", rec.RunID, len(lost), requeueAdvice(rec.RunID, false, "")))
+	default:
+		log, err := logging.New(stderr, c.logFormat, c.logLevel)
+		if err != nil {
+			return &cli.UsageError{Err: err}
+		}
+		client := asynq.NewClientFromRedisClient(in.rdb)
+		defer client.Close()
+		p := &runs.Producer{
+			Client: client, Inspector: in.insp, Store: in.store,
+			MaxRetry: c.requeue.maxRetry, TaskTimeout: c.requeue.taskTimeout,
+			RedisWait: c.redisWait, Logger: log,
+		}
+		out.EnqueuedLost, err = p.EnqueueLost(ctx, rec, src, lost)
+		errs = append(errs, err)
+		log.Info("lost batches enqueued again", "run_id", rec.RunID, "lost", len(lost), "enqueued", len(out.EnqueuedLost))
+	}
+
+	if c.json {
+		out.Requeued, out.EnqueuedLost = nonNil(out.Requeued), nonNil(out.EnqueuedLost)
+		if err := json.NewEncoder(stdout).Encode(out); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		return errors.Join(errs...)
+	}
+	queue := rec.Queue
+	if rec.Shards > 1 {
+		queue = fmt.Sprintf("%s (%d shards)", rec.Queue, rec.Shards)
+	}
+	if len(out.Requeued) > 0 {
+		fmt.Fprintf(stdout, "run %s: requeued %d failed batch(es) on queue %s%s\n", rec.RunID, len(out.Requeued), queue, listed(out.Requeued, len(out.Requeued)))
+	}
+	if len(out.EnqueuedLost) > 0 {
+		fmt.Fprintf(stdout, "run %s: enqueued %d lost batch(es) again on queue %s%s\n", rec.RunID, len(out.EnqueuedLost), queue, listed(out.EnqueuedLost, len(out.EnqueuedLost)))
+	}
+	if len(out.Requeued) == 0 && out.Lost == 0 {
+		fmt.Fprintf(stdout, "run %s: no failed or lost batches to requeue\n", rec.RunID)
+	}
+	return errors.Join(errs...)
+}
+
+// requeueSource returns the source of the run's integers for its lost
+// batches: a snapshot of path (stdin for -), which the caller closes, after
+// checking that its identity is the run's; or, without path, the random
+// integers the run's recorded identity names, or nil for a run of a file or
+// stdin. An --input that is not the run's is a usage error naming both.
+func requeueSource(path string, rec runs.Record) (input.Source, error) {
+	random, isRandom := input.FromIdentity(rec.Input)
+	if path == "" {
+		return random, nil
+	}
+	if isRandom {
+		return nil, cli.Usagef("--input %s: run %s drew random integers (%s), which are drawn again from its seed: give no --input", path, rec.RunID, rec.Input)
+	}
+	var s *input.Snapshot
+	var err error
+	if path == "-" {
+		s, err = input.SnapshotReader(os.Stdin, "", "stdin")
+	} else {
+		s, err = input.SnapshotFile(path, "")
+	}
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	id, _ := s.Identity()
+	if id != rec.Input {
+		s.Close()
+		recorded := rec.Input
+		if recorded == "" {
+			recorded = "no input identity (a record written before it was kept)"
+		}
+		return nil, cli.Usagef("--input %s: its bytes are %s, but run %s was produced from %s: give the run's own input", s.Name(), id, rec.RunID, recorded)
+	}
+	return s, nil
+}
+
+// requeueAdvice says how lost batches of runID are enqueued again:
+// `producer requeue`, which draws the integers of a random run again from its
+// recorded seed, and reads those of a run of a file or stdin from --input.
+// file names the run's input file when it is known ("" or "-" when not).
+func requeueAdvice(runID string, random bool, file string) string {
+	switch {
+	case random:
+		return fmt.Sprintf("`producer requeue --run-id %s` enqueues them again", runID)
+	case file == "" || file == "-":
+		return fmt.Sprintf("`producer requeue --run-id %s --input FILE` enqueues them again, FILE holding the run's input", runID)
+	}
+	return fmt.Sprintf("`producer requeue --run-id %s --input %s` enqueues them again", runID, file)
+}
+
+// isRandom reports whether a run's recorded input identity names random
+// integers, which requeue draws again without an --input.
+func isRandom(identity string) bool {
+	_, ok := input.FromIdentity(identity)
+	return ok
+}

@@ -1,0 +1,135 @@
+package runs_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/stretchr/testify/require"
+
+	"bitqueue/internal/input"
+	"bitqueue/internal/layout"
+	"bitqueue/internal/results"
+	"bitqueue/internal/runs"
+	"bitqueue/internal/tasks"
+	"bitqueue/redistest"
+)
+
+// TestLostBatchesAndEnqueueLost builds a run of eight batches, one in each
+// state a batch can be in, checks which LostBatches selects, and enqueues
+// exactly those again from the run's input: the same task ids and integers,
+// also over a completed task kept without its result; never from another
+// input.
+func TestLostBatchesAndEnqueueLost(t *testing.T) {
+	t.Parallel()
+	r := redistest.Start(t)
+	queue, prefix := r.Namespace(t)
+	ctx := context.Background()
+	const runID = "lost-run"
+	src := input.Random(7, 15, 1000) // batches of 2: 0..6 full, 7 holds one integer
+	identity, err := src.Identity()
+	require.NoError(t, err)
+	rec := runs.Record{RunID: runID, Queue: queue, Shards: 1, Batches: 8, Integers: 15, BatchSize: 2, Input: identity, Created: time.Now(), Updated: time.Now()}
+	store := &results.Store{Client: r.Client, Prefix: prefix}
+	client := asynq.NewClientFromRedisClient(r.Client)
+	t.Cleanup(func() { client.Close() })
+	insp := asynq.NewInspectorFromRedisClient(r.Client)
+	enqueue := func(seq uint64, opts ...asynq.Option) {
+		t.Helper()
+		task, err := tasks.NewBitsTask(tasks.Batch{RunID: runID, Seq: seq, Nums: []uint64{seq}}, append([]asynq.Option{asynq.Queue(queue)}, opts...)...)
+		require.NoError(t, err)
+		_, err = client.Enqueue(task)
+		require.NoError(t, err)
+	}
+	result := tasks.Result{Count: 1, Width: 1, Bits: []byte{0}}
+
+	// 5: processed and kept as completed for an hour; its result is gone.
+	enqueue(5, asynq.Retention(time.Hour))
+	srv := asynq.NewServerFromRedisClient(r.Client, asynq.Config{Queues: map[string]int{queue: 1}, Concurrency: 1, LogLevel: asynq.ErrorLevel, TaskCheckInterval: 10 * time.Millisecond})
+	require.NoError(t, srv.Start(asynq.HandlerFunc(func(context.Context, *asynq.Task) error { return nil })))
+	redistest.WaitFor(t, 15*time.Second, "batch 5 completed", func() bool {
+		info, err := insp.GetTaskInfo(queue, tasks.TaskID(runID, 5))
+		return err == nil && info.State == asynq.TaskStateCompleted
+	})
+	srv.Shutdown()
+
+	require.NoError(t, store.Save(ctx, runID, 0, result)) // 0: done
+	require.NoError(t, store.Save(ctx, runID, 1, result)) // 1: a result without its done mark
+	require.NoError(t, r.Client.SetBit(ctx, layout.DoneKey(prefix, runID), 1, 0).Err())
+	enqueue(2) // 2: pending
+	enqueue(3) // 3: failed
+	require.NoError(t, insp.ArchiveTask(queue, tasks.TaskID(runID, 3)))
+	// 4: neither task nor result
+	enqueue(6, asynq.ProcessIn(time.Hour)) // 6: scheduled
+	// 7: neither task nor result, the short last batch
+
+	lost, err := runs.LostBatches(ctx, store, insp, rec)
+	require.NoError(t, err)
+	require.Equal(t, []uint64{4, 5, 7}, lost)
+	bits, err := store.DoneBits(ctx, runID)
+	require.NoError(t, err)
+	require.True(t, bits.Done(1), "batch 1's mark repaired")
+
+	p := &runs.Producer{Client: client, Inspector: insp, Store: store, MaxRetry: 3, TaskTimeout: time.Minute, Logger: slog.New(slog.DiscardHandler)}
+	for _, tc := range []struct {
+		name  string
+		other input.Source
+		field string
+	}{
+		{"another seed", input.Random(8, 15, 1000), "input"},
+		{"another count", input.Random(7, 16, 1000), "input"},
+	} {
+		_, err := p.EnqueueLost(ctx, rec, tc.other, lost)
+		var mismatch *runs.MismatchError
+		require.True(t, errors.As(err, &mismatch), "%s: %v", tc.name, err)
+		require.Equal(t, tc.field, mismatch.Field, tc.name)
+	}
+	info, err := insp.GetTaskInfo(queue, tasks.TaskID(runID, 4))
+	require.ErrorIs(t, err, asynq.ErrTaskNotFound, "nothing enqueued from another input: %v", info)
+
+	ids, err := p.EnqueueLost(ctx, rec, src, lost)
+	require.NoError(t, err)
+	require.Equal(t, []string{runID + ":4", runID + ":5", runID + ":7"}, ids)
+	all := integersOf(t, src)
+	for _, seq := range lost {
+		info, err := insp.GetTaskInfo(queue, tasks.TaskID(runID, seq))
+		require.NoError(t, err)
+		require.Equal(t, asynq.TaskStatePending, info.State, "batch %d", seq)
+		require.Equal(t, 3, info.MaxRetry, "batch %d", seq)
+		require.Equal(t, time.Minute, info.Timeout, "batch %d", seq)
+		var b tasks.Batch
+		require.NoError(t, tasks.DecodeBatch(&b, info.Payload))
+		require.Equal(t, all[2*seq:min(2*seq+2, 15)], b.Nums, "integers of batch %d", seq)
+	}
+
+	st, err := runs.GetStatus(ctx, store, insp, rec)
+	require.NoError(t, err)
+	require.Equal(t, []int{2, 5, 1, 0}, []int{st.Done, st.Pending, st.Failed, st.Lost}, "done, pending, failed, lost")
+	lost, err = runs.LostBatches(ctx, store, insp, rec)
+	require.NoError(t, err)
+	require.Empty(t, lost)
+	ids, err = p.EnqueueLost(ctx, rec, src, []uint64{4})
+	require.NoError(t, err)
+	require.Empty(t, ids, "a batch queued meanwhile is left alone")
+}
+
+// integersOf reads every integer of src.
+func integersOf(t *testing.T, src input.Source) []uint64 {
+	t.Helper()
+	s, err := src.Open()
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	var out []uint64
+	for {
+		n, err := s.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		require.NoError(t, err)
+		out = append(out, n)
+	}
+}
