@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/input"
-	"bitqueue/internal/runs"
 )
 
 // BenchmarkInputFilePass is one pass of the producer over a file of
@@ -23,7 +22,7 @@ func BenchmarkInputFilePass(b *testing.B) {
 	writeNumbers(b, path, n, 1<<20)
 	src := input.File(path)
 	for b.Loop() {
-		got, err := runs.Count(src)
+		got, err := input.Count(src)
 		if err != nil || got != n {
 			b.Fatalf("counted %d integers (%v), want %d", got, err, n)
 		}

@@ -48,30 +48,6 @@ func SeedFor(runID string) uint64 {
 	return h.Sum64()
 }
 
-// Count reads src once, checking every token, and returns how many integers
-// it holds. Empty input is an *input.Error.
-func Count(src input.Source) (uint64, error) {
-	s, err := src.Open()
-	if err != nil {
-		return 0, err
-	}
-	defer s.Close()
-	var n uint64
-	for {
-		_, err := s.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return 0, err
-		}
-		n++
-	}
-	if n == 0 {
-		return 0, &input.Error{Source: src.Name(), Reason: "holds no integers"}
-	}
-	return n, nil
-}
 
 // Batches returns the number of batches of size b that total integers make.
 func Batches(total uint64, b int) int { return int((total + uint64(b) - 1) / uint64(b)) }
