@@ -19,12 +19,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bitqueue/bench/internal/config"
-	"bitqueue/bench/internal/redisserver"
 	"bitqueue/bench/internal/redisstat"
 	"bitqueue/bench/internal/track"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
+	"bitqueue/redistest"
 )
 
 // Env is what the trials of one benchmark run share: the Redis (started for
@@ -43,7 +43,7 @@ type Env struct {
 	Tracker   *track.Tracker
 	Events    *track.Events
 
-	server *redisserver.Server
+	server *redistest.Server
 	prod   redis.UniversalClient
 	queues []string
 	mu     sync.Mutex
@@ -70,11 +70,12 @@ func (e *Env) open(ctx context.Context) error {
 	e.Prefix = e.ID
 	e.URL = e.Opts.RedisURL
 	if e.URL == "" {
-		s, err := redisserver.Start(ctx, e.Opts.RedisServer)
+		// Loopback only, a free port, no persistence, its own directory.
+		s, err := redistest.NewServer(redistest.Options{Binary: e.Opts.RedisServer})
 		if err != nil {
-			return err
+			return fmt.Errorf("%w (install Redis 7, or pass --redis URL)", err)
 		}
-		e.server, e.URL = s, s.URL
+		e.server, e.URL = s, s.URL()
 	}
 	opt, err := redis.ParseURL(e.URL)
 	if err != nil {
@@ -142,7 +143,7 @@ func (e *Env) Close() {
 		e.Admin.Close()
 	}
 	if e.server != nil {
-		e.server.Stop()
+		e.server.Close()
 	}
 }
 
