@@ -21,7 +21,15 @@ const (
 	TargetRSS        = 48 << 20
 	TargetMemory     = 1.3 // × the packed bits stored
 	TargetProducer   = 250 * time.Millisecond
+	// TargetBare is the ceiling of the worker's set-up over a bare
+	// asynq.Server's: at least this, so that the set-up costs nothing
+	// beyond the noise of a trial.
+	TargetBare = 0.95
 )
+
+// Targets of issue 12: bitqueue's throughput over Celery's at the same W and
+// B, on the same integers and Redis, by batch size.
+var TargetCelery = map[int]float64{1000: 15, 10_000: 40}
 
 // Report is everything one benchmark run measured.
 type Report struct {
@@ -42,8 +50,20 @@ type Report struct {
 	ProducerCPU []time.Duration // its CPU time (user + system), run by run
 	Shipped     *measure.Trial
 	// Peers are other ways to do the same job, measured in the same run
-	// against the same Redis; none until the benchmark runs them.
-	Peers      []PeerRow
+	// against the same Redis on the same integers; PeersSkipped says why
+	// there are none.
+	Peers        []PeerRow
+	PeersSkipped string
+	// SweepPeers are Celery's runs at the cells of the sweep.
+	SweepPeers []PeerRow
+	// Extra are bitqueue's cells at the peers' batch sizes that neither the
+	// main cell nor the sweep measures (pipeline only).
+	Extra []measure.Cell
+	// ProducerRSS is the producer binary's peak RSS enqueueing random
+	// integers with no worker, one row per input and batch size; MaxCount
+	// is the most integers one run takes (input.MaxCount).
+	ProducerRSS []ProducerRSS
+	MaxCount    uint64
 	Profile    string // top of a worker's CPU profile
 	ProfileErr string
 	Sweep      []measure.Cell
@@ -54,21 +74,33 @@ type Report struct {
 // stored in the same Redis as packed bits, by Workers processes in batches
 // of Batch.
 type PeerRow struct {
+	Peer    string // peers.Celery or peers.Pool
 	Name    string // what ran, as the report names it
 	Workers int
 	Batch   int
 	Ints    uint64
 	Wall    time.Duration // first batch sent → last result stored
+	CPU     time.Duration // of the peer's processes (not Redis) over Wall
+}
+
+// ProducerRSS is one run of the producer binary enqueueing Count random
+// integers in batches of Batch, into a queue no worker serves.
+type ProducerRSS struct {
+	Count   uint64
+	Batch   int
+	PeakRSS int64         // bytes: the child's ru_maxrss
+	Wall    time.Duration // exec → exit
 }
 
 // IntsPerSec is the peer's throughput in integers.
 func (p PeerRow) IntsPerSec() float64 { return float64(p.Ints) / p.Wall.Seconds() }
 
 // Against returns bitqueue's median trial in the same configuration as p
-// (the main cell's, or the sweep cell's of the same worker count and batch
-// size), and false when the run measured none.
+// (the main cell's, an extra cell's, or the sweep cell's of the same worker
+// count and batch size, in that order), and false when the run measured none.
 func (r *Report) Against(p PeerRow) (measure.Trial, bool) {
-	for _, c := range append([]measure.Cell{r.Main}, r.Sweep...) {
+	cells := append(append([]measure.Cell{r.Main}, r.Extra...), r.Sweep...)
+	for _, c := range cells {
 		if c.Workers == p.Workers && c.Batch == p.Batch && len(c.Bits) > 0 {
 			return measure.Median(c.Bits), true
 		}

@@ -6,6 +6,7 @@ package trial
 
 import (
 	"context"
+	"encoding/binary"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -42,6 +43,10 @@ type Env struct {
 	Inspector *asynq.Inspector
 	Tracker   *track.Tracker
 	Events    *track.Events
+	// Seed draws the random integers of every trial: a trial of n integers
+	// converts the first n of input.Random(Seed, …, Opts.Max), as the peers
+	// do from the file WriteNumbers writes.
+	Seed uint64
 
 	server *redistest.Server
 	prod   redis.UniversalClient
@@ -68,6 +73,7 @@ func (e *Env) open(ctx context.Context) error {
 	_, _ = rand.Read(buf[:])
 	e.ID = "bench-" + hex.EncodeToString(buf[:])
 	e.Prefix = e.ID
+	e.Seed = binary.LittleEndian.Uint64(append(buf[:], buf[:]...))
 	e.URL = e.Opts.RedisURL
 	if e.URL == "" {
 		// Loopback only, a free port, no persistence, its own directory.
