@@ -64,9 +64,9 @@ type Report struct {
 	// is the most integers one run takes (input.MaxCount).
 	ProducerRSS []ProducerRSS
 	MaxCount    uint64
-	Profile    string // top of a worker's CPU profile
-	ProfileErr string
-	Sweep      []measure.Cell
+	Profile     string // top of a worker's CPU profile
+	ProfileErr  string
+	Sweep       []measure.Cell
 }
 
 // PeerRow is one measured run of another way to do the job (a Celery worker
