@@ -181,11 +181,15 @@ func (v view) PeerRatio(p PeerRow) float64 {
 }
 
 // Trials are the main configuration's trials in the order they ran
-// (pipeline and ceiling interleaved), then the anti-pattern's.
+// (pipeline, ceiling and bare asynq's ceiling interleaved), then the
+// anti-pattern's.
 func (v view) Trials() []measure.Trial {
 	var all []measure.Trial
 	for i := range v.Main.Bits {
 		all = append(all, v.Main.Bits[i], v.Main.Empty[i])
+		if i < len(v.Main.Bare) {
+			all = append(all, v.Main.Bare[i])
+		}
 	}
 	if v.Shipped != nil {
 		all = append(all, *v.Shipped)
