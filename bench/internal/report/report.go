@@ -88,7 +88,7 @@ type PeerRow struct {
 type ProducerRSS struct {
 	Count   uint64
 	Batch   int
-	PeakRSS int64         // bytes: the child's ru_maxrss
+	PeakRSS int64         // bytes: its VmHWM
 	Wall    time.Duration // exec → exit
 }
 
