@@ -43,6 +43,9 @@ type Options struct {
 	ProducerMemory     bool
 	ProducerMemoryRuns []CountBatch
 
+	// Cluster checks the capacity model on a three-master Redis Cluster.
+	Cluster bool
+
 	Sweep        bool
 	SweepBatches []int
 	SweepWorkers []int

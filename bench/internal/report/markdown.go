@@ -152,6 +152,22 @@ func (v view) PeerVerdict(p PeerRow) string {
 	return ""
 }
 
+// SingleMaster is the Redis CPU per batch of the main configuration's
+// pipeline trials, in µs: the model's cost of a batch on one master.
+func (v view) SingleMaster() float64 {
+	return float64(measure.SumCPU(v.Main.Bits).Redis.Microseconds()) / measure.Batches(v.Main.Bits)
+}
+
+// ClusterVerdict says whether the cluster's Redis CPU per batch, all
+// masters together, is within 25 % of the single master's.
+func (v view) ClusterVerdict() string {
+	d := v.Cluster.SumPerBatch()/v.SingleMaster() - 1
+	if math.Abs(d) <= 0.25 {
+		return "within 25 % of the model: met"
+	}
+	return "**missed**: more than 25 % off the model"
+}
+
 // ProducerRSSEach lists the producer's peak RSS run by run.
 func (v view) ProducerRSSEach() string {
 	parts := make([]string, len(v.ProducerRSS))

@@ -64,9 +64,12 @@ type Report struct {
 	// is the most integers one run takes (input.MaxCount).
 	ProducerRSS []ProducerRSS
 	MaxCount    uint64
-	Profile     string // top of a worker's CPU profile
-	ProfileErr  string
-	Sweep       []measure.Cell
+	// Cluster is the check of the capacity model on a three-master Redis
+	// Cluster, nil unless the benchmark ran with --cluster.
+	Cluster    *ClusterCheck
+	Profile    string // top of a worker's CPU profile
+	ProfileErr string
+	Sweep      []measure.Cell
 }
 
 // PeerRow is one measured run of another way to do the job (a Celery worker
@@ -106,4 +109,38 @@ func (r *Report) Against(p PeerRow) (measure.Trial, bool) {
 		}
 	}
 	return measure.Trial{}, false
+}
+
+// ClusterCheck is the main configuration run by the producer and worker
+// binaries on a Redis Cluster, the batches spread over Shards queues, with
+// each master's Redis CPU over the run.
+type ClusterCheck struct {
+	Shards, Workers, Batch int
+	Ints                   uint64
+	Batches                int
+	Wall                   time.Duration // producer exec → exit, --wait included
+	Masters                []ClusterMaster
+}
+
+// ClusterMaster is one master's Redis CPU (INFO cpu) over the run, and the
+// part of it the idle fleet's polling would have cost in the same time.
+type ClusterMaster struct {
+	Addr      string
+	CPU, Idle time.Duration
+}
+
+// PerBatch is the master's Redis CPU per batch of the run, in µs, less idle
+// polling.
+func (m ClusterMaster) PerBatch(batches int) float64 {
+	return float64((m.CPU - m.Idle).Microseconds()) / float64(max(batches, 1))
+}
+
+// SumPerBatch is the Redis CPU per batch of every master together, in µs,
+// less idle polling.
+func (c *ClusterCheck) SumPerBatch() float64 {
+	var s float64
+	for _, m := range c.Masters {
+		s += m.PerBatch(c.Batches)
+	}
+	return s
 }

@@ -113,6 +113,12 @@ func peersReport() *Report {
 	}
 	r.ProducerRSS = []ProducerRSS{{Count: 1_000_000, Batch: 1000, PeakRSS: 20 << 20, Wall: 300 * time.Millisecond}, {Count: 20_000_000, Batch: 100_000, PeakRSS: 30 << 20, Wall: 5 * time.Second}}
 	r.MaxCount = 10_000_000_000
+	r.Cluster = &ClusterCheck{Shards: 3, Workers: 2, Batch: 1000, Ints: 2_000_000, Batches: 2000, Wall: 400 * time.Millisecond,
+		Masters: []ClusterMaster{
+			{Addr: "127.0.0.1:7001", CPU: 50 * time.Millisecond, Idle: 10 * time.Millisecond},
+			{Addr: "127.0.0.1:7002", CPU: 45 * time.Millisecond, Idle: 10 * time.Millisecond},
+			{Addr: "127.0.0.1:7003", CPU: 40 * time.Millisecond, Idle: 10 * time.Millisecond},
+		}}
 	return r
 }
 
@@ -174,6 +180,11 @@ func TestPeerRatio(t *testing.T) {
 	// Celery at B=10,000: 0.67 M ints/s against bitqueue's 19.05 M: 28.6 ×.
 	require.Contains(t, v.PeerVerdict(v.Peers[3]), "**missed** by")
 	require.InDelta(t, 1.5, v.ProducerRSSSpread(), 1e-9)
+	// 50 µs per batch on one master (100 ms of Redis CPU over 2,000
+	// batches); 20 + 17.5 + 15 on the cluster.
+	require.InDelta(t, 50, v.SingleMaster(), 1e-9)
+	require.InDelta(t, 52.5, v.Cluster.SumPerBatch(), 1e-9)
+	require.Contains(t, v.ClusterVerdict(), "met")
 }
 
 func TestReplaceSection(t *testing.T) {

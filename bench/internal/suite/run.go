@@ -56,6 +56,11 @@ func Run(ctx context.Context, opts config.Options) (*report.Report, error) {
 		}
 		rep.Producer, rep.ProducerCPU = d, cpu
 	}
+	if opts.Cluster {
+		if err := clusterCell(ctx, e, rep); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+	}
 	if opts.ProducerMemory {
 		if err := producerMemory(ctx, e, rep); err != nil {
 			return nil, fmt.Errorf("producer memory: %w", err)
