@@ -1,9 +1,12 @@
 // Command bench measures bitqueue end to end on a real Redis: a fleet of real
 // worker processes, the producer's enqueue path, and the baselines the figures
-// are read against — asynq's ceiling (the same fleet with an empty handler)
-// and the anti-pattern of shipping the cache in every task. It can sweep batch
-// sizes and fleet sizes, draw the sweep, and rewrite the figures section of
-// BENCHMARKS.md.
+// are read against — asynq's ceiling (the same fleet with an empty handler),
+// a bare asynq.Server's, the peers (Celery and a Python process pool, run on
+// the same integers against the same Redis) and the anti-pattern of shipping
+// the cache in every task — and the producer binary's peak memory. It can
+// sweep batch sizes and fleet sizes (with Celery at each cell), check the
+// capacity model on a Redis Cluster, draw the sweep, and rewrite the figures
+// section of BENCHMARKS.md.
 //
 // "bench worker --handler empty|shipped|bare" is a baseline worker process;
 // the benchmark starts those itself.
