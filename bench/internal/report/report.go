@@ -4,11 +4,16 @@
 package report
 
 import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"bitqueue/bench/internal/config"
 	"bitqueue/bench/internal/host"
 	"bitqueue/bench/internal/measure"
+	"bitqueue/bench/internal/redisstat"
 )
 
 // Targets of issue 3, on a 2-core machine with Redis beside the fleet.
@@ -127,6 +132,26 @@ type ClusterCheck struct {
 type ClusterMaster struct {
 	Addr      string
 	CPU, Idle time.Duration
+	Commands  map[string]redisstat.CmdStat // INFO commandstats over the run
+}
+
+// Calls is what the master ran over the run, per batch: its most called
+// commands first (at most five, at least 0.01 a batch), as "evalsha 3.10".
+func (m ClusterMaster) Calls(batches int) string {
+	names := make([]string, 0, len(m.Commands))
+	for k, v := range m.Commands {
+		if float64(v.Calls)/float64(max(batches, 1)) >= 0.01 {
+			names = append(names, k)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		return cmp.Or(cmp.Compare(m.Commands[b].Calls, m.Commands[a].Calls), cmp.Compare(a, b))
+	})
+	parts := make([]string, 0, 5)
+	for _, k := range names[:min(5, len(names))] {
+		parts = append(parts, fmt.Sprintf("%s %.2f", k, float64(m.Commands[k].Calls)/float64(max(batches, 1))))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // PerBatch is the master's Redis CPU per batch of the run, in µs, less idle

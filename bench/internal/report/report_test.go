@@ -115,7 +115,8 @@ func peersReport() *Report {
 	r.MaxCount = 10_000_000_000
 	r.Cluster = &ClusterCheck{Shards: 3, Workers: 2, Batch: 1000, Ints: 2_000_000, Batches: 2000, Wall: 400 * time.Millisecond,
 		Masters: []ClusterMaster{
-			{Addr: "127.0.0.1:7001", CPU: 50 * time.Millisecond, Idle: 10 * time.Millisecond},
+			{Addr: "127.0.0.1:7001", CPU: 50 * time.Millisecond, Idle: 10 * time.Millisecond,
+				Commands: map[string]redisstat.CmdStat{"evalsha": {Calls: 6200}, "hset": {Calls: 700}, "rare": {Calls: 1}}},
 			{Addr: "127.0.0.1:7002", CPU: 45 * time.Millisecond, Idle: 10 * time.Millisecond},
 			{Addr: "127.0.0.1:7003", CPU: 40 * time.Millisecond, Idle: 10 * time.Millisecond},
 		}}

@@ -72,6 +72,16 @@ func clusterCell(ctx context.Context, e *trial.Env, rep *report.Report) error {
 		}
 		return out, nil
 	}
+	stats := func() ([]map[string]redisstat.CmdStat, error) {
+		out := make([]map[string]redisstat.CmdStat, len(clients))
+		for i, cl := range clients {
+			var err error
+			if out[i], err = redisstat.CommandStats(ctx, cl); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
 	producer := func(id string, n uint64) (time.Duration, error) {
 		cmd := exec.CommandContext(ctx, filepath.Join(o.Bin, "producer"), "--redis", url, "--queue", q, "--shards", shards,
 			"--prefix", e.Prefix, "--run-id", id, "--count", strconv.FormatUint(n, 10), "--max", strconv.FormatUint(o.Max, 10),
@@ -97,6 +107,10 @@ func clusterCell(ctx context.Context, e *trial.Env, rep *report.Report) error {
 	if err != nil {
 		return err
 	}
+	s1, err := stats()
+	if err != nil {
+		return err
+	}
 	wall, err := producer(e.NextRunID(), o.Count)
 	if err != nil {
 		return err
@@ -105,11 +119,15 @@ func clusterCell(ctx context.Context, e *trial.Env, rep *report.Report) error {
 	if err != nil {
 		return err
 	}
+	s2, err := stats()
+	if err != nil {
+		return err
+	}
 	batches := int((o.Count + uint64(o.BatchSize) - 1) / uint64(o.BatchSize))
 	cc := &report.ClusterCheck{Shards: clusterMasters, Workers: o.Workers, Batch: o.BatchSize, Ints: o.Count, Batches: batches, Wall: wall}
 	for i, n := range c.Nodes {
 		idle := time.Duration(float64(c1[i]-c0[i]) * float64(wall) / float64(clusterIdle))
-		m := report.ClusterMaster{Addr: n.Addr, CPU: c2[i] - c1[i], Idle: idle}
+		m := report.ClusterMaster{Addr: n.Addr, CPU: c2[i] - c1[i], Idle: idle, Commands: redisstat.DiffCommands(s1[i], s2[i])}
 		cc.Masters = append(cc.Masters, m)
 		fmt.Fprintf(e.Log, "  master %s: %s CPU in %s, of which idle polling ~%s: %.0f µs per batch\n",
 			n.Addr, m.CPU.Round(time.Millisecond), wall.Round(time.Millisecond), idle.Round(time.Millisecond), m.PerBatch(batches))
