@@ -1,6 +1,7 @@
 package redistest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +48,9 @@ type Options struct {
 	// Dir is the data directory; empty makes a temporary one, removed by
 	// Close.
 	Dir string
+	// Binary is the redis-server to run, a path or a name looked up in
+	// PATH; empty: "redis-server".
+	Binary string
 }
 
 // Server is a redis-server process on loopback that one caller owns: it may
@@ -67,9 +71,10 @@ type Server struct {
 // it serves. With Port 0 it retries on another port when the one it picked
 // was taken meanwhile. Close stops it.
 func NewServer(opts Options) (*Server, error) {
-	bin, err := exec.LookPath("redis-server")
+	binary := cmp.Or(opts.Binary, "redis-server")
+	bin, err := exec.LookPath(binary)
 	if err != nil {
-		return nil, fmt.Errorf("redis-server is not installed (Debian: apt-get install redis-server): %w", err)
+		return nil, fmt.Errorf("%s is not installed (Debian: apt-get install redis-server): %w", binary, err)
 	}
 	s := &Server{Dir: opts.Dir, opts: opts, bin: bin, logs: &LogBuffer{}}
 	if s.Dir == "" {

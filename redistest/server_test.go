@@ -69,3 +69,18 @@ func TestServerTLS(t *testing.T) {
 	require.Regexp(t, `^rediss://127\.0\.0\.1:\d+/0$`, s.URL())
 	require.NoError(t, s.ClientT(t).Ping(context.Background()).Err())
 }
+
+func TestServerBinary(t *testing.T) {
+	t.Parallel()
+	_, err := redistest.NewServer(redistest.Options{Binary: "/no/such/redis-server"})
+	require.ErrorContains(t, err, "/no/such/redis-server")
+
+	needRedisServer(t)
+	path, err := exec.LookPath("redis-server")
+	require.NoError(t, err)
+	s, err := redistest.NewServer(redistest.Options{Binary: path})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	c := s.ClientT(t)
+	require.NoError(t, c.Ping(context.Background()).Err())
+}

@@ -1,12 +1,15 @@
 // Command bench measures bitqueue end to end on a real Redis: a fleet of real
 // worker processes, the producer's enqueue path, and the baselines the figures
-// are read against — asynq's ceiling (the same fleet with an empty handler)
-// and the anti-pattern of shipping the cache in every task. It can sweep batch
-// sizes and fleet sizes, draw the sweep, and rewrite the figures section of
-// BENCHMARKS.md.
+// are read against — asynq's ceiling (the same fleet with an empty handler),
+// a bare asynq.Server's, the peers (Celery and a Python process pool, run on
+// the same integers against the same Redis) and the anti-pattern of shipping
+// the cache in every task — and the producer binary's peak memory. It can
+// sweep batch sizes and fleet sizes (with Celery at each cell), check the
+// capacity model on a Redis Cluster, draw the sweep, and rewrite the figures
+// section of BENCHMARKS.md.
 //
-// "bench worker --handler empty|shipped" is a baseline worker process; the
-// benchmark starts those itself.
+// "bench worker --handler empty|shipped|bare" is a baseline worker process;
+// the benchmark starts those itself.
 package main
 
 import (
@@ -24,6 +27,7 @@ import (
 	"bitqueue/bench/internal/config"
 	"bitqueue/bench/internal/report"
 	"bitqueue/bench/internal/suite"
+	"bitqueue/bench/peers"
 	"bitqueue/internal/cli"
 	"bitqueue/internal/tasks"
 )
@@ -41,7 +45,7 @@ type settings struct {
 func parse(args []string, getenv func(string) string, stdout io.Writer) (settings, error) {
 	var c settings
 	o := &c.opts
-	var sweepBatches, sweepWorkers string
+	var sweepBatches, sweepWorkers, peerBatches string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&o.RedisURL, "redis", "", "use this Redis (redis://host:port/db) instead of starting redis-server on a free loopback port; only the benchmark's own queues and keys are touched")
 	fs.StringVar(&o.RedisServer, "redis-server", "redis-server", "redis-server binary to start when --redis is not given")
@@ -61,8 +65,13 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 	fs.IntVar(&o.IdleSamples, "idle-samples", 200, "batches sent one at a time to the idle fleet for the idle latency (0: skip)")
 	fs.Uint64Var(&o.ShippedCount, "shipped-count", 20_000, "integers through the cache-in-every-task baseline (0: skip)")
 	fs.Uint64Var(&o.FileCount, "file-count", 1_000_000, "integers in the file the producer binary enqueues (0: skip)")
+	fs.BoolVar(&o.Peers, "peers", true, "run the peers (Celery, a Python process pool; Debian's python3-celery, python3-redis, python3-numpy) on the same integers, W and Redis, and compare; false skips them, saying so in the report")
+	fs.StringVar(&peerBatches, "peer-batches", "1000,10000", "batch sizes the peers run at (bitqueue is measured at each too)")
+	fs.BoolVar(&o.ProducerMemory, "producer-memory", true, "measure the producer binary's peak RSS enqueueing 1,000,000 integers in batches of 1,000 and 20,000,000 in batches of 100,000")
+	fs.BoolVar(&o.Cluster, "cluster", false, "also run the main configuration on a three-master Redis Cluster (redis-server and redis-cli started by the benchmark) with --shards 3, through the producer and worker binaries, and compare each master's Redis CPU per batch with the capacity model (docs/scaling.md)")
 	fs.BoolVar(&o.Sweep, "sweep", false, "also sweep batch sizes and fleet sizes")
-	fs.StringVar(&sweepBatches, "sweep-batches", "100,1000,10000", "batch sizes of the sweep")
+	fs.BoolVar(&o.SweepPeers, "sweep-peers", true, "with --sweep and --peers, also run Celery at every W and B of the sweep")
+	fs.StringVar(&sweepBatches, "sweep-batches", "100,1000,10000,100000", "batch sizes of the sweep")
 	fs.StringVar(&sweepWorkers, "sweep-workers", "1,2,4", "fleet sizes of the sweep")
 	fs.IntVar(&o.SweepRepeat, "sweep-repeat", 1, "trials per sweep cell, of the pipeline and of the ceiling")
 	fs.BoolVar(&o.Profile, "profile", false, "profile a worker's CPU during an extra trial (needs the go tool) and report the top")
@@ -73,7 +82,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 	env := map[string]string{}
 	if err := cli.Parse(fs, args, getenv, env); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			cli.PrintUsage(stdout, fs, "bench [flags]  |  bench worker --handler empty|shipped [worker flags]", env)
+			cli.PrintUsage(stdout, fs, "bench [flags]  |  bench worker --handler empty|shipped|bare [worker flags]", env)
 		}
 		return c, err
 	}
@@ -84,6 +93,10 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 	if o.SweepWorkers, err = intList("--sweep-workers", sweepWorkers, 1, 64); err != nil {
 		return c, err
 	}
+	if o.PeerBatches, err = intList("--peer-batches", peerBatches, 1, tasks.MaxBatch); err != nil {
+		return c, err
+	}
+	o.ProducerMemoryRuns = []config.CountBatch{{Count: 1_000_000, Batch: 1000}, {Count: 20_000_000, Batch: 100_000}}
 	switch {
 	case o.Workers < 1 || o.Workers > 64:
 		return c, cli.Usagef("--workers %d out of range [1, 64]", o.Workers)
@@ -149,6 +162,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	c.opts.Progress = stderr
+	if c.opts.Peers {
+		if err := peers.Check(); err != nil {
+			return cli.Usagef("%v; or run with --peers=false, which leaves them out of the report", err)
+		}
+	}
 	rep, err := suite.Run(ctx, c.opts)
 	if err != nil {
 		return err

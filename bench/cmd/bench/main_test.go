@@ -22,6 +22,8 @@ func TestParseErrors(t *testing.T) {
 		{"--chart", "x.svg"},
 		{"--sweep", "--chart", "x.gif"},
 		{"--timeout", "0s"},
+		{"--peer-batches", "0"},
+		{"--peer-batches", "1000,x"},
 		{"extra"},
 	} {
 		var out bytes.Buffer

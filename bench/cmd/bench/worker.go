@@ -29,6 +29,14 @@ import (
 //     nothing at start-up; every task carries the whole serialized cache,
 //     which the handler decodes before converting its batch — what a
 //     process pool does when the cache is an argument of every call.
+//   - bare: not internal/worker.Serve but asynq.NewServer with asynq's
+//     defaults (concurrency: the number of CPUs, its logger, health checks
+//     and shutdown), serving the queue with an empty handler. One setting
+//     departs from asynq's defaults: the idle poll interval (asynq's
+//     TaskCheckInterval, 1 s) is the worker's (--poll-interval, 25 ms when 0),
+//     since a trial of a fraction of a second would otherwise measure the
+//     idle sleep of the processors. Its ceiling against the empty handler's
+//     shows what the worker's own set-up costs.
 func runWorker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var (
 		handler, redisURL, queue, prefix, logFormat, logLevel string
@@ -36,7 +44,7 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 		concurrency                                           int
 	)
 	fs := flag.NewFlagSet("bench worker", flag.ContinueOnError)
-	fs.StringVar(&handler, "handler", "", "empty or shipped")
+	fs.StringVar(&handler, "handler", "", "empty, shipped or bare")
 	fs.StringVar(&redisURL, "redis", redisconn.DefaultURL, "Redis URL")
 	fs.StringVar(&queue, "queue", "", "queue to serve")
 	fs.StringVar(&prefix, "prefix", layout.DefaultPrefix, "root of the result keys")
@@ -49,7 +57,7 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	env := map[string]string{}
 	if err := cli.Parse(fs, args, getenv, env); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			cli.PrintUsage(stdout, fs, "bench worker --handler empty|shipped [flags]", env)
+			cli.PrintUsage(stdout, fs, "bench worker --handler empty|shipped|bare [flags]", env)
 		}
 		return err
 	}
@@ -59,6 +67,9 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	log, err := logging.New(stderr, logFormat, logLevel)
 	if err != nil {
 		return &cli.UsageError{Err: err}
+	}
+	if handler == baseline.Bare {
+		return baseline.ServeBare(ctx, redisURL, queue, pollInterval, log)
 	}
 	rdb, err := redisconn.Open(redisURL, max(concurrency, 8)+10)
 	if err != nil {
@@ -83,6 +94,6 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 			return &baseline.ShippedHandler{Store: store}
 		})
 	default:
-		return cli.Usagef("--handler %q: want empty or shipped", handler)
+		return cli.Usagef("--handler %q: want empty, shipped or bare", handler)
 	}
 }

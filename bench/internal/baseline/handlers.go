@@ -16,10 +16,11 @@ import (
 const (
 	Empty   = "empty"
 	Shipped = "shipped"
+	Bare    = "bare" // see ServeBare
 )
 
 // Args is the command line that starts a baseline worker serving with
-// handler (Empty or Shipped): self, "worker", "--handler", handler.
+// handler (Empty, Shipped or Bare): self, "worker", "--handler", handler.
 func Args(self []string, handler string) []string {
 	return append(append([]string{}, self...), "worker", "--handler", handler)
 }

@@ -32,6 +32,20 @@ type Options struct {
 	ShippedCount uint64 // integers through the anti-pattern; 0 skips it
 	FileCount    uint64 // integers in the producer's input file; 0 skips it
 
+	// Peers runs Celery and the Python process pool on the same integers,
+	// W and Redis at each of PeerBatches; SweepPeers also runs Celery at
+	// every cell of the sweep.
+	Peers       bool
+	PeerBatches []int
+	SweepPeers  bool
+	// ProducerMemory measures the producer binary's peak RSS, enqueueing
+	// only, at each of ProducerMemoryRuns.
+	ProducerMemory     bool
+	ProducerMemoryRuns []CountBatch
+
+	// Cluster checks the capacity model on a three-master Redis Cluster.
+	Cluster bool
+
 	Sweep        bool
 	SweepBatches []int
 	SweepWorkers []int
@@ -41,4 +55,10 @@ type Options struct {
 	ProfileDir   string // where profiles are kept; empty: a temporary directory
 	TrialTimeout time.Duration
 	Progress     io.Writer
+}
+
+// CountBatch is an input size and a batch size the producer runs with.
+type CountBatch struct {
+	Count uint64
+	Batch int
 }

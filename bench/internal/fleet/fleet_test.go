@@ -89,3 +89,12 @@ func TestLogDuration(t *testing.T) {
 		})
 	}
 }
+
+func TestVmHWM(t *testing.T) {
+	t.Parallel()
+	rss, err := VmHWM(os.Getpid())
+	require.NoError(t, err)
+	require.Greater(t, rss, int64(1<<20), "a Go test binary's peak RSS is above 1 MiB")
+	_, err = VmHWM(-1)
+	require.Error(t, err)
+}

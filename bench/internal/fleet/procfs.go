@@ -10,8 +10,14 @@ import (
 )
 
 // PeakRSS is the process's peak resident set size so far (VmHWM).
-func (p *Proc) PeakRSS() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
+func (p *Proc) PeakRSS() (int64, error) { return VmHWM(p.Pid()) }
+
+// VmHWM is the peak resident set size so far, in bytes, of process pid as
+// /proc/<pid>/status gives it. Unlike the ru_maxrss that wait4 returns for a
+// child that Go started (by vfork, sharing the parent's memory until exec),
+// it counts the child's own memory only.
+func VmHWM(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}

@@ -14,7 +14,12 @@ const (
 	KindBits    = "bitqueue"       // the production worker and handler
 	KindEmpty   = "empty handler"  // the ceiling
 	KindShipped = "cache per task" // the anti-pattern
+	KindBare    = "bare asynq"     // asynq.NewServer, defaults, empty handler
 )
+
+// Ceiling reports whether trials of kind are ceilings: an empty handler that
+// stores nothing, whose batches are done once their tasks are deleted.
+func Ceiling(kind string) bool { return kind == KindEmpty || kind == KindBare }
 
 // Trial is one measured run: n integers in batches, first enqueue to last
 // completion seen.
@@ -53,10 +58,12 @@ func (c CPU) Sub(c0 CPU) CPU {
 	return CPU{Redis: c.Redis - c0.Redis, Workers: c.Workers - c0.Workers, Bench: c.Bench - c0.Bench}
 }
 
-// Cell is one configuration's repeated trials: the pipeline and its ceiling.
+// Cell is one configuration's repeated trials: the pipeline and its ceiling,
+// and in the main cell a bare asynq.Server's ceiling.
 type Cell struct {
 	Workers, Batch int
 	Bits, Empty    []Trial
+	Bare           []Trial
 }
 
 // Median returns the trial of median wall time among ts.

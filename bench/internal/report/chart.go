@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
@@ -17,8 +18,9 @@ import (
 
 // Chart draws the sweep of r into path (.svg or .png): integers/s against
 // batch size on log scales, one solid line per worker count, its empty-handler
-// ceiling dashed in the same colour, and the target and the measured peers
-// as horizontal lines.
+// ceiling dashed in the same colour, Celery at the same W (when the sweep ran
+// it) dotted in the same colour, and the target and the measured peers as
+// horizontal lines.
 func Chart(path string, r *Report) error {
 	if len(r.Sweep) == 0 {
 		return fmt.Errorf("no sweep to draw")
@@ -71,7 +73,24 @@ func Chart(path string, r *Report) error {
 		cl.Color, cl.Width, cl.Dashes = col, vg.Points(1), []vg.Length{vg.Points(5), vg.Points(3)}
 		p.Add(cl)
 		p.Legend.Add(fmt.Sprintf("ceiling (empty handler), W=%d", w), cl)
-		for _, xy := range append(pipe, ceil...) {
+		var celery plotter.XYs
+		for _, pr := range r.SweepPeers {
+			if pr.Workers == w {
+				celery = append(celery, plotter.XY{X: float64(pr.Batch), Y: pr.IntsPerSec()})
+			}
+		}
+		if len(celery) > 0 {
+			slices.SortFunc(celery, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
+			pl, pp, err := plotter.NewLinePoints(celery)
+			if err != nil {
+				return err
+			}
+			pl.Color, pl.Width, pl.Dashes = col, vg.Points(1.5), []vg.Length{vg.Points(1), vg.Points(3)}
+			pp.Color, pp.Shape = col, draw.TriangleGlyph{}
+			p.Add(pl, pp)
+			p.Legend.Add(fmt.Sprintf("Celery, W=%d, same run", w), pl, pp)
+		}
+		for _, xy := range append(append(pipe, ceil...), celery...) {
 			lo, hi = min(lo, xy.Y), max(hi, xy.Y)
 		}
 	}

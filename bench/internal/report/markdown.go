@@ -4,6 +4,7 @@ import (
 	"cmp"
 	_ "embed"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -77,6 +78,7 @@ func (view) Targets() map[string]any {
 	return map[string]any{
 		"IntsPerSec": TargetIntsPerSec, "Ratio": TargetRatio, "IdleP50": TargetIdleP50, "IdleP99": TargetIdleP99,
 		"Ready": TargetReady, "RSS": TargetRSS, "Memory": TargetMemory, "Producer": TargetProducer,
+		"Bare": TargetBare,
 	}
 }
 
@@ -110,6 +112,80 @@ func (v view) ReadyEach() string {
 	return strings.Join(parts, "; ")
 }
 
+// Bare is the median trial of a bare asynq.Server's ceiling in the main
+// configuration, nil when none ran.
+func (v view) Bare() *measure.Trial {
+	if len(v.Main.Bare) == 0 {
+		return nil
+	}
+	t := measure.Median(v.Main.Bare)
+	return &t
+}
+
+// PeerBits is bitqueue's median trial in p's configuration, nil when the run
+// measured none.
+func (v view) PeerBits(p PeerRow) *measure.Trial {
+	t, ok := v.Against(p)
+	if !ok {
+		return nil
+	}
+	return &t
+}
+
+// PeerTarget is the target of bitqueue's ratio to p, "—" when it has none.
+func (v view) PeerTarget(p PeerRow) string {
+	if t, ok := TargetCelery[p.Batch]; ok && p.Peer == "celery" {
+		return fmt.Sprintf("≥ %.0f ×", t)
+	}
+	return "—"
+}
+
+// PeerVerdict is the verdict on bitqueue's ratio to p against its target.
+func (v view) PeerVerdict(p PeerRow) string {
+	r := v.PeerRatio(p)
+	if r == 0 {
+		return "bitqueue not measured at this W and B"
+	}
+	if t, ok := TargetCelery[p.Batch]; ok && p.Peer == "celery" {
+		return atLeast(r, t, "times")
+	}
+	return ""
+}
+
+// SingleMaster is the Redis CPU per batch of the main configuration's
+// pipeline trials, in µs: the model's cost of a batch on one master.
+func (v view) SingleMaster() float64 {
+	return float64(measure.SumCPU(v.Main.Bits).Redis.Microseconds()) / measure.Batches(v.Main.Bits)
+}
+
+// ClusterVerdict says whether the cluster's Redis CPU per batch, all
+// masters together, is within 25 % of the single master's.
+func (v view) ClusterVerdict() string {
+	d := v.Cluster.SumPerBatch()/v.SingleMaster() - 1
+	if math.Abs(d) <= 0.25 {
+		return "within 25 % of the model: met"
+	}
+	return "**missed**: more than 25 % off the model"
+}
+
+// ProducerRSSEach lists the producer's peak RSS run by run.
+func (v view) ProducerRSSEach() string {
+	parts := make([]string, len(v.ProducerRSS))
+	for i, p := range v.ProducerRSS {
+		parts[i] = fmt.Sprintf("%s at --count %s --batch-size %s (%s)", mib(float64(p.PeakRSS)), thousands(float64(p.Count)), thousands(float64(p.Batch)), secs(p.Wall))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// ProducerRSSSpread is the largest peak RSS of the producer over the smallest.
+func (v view) ProducerRSSSpread() float64 {
+	lo, hi := int64(math.MaxInt64), int64(0)
+	for _, p := range v.ProducerRSS {
+		lo, hi = min(lo, p.PeakRSS), max(hi, p.PeakRSS)
+	}
+	return float64(hi) / float64(max(lo, 1))
+}
+
 // PeerRatio is bitqueue's throughput over p's in the same configuration, 0
 // when the run measured bitqueue in none.
 func (v view) PeerRatio(p PeerRow) float64 {
@@ -121,11 +197,15 @@ func (v view) PeerRatio(p PeerRow) float64 {
 }
 
 // Trials are the main configuration's trials in the order they ran
-// (pipeline and ceiling interleaved), then the anti-pattern's.
+// (pipeline, ceiling and bare asynq's ceiling interleaved), then the
+// anti-pattern's.
 func (v view) Trials() []measure.Trial {
 	var all []measure.Trial
 	for i := range v.Main.Bits {
 		all = append(all, v.Main.Bits[i], v.Main.Empty[i])
+		if i < len(v.Main.Bare) {
+			all = append(all, v.Main.Bare[i])
+		}
 	}
 	if v.Shipped != nil {
 		all = append(all, *v.Shipped)

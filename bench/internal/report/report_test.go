@@ -80,6 +80,7 @@ func minimalReport() *Report {
 	r := fakeReport()
 	r.Idle, r.Memory, r.Producer, r.Sweep = nil, measure.Memory{}, nil, nil
 	r.Profile, r.ProfileErr = "", "go tool pprof: not found"
+	r.PeersSkipped = "not run: the benchmark ran with --peers=false"
 	return r
 }
 
@@ -101,10 +102,24 @@ func missedReport() *Report {
 func peersReport() *Report {
 	r := fakeReport()
 	r.Peers = []PeerRow{
-		{Name: "Celery, prefork, Redis broker", Workers: 2, Batch: 1000, Ints: 1_000_000, Wall: 2500 * time.Millisecond},
-		{Name: "Python process pool", Workers: 2, Batch: 10000, Ints: 2_000_000, Wall: 4 * time.Second},
-		{Name: "Celery, prefork, Redis broker", Workers: 3, Batch: 1000, Ints: 1_000_000, Wall: 3 * time.Second},
+		{Peer: "celery", Name: "Celery, prefork, Redis broker", Workers: 2, Batch: 1000, Ints: 1_000_000, Wall: 2500 * time.Millisecond},
+		{Peer: "pool", Name: "Python process pool", Workers: 2, Batch: 10000, Ints: 2_000_000, Wall: 4 * time.Second},
+		{Peer: "celery", Name: "Celery, prefork, Redis broker", Workers: 3, Batch: 1000, Ints: 1_000_000, Wall: 3 * time.Second},
+		{Peer: "celery", Name: "Celery, prefork, Redis broker", Workers: 2, Batch: 10000, Ints: 2_000_000, Wall: 3 * time.Second},
 	}
+	r.Main.Bare = []measure.Trial{fakeTrial(measure.KindBare, 2, 1000, 140*time.Millisecond)}
+	for _, c := range r.Sweep {
+		r.SweepPeers = append(r.SweepPeers, PeerRow{Peer: "celery", Name: "Celery", Workers: c.Workers, Batch: c.Batch, Ints: 2_000_000, Wall: time.Duration(c.Workers) * 2 * time.Second})
+	}
+	r.ProducerRSS = []ProducerRSS{{Count: 1_000_000, Batch: 1000, PeakRSS: 20 << 20, Wall: 300 * time.Millisecond}, {Count: 20_000_000, Batch: 100_000, PeakRSS: 30 << 20, Wall: 5 * time.Second}}
+	r.MaxCount = 10_000_000_000
+	r.Cluster = &ClusterCheck{Shards: 3, Workers: 2, Batch: 1000, Ints: 2_000_000, Batches: 2000, Wall: 400 * time.Millisecond,
+		Masters: []ClusterMaster{
+			{Addr: "127.0.0.1:7001", CPU: 50 * time.Millisecond, Idle: 10 * time.Millisecond,
+				Commands: map[string]redisstat.CmdStat{"evalsha": {Calls: 6200}, "hset": {Calls: 700}, "rare": {Calls: 1}}},
+			{Addr: "127.0.0.1:7002", CPU: 45 * time.Millisecond, Idle: 10 * time.Millisecond},
+			{Addr: "127.0.0.1:7003", CPU: 40 * time.Millisecond, Idle: 10 * time.Millisecond},
+		}}
 	return r
 }
 
@@ -159,6 +174,18 @@ func TestPeerRatio(t *testing.T) {
 	require.InDelta(t, 25, v.PeerRatio(v.Peers[0]), 1e-9)
 	require.InDelta(t, 2e6/0.105/0.5e6, v.PeerRatio(v.Peers[1]), 1e-9)
 	require.Zero(t, v.PeerRatio(v.Peers[2]))
+	require.Equal(t, "≥ 15 ×", v.PeerTarget(v.Peers[0]))
+	require.Equal(t, "met", v.PeerVerdict(v.Peers[0]))
+	require.Equal(t, "—", v.PeerTarget(v.Peers[1]), "no target against the pool")
+	require.Equal(t, "bitqueue not measured at this W and B", v.PeerVerdict(v.Peers[2]))
+	// Celery at B=10,000: 0.67 M ints/s against bitqueue's 19.05 M: 28.6 ×.
+	require.Contains(t, v.PeerVerdict(v.Peers[3]), "**missed** by")
+	require.InDelta(t, 1.5, v.ProducerRSSSpread(), 1e-9)
+	// 50 µs per batch on one master (100 ms of Redis CPU over 2,000
+	// batches); 20 + 17.5 + 15 on the cluster.
+	require.InDelta(t, 50, v.SingleMaster(), 1e-9)
+	require.InDelta(t, 52.5, v.Cluster.SumPerBatch(), 1e-9)
+	require.Contains(t, v.ClusterVerdict(), "met")
 }
 
 func TestReplaceSection(t *testing.T) {

@@ -21,11 +21,11 @@ import (
 )
 
 // mainCell measures the main configuration: R interleaved trials of the
-// pipeline and of the ceiling, then memory, ready time, peak RSS and the
+// pipeline, of the ceiling and of a bare asynq.Server's ceiling, then memory, ready time, peak RSS and the
 // idle-fleet latency.
 func mainCell(ctx context.Context, e *trial.Env, rep *report.Report) error {
 	o := e.Opts
-	fmt.Fprintf(e.Log, "main: W=%d N=%d B=%d, %d repeats (pipeline and ceiling interleaved)\n", o.Workers, o.Count, o.BatchSize, o.Repeat)
+	fmt.Fprintf(e.Log, "main: W=%d N=%d B=%d, %d repeats (pipeline, ceiling and bare asynq interleaved)\n", o.Workers, o.Count, o.BatchSize, o.Repeat)
 	qb, err := e.Queue(ctx, "bits")
 	if err != nil {
 		return err
@@ -44,6 +44,15 @@ func mainCell(ctx context.Context, e *trial.Env, rep *report.Report) error {
 		return err
 	}
 	defer fe.Stop()
+	qa, err := e.Queue(ctx, "bare-empty")
+	if err != nil {
+		return err
+	}
+	fa, err := e.StartFleet(ctx, measure.KindBare, qa, o.Workers, nil)
+	if err != nil {
+		return err
+	}
+	defer fa.Stop()
 	for _, p := range fb.Procs {
 		rep.Ready = append(rep.Ready, p.Ready)
 		rep.ReadyParts = append(rep.ReadyParts, [2]time.Duration{p.CacheBuild, p.Serve})
@@ -55,6 +64,9 @@ func mainCell(ctx context.Context, e *trial.Env, rep *report.Report) error {
 	rep.CacheBytes = cs.Stats().Bytes
 
 	if err := e.WarmUp(ctx, qb, fb, qe, fe, o.BatchSize); err != nil {
+		return err
+	}
+	if err := e.WarmUpOne(ctx, measure.KindBare, qa, fa, o.BatchSize); err != nil {
 		return err
 	}
 	rep.Main = measure.Cell{Workers: o.Workers, Batch: o.BatchSize}
@@ -82,7 +94,12 @@ func mainCell(ctx context.Context, e *trial.Env, rep *report.Report) error {
 			return err
 		}
 		rep.Main.Empty = append(rep.Main.Empty, t)
+		if t, _, err = e.Run(ctx, measure.KindBare, qa, fa, o.Count, o.BatchSize, false); err != nil {
+			return err
+		}
+		rep.Main.Bare = append(rep.Main.Bare, t)
 	}
+	fa.Stop()
 
 	if o.IdleSamples > 0 {
 		fmt.Fprintf(e.Log, "idle fleet: %d batches of %d, one at a time\n", o.IdleSamples, o.BatchSize)

@@ -24,7 +24,7 @@ func producerFile(ctx context.Context, e *trial.Env) (wall, cpu []time.Duration,
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "numbers.txt")
-	if err := writeNumbers(path, o.FileCount, o.Max); err != nil {
+	if err := writeNumbers(path, e.Seed, o.FileCount, o.Max); err != nil {
 		return nil, nil, err
 	}
 	fmt.Fprintf(e.Log, "producer: %d integers from a file, batches of %d\n", o.FileCount, o.BatchSize)
@@ -51,14 +51,15 @@ func producerFile(ctx context.Context, e *trial.Env) (wall, cpu []time.Duration,
 	return wall, cpu, nil
 }
 
-// writeNumbers writes n random integers below limit to path, one per line.
-func writeNumbers(path string, n, limit uint64) error {
+// writeNumbers writes the first n random integers below limit of seed to
+// path, one per line.
+func writeNumbers(path string, seed, n, limit uint64) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<16)
-	s, _ := input.Random(1, n, limit).Open()
+	s, _ := input.Random(seed, n, limit).Open()
 	line := make([]byte, 0, 24)
 	for {
 		v, err := s.Next()

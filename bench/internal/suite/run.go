@@ -1,6 +1,8 @@
 // Package suite runs the whole benchmark: the main configuration against its
-// empty-handler ceiling, the idle fleet, the anti-pattern, the producer on a
-// file, a worker CPU profile and the sweep, in one Redis, and gathers what
+// empty-handler ceiling and a bare asynq.Server's, the idle fleet, the peers
+// (Celery and a Python process pool) on the same integers, the anti-pattern,
+// the producer on a file and its peak memory, a worker CPU profile and the
+// sweep (with Celery at each of its cells), in one Redis, and gathers what
 // they measured into a report.
 package suite
 
@@ -28,6 +30,18 @@ func Run(ctx context.Context, opts config.Options) (*report.Report, error) {
 	if err := mainCell(ctx, e, rep); err != nil {
 		return nil, err
 	}
+	var in *peerInput
+	if opts.Peers {
+		if in, err = newPeerInput(e); err != nil {
+			return nil, fmt.Errorf("the peers' input: %w", err)
+		}
+		defer in.Close()
+		if err := peerCells(ctx, e, in, rep); err != nil {
+			return nil, err
+		}
+	} else {
+		rep.PeersSkipped = "not run: the benchmark ran with --peers=false"
+	}
 	if opts.ShippedCount > 0 {
 		t, err := shipped(ctx, e)
 		if err != nil {
@@ -41,6 +55,16 @@ func Run(ctx context.Context, opts config.Options) (*report.Report, error) {
 			return nil, fmt.Errorf("producer from a file: %w", err)
 		}
 		rep.Producer, rep.ProducerCPU = d, cpu
+	}
+	if opts.Cluster {
+		if err := clusterCell(ctx, e, rep); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+	}
+	if opts.ProducerMemory {
+		if err := producerMemory(ctx, e, rep); err != nil {
+			return nil, fmt.Errorf("producer memory: %w", err)
+		}
 	}
 	if opts.Profile {
 		var err error
@@ -56,6 +80,11 @@ func Run(ctx context.Context, opts config.Options) (*report.Report, error) {
 				return nil, fmt.Errorf("sweep W=%d: %w", w, err)
 			}
 			rep.Sweep = append(rep.Sweep, cells...)
+		}
+		if in != nil && opts.SweepPeers {
+			if err := sweepPeers(ctx, e, in, rep); err != nil {
+				return nil, err
+			}
 		}
 	}
 	rep.Took = time.Since(rep.Started)

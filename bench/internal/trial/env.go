@@ -7,6 +7,7 @@ package trial
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -19,12 +20,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bitqueue/bench/internal/config"
-	"bitqueue/bench/internal/redisserver"
 	"bitqueue/bench/internal/redisstat"
 	"bitqueue/bench/internal/track"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
+	"bitqueue/redistest"
 )
 
 // Env is what the trials of one benchmark run share: the Redis (started for
@@ -42,8 +43,12 @@ type Env struct {
 	Inspector *asynq.Inspector
 	Tracker   *track.Tracker
 	Events    *track.Events
+	// Seed draws the random integers of every trial: a trial of n integers
+	// converts the first n of input.Random(Seed, …, Opts.Max), as the peers
+	// do from the file WriteNumbers writes.
+	Seed uint64
 
-	server *redisserver.Server
+	server *redistest.Server
 	prod   redis.UniversalClient
 	queues []string
 	mu     sync.Mutex
@@ -68,13 +73,15 @@ func (e *Env) open(ctx context.Context) error {
 	_, _ = rand.Read(buf[:])
 	e.ID = "bench-" + hex.EncodeToString(buf[:])
 	e.Prefix = e.ID
+	e.Seed = binary.LittleEndian.Uint64(append(buf[:], buf[:]...))
 	e.URL = e.Opts.RedisURL
 	if e.URL == "" {
-		s, err := redisserver.Start(ctx, e.Opts.RedisServer)
+		// Loopback only, a free port, no persistence, its own directory.
+		s, err := redistest.NewServer(redistest.Options{Binary: e.Opts.RedisServer})
 		if err != nil {
-			return err
+			return fmt.Errorf("%w (install Redis 7, or pass --redis URL)", err)
 		}
-		e.server, e.URL = s, s.URL
+		e.server, e.URL = s, s.URL()
 	}
 	opt, err := redis.ParseURL(e.URL)
 	if err != nil {
@@ -142,7 +149,7 @@ func (e *Env) Close() {
 		e.Admin.Close()
 	}
 	if e.server != nil {
-		e.server.Stop()
+		e.server.Close()
 	}
 }
 

@@ -24,7 +24,8 @@ func (e *Env) workerArgs(queue string) []string {
 }
 
 // StartFleet starts n worker processes of kind (measure.KindBits: the
-// production worker; KindEmpty and KindShipped: the baseline workers) serving
+// production worker; KindEmpty, KindBare and KindShipped: the baseline
+// workers) serving
 // queue; extra, when not nil, adds flags to process i.
 func (e *Env) StartFleet(ctx context.Context, kind, queue string, n int, extra func(i int) []string) (*fleet.Fleet, error) {
 	return fleet.Start(ctx, kind, n, func(i int) []string {
@@ -37,6 +38,8 @@ func (e *Env) StartFleet(ctx context.Context, kind, queue string, n int, extra f
 			argv = append(argv, e.Opts.WorkerFlags...)
 		case measure.KindEmpty:
 			argv = append(baseline.Args(e.Opts.Self, baseline.Empty), e.workerArgs(queue)...)
+		case measure.KindBare:
+			argv = append(baseline.Args(e.Opts.Self, baseline.Bare), e.workerArgs(queue)...)
 		case measure.KindShipped:
 			argv = append(baseline.Args(e.Opts.Self, baseline.Shipped), e.workerArgs(queue)...)
 		}

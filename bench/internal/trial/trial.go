@@ -50,7 +50,8 @@ func Cost(t *measure.Trial, before, after Snapshot) {
 	t.Commands = redisstat.DiffCommands(before.Commands, after.Commands)
 }
 
-// Run enqueues n random integers in batches of batch through the producer's
+// Run enqueues n random integers (the first n of seed Env.Seed, as every
+// trial and the peers' input file) in batches of batch through the producer's
 // code path on queue, served by fleet f, and waits until every batch is done:
 // its result stored, or for the empty handler its task deleted. Unless keep
 // is set, the results are deleted afterwards.
@@ -58,7 +59,7 @@ func (e *Env) Run(ctx context.Context, kind, queue string, f *fleet.Fleet, n uin
 	id := e.NextRunID()
 	batches := runs.Batches(n, batch)
 	signal, flags := track.ResultStored, "Kh"
-	if kind == measure.KindEmpty {
+	if measure.Ceiling(kind) {
 		signal, flags = track.TaskDeleted, "Kg"
 	}
 	if err := e.Events.Set(ctx, flags); err != nil {
@@ -70,7 +71,7 @@ func (e *Env) Run(ctx context.Context, kind, queue string, f *fleet.Fleet, n uin
 	if err != nil {
 		return measure.Trial{}, nil, err
 	}
-	if _, err := e.Producer(queue, batch).Enqueue(ctx, id, input.Random(runs.SeedFor(id), n, e.Opts.Max), n); err != nil {
+	if _, err := e.Producer(queue, batch).Enqueue(ctx, id, input.Random(e.Seed, n, e.Opts.Max), n); err != nil {
 		return measure.Trial{}, nil, fmt.Errorf("enqueue run %s: %w", id, err)
 	}
 	if err := e.Wait(ctx, r, f); err != nil {
@@ -82,7 +83,7 @@ func (e *Env) Run(ctx context.Context, kind, queue string, f *fleet.Fleet, n uin
 	}
 	t := Summarize(kind, f, n, batch, r)
 	Cost(&t, before, after)
-	if kind != measure.KindEmpty && !keep {
+	if !measure.Ceiling(kind) && !keep {
 		e.DeleteResults(ctx, id, batches)
 	}
 	fmt.Fprintf(e.Log, "  %-15s W=%d B=%-6d %9d ints in %8s: %6.2f M ints/s, %7.0f batches/s, p50 %s p99 %s\n",
@@ -163,6 +164,15 @@ func (e *Env) WarmUp(ctx context.Context, qb string, fb *fleet.Fleet, qe string,
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	if _, _, err := e.runQuiet(ctx, measure.KindEmpty, qe, fe, n, batch); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	return nil
+}
+
+// WarmUpOne runs a short unrecorded trial of kind on fleet f.
+func (e *Env) WarmUpOne(ctx context.Context, kind, queue string, f *fleet.Fleet, batch int) error {
+	n := min(e.Opts.Count, uint64(max(100*batch, 100_000)))
+	if _, _, err := e.runQuiet(ctx, kind, queue, f, n, batch); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	return nil
