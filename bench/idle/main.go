@@ -41,6 +41,7 @@ import (
 	"bitqueue/internal/layout"
 	"bitqueue/internal/tasks"
 	"bitqueue/internal/wake"
+	"bitqueue/redistest"
 )
 
 const (
@@ -92,13 +93,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("--workers %d must be ≥ 0 and --window %s positive", o.workers, o.window)
 	}
 
-	srv, err := startRedis(ctx, o.server)
+	srv, err := redistest.NewServer(redistest.Options{Binary: o.server})
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	rdb := redis.NewClient(&redis.Options{Addr: srv.addr})
-	defer rdb.Close()
+	defer srv.Close()
+	addr := srv.Addr
+	rdb := srv.Client()
 
 	base, err := sample(ctx, rdb, o.baseline)
 	if err != nil {
@@ -106,7 +107,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	baseCPU := base.cpu / o.baseline.Seconds()
 
-	fleet, err := startFleet(ctx, o, srv.addr)
+	fleet, err := startFleet(ctx, o, addr)
 	defer fleet.stop()
 	if err != nil {
 		return err
@@ -128,7 +129,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 	report(out, o, baseCPU, win, <-scrapes)
 	if o.probes > 0 {
-		lat, err := probe(ctx, rdb, srv.addr, o)
+		lat, err := probe(ctx, rdb, addr, o)
 		if err != nil {
 			return err
 		}
@@ -302,51 +303,6 @@ func reportLatency(out io.Writer, o options, lat []time.Duration) {
 		q(0.99).Round(100*time.Microsecond), lat[len(lat)-1].Round(100*time.Microsecond))
 }
 
-// redisServer is a redis-server started for one measurement.
-type redisServer struct {
-	addr string
-	cmd  *exec.Cmd
-	dir  string
-}
-
-func startRedis(ctx context.Context, bin string) (*redisServer, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "bitqueue-idle-")
-	if err != nil {
-		return nil, err
-	}
-	s := &redisServer{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir}
-	s.cmd = exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no")
-	if err := s.cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("%s: %w", bin, err)
-	}
-	c := redis.NewClient(&redis.Options{Addr: s.addr})
-	defer c.Close()
-	for i := 0; ; i++ {
-		if err := c.Ping(ctx).Err(); err == nil {
-			return s, nil
-		} else if i == 100 {
-			s.stop()
-			return nil, fmt.Errorf("redis-server on %s does not answer: %w", s.addr, err)
-		}
-		if err := sleep(ctx, 50*time.Millisecond); err != nil {
-			s.stop()
-			return nil, err
-		}
-	}
-}
-
-func (s *redisServer) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	s.cmd.Wait()
-	os.RemoveAll(s.dir)
-}
-
 // fleet is the worker processes.
 type fleet struct {
 	procs []*exec.Cmd
@@ -358,7 +314,7 @@ func startFleet(ctx context.Context, o options, addr string) (*fleet, error) {
 	for i := range o.workers {
 		httpAddr := "off"
 		if o.scrape > 0 {
-			port, err := freePort()
+			port, err := redistest.FreePort(false)
 			if err != nil {
 				return f, err
 			}
@@ -428,15 +384,6 @@ func waitServers(ctx context.Context, rdb *redis.Client, n int) error {
 			return err
 		}
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
