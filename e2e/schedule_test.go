@@ -153,7 +153,9 @@ func TestScheduledReplicasProduceEachTickOnce(t *testing.T) {
 		// Batches enqueued by a replica that logged the tick; the victim may
 		// have enqueued some of its last tick without logging it.
 		require.LessOrEqual(t, n, batches, "batches of %s enqueued as new", runID)
-		if atByTick[runID].After(killed) {
+		// A tick after the kill is the survivors' alone, up to the fifth:
+		// a later one may be cut short by their SIGTERM, unlogged.
+		if at := atByTick[runID]; at.After(killed) && !at.After(start.Add(5*time.Second)) {
 			require.Equal(t, batches, n, "batches of %s enqueued as new by the survivors", runID)
 		}
 		for seq := range batches {

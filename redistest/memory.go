@@ -34,16 +34,20 @@ func (s *Server) LimitMemory(ctx context.Context, headroom int64) error {
 // fillValue is the size of each key Fill writes.
 const fillValue = 16 << 10
 
-// Fill writes keys of 16 KiB under "redistest:fill:" until Redis refuses a
-// write for want of memory, and returns how many it wrote. The server needs a
+// Fill writes new keys of 16 KiB under "redistest:fill:" until Redis refuses
+// a write for want of memory, and returns how many it wrote. Redis checks
+// its memory before each write, so a later Fill may still write a few keys
+// into what closing a connection freed. The server needs a
 // maxmemory (Options.MaxMemory or LimitMemory); Fill gives up after 1 GiB.
 func (s *Server) Fill(ctx context.Context) (int, error) {
 	c := s.Client()
 	defer c.Close()
 	value := strings.Repeat("x", fillValue)
 	for n := 0; n < (1<<30)/fillValue; n++ {
-		err := c.Set(ctx, "redistest:fill:"+strconv.Itoa(n), value, 0).Err()
-		if err != nil {
+		err := c.Set(ctx, "redistest:fill:"+strconv.Itoa(s.filled), value, 0).Err()
+		if err == nil {
+			s.filled++
+		} else {
 			if strings.Contains(err.Error(), "OOM ") {
 				return n, nil
 			}

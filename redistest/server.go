@@ -65,6 +65,7 @@ type Server struct {
 	ownDir bool
 	proc   *Process
 	logs   *LogBuffer // every run's output, restarts included
+	filled int        // keys Fill wrote, so that each call writes new ones
 }
 
 // NewServer starts a redis-server with opts on a loopback port and waits until

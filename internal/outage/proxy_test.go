@@ -15,14 +15,14 @@ import (
 )
 
 // behindProxy returns a client of t's Redis through a proxy that can fake an
-// outage, with short timeouts so that a hung Redis shows within moments.
+// outage, with timeouts short enough for a hung Redis to show within seconds, long enough for a loaded machine.
 func behindProxy(t *testing.T) (*redistest.Redis, *redis.Client, *redistest.Proxy) {
 	t.Helper()
 	r := redistest.Start(t)
 	p := redistest.StartProxy(t, r.Client.Options().Addr)
 	opt := *r.Client.Options()
 	opt.Addr, opt.MaxRetries = p.Addr(), -1
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
 	c := redis.NewClient(&opt)
 	t.Cleanup(func() { c.Close() })
 	return r, c, p
