@@ -93,7 +93,7 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 	client := asynq.NewClientFromRedisClient(rdb)
 	defer client.Close()
 	inspector := asynq.NewInspectorFromRedisClient(rdb)
-	p := &runs.Producer{
+	p, err := runs.New(runs.Config{
 		Client:      client,
 		Inspector:   inspector,
 		Store:       &results.Store{Client: rdb, Prefix: c.prefix},
@@ -108,6 +108,9 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 		Logger:      log,
 		RecordTTL:   c.recordTTL,
 		LostAfter:   c.lostAfter,
+	})
+	if err != nil {
+		return err
 	}
 	logPlacement(ctx, rdb, p.Queues(), log)
 	start := time.Now()

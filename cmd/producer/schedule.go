@@ -183,7 +183,7 @@ func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedul
 		if err != nil {
 			return err
 		}
-		p := &runs.Producer{
+		p, err := runs.New(runs.Config{
 			Client:      client,
 			Inspector:   inspector,
 			Store:       store,
@@ -197,6 +197,9 @@ func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedul
 			RedisWait:   c.redisWait,
 			Logger:      log,
 			RecordTTL:   c.recordTTL,
+		})
+		if err != nil {
+			return err
 		}
 		st, err := p.Enqueue(ctx, t.RunID, src, total)
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -12,40 +11,13 @@ import (
 
 	"bitqueue/internal/input"
 	"bitqueue/internal/outage"
-	"bitqueue/internal/results"
 	"bitqueue/internal/tasks"
 )
 
-// Producer enqueues runs and waits for their results.
+// Producer enqueues runs and waits for their results. Build one with New,
+// which fills the defaults of its Config and checks it.
 type Producer struct {
-	Client    *asynq.Client
-	Inspector *asynq.Inspector
-	Store     *results.Store
-	Queue     string
-	// Shards, when above 1, spreads the batches over the queues Queue-0 …
-	// Queue-(Shards-1): see QueueOf.
-	Shards    int
-	BatchSize int
-	MaxRetry  int
-	// Concurrency is the number of enqueues in flight at once.
-	Concurrency int
-	// TaskTimeout, when positive, is how long a worker may spend on one
-	// batch: asynq cancels the handler's context then and retries the batch.
-	TaskTimeout time.Duration
-	// Retention, when positive, is how long asynq keeps a finished batch's
-	// task, so that its task id still refuses a second enqueue of the batch
-	// after it is done (a replica that saw no result yet, a re-run).
-	Retention time.Duration
-	// RedisWait bounds how long a Redis outage is ridden out, with backoff,
-	// before Enqueue, Wait or WriteOut give up (outage.DefaultBound).
-	RedisWait time.Duration
-	Logger    *slog.Logger
-	// RecordTTL is how long the run's record (see Record) is kept
-	// (layout.DefaultTTL).
-	RecordTTL time.Duration
-	// LostAfter is how long Wait lets the done count stand still before it
-	// looks for lost batches (DefaultLostAfter).
-	LostAfter time.Duration
+	Config
 }
 
 // EnqueueStats counts what Enqueue did with each batch of a run.
