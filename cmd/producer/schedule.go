@@ -203,7 +203,7 @@ func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedul
 		}
 		st, err := p.Enqueue(ctx, t.RunID, src, total)
 		if err != nil {
-			return err
+			return oomError(err)
 		}
 		log.Info("tick", "tick", t.Time.Format(time.RFC3339), "run_id", t.RunID, "catch_up", t.CatchUp,
 			"batches", st.Batches, "new", st.Enqueued, "already_queued", st.Queued, "already_done", st.Done,

@@ -37,8 +37,8 @@ type EnqueueStats struct {
 // The first Enqueue of a run creates its record; a later one with another
 // fingerprint returns a *MismatchError, and one of a deleted run a
 // *DeletedError, having enqueued nothing. It rides out a Redis outage of up
-// to RedisWait; when Redis is out of memory it stops at once with an error
-// wrapping ErrOutOfMemory, leaving what it enqueued in the queue.
+// to RedisWait; when Redis is out of memory it stops at once with an
+// *OutOfMemoryError, leaving what it enqueued in the queue.
 func (p *Producer) Enqueue(ctx context.Context, runID string, src input.Source, total uint64) (EnqueueStats, error) {
 	st := EnqueueStats{Batches: Batches(total, p.BatchSize)}
 	o := outage.New(p.RedisWait, p.Logger)
@@ -56,7 +56,7 @@ func (p *Producer) Enqueue(ctx context.Context, runID string, src input.Source, 
 	})
 	if err != nil {
 		if outage.IsOutOfMemory(err) {
-			return st, fmt.Errorf("%w: nothing of run %s was enqueued; free memory or raise maxmemory, then run again (redis: %v)", ErrOutOfMemory, runID, err)
+			return st, &OutOfMemoryError{RunID: runID, Batches: st.Batches, Err: err}
 		}
 		return st, err
 	}
@@ -127,8 +127,8 @@ func (p *Producer) Enqueue(ctx context.Context, runID string, src input.Source, 
 	wg.Wait()
 	var oom errOutOfMemory
 	if err := context.Cause(feed); errors.As(err, &oom) {
-		return st, fmt.Errorf("%w: %d of the %d batches of run %s are queued (%d by this run, %d before) and stay queued, %d have results; free memory or raise maxmemory, then run again with --run-id %s to enqueue the rest (redis: %v)",
-			ErrOutOfMemory, st.Enqueued+st.Queued, st.Batches, runID, st.Enqueued, st.Queued, st.Done, runID, oom.err)
+		return st, &OutOfMemoryError{RunID: runID, Started: true, Batches: st.Batches,
+			Enqueued: st.Enqueued, Queued: st.Queued, Done: st.Done, Err: oom.err}
 	} else if err != nil {
 		return st, err
 	}
