@@ -284,7 +284,7 @@ func nonNil(s []string) []string {
 func queueTotals(insp *asynq.Inspector, queues []string) (totalsJSON, error) {
 	var t totalsJSON
 	for _, q := range queues {
-		info, err := runs.QueueInfo(insp, q)
+		info, err := shard.QueueInfo(insp, q)
 		if err != nil {
 			return totalsJSON{}, err
 		}

@@ -130,7 +130,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		return c, cli.Usagef("%s out of range [%d, %d]", fs.Source("cache-bits"), cache.MinBits, cache.MaxBits)
 	case c.resultTTL < time.Second:
 		return c, cli.Usagef("%s must be at least 1s", fs.Source("result-ttl"))
-	case c.prefix == "" || strings.ContainsAny(c.prefix, " \t\r\n"):
+	case layout.CheckPrefix(c.prefix) != nil:
 		return c, cli.Usagef("%s must be non-empty without spaces", fs.Source("prefix"))
 	case c.shutdownTimeout <= 0:
 		return c, cli.Usagef("%s must be positive", fs.Source("shutdown-timeout"))
@@ -196,8 +196,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cc, nil
 	})
 	// A save rides out a Redis outage of up to saveOutage, so that a
-	// restart does not fail the batches in flight (see outage.Store).
-	store := &outage.Store{
+	// restart does not fail the batches in flight (see results.RidingStore).
+	store := &results.RidingStore{
 		Next:  &results.Store{Client: rdb, Prefix: c.prefix, TTL: c.resultTTL},
 		Rider: outage.New(saveOutage, log),
 	}
