@@ -16,7 +16,6 @@ import (
 
 	"bitqueue/internal/cli"
 	"bitqueue/internal/layout"
-	"bitqueue/internal/logging"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
@@ -68,7 +67,7 @@ func parseInspect(cmd string, args []string, getenv func(string) string, stdout 
 	case "delete":
 		fs.DurationVar(&c.recordTTL, "record-ttl", layout.DefaultTTL, "how long the deleted run's record is kept, refusing its run id (at least 1s)")
 	}
-	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis URL: redis://[user:password@]host:port/db, rediss://…, redis-sentinel://host:port[,…][/db]?master=NAME or redis-cluster://host:port[,…] (password: in the URL or $REDIS_PASSWORD)")
+	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, redisconn.URLHelp)
 	c.redisOpts.AddFlags(fs)
 	fs.DurationVar(&c.redisWait, "redis-wait", 10*time.Second, "how long to wait for Redis to answer before giving up")
 	fs.StringVar(&c.prefix, "prefix", layout.DefaultPrefix, "root of the result and run keys, as given to the producer")
@@ -122,19 +121,11 @@ func openInspection(ctx context.Context, cmd string, args []string, getenv func(
 	if err != nil {
 		return c, nil, err
 	}
-	log, err := logging.New(stderr, c.logFormat, c.logLevel)
+	rdb, _, err := redisconn.Setup{
+		URL: c.redisURL, Options: c.redisOpts, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel,
+		PoolSize: 16, // runs.GetStatus looks several tasks up at once
+	}.Start(ctx, stderr)
 	if err != nil {
-		return c, nil, &cli.UsageError{Err: err}
-	}
-	logging.RouteRedis(log)
-	ro := c.redisOpts
-	ro.PoolSize = 16 // runs.GetStatus looks several tasks up at once
-	rdb, err := redisconn.OpenWith(c.redisURL, ro)
-	if err != nil {
-		return c, nil, &cli.UsageError{Err: err}
-	}
-	if err := redisconn.Wait(ctx, rdb, c.redisURL, c.redisWait, log); err != nil {
-		rdb.Close()
 		return c, nil, err
 	}
 	in := &inspection{
