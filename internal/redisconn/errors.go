@@ -46,9 +46,9 @@ func schemeHint(err error, rawURL string) string {
 	}
 	msg := err.Error()
 	switch {
-	case u.Scheme == "rediss" && (errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "timeout")):
+	case isTLS(u.Scheme) && (errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "timeout")):
 		return " (if the port serves plaintext, it never answers the TLS handshake of a rediss:// URL)"
-	case u.Scheme != "rediss" && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || strings.HasSuffix(msg, "EOF") || strings.Contains(msg, "connection reset by peer")):
+	case !isTLS(u.Scheme) && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || strings.HasSuffix(msg, "EOF") || strings.Contains(msg, "connection reset by peer")):
 		return " (the server closed the connection at once: if it serves TLS, use a rediss:// URL)"
 	}
 	return ""
