@@ -18,8 +18,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/results"
+	"bitqueue/internal/layout"
 	"bitqueue/internal/runs"
+	"bitqueue/internal/shard"
 	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
 )
@@ -134,11 +135,11 @@ func startSlowWorker(t *testing.T, e env, args ...string) *proc {
 // queueState returns e's queue state, all zero before the queue exists.
 func queueState(t *testing.T, e env) *asynq.QueueInfo {
 	t.Helper()
-	info, err := runs.QueueInfo(e.inspector(t), e.queue)
+	info, err := shard.QueueInfo(e.inspector(t), e.queue)
 	if err != nil {
 		// The queue may have come into being between QueueInfo's two
 		// questions: ask again.
-		info, err = runs.QueueInfo(e.inspector(t), e.queue)
+		info, err = shard.QueueInfo(e.inspector(t), e.queue)
 	}
 	require.NoError(t, err)
 	return info
@@ -175,7 +176,7 @@ func checkResults(t *testing.T, e env, runID string, nums []uint64, batch int) {
 		ttls := make([]*redis.DurationCmd, last-first)
 		_, err := e.Client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for seq := first; seq < last; seq++ {
-				key := results.Key(e.prefix, runID, uint64(seq))
+				key := layout.ResultKey(e.prefix, runID, uint64(seq))
 				hashes[seq-first] = p.HGetAll(ctx, key)
 				ttls[seq-first] = p.PTTL(ctx, key)
 			}
@@ -183,7 +184,7 @@ func checkResults(t *testing.T, e env, runID string, nums []uint64, batch int) {
 		})
 		require.NoError(t, err)
 		for seq := first; seq < last; seq++ {
-			key := results.Key(e.prefix, runID, uint64(seq))
+			key := layout.ResultKey(e.prefix, runID, uint64(seq))
 			h := hashes[seq-first].Val()
 			require.NotEmpty(t, h, "batch %d has no result (%s)", seq, key)
 			r, err := tasks.ParseResult(h)

@@ -18,7 +18,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"bitqueue/internal/cli"
-	"bitqueue/internal/logging"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/shard"
 )
@@ -56,7 +55,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	var c config
 	var queues string
 	fs := flag.NewFlagSet("exporter", flag.ContinueOnError)
-	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis URL, as given to the workers (password: in the URL or $REDIS_PASSWORD)")
+	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, redisconn.URLHelp)
 	c.redisOpts.AddFlags(fs)
 	fs.StringVar(&queues, "queue", "bits", "queue to report on (comma-separated for several), as given to the workers")
 	fs.IntVar(&c.shards, "shards", 1, fmt.Sprintf("report on each queue's shards, <queue>-0 … <queue>-(N-1), as the workers' --shards, 1..%d", shard.MaxShards))
@@ -96,14 +95,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	log, err := logging.New(stderr, c.logFormat, c.logLevel)
+	rdb, log, err := redisconn.Setup{URL: c.redisURL, Options: c.redisOpts, LogFormat: c.logFormat, LogLevel: c.logLevel}.Start(ctx, stderr)
 	if err != nil {
-		return &cli.UsageError{Err: err}
-	}
-	logging.RouteRedis(log)
-	rdb, err := redisconn.OpenWith(c.redisURL, c.redisOpts)
-	if err != nil {
-		return &cli.UsageError{Err: err}
+		return err
 	}
 	defer rdb.Close()
 	log.Info("exporter starting", "redis", redisconn.Redact(c.redisURL), "queues", c.queues)

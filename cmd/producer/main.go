@@ -14,7 +14,6 @@ import (
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
 	"bitqueue/internal/layout"
-	"bitqueue/internal/logging"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/schedule"
@@ -90,7 +89,7 @@ var help = cli.Help{
 func parse(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("producer", flag.ContinueOnError)
-	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis URL: redis://[user:password@]host:port/db, rediss://…, redis-sentinel://host:port[,…][/db]?master=NAME or redis-cluster://host:port[,…] (password: in the URL or $REDIS_PASSWORD)")
+	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, redisconn.URLHelp)
 	c.redisOpts.AddFlags(fs)
 	fs.DurationVar(&c.redisWait, "redis-wait", 10*time.Second, "how long to wait for Redis to answer, at start-up and during an outage, before giving up")
 	fs.StringVar(&c.queue, "queue", "bits", "queue to enqueue batches on")
@@ -196,11 +195,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	log, err := logging.New(stderr, c.logFormat, c.logLevel)
+	log, err := c.redisSetup(0).Logger(stderr)
 	if err != nil {
-		return &cli.UsageError{Err: err}
+		return err
 	}
-	logging.RouteRedis(log)
 	if c.sched.spec != "" {
 		return runScheduled(ctx, c, log, schedule.SystemClock{})
 	}

@@ -16,7 +16,6 @@ import (
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
 	"bitqueue/internal/outfile"
-	"bitqueue/internal/redisconn"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
 )
@@ -49,11 +48,10 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 	}
 
 	// Open contacts nothing: a malformed URL is refused before any input is read.
-	ro := c.redisOpts
-	ro.PoolSize = c.concurrency + 2
-	rdb, err := redisconn.OpenWith(c.redisURL, ro)
+	setup := c.redisSetup(c.concurrency + 2)
+	rdb, err := setup.Open()
 	if err != nil {
-		return &cli.UsageError{Err: err}
+		return err
 	}
 	defer rdb.Close()
 
@@ -87,13 +85,13 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 	}
 	log.Info("run", "run_id", c.runID, "source", src.Name(), "integers", total, "batches", batches, "seed", c.seed)
 
-	if err := redisconn.Wait(ctx, rdb, c.redisURL, c.redisWait, log); err != nil {
+	if err := setup.WaitFor(ctx, rdb, log); err != nil {
 		return err
 	}
 	client := asynq.NewClientFromRedisClient(rdb)
 	defer client.Close()
 	inspector := asynq.NewInspectorFromRedisClient(rdb)
-	p := &runs.Producer{
+	p, err := runs.New(runs.Config{
 		Client:      client,
 		Inspector:   inspector,
 		Store:       &results.Store{Client: rdb, Prefix: c.prefix},
@@ -108,6 +106,9 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 		Logger:      log,
 		RecordTTL:   c.recordTTL,
 		LostAfter:   c.lostAfter,
+	})
+	if err != nil {
+		return err
 	}
 	logPlacement(ctx, rdb, p.Queues(), log)
 	start := time.Now()

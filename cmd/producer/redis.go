@@ -6,8 +6,15 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"bitqueue/internal/redisconn"
 	"bitqueue/internal/shard"
 )
+
+// redisSetup returns c's Redis and logging settings with a connection pool
+// of at least poolSize.
+func (c config) redisSetup(poolSize int) redisconn.Setup {
+	return redisconn.Setup{URL: c.redisURL, Options: c.redisOpts, PoolSize: poolSize, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel}
+}
 
 // logPlacement logs, on a Redis Cluster, which master holds each queue, and
 // warns about masters that hold none, since they take no part in the run.

@@ -14,7 +14,6 @@ import (
 
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
-	"bitqueue/internal/logging"
 	"bitqueue/internal/runs"
 )
 
@@ -87,20 +86,20 @@ func runRequeue(ctx context.Context, args []string, getenv func(string) string, 
 	case src == nil:
 		errs = append(errs, fmt.Errorf("run %s: %d batch(es) lost and not enqueued again: their integers are only in the run's input; %s", rec.RunID, len(lost), requeueAdvice(rec.RunID, false, "")))
 	default:
-		log, err := logging.New(stderr, c.logFormat, c.logLevel)
-		if err != nil {
-			return &cli.UsageError{Err: err}
-		}
 		client := asynq.NewClientFromRedisClient(in.rdb)
 		defer client.Close()
-		p := &runs.Producer{
+		p, err := runs.New(runs.Config{
 			Client: client, Inspector: in.insp, Store: in.store,
+			Queue: rec.Queue, Shards: rec.Shards, BatchSize: rec.BatchSize,
 			MaxRetry: c.requeue.maxRetry, TaskTimeout: c.requeue.taskTimeout,
-			RedisWait: c.redisWait, Logger: log,
+			RedisWait: c.redisWait, Logger: in.log,
+		})
+		if err != nil {
+			return errors.Join(append(errs, err)...)
 		}
 		out.EnqueuedLost, err = p.EnqueueLost(ctx, rec, src, lost)
 		errs = append(errs, err)
-		log.Info("lost batches enqueued again", "run_id", rec.RunID, "lost", len(lost), "enqueued", len(out.EnqueuedLost))
+		in.log.Info("lost batches enqueued again", "run_id", rec.RunID, "lost", len(lost), "enqueued", len(out.EnqueuedLost))
 	}
 
 	if c.json {

@@ -19,13 +19,16 @@ var flagsOf = map[string]string{
 
 // runError adds the command's advice to the run errors of runs: a run id
 // refused for another fingerprint, or for a deleted run, is a usage error
-// (exit 2); lost batches say how to enqueue them again (exit 1), with the
-// run's --input (empty for random input).
+// (exit 2); lost batches say how to enqueue them again, with the run's
+// --input (empty for random input), and a full Redis how to enqueue the rest
+// (exit 1).
 func runError(err error, inputFlag string) error {
 	var mismatch *runs.MismatchError
 	var deleted *runs.DeletedError
 	var lost *runs.LostError
 	switch {
+	case errors.As(err, new(*runs.OutOfMemoryError)):
+		return oomError(err)
 	case errors.As(err, &mismatch):
 		return &cli.UsageError{Err: fmt.Errorf("%w; give the run's own %s, or another --run-id", err, flagsOf[mismatch.Field])}
 	case errors.As(err, &deleted):
@@ -35,3 +38,28 @@ func runError(err error, inputFlag string) error {
 	}
 	return err
 }
+
+// oomError adds to a *runs.OutOfMemoryError in err how to finish the run
+// once Redis has memory again, before Redis's reply; other errors it returns
+// as they are.
+func oomError(err error) error {
+	var oom *runs.OutOfMemoryError
+	if !errors.As(err, &oom) {
+		return err
+	}
+	advice := "free memory or raise maxmemory, then run again"
+	if oom.Started {
+		advice += " with --run-id " + oom.RunID + " to enqueue the rest"
+	}
+	return &advised{err: err, msg: fmt.Sprintf("%v: %s; %s (redis: %v)", runs.ErrOutOfMemory, oom.State(), advice, oom.Err)}
+}
+
+// advised is an error with the command's advice in its text; it unwraps to
+// the error it advises on.
+type advised struct {
+	err error
+	msg string
+}
+
+func (a *advised) Error() string { return a.msg }
+func (a *advised) Unwrap() error { return a.err }

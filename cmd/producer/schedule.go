@@ -14,7 +14,6 @@ import (
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
 	"bitqueue/internal/outage"
-	"bitqueue/internal/redisconn"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/schedule"
@@ -149,14 +148,13 @@ func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedul
 		}
 		snap.Close()
 	}
-	ro := c.redisOpts
-	ro.PoolSize = c.concurrency + 2
-	rdb, err := redisconn.OpenWith(c.redisURL, ro)
+	setup := c.redisSetup(c.concurrency + 2)
+	rdb, err := setup.Open()
 	if err != nil {
-		return &cli.UsageError{Err: err}
+		return err
 	}
 	defer rdb.Close()
-	if err := redisconn.Wait(ctx, rdb, c.redisURL, c.redisWait, log); err != nil {
+	if err := setup.WaitFor(ctx, rdb, log); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -183,7 +181,7 @@ func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedul
 		if err != nil {
 			return err
 		}
-		p := &runs.Producer{
+		p, err := runs.New(runs.Config{
 			Client:      client,
 			Inspector:   inspector,
 			Store:       store,
@@ -197,10 +195,13 @@ func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedul
 			RedisWait:   c.redisWait,
 			Logger:      log,
 			RecordTTL:   c.recordTTL,
+		})
+		if err != nil {
+			return err
 		}
 		st, err := p.Enqueue(ctx, t.RunID, src, total)
 		if err != nil {
-			return err
+			return oomError(err)
 		}
 		log.Info("tick", "tick", t.Time.Format(time.RFC3339), "run_id", t.RunID, "catch_up", t.CatchUp,
 			"batches", st.Batches, "new", st.Enqueued, "already_queued", st.Queued, "already_done", st.Done,

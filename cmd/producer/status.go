@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -16,7 +17,6 @@ import (
 
 	"bitqueue/internal/cli"
 	"bitqueue/internal/layout"
-	"bitqueue/internal/logging"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
@@ -71,7 +71,7 @@ func parseInspect(cmd string, args []string, getenv func(string) string, stdout 
 	case "requeue":
 		c.requeue.addFlags(fs)
 	}
-	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis URL: redis://[user:password@]host:port/db, rediss://…, redis-sentinel://host:port[,…][/db]?master=NAME or redis-cluster://host:port[,…] (password: in the URL or $REDIS_PASSWORD)")
+	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, redisconn.URLHelp)
 	c.redisOpts.AddFlags(fs)
 	fs.DurationVar(&c.redisWait, "redis-wait", 10*time.Second, "how long to wait for Redis to answer before giving up")
 	fs.StringVar(&c.prefix, "prefix", layout.DefaultPrefix, "root of the result and run keys, as given to the producer")
@@ -121,6 +121,7 @@ type inspection struct {
 	insp  *asynq.Inspector
 	store *results.Store
 	rec   runs.Record
+	log   *slog.Logger
 }
 
 // openInspection connects to Redis and reads the run's record (none for
@@ -130,25 +131,18 @@ func openInspection(ctx context.Context, cmd string, args []string, getenv func(
 	if err != nil {
 		return c, nil, err
 	}
-	log, err := logging.New(stderr, c.logFormat, c.logLevel)
+	rdb, log, err := redisconn.Setup{
+		URL: c.redisURL, Options: c.redisOpts, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel,
+		PoolSize: 16, // runs.GetStatus looks several tasks up at once
+	}.Start(ctx, stderr)
 	if err != nil {
-		return c, nil, &cli.UsageError{Err: err}
-	}
-	logging.RouteRedis(log)
-	ro := c.redisOpts
-	ro.PoolSize = 16 // runs.GetStatus looks several tasks up at once
-	rdb, err := redisconn.OpenWith(c.redisURL, ro)
-	if err != nil {
-		return c, nil, &cli.UsageError{Err: err}
-	}
-	if err := redisconn.Wait(ctx, rdb, c.redisURL, c.redisWait, log); err != nil {
-		rdb.Close()
 		return c, nil, err
 	}
 	in := &inspection{
 		rdb:   rdb,
 		insp:  asynq.NewInspectorFromRedisClient(rdb),
 		store: &results.Store{Client: rdb, Prefix: c.prefix},
+		log:   log,
 	}
 	if cmd == "list" {
 		return c, in, nil
@@ -292,7 +286,7 @@ func nonNil(s []string) []string {
 func queueTotals(insp *asynq.Inspector, queues []string) (totalsJSON, error) {
 	var t totalsJSON
 	for _, q := range queues {
-		info, err := runs.QueueInfo(insp, q)
+		info, err := shard.QueueInfo(insp, q)
 		if err != nil {
 			return totalsJSON{}, err
 		}

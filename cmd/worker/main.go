@@ -75,7 +75,7 @@ func newFlags(c *config, queues *string) *cli.FlagSet {
 	fs.StringVar(&c.prefix, "prefix", layout.DefaultPrefix, "root of the keys, `prefix`: results at <prefix>:result:<run-id>:<seq>, done bitmaps at <prefix>:done:<run-id>")
 
 	fs.Group("Redis")
-	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis `URL`: redis://[user:password@]host:port/db, rediss://…, redis-sentinel://host:port[,…][/db]?master=NAME or redis-cluster://host:port[,…] (password: in the URL or $BITQUEUE_REDIS_PASSWORD)")
+	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, redisconn.URLHelp)
 	fs.Env("redis", "BITQUEUE_REDIS_URL")
 	fs.DurationVar(&c.redisWait, "redis-wait", 30*time.Second, "how long start-up waits for Redis to answer before giving up")
 	c.redisOpts.AddFlags(fs.FlagSet)
@@ -130,7 +130,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		return c, cli.Usagef("%s out of range [%d, %d]", fs.Source("cache-bits"), cache.MinBits, cache.MaxBits)
 	case c.resultTTL < time.Second:
 		return c, cli.Usagef("%s must be at least 1s", fs.Source("result-ttl"))
-	case c.prefix == "" || strings.ContainsAny(c.prefix, " \t\r\n"):
+	case layout.CheckPrefix(c.prefix) != nil:
 		return c, cli.Usagef("%s must be non-empty without spaces", fs.Source("prefix"))
 	case c.shutdownTimeout <= 0:
 		return c, cli.Usagef("%s must be positive", fs.Source("shutdown-timeout"))
@@ -160,11 +160,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	log, err := logging.New(stderr, c.logFormat, c.logLevel)
+	setup := redisconn.Setup{URL: c.redisURL, Options: c.redisOpts, PoolSize: c.concurrency + 10, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel}
+	log, err := setup.Logger(stderr)
 	if err != nil {
-		return &cli.UsageError{Err: err}
+		return err
 	}
-	logging.RouteRedis(log)
 	if c.cpuProfile != "" {
 		stop, err := startCPUProfile(c.cpuProfile)
 		if err != nil {
@@ -172,11 +172,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		defer stop()
 	}
-	ro := c.redisOpts
-	ro.PoolSize = c.concurrency + 10
-	rdb, err := redisconn.OpenWith(c.redisURL, ro)
+	rdb, err := setup.Open()
 	if err != nil {
-		return &cli.UsageError{Err: err}
+		return err
 	}
 	defer rdb.Close()
 	log.Info("worker starting", "redis", redisconn.Redact(c.redisURL), "queues", c.queues, "cache_bits", c.cacheBits)
@@ -196,8 +194,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cc, nil
 	})
 	// A save rides out a Redis outage of up to saveOutage, so that a
-	// restart does not fail the batches in flight (see outage.Store).
-	store := &outage.Store{
+	// restart does not fail the batches in flight (see results.RidingStore).
+	store := &results.RidingStore{
 		Next:  &results.Store{Client: rdb, Prefix: c.prefix, TTL: c.resultTTL},
 		Rider: outage.New(saveOutage, log),
 	}

@@ -29,19 +29,29 @@ type UsageError struct{ Err error }
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
 
+// SettingFault is an error that a package below the commands marks as the
+// fault of a setting (such as redisconn.SettingError), without importing
+// cli: ExitCode makes it a usage error.
+type SettingFault interface {
+	error
+	SettingFault()
+}
+
 // Usagef returns a UsageError with a formatted message.
 func Usagef(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
 
 // ExitCode maps the error a command returned to its exit code: 0 for nil,
-// help and --version, ExitUsage for a UsageError, ExitFailure otherwise.
+// help and --version, ExitUsage for a UsageError or a SettingFault,
+// ExitFailure otherwise.
 func ExitCode(err error) int {
 	var u *UsageError
+	var f SettingFault
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp), errors.Is(err, ErrVersion):
 		return ExitOK
-	case errors.As(err, &u):
+	case errors.As(err, &u), errors.As(err, &f):
 		return ExitUsage
 	default:
 		return ExitFailure

@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -12,6 +13,7 @@ func TestKeys(t *testing.T) {
 		name, got, want string
 	}{
 		{"result", ResultKey("bq", "r-1", 7), "bq:result:r-1:7"},
+		{"result of the largest seq", ResultKey("bq", "r", math.MaxUint64), "bq:result:r:18446744073709551615"},
 		{"record", RecordKey("bq", "r-1"), "bq:run:r-1"},
 		{"done", DoneKey("bq", "r-1"), "bq:done:r-1"},
 		{"runs", RunsKey("bq"), "bq:runs"},

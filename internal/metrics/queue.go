@@ -10,7 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"bitqueue/internal/runs"
+	"bitqueue/internal/shard"
 )
 
 // States are the values of the state label of bitqueue_queue_tasks, one per
@@ -139,7 +139,7 @@ func (c *Queues) inspect() (snapshot, error) {
 func (c *Queues) read() (snapshot, error) {
 	var s snapshot
 	for _, q := range c.queues {
-		info, err := runs.QueueInfo(c.insp, q)
+		info, err := shard.QueueInfo(c.insp, q)
 		if err != nil {
 			return s, err
 		}

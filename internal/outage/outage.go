@@ -1,88 +1,22 @@
-// Package outage rides out Redis outages: it tells errors that go away when
-// Redis comes back (a restart, a failover, a dropped connection) from those
-// that do not, and retries an operation through the former with bounded
-// backoff, logging one line when an outage begins and one when it ends.
+// Package outage is bitqueue's one mechanism for Redis availability: one
+// classifier (IsTransient, IsFatal, IsOutOfMemory) that tells errors that go
+// away when Redis comes back (a restart, a failover, a dropped connection)
+// from those that do not, and one Backoff. Rider retries an operation
+// through a run-time outage, logging one line when it begins and one when
+// it ends; redisconn.Wait waits for Redis at start-up with the same two.
 package outage
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
-)
-
-// Backoff between attempts while Redis does not answer.
-const (
-	MinBackoff = 100 * time.Millisecond
-	MaxBackoff = 2 * time.Second
 )
 
 // DefaultBound is how long a Rider rides out one outage when no bound is
 // given.
 const DefaultBound = 30 * time.Second
-
-// IsOutOfMemory reports whether err is Redis refusing a write because used
-// memory is above maxmemory (the "OOM command not allowed" reply, sent under
-// the noeviction policy). asynq turns script errors into text, so the reply
-// is recognised by its wording.
-func IsOutOfMemory(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "OOM command not allowed")
-}
-
-// transientReplies are the parts of error messages that mean Redis is
-// restarting, failing over or unreachable for now: asynq wraps Redis errors
-// as text, so the wording is all that is left of them. Each holds a space, so
-// that a run id or a key (which never do) cannot imitate one.
-var transientReplies = []string{
-	"connection refused",
-	"connection reset",
-	"broken pipe",
-	"i/o timeout",
-	"use of closed network connection",
-	"connection pool timeout",
-	"failed to dial",
-	"no route to host",
-	"network is unreachable",
-	"LOADING ",     // Redis is loading its data set after a restart
-	"READONLY ",    // a replica during failover
-	"MASTERDOWN ",  // a replica that lost its master
-	"TRYAGAIN ",    // cluster resharding
-	"CLUSTERDOWN ", // cluster not serving
-	"BUSY ",        // a long script is running
-}
-
-// IsTransient reports whether err goes away by itself when Redis comes back:
-// a refused, reset, closed or timed-out connection, or a Redis that is
-// loading its data, failing over or busy. Other errors (out of memory, no
-// permission, a wrong key type, a cancelled context) are not.
-func IsTransient(err error) bool {
-	if err == nil || IsOutOfMemory(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var ne net.Error
-	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.As(err, &ne):
-		return true
-	}
-	msg := err.Error()
-	if strings.HasSuffix(msg, ": EOF") { // a connection closed under a command, as asynq words it
-		return true
-	}
-	for _, s := range transientReplies {
-		if strings.Contains(msg, s) {
-			return true
-		}
-	}
-	return false
-}
 
 // Rider retries operations through a Redis outage: an operation failing
 // with a transient error is tried again with backoff (MinBackoff doubling to
@@ -119,7 +53,7 @@ func (r *Rider) Bound() time.Duration { return r.bound }
 // fn's last error, wrapped with how long Redis was silent when the bound ran
 // out. what names the operation in the log and the error.
 func (r *Rider) Do(ctx context.Context, what string, fn func() error) error {
-	delay := MinBackoff
+	var backoff Backoff
 	for {
 		started := time.Now()
 		err := fn()
@@ -134,14 +68,13 @@ func (r *Rider) Do(ctx context.Context, what string, fn func() error) error {
 		if waited := time.Since(since); waited >= r.bound {
 			return fmt.Errorf("%s: gave up after Redis did not answer for %s: %w", what, waited.Round(time.Millisecond), err)
 		}
-		timer := time.NewTimer(min(delay, r.bound-time.Since(since)+time.Millisecond))
+		timer := time.NewTimer(min(backoff.Next(), r.bound-time.Since(since)+time.Millisecond))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
 			return err
 		case <-timer.C:
 		}
-		delay = min(2*delay, MaxBackoff)
 	}
 }
 

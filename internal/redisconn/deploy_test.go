@@ -85,7 +85,7 @@ func TestOpenDeploymentErrors(t *testing.T) {
 		{"cluster with options", "redis-cluster://n1:7000?pool_size=3", "takes no options"},
 		{"cluster with port 0", "redis-cluster://n1:0", "port out of range"},
 		{"cluster without host", "redis-cluster://:" + password + "@:7000", "is not host:port"},
-		{"socket", "redis-socket:///tmp/redis.sock", `want redis, rediss, redis-sentinel or redis-cluster`},
+		{"socket", "redis-socket:///tmp/redis.sock", `want redis, rediss, redis-sentinel, rediss-sentinel, redis-cluster or rediss-cluster`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,8 +2,6 @@ package redisconn
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io"
 	"net/url"
@@ -38,33 +36,6 @@ func PingMasters(ctx context.Context, c redis.UniversalClient) error {
 	})
 }
 
-// permanent reports whether err is one that retrying cannot cure, with a
-// hint of what to fix.
-func permanent(err error) (string, bool) {
-	var hostErr x509.HostnameError
-	var authErr x509.UnknownAuthorityError
-	var invalidErr x509.CertificateInvalidError
-	var verifyErr *tls.CertificateVerificationError
-	var recordErr tls.RecordHeaderError
-	msg := err.Error()
-	switch {
-	case errors.As(err, &hostErr):
-		return "the server's TLS certificate does not hold the host name of the URL: connect by a name it holds, or give that name with --redis-tls-server-name", true
-	case errors.As(err, &authErr):
-		return "the server's TLS certificate is not signed by a trusted CA: add the CA with --redis-ca FILE; verification is never turned off", true
-	case errors.As(err, &invalidErr):
-		return "the server's TLS certificate is not valid (expired, not yet valid, or not for a server)", true
-	case errors.As(err, &verifyErr):
-		return "the server's TLS certificate does not verify", true
-	case errors.As(err, &recordErr):
-		return "the server does not speak TLS on this port", true
-	case strings.Contains(msg, "WRONGPASS"), strings.Contains(msg, "NOAUTH"),
-		strings.Contains(msg, "called without any password configured"):
-		return "check the user and password: from the URL, or BITQUEUE_REDIS_PASSWORD (or REDIS_PASSWORD) when the URL has none (sentinels: BITQUEUE_REDIS_SENTINEL_PASSWORD)", true
-	}
-	return "", false
-}
-
 // schemeHint returns a hint for an error that may come from a URL scheme that
 // does not match the server: a TLS port closes a plaintext connection at
 // once, and a plaintext port never answers a TLS handshake.
@@ -75,9 +46,9 @@ func schemeHint(err error, rawURL string) string {
 	}
 	msg := err.Error()
 	switch {
-	case u.Scheme == "rediss" && (errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "timeout")):
+	case isTLS(u.Scheme) && (errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "timeout")):
 		return " (if the port serves plaintext, it never answers the TLS handshake of a rediss:// URL)"
-	case u.Scheme != "rediss" && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || strings.HasSuffix(msg, "EOF") || strings.Contains(msg, "connection reset by peer")):
+	case !isTLS(u.Scheme) && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || strings.HasSuffix(msg, "EOF") || strings.Contains(msg, "connection reset by peer")):
 		return " (the server closed the connection at once: if it serves TLS, use a rediss:// URL)"
 	}
 	return ""

@@ -95,16 +95,19 @@ func OptionsFromEnv(getenv func(string) string) Options {
 //	redis://[[user]:password@]host:port[/db][?option=value…]
 //	rediss://[[user]:password@]host:port[/db][?option=value…]
 //	redis-sentinel://[[user]:password@]host:port[,host:port…][/db]?master=NAME
+//	rediss-sentinel://… (the same, over TLS)
 //	redis-cluster://[[user]:password@]host:port[,host:port…]
+//	rediss-cluster://… (the same, over TLS)
 //
 // redis and rediss URLs take go-redis's options (such as ?pool_size=), except
-// skip_verify: a rediss:// server certificate is always verified, against
-// the system's CAs and o.CAFile. A redis-sentinel URL lists sentinels; its
-// user and password are those of the master and replicas, the sentinels'
-// password is o.SentinelPassword. A redis-cluster URL lists seed nodes of a
-// Redis Cluster. TLS options with a URL that is not rediss:// are an error,
-// never a silent fall back to plaintext. OpenWith does not contact Redis; see
-// Wait.
+// skip_verify. A server certificate is always verified, against the system's
+// CAs and o.CAFile. A sentinel URL lists sentinels; its user and password are
+// those of the master and replicas, the sentinels' password is
+// o.SentinelPassword. A cluster URL lists seed nodes of a Redis Cluster. The
+// sentinel and cluster forms are read by go-redis's ParseFailoverURL and
+// ParseClusterURL once put in their terms. TLS options with a URL that is not
+// TLS are an error, never a silent fall back to plaintext. OpenWith does not
+// contact Redis; see Wait.
 func OpenWith(rawURL string, o Options) (redis.UniversalClient, error) {
 	u, err := parse(rawURL)
 	if err != nil {
@@ -113,8 +116,8 @@ func OpenWith(rawURL string, o Options) (redis.UniversalClient, error) {
 	fail := func(err error) (redis.UniversalClient, error) {
 		return nil, fmt.Errorf("redis URL %s: %v", Redact(rawURL), redactErr(err, rawURL))
 	}
-	if u.Scheme != "rediss" && (o.CAFile != "" || o.ServerName != "") {
-		return fail(errors.New("--redis-ca and --redis-tls-server-name need a rediss:// URL (TLS); the connection is never made in plaintext instead"))
+	if !isTLS(u.Scheme) && (o.CAFile != "" || o.ServerName != "") {
+		return fail(errors.New("--redis-ca and --redis-tls-server-name need a rediss:// URL (TLS; rediss-sentinel:// or rediss-cluster:// for Sentinel or Cluster); the connection is never made in plaintext instead"))
 	}
 	switch u.Scheme {
 	case "redis", "rediss":
@@ -135,7 +138,7 @@ func OpenWith(rawURL string, o Options) (redis.UniversalClient, error) {
 		}
 		opt.PoolSize = max(opt.PoolSize, o.PoolSize)
 		return redis.NewClient(opt), nil
-	case "redis-sentinel":
+	case "redis-sentinel", "rediss-sentinel":
 		fo, err := parseSentinel(u)
 		if err != nil {
 			return fail(err)
@@ -143,10 +146,15 @@ func OpenWith(rawURL string, o Options) (redis.UniversalClient, error) {
 		if fo.Password == "" {
 			fo.Password = o.Password
 		}
+		if fo.TLSConfig != nil {
+			if fo.TLSConfig, err = o.tlsConfig(fo.TLSConfig.ServerName); err != nil {
+				return fail(err)
+			}
+		}
 		fo.SentinelPassword = o.SentinelPassword
 		fo.PoolSize = max(fo.PoolSize, o.PoolSize)
 		return redis.NewFailoverClient(fo), nil
-	case "redis-cluster":
+	case "redis-cluster", "rediss-cluster":
 		co, err := parseCluster(u)
 		if err != nil {
 			return fail(err)
@@ -154,12 +162,20 @@ func OpenWith(rawURL string, o Options) (redis.UniversalClient, error) {
 		if co.Password == "" {
 			co.Password = o.Password
 		}
+		if co.TLSConfig != nil {
+			if co.TLSConfig, err = o.tlsConfig(co.TLSConfig.ServerName); err != nil {
+				return fail(err)
+			}
+		}
 		co.PoolSize = max(co.PoolSize, o.PoolSize)
 		return redis.NewClusterClient(co), nil
 	default:
-		return fail(fmt.Errorf("scheme %q, want redis, rediss, redis-sentinel or redis-cluster", u.Scheme))
+		return fail(fmt.Errorf("scheme %q, want redis, rediss, redis-sentinel, rediss-sentinel, redis-cluster or rediss-cluster", u.Scheme))
 	}
 }
+
+// isTLS reports whether a URL scheme connects over TLS.
+func isTLS(scheme string) bool { return strings.HasPrefix(scheme, "rediss") }
 
 // tlsConfig returns the TLS configuration of a rediss:// connection to host:
 // verification on, TLS 1.2 at least, o.CAFile trusted besides the system's
@@ -187,12 +203,16 @@ func (o Options) tlsConfig(host string) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// parseSentinel reads redis-sentinel://[[user]:password@]host:port[,…][/db]?master=NAME.
+// parseSentinel reads redis[s]-sentinel://[[user]:password@]host:port[,…][/db]?master=NAME
+// with go-redis's ParseFailoverURL, which takes the first sentinel as the
+// URL's host, the others as ?addr=, the master's name as ?master_name= and
+// the user and password of the URL as the sentinels' own: the URL's user and
+// password are set as the master's after it.
 func parseSentinel(u *url.URL) (*redis.FailoverOptions, error) {
 	q := u.Query()
 	for k := range q {
 		if k != "master" {
-			return nil, fmt.Errorf("unknown option %q; a redis-sentinel URL takes only ?master=NAME", k)
+			return nil, fmt.Errorf("unknown option %q; a sentinel URL takes only ?master=NAME", k)
 		}
 	}
 	master := q.Get("master")
@@ -203,20 +223,26 @@ func parseSentinel(u *url.URL) (*redis.FailoverOptions, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := database(u.Path)
+	if _, err := database(u.Path); err != nil {
+		return nil, err
+	}
+	gq := url.Values{"master_name": {master}, "addr": addrs[1:]}
+	fo, err := redis.ParseFailoverURL(goRedisURL(u, addrs[0], false, gq))
 	if err != nil {
 		return nil, err
 	}
-	fo := &redis.FailoverOptions{MasterName: master, SentinelAddrs: addrs, DB: db}
+	fo.SentinelUsername, fo.SentinelPassword = "", ""
 	fo.Username = u.User.Username()
 	fo.Password, _ = u.User.Password()
 	return fo, nil
 }
 
-// parseCluster reads redis-cluster://[[user]:password@]host:port[,host:port…].
+// parseCluster reads redis[s]-cluster://[[user]:password@]host:port[,host:port…]
+// with go-redis's ParseClusterURL, which takes the first node as the URL's
+// host and the others as ?addr=.
 func parseCluster(u *url.URL) (*redis.ClusterOptions, error) {
 	if len(u.Query()) > 0 || u.ForceQuery {
-		return nil, errors.New("a redis-cluster URL takes no options")
+		return nil, errors.New("a cluster URL takes no options")
 	}
 	addrs, err := hostList(u.Host)
 	if err != nil {
@@ -229,10 +255,21 @@ func parseCluster(u *url.URL) (*redis.ClusterOptions, error) {
 	if db != 0 {
 		return nil, fmt.Errorf("database %d: Redis Cluster has database 0 only", db)
 	}
-	co := &redis.ClusterOptions{Addrs: addrs}
-	co.Username = u.User.Username()
-	co.Password, _ = u.User.Password()
-	return co, nil
+	return redis.ParseClusterURL(goRedisURL(u, addrs[0], true, url.Values{"addr": addrs[1:]}))
+}
+
+// goRedisURL returns u in the form go-redis's URL parsers read: scheme redis
+// or rediss, host first, path kept, query q; with userinfo only when
+// keepUser.
+func goRedisURL(u *url.URL, first string, keepUser bool, q url.Values) string {
+	g := url.URL{Scheme: "redis", Host: first, Path: u.Path, RawQuery: q.Encode()}
+	if isTLS(u.Scheme) {
+		g.Scheme = "rediss"
+	}
+	if keepUser {
+		g.User = u.User
+	}
+	return g.String()
 }
 
 // hostList splits a comma-separated list of host:port.

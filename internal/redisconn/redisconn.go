@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"bitqueue/internal/outage"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -74,16 +76,17 @@ func redactErr(err error, rawURL string) error {
 }
 
 // Wait pings client (every master of a cluster) until it answers, backing off
-// from 100 ms to 2 s between attempts, for at most maxWait. It logs one line
+// between attempts as outage.Backoff does, for at most maxWait. It logs one line
 // per failed attempt and returns an error naming the redacted URL when Redis
 // never answers. Errors that waiting cannot cure — a server certificate that
 // does not verify, a server that does not speak TLS, wrong or missing
-// credentials — end the wait at once with an error that says what to fix.
+// credentials (outage.IsFatal) — end the wait at once with an error that
+// says what to fix.
 func Wait(ctx context.Context, client redis.UniversalClient, rawURL string, maxWait time.Duration, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, maxWait)
 	defer cancel()
 	start := time.Now()
-	delay := 100 * time.Millisecond
+	var backoff outage.Backoff
 	var cause error // the last error that was not the wait running out
 	for attempt := 1; ; attempt++ {
 		err := Ping(ctx, client)
@@ -98,18 +101,18 @@ func Wait(ctx context.Context, client redis.UniversalClient, rawURL string, maxW
 			}
 			return nil
 		}
-		hint, isPermanent := permanent(err)
+		hint, isPermanent := outage.IsFatal(err)
 		schemeHint := schemeHint(err, rawURL)
 		err = redactClientErr(redactErr(err, rawURL), client)
 		if isPermanent {
 			return fmt.Errorf("redis at %s: %v (%s)", Redact(rawURL), err, hint)
 		}
+		delay := backoff.Next()
 		log.Warn("redis not reachable yet; retrying", "redis", Redact(rawURL), "attempt", attempt, "retry_in", delay, "err", err)
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("redis at %s did not answer within %s: %v%s", Redact(rawURL), maxWait, err, schemeHint)
 		case <-time.After(delay):
 		}
-		delay = min(2*delay, 2*time.Second)
 	}
 }

@@ -15,17 +15,6 @@ import (
 	"bitqueue/internal/tasks"
 )
 
-// DefaultPrefix and DefaultTTL are layout's, kept here for the callers that
-// still name them (the benchmark and a test worker).
-const (
-	DefaultPrefix = layout.DefaultPrefix
-	DefaultTTL    = layout.DefaultTTL
-)
-
-// Key returns the key of batch seq of a run (layout.ResultKey), kept for the
-// callers that still name it here.
-func Key(prefix, runID string, seq uint64) string { return layout.ResultKey(prefix, runID, seq) }
-
 // Store reads and writes results. Prefix defaults to layout.DefaultPrefix and
 // TTL to layout.DefaultTTL.
 type Store struct {

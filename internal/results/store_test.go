@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/cache"
+	"bitqueue/internal/layout"
 	"bitqueue/internal/results"
 	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
@@ -56,28 +57,6 @@ func requireTTL(t *testing.T, r *redistest.Redis, key string, want time.Duration
 	require.NoError(t, err)
 	require.Positive(t, got, "TTL of %s", key)
 	require.LessOrEqual(t, got, want, "TTL of %s", key)
-}
-
-func TestKey(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name   string
-		prefix string
-		run    string
-		seq    uint64
-		want   string
-	}{
-		{"default prefix", results.DefaultPrefix, "run-1", 0, "bitqueue:result:run-1:0"},
-		{"seq", "bitqueue", "run-1", 42, "bitqueue:result:run-1:42"},
-		{"largest seq", "bitqueue", "r", math.MaxUint64, "bitqueue:result:r:18446744073709551615"},
-		{"other prefix", "staging", "a.b_c", 7, "staging:result:a.b_c:7"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			require.Equal(t, tt.want, results.Key(tt.prefix, tt.run, tt.seq))
-		})
-	}
 }
 
 func TestSaveLoad(t *testing.T) {
@@ -164,8 +143,8 @@ func TestSaveDefaults(t *testing.T) {
 	res := pack(t, 6)
 	require.NoError(t, s.Save(context.Background(), "run-1", 0, res))
 	require.True(t, m.Exists("bitqueue:result:run-1:0"))
-	require.Equal(t, results.DefaultTTL, m.TTL("bitqueue:result:run-1:0"))
-	require.Equal(t, 24*time.Hour, results.DefaultTTL)
+	require.Equal(t, layout.DefaultTTL, m.TTL("bitqueue:result:run-1:0"))
+	require.Equal(t, 24*time.Hour, layout.DefaultTTL)
 	got, err := s.Load(context.Background(), "run-1", 0)
 	require.NoError(t, err)
 	require.Equal(t, res, got)

@@ -37,7 +37,7 @@ type DeleteStats struct {
 func Delete(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record, ttl time.Duration) (DeleteStats, error) {
 	var st DeleteStats
 	prefix := store.Root()
-	key := RecordKey(prefix, rec.RunID)
+	key := layout.RecordKey(prefix, rec.RunID)
 	if ttl <= 0 {
 		ttl = layout.DefaultTTL
 	}

@@ -39,7 +39,7 @@ func List(ctx context.Context, store *results.Store) ([]RunInfo, error) {
 	counts := make([]*redis.IntCmd, len(ids))
 	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
-			recs[i] = p.HGetAll(ctx, RecordKey(prefix, id))
+			recs[i] = p.HGetAll(ctx, layout.RecordKey(prefix, id))
 		}
 		return nil
 	}); err != nil {
@@ -61,7 +61,7 @@ func List(ctx context.Context, store *results.Store) ([]RunInfo, error) {
 			expired = append(expired, id)
 			continue
 		}
-		rec, err := parseRecord(RecordKey(prefix, id), id, h)
+		rec, err := parseRecord(layout.RecordKey(prefix, id), id, h)
 		if err != nil {
 			return nil, err
 		}

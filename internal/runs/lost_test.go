@@ -74,7 +74,8 @@ func TestLostBatchesAndEnqueueLost(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, bits.Done(1), "batch 1's mark repaired")
 
-	p := &runs.Producer{Client: client, Inspector: insp, Store: store, MaxRetry: 3, TaskTimeout: time.Minute, Logger: slog.New(slog.DiscardHandler)}
+	p, err := runs.New(runs.Config{Client: client, Inspector: insp, Store: store, Queue: rec.Queue, BatchSize: rec.BatchSize, MaxRetry: 3, TaskTimeout: time.Minute, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
 	for _, tc := range []struct {
 		name  string
 		other input.Source

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -12,41 +11,14 @@ import (
 
 	"bitqueue/internal/input"
 	"bitqueue/internal/outage"
-	"bitqueue/internal/results"
 	"bitqueue/internal/tasks"
 	"bitqueue/internal/wake"
 )
 
-// Producer enqueues runs and waits for their results.
+// Producer enqueues runs and waits for their results. Build one with New,
+// which fills the defaults of its Config and checks it.
 type Producer struct {
-	Client    *asynq.Client
-	Inspector *asynq.Inspector
-	Store     *results.Store
-	Queue     string
-	// Shards, when above 1, spreads the batches over the queues Queue-0 …
-	// Queue-(Shards-1): see QueueOf.
-	Shards    int
-	BatchSize int
-	MaxRetry  int
-	// Concurrency is the number of enqueues in flight at once.
-	Concurrency int
-	// TaskTimeout, when positive, is how long a worker may spend on one
-	// batch: asynq cancels the handler's context then and retries the batch.
-	TaskTimeout time.Duration
-	// Retention, when positive, is how long asynq keeps a finished batch's
-	// task, so that its task id still refuses a second enqueue of the batch
-	// after it is done (a replica that saw no result yet, a re-run).
-	Retention time.Duration
-	// RedisWait bounds how long a Redis outage is ridden out, with backoff,
-	// before Enqueue, Wait or WriteOut give up (outage.DefaultBound).
-	RedisWait time.Duration
-	Logger    *slog.Logger
-	// RecordTTL is how long the run's record (see Record) is kept
-	// (layout.DefaultTTL).
-	RecordTTL time.Duration
-	// LostAfter is how long Wait lets the done count stand still before it
-	// looks for lost batches (DefaultLostAfter).
-	LostAfter time.Duration
+	Config
 }
 
 // EnqueueStats counts what Enqueue did with each batch of a run.
@@ -66,8 +38,8 @@ type EnqueueStats struct {
 // The first Enqueue of a run creates its record; a later one with another
 // fingerprint returns a *MismatchError, and one of a deleted run a
 // *DeletedError, having enqueued nothing. It rides out a Redis outage of up
-// to RedisWait; when Redis is out of memory it stops at once with an error
-// wrapping ErrOutOfMemory, leaving what it enqueued in the queue.
+// to RedisWait; when Redis is out of memory it stops at once with an
+// *OutOfMemoryError, leaving what it enqueued in the queue.
 func (p *Producer) Enqueue(ctx context.Context, runID string, src input.Source, total uint64) (EnqueueStats, error) {
 	st := EnqueueStats{Batches: Batches(total, p.BatchSize)}
 	o := outage.New(p.RedisWait, p.Logger)
@@ -85,7 +57,7 @@ func (p *Producer) Enqueue(ctx context.Context, runID string, src input.Source, 
 	})
 	if err != nil {
 		if outage.IsOutOfMemory(err) {
-			return st, fmt.Errorf("%w: nothing of run %s was enqueued; free memory or raise maxmemory, then run again (redis: %v)", ErrOutOfMemory, runID, err)
+			return st, &OutOfMemoryError{RunID: runID, Batches: st.Batches, Err: err}
 		}
 		return st, err
 	}
@@ -159,8 +131,8 @@ func (p *Producer) Enqueue(ctx context.Context, runID string, src input.Source, 
 	wg.Wait()
 	var oom errOutOfMemory
 	if err := context.Cause(feed); errors.As(err, &oom) {
-		return st, fmt.Errorf("%w: %d of the %d batches of run %s are queued (%d by this run, %d before) and stay queued, %d have results; free memory or raise maxmemory, then run again with --run-id %s to enqueue the rest (redis: %v)",
-			ErrOutOfMemory, st.Enqueued+st.Queued, st.Batches, runID, st.Enqueued, st.Queued, st.Done, runID, oom.err)
+		return st, &OutOfMemoryError{RunID: runID, Started: true, Batches: st.Batches,
+			Enqueued: st.Enqueued, Queued: st.Queued, Done: st.Done, Err: oom.err}
 	} else if err != nil {
 		return st, err
 	}

@@ -13,9 +13,6 @@ import (
 	"bitqueue/internal/layout"
 )
 
-// RecordKey returns the key of a run's record (layout.RecordKey).
-func RecordKey(prefix, runID string) string { return layout.RecordKey(prefix, runID) }
-
 // Record is what Redis keeps about a run, in a hash at layout.RecordKey: its
 // fingerprint, created once by the run's first producer, and the times of
 // its first and latest enqueue. The run can be inspected (status), repaired
@@ -82,7 +79,7 @@ func fields(r Record) []any {
 // in one atomic step. Producers do not call it: they create the record once
 // with CreateRecord.
 func SaveRecord(ctx context.Context, c redis.UniversalClient, prefix string, r Record, ttl time.Duration) error {
-	key := RecordKey(prefix, r.RunID)
+	key := layout.RecordKey(prefix, r.RunID)
 	_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, key)
 		p.HSet(ctx, key, fields(r)...)
@@ -99,7 +96,7 @@ func SaveRecord(ctx context.Context, c redis.UniversalClient, prefix string, r R
 // ErrUnknownRun when there is none (the run was never enqueued, or its record
 // expired). A tombstone is returned like a live record, with State set.
 func LoadRecord(ctx context.Context, c redis.UniversalClient, prefix, runID string) (Record, error) {
-	key := RecordKey(prefix, runID)
+	key := layout.RecordKey(prefix, runID)
 	h, err := c.HGetAll(ctx, key).Result()
 	if err != nil {
 		return Record{}, fmt.Errorf("read run record %s: %w", key, err)
@@ -164,7 +161,7 @@ return false
 // returns it; otherwise it returns a *MismatchError naming the first field
 // that differs, or a *DeletedError for a tombstone, and writes nothing.
 func CreateRecord(ctx context.Context, c redis.UniversalClient, prefix string, r Record, ttl time.Duration) (Record, error) {
-	key := RecordKey(prefix, r.RunID)
+	key := layout.RecordKey(prefix, r.RunID)
 	ttl = cmp.Or(max(ttl, 0), layout.DefaultTTL)
 	args := append([]any{ttl.Milliseconds()}, fields(Record{
 		RunID: r.RunID, Queue: r.Queue, Shards: r.Shards, Batches: r.Batches, Integers: r.Integers,

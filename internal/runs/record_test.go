@@ -14,21 +14,6 @@ import (
 	"bitqueue/redistest"
 )
 
-func TestRecordKey(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ prefix, runID, want string }{
-		{"bitqueue", "r1", "bitqueue:run:r1"},
-		{"bqtest-1", "20261129T120000Z-1a2b3c4d", "bqtest-1:run:20261129T120000Z-1a2b3c4d"},
-		{"p", "a.b_c-d", "p:run:a.b_c-d"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.want, func(t *testing.T) {
-			t.Parallel()
-			require.Equal(t, tt.want, runs.RecordKey(tt.prefix, tt.runID))
-		})
-	}
-}
-
 func TestRecordSaveLoad(t *testing.T) {
 	t.Parallel()
 	r := redistest.Start(t)
@@ -42,7 +27,7 @@ func TestRecordSaveLoad(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, rec, got)
 
-	key := runs.RecordKey(prefix, "rec-1")
+	key := layout.RecordKey(prefix, "rec-1")
 	ttl := r.Client.TTL(ctx, key).Val()
 	if r.Embedded != nil {
 		ttl = r.Embedded.TTL(key)
@@ -53,7 +38,7 @@ func TestRecordSaveLoad(t *testing.T) {
 	require.True(t, errors.Is(err, runs.ErrUnknownRun), "error %v", err)
 	require.ErrorContains(t, err, "no-such-run")
 
-	require.NoError(t, r.Client.HSet(ctx, runs.RecordKey(prefix, "broken"), "batches", "x").Err())
+	require.NoError(t, r.Client.HSet(ctx, layout.RecordKey(prefix, "broken"), "batches", "x").Err())
 	_, err = runs.LoadRecord(ctx, r.Client, prefix, "broken")
 	require.ErrorContains(t, err, "batches")
 	require.False(t, errors.Is(err, runs.ErrUnknownRun))

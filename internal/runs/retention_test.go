@@ -34,7 +34,7 @@ func TestRetentionKeepsFinishedBatchesFromRunningAgain(t *testing.T) {
 			insp := asynq.NewInspectorFromRedisClient(r.Client)
 			t.Cleanup(func() { _, _ = insp.DeleteAllCompletedTasks(queue) }) // runs before the namespace's cleanup
 			client := asynq.NewClientFromRedisClient(r.Client)
-			p := &runs.Producer{
+			p := newP(t, runs.Config{
 				Client:      client,
 				Inspector:   insp,
 				Store:       &results.Store{Client: r.Client, Prefix: prefix},
@@ -43,7 +43,7 @@ func TestRetentionKeepsFinishedBatchesFromRunningAgain(t *testing.T) {
 				Concurrency: 2,
 				Retention:   tc.retention,
 				Logger:      slog.New(slog.DiscardHandler),
-			}
+			})
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			src := input.Random(1, 250, 1000)

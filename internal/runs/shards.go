@@ -1,11 +1,6 @@
 package runs
 
 import (
-	"fmt"
-	"slices"
-
-	"github.com/hibiken/asynq"
-
 	"bitqueue/internal/shard"
 	"bitqueue/internal/tasks"
 )
@@ -20,17 +15,3 @@ func (p *Producer) QueueOf(runID string, seq uint64) string {
 
 // Queues returns every queue the producer enqueues on.
 func (p *Producer) Queues() []string { return shard.Queues(p.Queue, p.Shards) }
-
-// QueueInfo returns the state of queue, all zero when the queue does not
-// exist yet (asynq reports that as an error of its own internal kind).
-func QueueInfo(insp *asynq.Inspector, queue string) (*asynq.QueueInfo, error) {
-	info, err := insp.GetQueueInfo(queue)
-	if err == nil {
-		return info, nil
-	}
-	queues, qerr := insp.Queues()
-	if qerr == nil && !slices.Contains(queues, queue) {
-		return &asynq.QueueInfo{Queue: queue}, nil
-	}
-	return nil, fmt.Errorf("inspect queue %s: %w", queue, err)
-}

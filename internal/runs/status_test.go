@@ -82,7 +82,7 @@ func TestEnqueueSavesRecord(t *testing.T) {
 	r := redistest.Start(t)
 	queue, prefix := r.Namespace(t)
 	ctx := context.Background()
-	p := &runs.Producer{
+	p := newP(t, runs.Config{
 		Client:      asynq.NewClientFromRedisClient(r.Client),
 		Inspector:   asynq.NewInspectorFromRedisClient(r.Client),
 		Store:       &results.Store{Client: r.Client, Prefix: prefix},
@@ -92,7 +92,7 @@ func TestEnqueueSavesRecord(t *testing.T) {
 		Concurrency: 2,
 		Logger:      slog.New(slog.DiscardHandler),
 		RecordTTL:   time.Hour,
-	}
+	})
 	src := input.Random(1, 95, 1000)
 	_, err := p.Enqueue(ctx, "rec-run", src, 95)
 	require.NoError(t, err)

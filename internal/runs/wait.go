@@ -13,6 +13,7 @@ import (
 
 	"bitqueue/internal/outage"
 	"bitqueue/internal/results"
+	"bitqueue/internal/shard"
 	"bitqueue/internal/tasks"
 )
 
@@ -199,7 +200,7 @@ func seqOf(runID, id string) (uint64, bool) {
 // archivedIn adds to failed the archived tasks of queue that are batches of
 // the run.
 func (p *Producer) archivedIn(ctx context.Context, queue, runID string, batches int, failed *FailedError) error {
-	info, err := QueueInfo(p.Inspector, queue)
+	info, err := shard.QueueInfo(p.Inspector, queue)
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func newProducer(t *testing.T, r *redistest.Redis, queue, prefix string, store *
 	if store == nil {
 		store = r.Client
 	}
-	return &runs.Producer{
+	return newP(t, runs.Config{
 		Client:      asynq.NewClientFromRedisClient(r.Client),
 		Inspector:   asynq.NewInspectorFromRedisClient(r.Client),
 		Store:       &results.Store{Client: store, Prefix: prefix},
@@ -80,7 +80,7 @@ func newProducer(t *testing.T, r *redistest.Redis, queue, prefix string, store *
 		Logger:      slog.New(slog.DiscardHandler),
 		RecordTTL:   time.Hour,
 		LostAfter:   time.Hour,
-	}
+	})
 }
 
 // TestWaitPollIsOneCommand pins what a poll of Wait costs Redis: whatever

@@ -10,7 +10,8 @@ import (
 
 // asynqLogger routes asynq's own log lines into slog. Its warning that a task
 // is archived is logged at debug level: Serve's error handler has already
-// logged that failure, with its cause.
+// logged that failure, with its cause. asynq exposes nothing but the line's
+// wording for it; TestAsynqRetryExhaustedWording pins that wording.
 type asynqLogger struct{ l *slog.Logger }
 
 func (a asynqLogger) log(level slog.Level, args []any) {

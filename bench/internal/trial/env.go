@@ -190,7 +190,7 @@ func (e *Env) NextRunID() string {
 // Producer returns the producer's code path enqueueing on queue in batches
 // of batch integers.
 func (e *Env) Producer(queue string, batch int) *runs.Producer {
-	return &runs.Producer{
+	p, err := runs.New(runs.Config{
 		Client:      e.Client,
 		Inspector:   e.Inspector,
 		Store:       &results.Store{Client: e.prod, Prefix: e.Prefix},
@@ -199,5 +199,9 @@ func (e *Env) Producer(queue string, batch int) *runs.Producer {
 		MaxRetry:    10,
 		Concurrency: e.Opts.ProducerConcurrency,
 		Logger:      slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		panic(err) // the options were checked when parsed
 	}
+	return p
 }

@@ -1,22 +1,23 @@
-package outage
+package results
 
 import (
 	"context"
 
+	"bitqueue/internal/outage"
 	"bitqueue/internal/tasks"
 )
 
-// Store saves results through a Redis outage: a save failing with a
+// RidingStore saves results through a Redis outage: a save failing with a
 // transient error is retried by Rider until Redis answers, the Rider's bound
 // passes or ctx (the task's) ends. A worker whose save rides out a short
 // outage finishes its batch instead of failing it while Redis is away, when
 // asynq could not record the failure either.
-type Store struct {
+type RidingStore struct {
 	Next  tasks.ResultStore
-	Rider *Rider
+	Rider *outage.Rider
 }
 
 // Save saves r with Next, riding out an outage.
-func (s *Store) Save(ctx context.Context, runID string, seq uint64, r tasks.Result) error {
+func (s *RidingStore) Save(ctx context.Context, runID string, seq uint64, r tasks.Result) error {
 	return s.Rider.Do(ctx, "save result", func() error { return s.Next.Save(ctx, runID, seq, r) })
 }

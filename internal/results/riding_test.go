@@ -1,4 +1,4 @@
-package outage_test
+package results_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/outage"
+	"bitqueue/internal/results"
 	"bitqueue/internal/tasks"
 )
 
@@ -31,7 +32,7 @@ func (f *flakyStore) Save(_ context.Context, runID string, seq uint64, _ tasks.R
 	return nil
 }
 
-func TestStoreRidesOutAnOutage(t *testing.T) {
+func TestRidingStoreRidesOutAnOutage(t *testing.T) {
 	t.Parallel()
 	refused := fmt.Errorf("dial tcp 127.0.0.1:6379: %w", syscall.ECONNREFUSED)
 	tests := []struct {
@@ -52,7 +53,7 @@ func TestStoreRidesOutAnOutage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			next := &flakyStore{failures: tt.failures, err: tt.err}
-			s := &outage.Store{Next: next, Rider: outage.New(tt.bound, nil)}
+			s := &results.RidingStore{Next: next, Rider: outage.New(tt.bound, nil)}
 			err := s.Save(context.Background(), "run", 7, tasks.Result{Count: 1, Width: 1, Bits: []byte{0x80}})
 			if tt.wantErr {
 				require.ErrorIs(t, err, tt.err)
@@ -72,10 +73,10 @@ func TestStoreRidesOutAnOutage(t *testing.T) {
 }
 
 // The task's context bounds the wait: a cancelled task stops saving at once.
-func TestStoreStopsWithTheTask(t *testing.T) {
+func TestRidingStoreStopsWithTheTask(t *testing.T) {
 	t.Parallel()
 	next := &flakyStore{failures: 1 << 30, err: syscall.ECONNREFUSED}
-	s := &outage.Store{Next: next, Rider: outage.New(time.Hour, nil)}
+	s := &results.RidingStore{Next: next, Rider: outage.New(time.Hour, nil)}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()

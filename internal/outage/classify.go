@@ -1,0 +1,112 @@
+package outage
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// IsOutOfMemory reports whether err is Redis refusing a write because used
+// memory is above maxmemory (the "OOM command not allowed" reply, sent under
+// the noeviction policy): go-redis's typed reply, or its wording where asynq
+// turned a script's error into text.
+func IsOutOfMemory(err error) bool {
+	return err != nil && (redis.IsOOMError(err) || strings.Contains(err.Error(), "OOM command not allowed"))
+}
+
+// transientReplies are the parts of error messages that mean Redis is
+// restarting, failing over or unreachable for now, for the errors that reach
+// bitqueue as text only: asynq turns the errors of its scripts into strings
+// ("redis eval error: …"), so the wording is all that is left of them
+// (TestAsynqErrorsAreText pins that against the real asynq). Each holds a
+// space, so that a run id or a key (which never do) cannot imitate one.
+var transientReplies = []string{
+	"connection refused",
+	"connection reset",
+	"broken pipe",
+	"i/o timeout",
+	"use of closed network connection",
+	"connection pool timeout",
+	"failed to dial",
+	"no route to host",
+	"network is unreachable",
+	"LOADING ",     // Redis is loading its data set after a restart
+	"READONLY ",    // a replica during failover
+	"MASTERDOWN ",  // a replica that lost its master
+	"TRYAGAIN ",    // cluster resharding
+	"CLUSTERDOWN ", // cluster not serving
+	"BUSY ",        // a long script is running (go-redis has no type for it)
+}
+
+// IsTransient reports whether err goes away by itself when Redis comes back:
+// a refused, reset, closed or timed-out connection, or a Redis that is
+// loading its data, failing over or busy. Other errors (out of memory, no
+// permission, a wrong key type, a cancelled context, any IsFatal error) are
+// not. Types come first — go-redis's replies, net.Error, syscall errors —
+// and the wording only for what asynq hands over as text.
+func IsTransient(err error) bool {
+	if err == nil || IsOutOfMemory(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if _, fatal := IsFatal(err); fatal {
+		return false
+	}
+	var ne net.Error
+	switch {
+	case redis.IsLoadingError(err), redis.IsReadOnlyError(err), redis.IsMasterDownError(err),
+		redis.IsTryAgainError(err), redis.IsClusterDownError(err), errors.Is(err, redis.ErrPoolTimeout),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.As(err, &ne):
+		return true
+	}
+	msg := err.Error()
+	if strings.HasSuffix(msg, ": EOF") { // a connection closed under a command, as asynq words it
+		return true
+	}
+	for _, s := range transientReplies {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsFatal reports whether err is one that waiting for Redis cannot cure — a
+// server certificate that does not verify, a server that does not speak TLS,
+// wrong or missing credentials — with a hint of what to fix.
+func IsFatal(err error) (hint string, fatal bool) {
+	if err == nil {
+		return "", false
+	}
+	var hostErr x509.HostnameError
+	var authErr x509.UnknownAuthorityError
+	var invalidErr x509.CertificateInvalidError
+	var verifyErr *tls.CertificateVerificationError
+	var recordErr tls.RecordHeaderError
+	switch {
+	case errors.As(err, &hostErr):
+		return "the server's TLS certificate does not hold the host name of the URL: connect by a name it holds, or give that name with --redis-tls-server-name", true
+	case errors.As(err, &authErr):
+		return "the server's TLS certificate is not signed by a trusted CA: add the CA with --redis-ca FILE; verification is never turned off", true
+	case errors.As(err, &invalidErr):
+		return "the server's TLS certificate is not valid (expired, not yet valid, or not for a server)", true
+	case errors.As(err, &verifyErr):
+		return "the server's TLS certificate does not verify", true
+	case errors.As(err, &recordErr):
+		return "the server does not speak TLS on this port", true
+	case redis.IsAuthError(err),
+		// Redis's reply to AUTH on a server without a password is a
+		// plain ERR, which go-redis does not type.
+		strings.Contains(err.Error(), "called without any password configured"):
+		return "check the user and password: from the URL, or BITQUEUE_REDIS_PASSWORD (or REDIS_PASSWORD) when the URL has none (sentinels: BITQUEUE_REDIS_SENTINEL_PASSWORD)", true
+	}
+	return "", false
+}
