@@ -235,6 +235,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	stderr = liveStderr(stderr, c.logFormat, getenv) // on a terminal, --wait's progress line stays below the logs
 	log, err := logging.New(stderr, c.logFormat, c.logLevel)
 	if err != nil {
 		return &cli.UsageError{Err: err}
