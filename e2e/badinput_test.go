@@ -61,7 +61,7 @@ func TestProducerHelp(t *testing.T) {
 	e := setup(t)
 	r := produce(t, e, "-h")
 	require.Equal(t, 0, r.code)
-	for _, f := range []string{"-count", "-input", "-batch-size", "-run-id", "-wait", "-timeout", "-out", "[$REDIS_URL]"} {
+	for _, f := range []string{"-count", "-input", "-batch-size", "-run-id", "-wait", "-timeout", "-out", "[$BITQUEUE_REDIS_URL, $REDIS_URL]"} {
 		require.Contains(t, r.stdout, f)
 	}
 	require.True(t, strings.HasPrefix(r.stdout, "Usage: producer"))
