@@ -24,6 +24,10 @@ import (
 
 func main() { cli.Main("producer", run) }
 
+// defaultQueue is the queue of the producer's batches unless --queue says
+// otherwise: the workers' default too.
+const defaultQueue = "bits"
+
 type config struct {
 	redisURL    string
 	redisWait   time.Duration
@@ -93,7 +97,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, "Redis `URL`: redis://[user:password@]host:port/db, rediss://…, redis-sentinel://host:port[,…][/db]?master=NAME or redis-cluster://host:port[,…] (password: in the URL or $BITQUEUE_REDIS_PASSWORD)")
 	c.redisOpts.AddFlags(fs)
 	fs.DurationVar(&c.redisWait, "redis-wait", 10*time.Second, "how long to wait for Redis to answer, at start-up and during an outage, before giving up")
-	fs.StringVar(&c.queue, "queue", "bits", "queue to enqueue batches on")
+	fs.StringVar(&c.queue, "queue", defaultQueue, "queue to enqueue batches on")
 	fs.IntVar(&c.shards, "shards", 1, fmt.Sprintf("spread the batches over this many queues, <queue>-0 … <queue>-(N-1), by a hash of their task id, 1..%d; give the workers the same --shards", shard.MaxShards))
 	fs.StringVar(&c.prefix, "prefix", layout.DefaultPrefix, "root of the result and run keys, as given to the workers")
 	fs.Uint64Var(&c.count, "count", 0, fmt.Sprintf("enqueue this many random integers, 1..%d (exclusive with --input)", uint64(input.MaxCount)))

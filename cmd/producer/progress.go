@@ -226,7 +226,7 @@ func (m *rateMeter) perSecond() float64 {
 // that serves c's queues.
 func workerAdvice(c config) string {
 	cmd := "start bin/worker"
-	if c.queue != "bits" {
+	if c.queue != defaultQueue {
 		cmd += " --queue " + c.queue
 	}
 	if c.shards > 1 {
