@@ -37,7 +37,7 @@ func TestProducerRejectsBadInput(t *testing.T) {
 		{"neither mode", nil, "", []string{"exactly one of --count N and --input FILE"}},
 		{"batch size", []string{"-count", "5", "-batch-size", "100001"}, "", []string{"--batch-size 100001 out of range [1, 100000]"}},
 		{"unknown flag", []string{"-count", "5", "-frobnicate"}, "", []string{"frobnicate"}},
-		{"out without wait", []string{"-count", "5", "-out", "-"}, "", []string{"--out and --timeout need --wait"}},
+		{"out without wait", []string{"-count", "5", "-out", "-"}, "", []string{`--out "-" needs --wait`}},
 		{"bad run id", []string{"-count", "5", "-run-id", "a:b"}, "", []string{"-run-id", `':'`}},
 		{"bad redis url", []string{"-count", "5", "-redis", "http://x"}, "", []string{`scheme "http"`}},
 	} {
@@ -61,7 +61,7 @@ func TestProducerHelp(t *testing.T) {
 	e := setup(t)
 	r := produce(t, e, "-h")
 	require.Equal(t, 0, r.code)
-	for _, f := range []string{"-count", "-input", "-batch-size", "-run-id", "-wait", "-timeout", "-out", "$BITQUEUE_REDIS_URL, $REDIS_URL]"} {
+	for _, f := range []string{"-count", "-input", "-batch-size", "-run-id", "-wait", "-timeout", "-out", "[$BITQUEUE_REDIS_URL, $REDIS_URL]"} {
 		require.Contains(t, r.stdout, f)
 	}
 	require.True(t, strings.HasPrefix(r.stdout, "Usage: producer"))

@@ -255,7 +255,7 @@ func TestRunIDOnStdout(t *testing.T) {
 
 	r = produce(t, e, "-count", "250", "-json", "-wait", "-out", "-")
 	require.Equal(t, 2, r.code, r.stderr)
-	require.Contains(t, r.stderr, "--json and --out - both write to stdout")
+	require.Contains(t, r.stderr, `--json and --out "-" both write to stdout`)
 }
 
 // --count has a maximum, and so has the number of batches it makes; both

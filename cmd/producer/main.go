@@ -14,6 +14,7 @@ import (
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
 	"bitqueue/internal/layout"
+	"bitqueue/internal/logging"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/schedule"
@@ -22,6 +23,10 @@ import (
 )
 
 func main() { cli.Main("producer", run) }
+
+// defaultQueue is the queue of the producer's batches unless --queue says
+// otherwise: the workers' default too.
+const defaultQueue = "bits"
 
 type config struct {
 	redisURL    string
@@ -92,7 +97,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, redisconn.URLHelp)
 	c.redisOpts.AddFlags(fs)
 	fs.DurationVar(&c.redisWait, "redis-wait", 10*time.Second, "how long to wait for Redis to answer, at start-up and during an outage, before giving up")
-	fs.StringVar(&c.queue, "queue", "bits", "queue to enqueue batches on")
+	fs.StringVar(&c.queue, "queue", defaultQueue, "queue to enqueue batches on")
 	fs.IntVar(&c.shards, "shards", 1, fmt.Sprintf("spread the batches over this many queues, <queue>-0 … <queue>-(N-1), by a hash of their task id, 1..%d; give the workers the same --shards", shard.MaxShards))
 	fs.StringVar(&c.prefix, "prefix", layout.DefaultPrefix, "root of the result and run keys, as given to the workers")
 	fs.Uint64Var(&c.count, "count", 0, fmt.Sprintf("enqueue this many random integers, 1..%d (exclusive with --input)", uint64(input.MaxCount)))
@@ -101,7 +106,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.StringVar(&c.input, "input", "", fmt.Sprintf("read decimal integers separated by whitespace from this file, - for stdin, at most %d (exclusive with --count); read once, into a private copy in $TMPDIR that every pass reads, so a later change to the file does not reach the run", uint64(input.MaxCount)))
 	fs.IntVar(&c.batchSize, "batch-size", 1000, fmt.Sprintf("integers per batch, 1..%d", tasks.MaxBatch))
 	fs.StringVar(&c.runID, "run-id", "", "id of the run, [A-Za-z0-9._-]{1,128}; re-running with the same id enqueues nothing twice (default: generated and logged)")
-	fs.BoolVar(&c.wait, "wait", false, "wait until every batch of the run has its result")
+	fs.BoolVar(&c.wait, "wait", false, "wait until every batch of the run has its result, showing progress on stderr (done/total batches, integers/s, ETA: one line redrawn on a terminal, a line every 5s in a pipe or file, info lines with --log-format json) and warning when no worker has served the run's queues for 10s")
 	fs.DurationVar(&c.timeout, "timeout", 0, "with --wait, give up after this long (0: no limit)")
 	fs.StringVar(&c.out, "out", "", "with --wait, write \"<n>\\t<bitstring>\" per input integer, in input order, to this file (- for stdout): checked before anything is enqueued (its directory must be writable, and it must not be the input), written beside it and renamed over it once complete")
 	fs.BoolVar(&c.json, "json", false, "print a one-line JSON summary of the run on stdout (run_id, batches, integers, enqueued, already_queued, already_done, waited, seconds) instead of the run id alone")
@@ -124,55 +129,94 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	c.seedSet = set["seed"]
 	c.redisOpts.ReadSecrets(getenv)
-	if err := shard.Validate(c.shards); err != nil {
-		return c, &cli.UsageError{Err: err}
+	if err := check(&c, fs, set); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// check validates c after parsing. Each message names the value as the user
+// gave it, flag or environment variable (cli.Source), and its allowed range.
+func check(c *config, fs *flag.FlagSet, set map[string]bool) error {
+	src := func(name string) string { return cli.Source(fs, name) }
+	if shard.Validate(c.shards) != nil {
+		return cli.Usagef("%s out of range [1, %d]", src("shards"), shard.MaxShards)
 	}
 	if c.shards > 1 && c.sched.spec != "" {
-		return c, cli.Usagef("--shards with --schedule is not supported")
+		return cli.Usagef("%s with %s is not supported", src("shards"), src("schedule"))
 	}
-	if err := c.sched.check(&c, set); err != nil {
-		return c, err
+	if err := c.sched.check(c, fs, set); err != nil {
+		return err
 	}
 	switch {
 	case set["count"] == (c.input != ""):
-		return c, cli.Usagef("give exactly one of --count N and --input FILE")
+		return cli.Usagef("give exactly one of --count N and --input FILE")
 	case set["count"] && (c.count < 1 || c.count > input.MaxCount):
-		return c, cli.Usagef("--count %d out of range [1, %d]", c.count, uint64(input.MaxCount))
+		return cli.Usagef("%s out of range [1, %d]", src("count"), uint64(input.MaxCount))
 	case c.max < 1 || c.max > 1<<63:
-		return c, cli.Usagef("--max %d out of range [1, 2^63]", c.max)
+		return cli.Usagef("%s out of range [1, 2^63]", src("max"))
 	case c.input != "" && (set["max"] || set["seed"]):
-		return c, cli.Usagef("--max and --seed apply to --count, not --input")
+		return cli.Usagef("%s applies to --count, not --input", src(firstSet(set, "max", "seed")))
 	case c.batchSize < 1 || c.batchSize > tasks.MaxBatch:
-		return c, cli.Usagef("--batch-size %d out of range [1, %d]", c.batchSize, tasks.MaxBatch)
+		return cli.Usagef("%s out of range [1, %d]", src("batch-size"), tasks.MaxBatch)
 	case c.lostAfter <= 0:
-		return c, cli.Usagef("--lost-after %s must be positive", c.lostAfter)
+		return cli.Usagef("%s must be positive", src("lost-after"))
 	case c.timeout < 0:
-		return c, cli.Usagef("--timeout %s must not be negative", c.timeout)
-	case !c.wait && (c.out != "" || c.timeout > 0):
-		return c, cli.Usagef("--out and --timeout need --wait")
+		return cli.Usagef("%s must not be negative", src("timeout"))
+	case !c.wait && c.out != "":
+		return cli.Usagef("%s needs --wait", src("out"))
+	case !c.wait && c.timeout > 0:
+		return cli.Usagef("%s needs --wait", src("timeout"))
 	case c.json && c.out == "-":
-		return c, cli.Usagef("--json and --out - both write to stdout; give --out a file")
+		return cli.Usagef("%s and %s both write to stdout; give --out a file", named(fs, "json"), src("out"))
 	case c.maxRetry < 0 || c.maxRetry > 100:
-		return c, cli.Usagef("--max-retry %d out of range [0, 100]", c.maxRetry)
+		return cli.Usagef("%s out of range [0, 100]", src("max-retry"))
 	case c.taskTimeout < time.Second || c.taskTimeout > 24*time.Hour:
-		return c, cli.Usagef("--task-timeout %s out of range [1s, 24h]", c.taskTimeout)
+		return cli.Usagef("%s out of range [1s, 24h]", src("task-timeout"))
 	case c.concurrency < 1 || c.concurrency > 256:
-		return c, cli.Usagef("--concurrency %d out of range [1, 256]", c.concurrency)
+		return cli.Usagef("%s out of range [1, 256]", src("concurrency"))
 	case c.recordTTL < time.Second:
-		return c, cli.Usagef("--record-ttl %s must be at least 1s", c.recordTTL)
+		return cli.Usagef("%s must be at least 1s", src("record-ttl"))
 	case c.redisWait <= 0:
-		return c, cli.Usagef("--redis-wait %s must be positive", c.redisWait)
+		return cli.Usagef("%s must be positive", src("redis-wait"))
 	case c.queue == "" || strings.ContainsAny(c.queue, " \t\r\n"):
-		return c, cli.Usagef("--queue %q must be non-empty without spaces", c.queue)
-	case c.prefix == "" || strings.ContainsAny(c.prefix, " \t\r\n"):
-		return c, cli.Usagef("--prefix %q must be non-empty without spaces", c.prefix)
+		return cli.Usagef("%s must be non-empty without spaces", src("queue"))
+	case layout.CheckPrefix(c.prefix) != nil:
+		return cli.Usagef("%s must be non-empty without spaces", src("prefix"))
+	case c.logFormat != "text" && c.logFormat != "json":
+		return cli.Usagef("%s: want text or json", src("log-format"))
+	}
+	if _, err := logging.New(io.Discard, c.logFormat, c.logLevel); err != nil {
+		return cli.Usagef("%s: want debug, info, warn or error", src("log-level"))
 	}
 	if c.runID != "" {
 		if err := tasks.ValidateRunID(c.runID); err != nil {
-			return c, cli.Usagef("--run-id: %v", err)
+			why := strings.TrimLeft(strings.TrimPrefix(err.Error(), fmt.Sprintf("run id %q", c.runID)), ": ")
+			return cli.Usagef("%s: %s", src("run-id"), why)
 		}
 	}
-	return c, nil
+	return nil
+}
+
+// named names a flag as the user gave it, as cli.Source does, but a switch
+// given on the command line as plain --name.
+func named(fs *flag.FlagSet, name string) string {
+	s := cli.Source(fs, name)
+	if b, ok := fs.Lookup(name).Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() && strings.HasPrefix(s, "--") {
+		return "--" + name
+	}
+	return s
+}
+
+// firstSet returns the first of names that was given, flag or variable, or
+// the first of names when none was.
+func firstSet(set map[string]bool, names ...string) string {
+	for _, n := range names {
+		if set[n] {
+			return n
+		}
+	}
+	return names[0]
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -195,6 +239,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	stderr = liveStderr(stderr, c.logFormat, getenv) // on a terminal, --wait's progress line stays below the logs
 	log, err := c.redisSetup(0).Logger(stderr)
 	if err != nil {
 		return err

@@ -128,7 +128,10 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 			waitCtx, cancel = context.WithTimeoutCause(ctx, c.timeout, fmt.Errorf("timed out after %s", c.timeout))
 			defer cancel()
 		}
-		if err := p.Wait(waitCtx, c.runID, st.Batches, progressTo(stderr, log, c.logFormat)); err != nil {
+		view := newProgressView(stderr, log, c.logFormat, workerAdvice(c))
+		err := p.Wait(waitCtx, c.runID, st.Batches, view.watch(total))
+		view.close()
+		if err != nil {
 			return runError(err, c.input)
 		}
 		switch {

@@ -49,7 +49,7 @@ func TestParseShardsErrors(t *testing.T) {
 	}{
 		{"zero", []string{"-shards", "0"}, "--shards 0 out of range [1, 256]"},
 		{"too many", []string{"-shards", "257"}, "--shards 257 out of range [1, 256]"},
-		{"with a schedule", []string{"-shards", "2", "-schedule", "@every 1m"}, "--shards with --schedule"},
+		{"with a schedule", []string{"-shards", "2", "-schedule", "@every 1m"}, `--shards 2 with --schedule "@every 1m" is not supported`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

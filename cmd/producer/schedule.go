@@ -58,48 +58,53 @@ func addScheduleFlags(fs *flag.FlagSet, c *config) {
 }
 
 // check validates the scheduling flags and parses the schedule into
-// c.sched.sched. set holds the flags given on the command line.
-func (s *scheduled) check(c *config, set map[string]bool) error {
+// c.sched.sched. fs holds the parsed flags, set those given on the command
+// line or by their environment variable; each message names a value as the
+// user gave it (cli.Source).
+func (s *scheduled) check(c *config, fs *flag.FlagSet, set map[string]bool) error {
+	src := func(name string) string { return cli.Source(fs, name) }
 	s.retentionSet = set["retention"]
 	if c.retention < 0 || c.retention > maxRetention {
-		return cli.Usagef("--retention %s out of range [0, %s]", short(c.retention), short(maxRetention))
+		return cli.Usagef("%s out of range [0, %s]", src("retention"), short(maxRetention))
 	}
 	if s.spec == "" {
 		if set["tz"] || set["name"] || set["catch-up"] {
-			return cli.Usagef("--tz, --name and --catch-up need --schedule")
+			return cli.Usagef("%s needs --schedule", src(firstSet(set, "tz", "name", "catch-up")))
 		}
 		return nil
 	}
 	switch {
 	case set["run-id"]:
-		return cli.Usagef("--run-id does not apply to --schedule: each tick's run id is <--name>-<tick time>")
+		return cli.Usagef("%s does not apply to --schedule: each tick's run id is <--name>-<tick time>", src("run-id"))
 	case set["seed"]:
-		return cli.Usagef("--seed does not apply to --schedule: each tick's integers are seeded from its run id (give another --name for other integers)")
+		return cli.Usagef("%s does not apply to --schedule: each tick's integers are seeded from its run id (give another --name for other integers)", src("seed"))
 	case c.input == "-":
-		return cli.Usagef("--input - (stdin) cannot be read again at every tick of --schedule; give a file")
+		return cli.Usagef("%s (stdin) cannot be read again at every tick of --schedule; give a file", src("input"))
 	case c.wait || set["out"] || set["timeout"] || set["json"]:
-		return cli.Usagef("--wait, --out, --timeout and --json apply to one-shot runs, not to --schedule")
+		return cli.Usagef("%s applies to one-shot runs, not to --schedule", named(fs, firstSet(set, "wait", "out", "timeout", "json")))
 	case s.retentionSet && c.retention < minTickRetention:
-		return cli.Usagef("--retention %s is below %s, the least a scheduled tick's tasks are kept (leave it out for twice the time to the next tick)", short(c.retention), short(minTickRetention))
+		return cli.Usagef("%s is below %s, the least a scheduled tick's tasks are kept (leave it out for twice the time to the next tick)", src("retention"), short(minTickRetention))
 	case s.catchUp < 0 || s.catchUp > maxCatchUp:
-		return cli.Usagef("--catch-up %d out of range [0, %d]", s.catchUp, maxCatchUp)
+		return cli.Usagef("%s out of range [0, %d]", src("catch-up"), maxCatchUp)
 	case s.tz == "Local":
-		return cli.Usagef("--tz Local differs from host to host; name a zone such as Europe/Paris, or leave --tz out for UTC")
+		return cli.Usagef("%s differs from host to host; name a zone such as Europe/Paris, or leave --tz out for UTC", src("tz"))
 	}
 	if err := tasks.ValidateRunID(s.name); err != nil || len(s.name) > tasks.MaxRunID-tickTimeLen {
-		return cli.Usagef("--name %q must be 1 to %d characters from [A-Za-z0-9._-]", s.name, tasks.MaxRunID-tickTimeLen)
+		return cli.Usagef("%s must be 1 to %d characters from [A-Za-z0-9._-]", src("name"), tasks.MaxRunID-tickTimeLen)
 	}
 	loc := time.UTC
 	if s.tz != "" {
 		l, err := time.LoadLocation(s.tz)
 		if err != nil {
-			return cli.Usagef("--tz %q: unknown time zone (want an IANA name such as Europe/Paris)", s.tz)
+			return cli.Usagef("%s: unknown time zone (want an IANA name such as Europe/Paris)", src("tz"))
 		}
 		loc = l
 	}
 	sched, err := schedule.Parse(s.spec, loc)
 	if err != nil {
-		return cli.Usagef("--schedule: %v", err)
+		// The error names the spec already: say it once, as given.
+		why := strings.TrimLeft(strings.TrimPrefix(err.Error(), fmt.Sprintf("schedule %q", s.spec)), ": ")
+		return cli.Usagef("%s: %s", src("schedule"), why)
 	}
 	s.sched = sched
 	return nil

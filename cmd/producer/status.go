@@ -17,25 +17,13 @@ import (
 
 	"bitqueue/internal/cli"
 	"bitqueue/internal/layout"
+	"bitqueue/internal/logging"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/shard"
 	"bitqueue/internal/tasks"
 )
-
-// inspectEnv are the environment fallbacks of status and requeue: the
-// producer's, minus those that only enqueueing uses. The queue is not among
-// them: it comes from the run's record unless --queue is given.
-var inspectEnv = map[string]string{
-	"redis":                 "REDIS_URL",
-	"redis-ca":              redisconn.EnvCA,
-	"redis-tls-server-name": redisconn.EnvServerName,
-	"redis-wait":            "BITQUEUE_REDIS_WAIT",
-	"prefix":                "BITQUEUE_PREFIX",
-	"log-format":            "BITQUEUE_LOG_FORMAT",
-	"log-level":             "BITQUEUE_LOG_LEVEL",
-}
 
 // inspectConfig is the configuration of status, requeue, results, list and
 // delete.
@@ -54,34 +42,107 @@ type inspectConfig struct {
 	requeue   requeueFlags  // requeue: the input of lost batches, their task options
 }
 
-func parseInspect(cmd string, args []string, getenv func(string) string, stdout io.Writer) (inspectConfig, error) {
-	var c inspectConfig
-	fs := flag.NewFlagSet("producer "+cmd, flag.ContinueOnError)
-	usage := "producer " + cmd + " --run-id ID [flags]"
-	if cmd == "list" {
-		usage = "producer list [flags]"
-	} else {
-		fs.StringVar(&c.runID, "run-id", "", "id of the run (required)")
+// inspectHelp is what each inspect subcommand's -h shows besides its flags.
+var inspectHelp = map[string]struct{ synopsis, examples []string }{
+	"status": {
+		[]string{"producer status --run-id ID [--json] [flags]   (exit 1 when batches failed or were lost)"},
+		[]string{
+			"producer status --run-id 20261201T120000Z-1a2b3c4d",
+			"producer status --run-id nightly-20261201T0000Z --json",
+			"# flags may come before or after the subcommand",
+			"producer --redis redis://10.0.0.5:6379/0 status --run-id ID",
+		},
+	},
+	"requeue": {
+		[]string{"producer requeue --run-id ID [--json] [flags]"},
+		[]string{
+			"producer requeue --run-id ID",
+			"# requeue only when status finds failed batches",
+			"producer status --run-id ID || producer requeue --run-id ID",
+		},
+	},
+	"results": {
+		[]string{"producer results --run-id ID [--out FILE] [flags]"},
+		[]string{
+			"producer results --run-id ID --out bits.tsv",
+			"producer results --run-id ID | head",
+		},
+	},
+	"list": {
+		[]string{"producer list [--json] [flags]"},
+		[]string{
+			"producer list",
+			"BITQUEUE_PREFIX=staging producer list --json",
+		},
+	},
+	"delete": {
+		[]string{"producer delete --run-id ID [--json] [flags]"},
+		[]string{
+			"producer delete --run-id ID",
+			"# refuse the deleted run's id for a week",
+			"producer delete --run-id ID --record-ttl 168h",
+		},
+	},
+}
+
+// inspectFlags declares the flags of the inspect subcommand cmd (status,
+// requeue, results, list or delete) into c. Each has the variable of the
+// producer's flag of the same meaning; --queue, which overrides the queue in
+// the run's record rather than naming where to enqueue, has its own,
+// BITQUEUE_RUN_QUEUE.
+func inspectFlags(cmd string, c *inspectConfig) *cli.FlagSet {
+	fs := cli.NewFlagSet("producer "+cmd, "BITQUEUE_")
+	h := inspectHelp[cmd]
+	fs.Synopsis, fs.Examples = h.synopsis, h.examples
+
+	fs.Group("Run")
+	if cmd != "list" {
+		fs.StringVar(&c.runID, "run-id", "", "`id` of the run (required)")
 	}
 	switch cmd {
 	case "results":
-		fs.StringVar(&c.out, "out", "-", "write \"<n>\\t<bitstring>\" per integer of the run, in order, to this file (- for stdout); written beside it and renamed when complete")
+		fs.StringVar(&c.out, "out", "-", "write \"<n>\\t<bitstring>\" per integer of the run, in order, to this `file` (- for stdout); written beside it and renamed when complete")
 	case "delete":
 		fs.DurationVar(&c.recordTTL, "record-ttl", layout.DefaultTTL, "how long the deleted run's record is kept, refusing its run id (at least 1s)")
 	case "requeue":
-		c.requeue.addFlags(fs)
+		c.requeue.addFlags(fs.FlagSet)
 	}
+	queueUsage := "`queue` of the run's batches (default: the queue in the run's record)"
+	if cmd == "list" {
+		queueUsage = "no effect: list reads each run's queue from its record (accepted like the other subcommands' --queue)"
+	}
+	fs.StringVar(&c.queue, "queue", "", queueUsage)
+	fs.Env("queue", "BITQUEUE_RUN_QUEUE")
+	fs.StringVar(&c.prefix, "prefix", layout.DefaultPrefix, "`prefix` of the result and run keys, as given to the producer")
+	jsonUsage := "print one JSON object instead of text"
+	switch cmd {
+	case "list":
+		jsonUsage = "print one JSON object per run instead of a table"
+	case "results":
+		jsonUsage = "no effect: the rows are text (accepted like the other subcommands' --json)"
+	}
+	fs.BoolVar(&c.json, "json", false, jsonUsage)
+
+	fs.Group("Redis")
 	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, redisconn.URLHelp)
-	c.redisOpts.AddFlags(fs)
+	fs.Env("redis", "BITQUEUE_REDIS_URL")
 	fs.DurationVar(&c.redisWait, "redis-wait", 10*time.Second, "how long to wait for Redis to answer before giving up")
-	fs.StringVar(&c.prefix, "prefix", layout.DefaultPrefix, "root of the result and run keys, as given to the producer")
-	fs.StringVar(&c.queue, "queue", "", "queue of the run's batches (default: the queue in the run's record)")
-	fs.BoolVar(&c.json, "json", false, "print one JSON object instead of text")
-	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	if err := cli.Parse(fs, args, getenv, inspectEnv); err != nil {
+	c.redisOpts.AddFlags(fs.FlagSet)
+
+	fs.Group("Logging")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log `format`: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	return fs
+}
+
+// parseInspect parses the flags of the inspect subcommand cmd and checks
+// them; each message names a value as the user gave it (cli.Source).
+func parseInspect(cmd string, args []string, getenv func(string) string, stdout io.Writer) (inspectConfig, error) {
+	var c inspectConfig
+	fs := inspectFlags(cmd, &c)
+	if err := fs.Parse(args, getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			cli.PrintUsage(stdout, fs, usage, inspectEnv)
+			fs.PrintUsage(stdout)
 		}
 		return c, err
 	}
@@ -90,15 +151,20 @@ func parseInspect(cmd string, args []string, getenv func(string) string, stdout 
 	case c.runID == "" && cmd != "list":
 		return c, cli.Usagef("--run-id is required")
 	case cmd == "results" && c.out == "":
-		return c, cli.Usagef("--out must name a file, or - for stdout")
+		return c, cli.Usagef("%s must name a file, or - for stdout", fs.Source("out"))
 	case cmd == "delete" && c.recordTTL < time.Second:
-		return c, cli.Usagef("--record-ttl %s must be at least 1s", c.recordTTL)
+		return c, cli.Usagef("%s must be at least 1s", fs.Source("record-ttl"))
 	case c.redisWait <= 0:
-		return c, cli.Usagef("--redis-wait %s must be positive", c.redisWait)
-	case c.prefix == "" || strings.ContainsAny(c.prefix, " \t\r\n"):
-		return c, cli.Usagef("--prefix %q must be non-empty without spaces", c.prefix)
+		return c, cli.Usagef("%s must be positive", fs.Source("redis-wait"))
+	case layout.CheckPrefix(c.prefix) != nil:
+		return c, cli.Usagef("%s must be non-empty without spaces", fs.Source("prefix"))
 	case strings.ContainsAny(c.queue, " \t\r\n"):
-		return c, cli.Usagef("--queue %q must not hold spaces", c.queue)
+		return c, cli.Usagef("%s must not hold spaces", fs.Source("queue"))
+	case c.logFormat != "text" && c.logFormat != "json":
+		return c, cli.Usagef("%s: want text or json", fs.Source("log-format"))
+	}
+	if _, err := logging.New(io.Discard, c.logFormat, c.logLevel); err != nil {
+		return c, cli.Usagef("%s: want debug, info, warn or error", fs.Source("log-level"))
 	}
 	if cmd == "requeue" {
 		if err := c.requeue.check(); err != nil {
@@ -109,7 +175,8 @@ func parseInspect(cmd string, args []string, getenv func(string) string, stdout 
 		return c, nil
 	}
 	if err := tasks.ValidateRunID(c.runID); err != nil {
-		return c, cli.Usagef("--run-id: %v", err)
+		why := strings.TrimLeft(strings.TrimPrefix(err.Error(), fmt.Sprintf("run id %q", c.runID)), ": ")
+		return c, cli.Usagef("%s: %s", fs.Source("run-id"), why)
 	}
 	return c, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -55,12 +54,14 @@ func (e *LostError) Error() string {
 	return s
 }
 
-// Wait polls Redis until every one of the run's batches is done, writing
-// progress to progress about once a second. Each poll is one BITCOUNT of the
-// run's done bitmap, whatever the number of batches; about once a second it
-// also looks for archived batches, a constant number of commands per queue
-// while none is archived. It polls every 50 ms while batches get done,
-// backing off to 500 ms while none does.
+// Wait polls Redis until every one of the run's batches is done, telling w
+// how far the run has come after every poll (w.Progress) and when no worker
+// serves some of its queues (w.Unserved); it writes nothing itself. Each poll
+// is one BITCOUNT of the run's done bitmap, whatever the number of batches;
+// about once a second it also looks for archived batches, a constant number
+// of commands per queue while none is archived; while w.Unserved is set, it
+// lists asynq's servers every w.ServerCheck. It polls every 50 ms while
+// batches get done, backing off to 500 ms while none does.
 //
 // It returns a *FailedError as soon as a batch of the run has been archived;
 // a *LostError when, the count having stood still for LostAfter, a batch has
@@ -68,17 +69,21 @@ func (e *LostError) Error() string {
 // missing) when ctx ends first. It rides out a Redis outage of up to
 // RedisWait (a restart, a failover), logging one line when the outage begins
 // and one when it ends.
-func (p *Producer) Wait(ctx context.Context, runID string, batches int, progress io.Writer) error {
+func (p *Producer) Wait(ctx context.Context, runID string, batches int, w Watch) error {
 	o := outage.New(p.RedisWait, p.Logger)
 	start := time.Now()
 	lostAfter := p.LostAfter
 	if lostAfter <= 0 {
 		lostAfter = DefaultLostAfter
 	}
+	var workers *workerWatch
+	if w.Unserved != nil {
+		workers = newWorkerWatch(p.Inspector.Servers, p.Queues(), w)
+	}
 	stallLimit := lostAfter
 	interval := minPoll
 	last, lastChange := -1, time.Now()
-	lastReport, lastArchiveCheck := time.Now(), time.Time{}
+	lastArchiveCheck := time.Time{}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -93,8 +98,10 @@ func (p *Producer) Wait(ctx context.Context, runID string, batches int, progress
 			}
 			return fmt.Errorf("wait for results: %w", err)
 		}
+		if w.Progress != nil {
+			w.Progress(p.progressOf(runID, min(done, batches), batches, w, time.Since(start)))
+		}
 		if done >= batches {
-			fmt.Fprintf(progress, "run %s: %d/%d batches done in %s\n", runID, batches, batches, time.Since(start).Round(time.Millisecond))
 			return nil
 		}
 		if done != last {
@@ -139,9 +146,14 @@ func (p *Producer) Wait(ctx context.Context, runID string, batches int, progress
 			// again later, less often while nothing moves.
 			lastChange, stallLimit = time.Now(), min(2*stallLimit, 10*lostAfter)
 		}
-		if time.Since(lastReport) >= time.Second {
-			lastReport = time.Now()
-			fmt.Fprintf(progress, "run %s: %d/%d batches done\n", runID, done, batches)
+		if workers != nil {
+			queues, unservedFor, err := workers.check(time.Now())
+			switch {
+			case err != nil && p.Logger != nil:
+				p.Logger.Debug("could not list the workers", "err", err)
+			case queues != nil:
+				w.Unserved(Unserved{RunID: runID, Queues: queues, For: unservedFor})
+			}
 		}
 		timer.Reset(interval)
 		select {

@@ -3,7 +3,6 @@ package runs_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -109,7 +108,7 @@ func TestWaitPollIsOneCommand(t *testing.T) {
 		// The wait ends by its deadline: what the test counts is the
 		// commands of the polls it made meanwhile, however many.
 		waitCtx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
-		err = p.Wait(waitCtx, "polled", batches, io.Discard)
+		err = p.Wait(waitCtx, "polled", batches, runs.Watch{})
 		cancel()
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		require.ErrorContains(t, err, "of run polled have no result yet")
@@ -151,7 +150,7 @@ func TestWaitReportsLostBatches(t *testing.T) {
 	}
 	require.NoError(t, p.Inspector.DeleteTask(queue, "lossy:3"))
 
-	err = p.Wait(ctx, "lossy", 5, io.Discard)
+	err = p.Wait(ctx, "lossy", 5, runs.Watch{})
 	var lost *runs.LostError
 	require.ErrorAs(t, err, &lost, "error %v", err)
 	require.Equal(t, runs.LostError{RunID: "lossy", IDs: []string{"lossy:3"}, Count: 1}, *lost)
@@ -163,7 +162,7 @@ func TestWaitReportsLostBatches(t *testing.T) {
 	p.LostAfter = 100 * time.Millisecond
 	short, cancelShort := context.WithTimeout(ctx, time.Second)
 	defer cancelShort()
-	err = p.Wait(short, "lossy", 5, io.Discard)
+	err = p.Wait(short, "lossy", 5, runs.Watch{})
 	require.True(t, errors.Is(err, context.DeadlineExceeded), "batches 2 and 4 still queued, nothing lost: %v", err)
 	n, err := p.Store.DoneCount(ctx, "lossy")
 	require.NoError(t, err)
@@ -184,7 +183,14 @@ func TestWaitCompletes(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
-	var progress strings.Builder
-	require.NoError(t, p.Wait(ctx, "full", 20, &progress))
-	require.Contains(t, progress.String(), "run full: 20/20 batches done in ")
+	var seen []runs.ProgressInfo
+	require.NoError(t, p.Wait(ctx, "full", 20, runs.Watch{Progress: func(pi runs.ProgressInfo) { seen = append(seen, pi) }}))
+	require.NotEmpty(t, seen)
+	last := seen[len(seen)-1]
+	require.True(t, last.Finished(), "the last progress reported is the end: %+v", last)
+	require.Equal(t, runs.ProgressInfo{RunID: "full", Done: 20, Total: 20, Integers: 20, TotalIntegers: 20, Elapsed: last.Elapsed}, last)
+	for i, pi := range seen[:len(seen)-1] {
+		require.False(t, pi.Finished(), "progress %d of %d: %+v", i, len(seen), pi)
+		require.LessOrEqual(t, pi.Done, seen[i+1].Done, "done never goes back")
+	}
 }
