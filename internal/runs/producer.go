@@ -74,8 +74,9 @@ func (p *Producer) Enqueue(ctx context.Context, runID string, src input.Source, 
 	feed, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	// Idle workers poll slowly: wake them while batches arrive, so that they
-	// pull at once rather than at their next idle poll.
-	defer wake.While(ctx, p.Store.Client, p.Store.Root(), time.Second)()
+	// pull at once rather than at their next idle poll; the whole fleet for
+	// a run of several batches, a few workers for a lone batch.
+	defer wake.While(ctx, p.Store.Client, p.Store.Root(), time.Second, st.Batches > 1)()
 	work := make(chan *asynq.Task, inFlight(p.BatchSize, p.Concurrency))
 	var mu sync.Mutex
 	var wg sync.WaitGroup

@@ -52,12 +52,13 @@ func Publish(ctx context.Context, rdb redis.UniversalClient, prefix string) (int
 	return 0, nil
 }
 
-// While wakes workers of the fleet rooted at prefix (as Publish) at once
-// and then every period until the returned stop is called or ctx ends, so
-// that workers that went idle while a producer is still enqueueing wake
-// again. Failures are ignored: workers find the work by polling anyway. stop
-// waits for the publisher to end.
-func While(ctx context.Context, rdb redis.UniversalClient, prefix string, period time.Duration) (stop func()) {
+// While wakes workers of the fleet rooted at prefix at once and then every
+// period until the returned stop is called or ctx ends, so that workers that
+// went idle while a producer is still enqueueing wake again: the whole fleet
+// (as Fleet) when all is set, for work enough for many, else the listeners
+// of one shard channel (as Publish). Failures are ignored: workers find the
+// work by polling anyway. stop waits for the publisher to end.
+func While(ctx context.Context, rdb redis.UniversalClient, prefix string, period time.Duration, all bool) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -66,7 +67,11 @@ func While(ctx context.Context, rdb redis.UniversalClient, prefix string, period
 		defer t.Stop()
 		for {
 			pctx, pcancel := context.WithTimeout(ctx, period)
-			_, _ = Publish(pctx, rdb, prefix)
+			if all {
+				_ = Fleet(pctx, rdb, prefix)
+			} else {
+				_, _ = Publish(pctx, rdb, prefix)
+			}
 			pcancel()
 			select {
 			case <-ctx.Done():

@@ -91,7 +91,7 @@ func TestWhileRepeatsUntilStopped(t *testing.T) {
 	r := redistest.Start(t)
 	_, prefix := r.Namespace(t)
 	sub := listen(t, r, layout.WakeShardChannel(prefix, 0))
-	stop := wake.While(context.Background(), r.Client, prefix, 10*time.Millisecond)
+	stop := wake.While(context.Background(), r.Client, prefix, 10*time.Millisecond, false)
 	for range 3 { // at once, then again and again
 		receive(t, sub)
 	}

@@ -57,7 +57,7 @@ func TestWakeUpEndsIdleWait(t *testing.T) {
 
 	ids := enqueue(t, r, queue, "woken", 1)
 	ctx := context.Background()
-	stop := wake.While(ctx, r.Client, prefix, 100*time.Millisecond)
+	stop := wake.While(ctx, r.Client, prefix, 100*time.Millisecond, false)
 	defer stop()
 	require.Equal(t, ids[0], recv(t, handled, 20*time.Second, "the task after a wake-up"))
 }
