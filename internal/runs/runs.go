@@ -48,7 +48,6 @@ func SeedFor(runID string) uint64 {
 	return h.Sum64()
 }
 
-
 // Batches returns the number of batches of size b that total integers make.
 func Batches(total uint64, b int) int { return int((total + uint64(b) - 1) / uint64(b)) }
 
