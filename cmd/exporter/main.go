@@ -107,5 +107,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	<-ctx.Done()
 	log.Info("exporter stopping")
-	return srv.stop(5 * time.Second)
+	return srv.Stop(5 * time.Second)
 }

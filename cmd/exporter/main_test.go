@@ -85,8 +85,8 @@ func TestServesQueueMetrics(t *testing.T) {
 	require.NoError(t, err)
 	s, err := start(c, asynq.NewInspectorFromRedisClient(r.Client), log)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.stop(time.Second) })
-	base := "http://" + s.addr.String()
+	t.Cleanup(func() { _ = s.Stop(time.Second) })
+	base := "http://" + s.Addr().String()
 
 	code, body := get(t, base+"/healthz")
 	require.Equal(t, http.StatusOK, code, body)

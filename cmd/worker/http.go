@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"bitqueue/internal/cli"
 	"bitqueue/internal/health"
@@ -27,7 +26,7 @@ import (
 type ops struct {
 	health  *health.State
 	metrics *metrics.Worker
-	server  *opsServer // nil when --http-addr is off
+	server  *health.Server // nil when --http-addr is off
 }
 
 // httpOff are the values of --http-addr that disable the HTTP server; "off"
@@ -114,23 +113,16 @@ func (o *ops) stop(log *slog.Logger) {
 	if o.server == nil {
 		return
 	}
-	if err := o.server.stop(5 * time.Second); err != nil {
+	if err := o.server.Stop(5 * time.Second); err != nil {
 		log.Warn("http server stopped with an error", "err", err)
 	}
-}
-
-// opsServer is the worker's HTTP server: /healthz, /readyz and /metrics.
-type opsServer struct {
-	srv  *http.Server
-	addr net.Addr
-	done chan error // receives Serve's result once it returns
 }
 
 // startOps listens on addr (see listen) and serves the health endpoints of hs and the
 // metrics of reg in a goroutine until stop is called. It returns once the
 // listener is open, so that /healthz answers before the worker starts
 // building its cache.
-func startOps(addr, from string, hs *health.State, reg *prometheus.Registry, log *slog.Logger) (*opsServer, error) {
+func startOps(addr, from string, hs *health.State, reg *prometheus.Registry, log *slog.Logger) (*health.Server, error) {
 	ln, err := listen(addr, from)
 	if err != nil {
 		return nil, err
@@ -138,40 +130,8 @@ func startOps(addr, from string, hs *health.State, reg *prometheus.Registry, log
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", health.Healthz())
 	mux.Handle("/readyz", hs.Readyz())
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		Registry:          reg, // promhttp_metric_handler_errors_total
-		ErrorHandling:     promhttp.ContinueOnError,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		Timeout:           30 * time.Second,
-		EnableOpenMetrics: true,
-	}))
-	s := &opsServer{
-		srv: &http.Server{
-			Handler:           mux,
-			ReadHeaderTimeout: 5 * time.Second,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		},
-		addr: ln.Addr(),
-		done: make(chan error, 1),
-	}
-	go func() { s.done <- s.srv.Serve(ln) }()
-	log.Info("http listening", "addr", s.addr.String(), "paths", "/healthz /readyz /metrics")
-	return s, nil
-}
-
-// stop shuts the server down gracefully, waiting at most timeout for
-// requests in progress, and returns any error it met while serving.
-func (s *opsServer) stop(timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		_ = s.srv.Close()
-	}
-	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	return err
+	mux.Handle("/metrics", metrics.Handler(reg, log, 30*time.Second))
+	return health.Serve(ln, mux, "/healthz /readyz /metrics", log), nil
 }
 
 // probe is `worker probe`: it asks a worker's HTTP server whether it is ready

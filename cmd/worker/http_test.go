@@ -108,10 +108,10 @@ func TestOpsServer(t *testing.T) {
 	stopped := false
 	t.Cleanup(func() {
 		if !stopped {
-			_ = s.stop(time.Second)
+			_ = s.Stop(time.Second)
 		}
 	})
-	base := "http://" + s.addr.String()
+	base := "http://" + s.Addr().String()
 	get := func(path string) (int, string) {
 		t.Helper()
 		resp, err := http.Get(base + path)
@@ -132,7 +132,7 @@ func TestOpsServer(t *testing.T) {
 	code, _ = get("/nope")
 	require.Equal(t, http.StatusNotFound, code)
 
-	require.NoError(t, s.stop(5*time.Second))
+	require.NoError(t, s.Stop(5*time.Second))
 	stopped = true
 	_, err = http.Get(base + "/healthz")
 	require.Error(t, err, "the server is closed")
@@ -175,7 +175,7 @@ func TestWorkerMetricsHaveNoQueueSeries(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { o.stop(log) })
 
-	resp, err := http.Get("http://" + o.server.addr.String() + "/metrics")
+	resp, err := http.Get("http://" + o.server.Addr().String() + "/metrics")
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +24,7 @@ func TestTwoWorkersOneHost(t *testing.T) {
 
 	env := map[string]string{"BITQUEUE_REDIS_URL": r.URL, "BITQUEUE_QUEUE": queue, "BITQUEUE_PREFIX": prefix, "BITQUEUE_CACHE_BITS": "4"}
 	getenv := func(k string) string { return env[k] }
-	var logs [2]lockedBuffer
+	var logs [2]redistest.LogBuffer
 	var done [2]chan error
 	var addrs [2]string
 	for i := range 2 {
@@ -62,7 +60,7 @@ func TestTwoWorkersOneHost(t *testing.T) {
 // waitFor waits until the log holds a match of re and returns its first
 // group, failing the test if the worker returns first or nothing matches
 // within a minute.
-func waitFor(t *testing.T, log *lockedBuffer, re *regexp.Regexp, done <-chan error) string {
+func waitFor(t *testing.T, log *redistest.LogBuffer, re *regexp.Regexp, done <-chan error) string {
 	t.Helper()
 	deadline := time.After(time.Minute)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -82,23 +80,4 @@ func waitFor(t *testing.T, log *lockedBuffer, re *regexp.Regexp, done <-chan err
 		case <-tick.C:
 		}
 	}
-}
-
-// lockedBuffer is a bytes.Buffer a worker writes its log to while the test
-// reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

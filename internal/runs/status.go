@@ -44,22 +44,11 @@ type Status struct {
 // costs one round trip per batch not done.
 func GetStatus(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record) (Status, error) {
 	st := Status{Record: rec}
-	bits, err := store.DoneBits(ctx, rec.RunID)
-	if err != nil {
-		return st, fmt.Errorf("read done batches: %w", err)
-	}
-	var missing []uint64
-	for seq := range uint64(rec.Batches) {
-		if bits.Done(seq) {
-			st.Done++
-		} else {
-			missing = append(missing, seq)
-		}
-	}
-	infos, err := taskInfos(ctx, insp, rec, missing)
+	missing, infos, err := notDone(ctx, store, insp, rec)
 	if err != nil {
 		return st, err
 	}
+	st.Done = rec.Batches - len(missing)
 	var gone []uint64
 	for i, info := range infos {
 		if info == nil || info.State == asynq.TaskStateCompleted {
@@ -106,6 +95,26 @@ func GetStatus(ctx context.Context, store *results.Store, insp *asynq.Inspector,
 		}
 	}
 	return st, nil
+}
+
+// notDone returns the seqs of rec's batches without a done mark, by seq,
+// with the asynq task of each (nil when it has none).
+func notDone(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record) ([]uint64, []*asynq.TaskInfo, error) {
+	bits, err := store.DoneBits(ctx, rec.RunID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read done batches: %w", err)
+	}
+	var missing []uint64
+	for seq := range uint64(rec.Batches) {
+		if !bits.Done(seq) {
+			missing = append(missing, seq)
+		}
+	}
+	infos, err := taskInfos(ctx, insp, rec, missing)
+	if err != nil {
+		return nil, nil, err
+	}
+	return missing, infos, nil
 }
 
 // lookups is how many task lookups GetStatus runs at once.
@@ -162,17 +171,7 @@ feed:
 // to send back: Producer.EnqueueLost enqueues them again from the run's
 // input, which the run's fingerprint makes sure is the same.
 func Requeue(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record) ([]string, error) {
-	bits, err := store.DoneBits(ctx, rec.RunID)
-	if err != nil {
-		return nil, fmt.Errorf("read done batches: %w", err)
-	}
-	var missing []uint64
-	for seq := range uint64(rec.Batches) {
-		if !bits.Done(seq) {
-			missing = append(missing, seq)
-		}
-	}
-	infos, err := taskInfos(ctx, insp, rec, missing)
+	_, infos, err := notDone(ctx, store, insp, rec)
 	if err != nil {
 		return nil, err
 	}

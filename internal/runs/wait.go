@@ -259,17 +259,7 @@ func (p *Producer) findLost(ctx context.Context, runID string, batches int) (*Lo
 // mark and no task in a live asynq state (pending, active, scheduled, retry,
 // aggregating) nor in the archive.
 func lostBatches(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record) ([]uint64, error) {
-	bits, err := store.DoneBits(ctx, rec.RunID)
-	if err != nil {
-		return nil, fmt.Errorf("read done batches: %w", err)
-	}
-	var missing []uint64
-	for seq := range uint64(rec.Batches) {
-		if !bits.Done(seq) {
-			missing = append(missing, seq)
-		}
-	}
-	infos, err := taskInfos(ctx, insp, rec, missing)
+	missing, infos, err := notDone(ctx, store, insp, rec)
 	if err != nil {
 		return nil, err
 	}
