@@ -20,6 +20,7 @@ test: ## run every test (against REDIS_URL when set, else an embedded Redis)
 	@if [ -n "$$REDIS_URL" ]; then echo "tests use the Redis at REDIS_URL (only their own keys)"; \
 	else echo "REDIS_URL is not set: tests use an embedded Redis (miniredis) started for each test"; fi
 	@command -v redis-server >/dev/null || echo "redis-server is not installed: the fault and deployment tests, which start their own servers, are skipped, saying so (apt-get install redis-server)"
+	@/usr/bin/python3 -c 'import celery, redis, numpy' 2>/dev/null || echo "python3-celery, python3-redis or python3-numpy is not installed: the peers' tests (bench/peers) are skipped, saying so (apt-get install python3-celery python3-redis python3-numpy)"
 	$(GO) test $(GOFLAGS) -race -count=1 -timeout 20m ./...
 
 test-short: ## run the tests that take seconds, not minutes
