@@ -25,6 +25,13 @@ const DefaultBound = 30 * time.Second
 // it is logged once when it begins and once when it ends. A Rider is safe
 // for concurrent use.
 type Rider struct {
+	// Aftershock is how long after an outage ended a failure still belongs
+	// to it (DefaultAftershock from New): go-redis's pool keeps returning its
+	// last dial error for up to a second after Redis is back, until it has
+	// dialled again, so a restart would otherwise log as several outages.
+	// Such a failure is retried as any other, without a log line.
+	Aftershock time.Duration
+
 	bound time.Duration
 	log   *slog.Logger
 
@@ -42,8 +49,11 @@ func New(bound time.Duration, log *slog.Logger) *Rider {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Rider{bound: bound, log: log}
+	return &Rider{bound: bound, log: log, Aftershock: DefaultAftershock}
 }
+
+// DefaultAftershock is a Rider's Aftershock unless set otherwise.
+const DefaultAftershock = 2 * time.Second
 
 // Bound returns how long the Rider rides out one outage.
 func (r *Rider) Bound() time.Duration { return r.bound }
@@ -80,12 +90,12 @@ func (r *Rider) Do(ctx context.Context, what string, fn func() error) error {
 
 // began records a failure of an attempt started at started and returns when
 // the outage it belongs to began, logging the first failure of each outage.
-// An attempt started before the last outage ended failed in that outage: it
-// neither starts a new one nor logs.
+// An attempt started before the last outage ended, or within Aftershock of
+// its end, failed in that outage: it neither starts a new one nor logs.
 func (r *Rider) began(what string, started time.Time, err error) time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.since.IsZero() && started.Before(r.lastEnd) {
+	if r.since.IsZero() && started.Before(r.lastEnd.Add(r.Aftershock)) {
 		return started
 	}
 	if r.since.IsZero() {

@@ -151,8 +151,19 @@ func TestRiderLogsOncePerOutage(t *testing.T) {
 	require.Equal(t, 1, strings.Count(logs.String(), "redis unreachable"), logs.String())
 	require.Equal(t, 1, strings.Count(logs.String(), "redis reachable again"), logs.String())
 
-	// A second outage is logged again.
+	// A failure within the aftershock of the outage's end belongs to it; a
+	// later outage is logged again.
 	calls := 0
+	require.NoError(t, o.Do(context.Background(), "enqueue", func() error {
+		calls++
+		if calls == 1 {
+			return errRefused
+		}
+		return nil
+	}))
+	require.Equal(t, 1, strings.Count(logs.String(), "redis unreachable"), "an aftershock logs nothing:\n%s", logs.String())
+	o.Aftershock = 0
+	calls = 0
 	require.NoError(t, o.Do(context.Background(), "enqueue", func() error {
 		calls++
 		if calls == 1 {
