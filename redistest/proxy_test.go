@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,12 +29,19 @@ func TestProxy(t *testing.T) {
 	require.NoError(t, ping(), "through the proxy")
 
 	p.Down()
-	require.ErrorContains(t, ping(), "connection refused", "down")
+	err := ping()
+	if err != nil && !strings.Contains(err.Error(), "connection refused") {
+		// The pooled connection was cut before the client saw it closed:
+		// the next ping dials, and is refused.
+		require.ErrorIs(t, err, io.EOF, "down")
+		err = ping()
+	}
+	require.ErrorContains(t, err, "connection refused", "down")
 	require.NoError(t, p.Up())
 	require.NoError(t, ping(), "up again on the same address")
 
 	p.Hang()
-	err := ping()
+	err = ping()
 	require.Error(t, err, "hung")
 	require.ErrorContains(t, err, "i/o timeout")
 	require.NoError(t, p.Up())
