@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/hibiken/asynq"
@@ -66,11 +68,9 @@ func (h *BitsHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		h.Logger.Debug("rejected malformed batch", "task_id", id, "err", err)
 		return h.done(Outcome{Err: fmt.Errorf("%w: %w", err, asynq.SkipRetry)})
 	}
-	if id, ok := asynq.GetTaskID(ctx); ok {
-		if want := TaskID(b.batch.RunID, b.batch.Seq); id != want {
-			// Its result would land under another batch's key: never run it.
-			return h.done(Outcome{Err: fmt.Errorf("task id %s disagrees with its payload's batch %s: %w", id, want, asynq.SkipRetry)})
-		}
+	if id, ok := asynq.GetTaskID(ctx); ok && !isTaskID(id, b.batch.RunID, b.batch.Seq) {
+		// Its result would land under another batch's key: never run it.
+		return h.done(Outcome{Err: fmt.Errorf("task id %s disagrees with its payload's batch %s: %w", id, TaskID(b.batch.RunID, b.batch.Seq), asynq.SkipRetry)})
 	}
 	r, misses := Pack(h.Cache, b.batch.Nums, b.bits)
 	b.bits = r.Bits[:cap(r.Bits)]
@@ -82,6 +82,17 @@ func (h *BitsHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		h.Logger.Debug("batch done", "task_id", TaskID(b.batch.RunID, b.batch.Seq), "count", r.Count, "width", r.Width, "misses", misses, "err", err)
 	}
 	return h.done(Outcome{Count: r.Count, Misses: misses, Err: err})
+}
+
+// isTaskID reports whether id is TaskID(runID, seq), without building it:
+// the check runs on every batch.
+func isTaskID(id, runID string, seq uint64) bool {
+	rest, ok := strings.CutPrefix(id, runID)
+	if !ok || rest == "" || rest[0] != ':' {
+		return false
+	}
+	var buf [20]byte
+	return rest[1:] == string(strconv.AppendUint(buf[:0], seq, 10))
 }
 
 func (h *BitsHandler) done(o Outcome) error {
