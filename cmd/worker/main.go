@@ -193,10 +193,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ops.metrics.ObserveCache(st)
 		return cc, nil
 	})
-	// A save rides out a Redis outage of up to saveOutage, so that a
-	// restart does not fail the batches in flight (see results.RidingStore).
+	// Concurrent saves go out together (results.Group), and a save rides
+	// out a Redis outage of up to saveOutage, so that a restart does not
+	// fail the batches in flight (results.RidingStore).
 	store := &results.RidingStore{
-		Next:  &results.Store{Client: rdb, Prefix: c.prefix, TTL: c.resultTTL},
+		Next:  &results.Group{Store: &results.Store{Client: rdb, Prefix: c.prefix, TTL: c.resultTTL}},
 		Rider: outage.New(saveOutage, log),
 	}
 	return worker.Serve(ctx, worker.Config{

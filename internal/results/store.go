@@ -43,29 +43,73 @@ func (s *Store) ttl() time.Duration {
 
 func (s *Store) key(runID string, seq uint64) string { return layout.ResultKey(s.Root(), runID, seq) }
 
-// Save writes a result and its TTL in one atomic step, replacing whatever the
-// key held, so a redelivered batch leaves the same hash behind; then it marks
-// the batch done (MarkDone). The two writes are separate transactions, as
-// the result and the done bitmap may sit on different cluster slots: a
-// failure between them leaves a result without its done bit, which the
-// producer repairs (it looks for results of batches not marked done) and a
-// retry of the batch repairs too.
+// Save writes a result and its TTL, replacing whatever the key held, so a
+// redelivered batch leaves the same hash behind, and marks the batch done in
+// its run's bitmap (MarkDone). On a single Redis (or a sentinel-managed one)
+// both happen in one transaction and one round trip. On a Redis Cluster the
+// result and the bitmap may sit on different slots, so they are two
+// transactions, result first: a failure between them leaves a result without
+// its done bit, which the producer repairs (it looks for results of batches
+// not marked done) and a retry of the batch repairs too.
 func (s *Store) Save(ctx context.Context, runID string, seq uint64, r tasks.Result) error {
-	key := s.key(runID, seq)
+	return s.SaveAll(ctx, []Batch{{RunID: runID, Seq: seq, Result: r}})
+}
+
+// Batch is one batch's result, as SaveAll takes it.
+type Batch struct {
+	RunID  string
+	Seq    uint64
+	Result tasks.Result
+}
+
+// SaveAll saves every batch of bs as Save does, in one transaction and one
+// round trip on a single Redis: either all of them are stored or none. On a
+// Redis Cluster it saves them one after another.
+func (s *Store) SaveAll(ctx context.Context, bs []Batch) error {
+	if _, ok := s.Client.(*redis.ClusterClient); ok {
+		for _, b := range bs {
+			if err := s.saveResults(ctx, b); err != nil {
+				return err
+			}
+			if err := s.MarkDone(ctx, b.RunID, b.Seq); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return s.saveResults(ctx, bs...)
+}
+
+// saveResults writes bs's results, and also their done bits on a client that
+// is not a cluster's, in one transaction.
+func (s *Store) saveResults(ctx context.Context, bs ...Batch) error {
+	_, cluster := s.Client.(*redis.ClusterClient)
+	ttl := s.ttl()
 	cmds, err := s.Client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, key)
-		p.HSet(ctx, key,
-			tasks.FieldVersion, tasks.ResultVersion,
-			tasks.FieldCount, r.Count,
-			tasks.FieldWidth, r.Width,
-			tasks.FieldBits, r.Bits)
-		p.PExpire(ctx, key, s.ttl())
+		for i, b := range bs {
+			key := s.key(b.RunID, b.Seq)
+			p.Del(ctx, key)
+			p.HSet(ctx, key,
+				tasks.FieldVersion, tasks.ResultVersion,
+				tasks.FieldCount, b.Result.Count,
+				tasks.FieldWidth, b.Result.Width,
+				tasks.FieldBits, b.Result.Bits)
+			p.PExpire(ctx, key, ttl)
+			if cluster {
+				continue
+			}
+			done := layout.DoneKey(s.Root(), b.RunID)
+			p.SetBit(ctx, done, int64(b.Seq), 1)
+			if i == len(bs)-1 || bs[i+1].RunID != b.RunID {
+				p.PExpire(ctx, done, ttl)
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		return execErr(cmds, err)
 	}
-	return s.MarkDone(ctx, runID, seq)
+	return nil
 }
 
 // MarkDone sets the bits of seqs in the run's done bitmap and sets the

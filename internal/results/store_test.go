@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -254,4 +255,44 @@ func BenchmarkSaveLoad(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(res.Count)*float64(b.N)/b.Elapsed().Seconds(), "ints/s")
+}
+
+// BenchmarkSaveParallel saves 1,000-integer results from 8 goroutines per
+// CPU, one at a time each (Store) and grouped (Group), and reports the
+// integers saved per second and the round trips per save.
+func BenchmarkSaveParallel(b *testing.B) {
+	r := redistest.Start(b)
+	_, prefix := r.Namespace(b)
+	c, err := cache.New(20)
+	require.NoError(b, err)
+	res, _ := tasks.Pack(c, randomNums(3, 1000, 1<<20), nil)
+	for _, group := range []bool{false, true} {
+		name := map[bool]string{false: "store", true: "group"}[group]
+		b.Run(name, func(b *testing.B) {
+			hook := &pipelineHook{}
+			client := redis.NewClient(r.Client.Options())
+			b.Cleanup(func() { client.Close() })
+			client.AddHook(hook)
+			store := &results.Store{Client: client, Prefix: prefix, TTL: ttl}
+			var saver tasks.ResultStore = store
+			if group {
+				saver = &results.Group{Store: store}
+			}
+			var seq atomic.Uint64
+			ctx := context.Background()
+			b.SetParallelism(8)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := saver.Save(ctx, "bench", seq.Add(1)%4096, res); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(res.Count)*float64(b.N)/b.Elapsed().Seconds(), "ints/s")
+			b.ReportMetric(float64(hook.sent.Load())/float64(b.N), "round-trips/save")
+		})
+	}
 }
