@@ -66,6 +66,8 @@ func TestValueErrors(t *testing.T) {
 		{"bad variable", []string{"--count", "1"}, map[string]string{"BITQUEUE_BATCH_SIZE": "lots"}, "BITQUEUE_BATCH_SIZE=lots (for --batch-size): want a whole number from 1 to 100000"},
 		{"unknown flag", []string{"--cont", "1"}, nil, "unknown flag --cont (see producer -h)"},
 		{"count from the environment", nil, map[string]string{"BITQUEUE_COUNT": "0"}, "BITQUEUE_COUNT=0 out of range [1, 10000000000]"},
+		{"count and input", []string{"--count", "5"}, map[string]string{"BITQUEUE_INPUT": "nums.txt"}, "give exactly one of --count N and --input FILE, not both: --count 5 and BITQUEUE_INPUT=nums.txt"},
+		{"neither count nor input", nil, nil, "give exactly one of --count N and --input FILE (or BITQUEUE_COUNT, BITQUEUE_INPUT): neither is set"},
 		{"count from a flag", []string{"--count", "0"}, map[string]string{"BITQUEUE_COUNT": "5"}, "--count 0 out of range [1, 10000000000]"},
 		{"shards from the environment", []string{"--count", "1"}, map[string]string{"BITQUEUE_SHARDS": "0"}, "BITQUEUE_SHARDS=0 out of range [1, 256]"},
 		{"batch size from the environment", []string{"--count", "1"}, map[string]string{"BITQUEUE_BATCH_SIZE": "0"}, "BITQUEUE_BATCH_SIZE=0 out of range [1, 100000]"},

@@ -149,8 +149,10 @@ func check(c *config, fs *flag.FlagSet, set map[string]bool) error {
 		return err
 	}
 	switch {
-	case set["count"] == (c.input != ""):
-		return cli.Usagef("give exactly one of --count N and --input FILE")
+	case set["count"] && c.input != "":
+		return cli.Usagef("give exactly one of --count N and --input FILE, not both: %s and %s", src("count"), src("input"))
+	case !set["count"] && c.input == "":
+		return cli.Usagef("give exactly one of --count N and --input FILE (or BITQUEUE_COUNT, BITQUEUE_INPUT): neither is set")
 	case set["count"] && (c.count < 1 || c.count > input.MaxCount):
 		return cli.Usagef("%s out of range [1, %d]", src("count"), uint64(input.MaxCount))
 	case c.max < 1 || c.max > 1<<63:
