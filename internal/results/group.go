@@ -22,8 +22,9 @@ const (
 // in the meantime, in one transaction and one round trip (Store.SaveAll). So
 // a busy worker pays one round trip for several batches, and an idle one
 // waits for nobody. A failed group fails each of its Saves with the same
-// error, for its caller to retry as it would a failed Store.Save. Save
-// returns once its batch is written or has failed, whatever its context
+// error, for its caller to retry as it would a failed Store.Save. A Save
+// whose context has ended writes nothing; once it has joined a group, it
+// returns when the group is written or has failed, whatever its context
 // says, since the group holds the caller's bits until then.
 //
 // On a Redis Cluster, whose batches may sit on different slots, Save is
@@ -53,6 +54,9 @@ type groupReply struct {
 func (g *Group) Save(ctx context.Context, runID string, seq uint64, r tasks.Result) error {
 	if _, ok := g.Store.Client.(*redis.ClusterClient); ok {
 		return g.Store.Save(ctx, runID, seq, r)
+	}
+	if err := ctx.Err(); err != nil {
+		return err // a batch handed back writes nothing
 	}
 	me := &pendingSave{batch: Batch{RunID: runID, Seq: seq, Result: r}, reply: make(chan groupReply, 1)}
 	g.mu.Lock()

@@ -137,3 +137,17 @@ func TestGroupFailsTogether(t *testing.T) {
 		require.Equal(t, seq == 0 || seq == 4, bits.Done(seq), "batch %d", seq)
 	}
 }
+
+// TestGroupCancelledWritesNothing checks that a Save whose context has ended
+// (a batch handed back at shutdown) writes nothing.
+func TestGroupCancelledWritesNothing(t *testing.T) {
+	t.Parallel()
+	hook := &pipelineHook{}
+	g, s := groupOnHook(t, hook)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, g.Save(ctx, "run-x", 0, pack(t, 0)), context.Canceled)
+	require.Zero(t, hook.sent.Load())
+	_, err := s.Load(context.Background(), "run-x", 0)
+	require.ErrorIs(t, err, results.ErrNotFound)
+}
