@@ -254,6 +254,40 @@ func (m clusterView) PerMaster() float64 {
 	return float64(m.Total()) / float64(len(m.Masters)) / m.Span.Seconds()
 }
 
+// ModeCost compares the one-master cluster's Redis CPU per batch with the
+// plain master's at each rate both were paced at (the mean of the runs at
+// that rate): what cluster mode itself costs, measured at the same load.
+func (m clusterView) ModeCost() string {
+	perBatch := func(c Calibration, rate float64) (float64, bool) {
+		var cpu time.Duration
+		n := 0
+		for _, p := range c.Points {
+			if p.Paced == rate {
+				cpu += p.CPU
+				n += p.Batches
+			}
+		}
+		return float64(cpu.Microseconds()) / float64(max(n, 1)), n > 0
+	}
+	var parts []string
+	seen := map[float64]bool{}
+	for _, p := range m.OneMaster.Points {
+		if p.Paced == 0 || seen[p.Paced] {
+			continue
+		}
+		seen[p.Paced] = true
+		one, ok1 := perBatch(m.OneMaster, p.Paced)
+		plain, ok2 := perBatch(m.Plain, p.Paced)
+		if ok1 && ok2 {
+			parts = append(parts, fmt.Sprintf("paced at %s batches/s, %.0f against %.0f µs per batch (%+.0f %%)", thousands(p.Paced), one, plain, 100*(one/plain-1)))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Cluster mode itself, the one-master cluster against the plain master at the same rate: " + strings.Join(parts, "; ") + "."
+}
+
 // Cause splits the deviation of each row that missed, and of all masters,
 // into its two factors, both measured: the requests the master read against
 // the model's (fitted the same way on the same runs), and its CPU per

@@ -231,6 +231,7 @@ func TestPeerRatio(t *testing.T) {
 	require.Equal(t, "**missed**", m.Rows[2].Verdict())
 	require.InDelta(t, 2000, m.All.Share, 1e-9, "every batch counted once over the masters")
 	require.False(t, m.Met())
+	require.Contains(t, m.ModeCost(), "paced at 666 batches/s, 80 against 63 µs per batch (+28 %)")
 	require.Contains(t, m.Cause(), "127.0.0.1:7003: 5,400 requests read against the model's 2,700 (+100 %)")
 	require.NotContains(t, m.Cause(), "127.0.0.1:7001", "a master within the tolerance is not a cause")
 }
