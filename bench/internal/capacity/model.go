@@ -39,8 +39,9 @@ func (p Point) Load() float64 { return p.CPU.Seconds() / p.Span.Seconds() }
 // included.
 func (p Point) PerBatch() float64 { return float64(p.CPU.Microseconds()) / float64(max(p.Batches, 1)) }
 
-// Fit is the model fitted on points: Fixed seconds of CPU per second while a
-// run is served, and PerBatch seconds of CPU per batch.
+// Fit is a line fitted on points: Fixed per second while a run is served,
+// and PerBatch per batch, in the unit of what was fitted (seconds of CPU for
+// FitPoints, requests for FitReads).
 type Fit struct {
 	Fixed    float64
 	PerBatch float64
