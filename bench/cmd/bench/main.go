@@ -68,7 +68,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 	fs.BoolVar(&o.Peers, "peers", true, "run the peers (Celery, a Python process pool; Debian's python3-celery, python3-redis, python3-numpy) on the same integers, W and Redis, and compare; false skips them, saying so in the report")
 	fs.StringVar(&peerBatches, "peer-batches", "1000,10000", "batch sizes the peers run at (bitqueue is measured at each too)")
 	fs.BoolVar(&o.ProducerMemory, "producer-memory", true, "measure the producer binary's peak RSS enqueueing 1,000,000 integers in batches of 1,000 and 20,000,000 in batches of 100,000")
-	fs.BoolVar(&o.Cluster, "cluster", false, "also run the main configuration on a three-master Redis Cluster (redis-server and redis-cli started by the benchmark) with --shards 3, through the producer and worker binaries, and compare each master's Redis CPU per batch with the capacity model (docs/scaling.md)")
+	fs.BoolVar(&o.Cluster, "cluster", false, "also check the capacity model (docs/scaling.md): the main configuration twice on a three-master Redis Cluster (redis-server and redis-cli started by the benchmark) with worker binaries and --shards 3, then on one master (a one-master cluster and this Redis) at full speed and paced at one and two times the cluster's rate per master; each master's Redis CPU against F × span + c × its batches, fitted on the one-master runs")
 	fs.BoolVar(&o.Sweep, "sweep", false, "also sweep batch sizes and fleet sizes")
 	fs.BoolVar(&o.SweepPeers, "sweep-peers", true, "with --sweep and --peers, also run Celery at every W and B of the sweep")
 	fs.StringVar(&sweepBatches, "sweep-batches", "100,1000,10000,100000", "batch sizes of the sweep")

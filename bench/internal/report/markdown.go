@@ -11,6 +11,7 @@ import (
 	"text/template"
 	"time"
 
+	"bitqueue/bench/internal/capacity"
 	"bitqueue/bench/internal/config"
 	"bitqueue/bench/internal/measure"
 )
@@ -152,20 +153,155 @@ func (v view) PeerVerdict(p PeerRow) string {
 	return ""
 }
 
-// SingleMaster is the Redis CPU per batch of the main configuration's
-// pipeline trials, in µs: the model's cost of a batch on one master.
-func (v view) SingleMaster() float64 {
-	return float64(measure.SumCPU(v.Main.Bits).Redis.Microseconds()) / measure.Batches(v.Main.Bits)
+// ClusterTolerance is how far a master's Redis CPU may be from the capacity
+// model's for the check to be met (issue 12), as a fraction of the model's.
+const ClusterTolerance = 0.25
+
+// clusterRow is one line of the cluster check: a master, or all of them.
+type clusterRow struct {
+	Name                  string
+	Tasks, Results, Marks int
+	Share                 float64 // batch equivalents (capacity.Trips.Share)
+	CPU, Model            time.Duration
+	Reads, ModelReads     float64
+	Calls                 string
 }
 
-// ClusterVerdict says whether the cluster's Redis CPU per batch, all
-// masters together, is within 25 % of the single master's.
-func (v view) ClusterVerdict() string {
-	d := v.Cluster.SumPerBatch()/v.SingleMaster() - 1
-	if math.Abs(d) <= 0.25 {
-		return "within 25 % of the model: met"
+// Deviation is the measured CPU over the model's, less one.
+func (r clusterRow) Deviation() float64 { return r.CPU.Seconds()/r.Model.Seconds() - 1 }
+
+// ReadsDeviation is the requests read over the model's, less one.
+func (r clusterRow) ReadsDeviation() float64 { return r.Reads/r.ModelReads - 1 }
+
+// PerRead is the measured CPU per request read, in µs.
+func (r clusterRow) PerRead() float64 { return 1e6 * r.CPU.Seconds() / max(r.Reads, 1) }
+
+// ModelPerRead is the model's CPU per request read, in µs.
+func (r clusterRow) ModelPerRead() float64 { return 1e6 * r.Model.Seconds() / max(r.ModelReads, 1) }
+
+// Verdict says whether the row is within ClusterTolerance of the model.
+func (r clusterRow) Verdict() string {
+	if r.Model > 0 && math.Abs(r.Deviation()) <= ClusterTolerance {
+		return "met"
 	}
-	return "**missed**: more than 25 % off the model"
+	return "**missed**"
+}
+
+// clusterView is the cluster check with the model applied.
+type clusterView struct {
+	*ClusterCheck
+	Fit, Reads, PlainFit capacity.Fit
+	FitErr               string
+	Trips                capacity.Trips
+	Rows                 []clusterRow
+	All                  clusterRow
+}
+
+// Model applies the model calibrated on the one-master cluster to every
+// master of the cluster run, and to all of them.
+func (v view) Model() clusterView {
+	c := v.Cluster
+	m := clusterView{ClusterCheck: c, Trips: c.OneMaster.Trips()}
+	var err error
+	if m.Fit, err = c.OneMaster.Fit(); err == nil {
+		m.Reads, err = capacity.FitReads(c.OneMaster.Points)
+	}
+	if err == nil {
+		m.PlainFit, err = c.Plain.Fit()
+	}
+	if err != nil {
+		m.FitErr = err.Error()
+		return m
+	}
+	m.All = clusterRow{Name: "**all masters**"}
+	for _, ms := range c.Masters {
+		r := clusterRow{Name: ms.Addr, Tasks: ms.Tasks, Results: ms.Results, Marks: ms.Marks, Share: ms.Share(m.Trips),
+			CPU: ms.CPU, Reads: float64(ms.Reads), Calls: ms.Calls(c.Total())}
+		r.Model, r.ModelReads = m.Fit.Predict(c.Span, r.Share), m.Reads.Over(c.Span, r.Share)
+		m.Rows = append(m.Rows, r)
+		a := &m.All
+		a.Tasks, a.Results, a.Marks, a.Share = a.Tasks+r.Tasks, a.Results+r.Results, a.Marks+r.Marks, a.Share+r.Share
+		a.CPU, a.Model, a.Reads, a.ModelReads = a.CPU+r.CPU, a.Model+r.Model, a.Reads+r.Reads, a.ModelReads+r.ModelReads
+	}
+	return m
+}
+
+// Met reports whether every master and all of them are within
+// ClusterTolerance of the model.
+func (m clusterView) Met() bool {
+	if m.FitErr != "" {
+		return false
+	}
+	for _, r := range append([]clusterRow{m.All}, m.Rows...) {
+		if r.Verdict() != "met" {
+			return false
+		}
+	}
+	return true
+}
+
+// Calibrations are the one-master cluster's runs, then the plain master's.
+func (m clusterView) Calibrations() []Calibration { return []Calibration{m.OneMaster, m.Plain} }
+
+// RowsAll are the masters' rows, then the row of all of them.
+func (m clusterView) RowsAll() []clusterRow { return append(slices.Clone(m.Rows), m.All) }
+
+// Tolerance is ClusterTolerance.
+func (clusterView) Tolerance() float64 { return ClusterTolerance }
+
+// PerMaster is the cluster run's batches per second per master.
+func (m clusterView) PerMaster() float64 {
+	return float64(m.Total()) / float64(len(m.Masters)) / m.Span.Seconds()
+}
+
+// ModeCost compares the one-master cluster's Redis CPU per batch with the
+// plain master's at each rate both were paced at (the mean of the runs at
+// that rate): what cluster mode itself costs, measured at the same load.
+func (m clusterView) ModeCost() string {
+	perBatch := func(c Calibration, rate float64) (float64, bool) {
+		var cpu time.Duration
+		n := 0
+		for _, p := range c.Points {
+			if p.Paced == rate {
+				cpu += p.CPU
+				n += p.Batches
+			}
+		}
+		return float64(cpu.Microseconds()) / float64(max(n, 1)), n > 0
+	}
+	var parts []string
+	seen := map[float64]bool{}
+	for _, p := range m.OneMaster.Points {
+		if p.Paced == 0 || seen[p.Paced] {
+			continue
+		}
+		seen[p.Paced] = true
+		one, ok1 := perBatch(m.OneMaster, p.Paced)
+		plain, ok2 := perBatch(m.Plain, p.Paced)
+		if ok1 && ok2 {
+			parts = append(parts, fmt.Sprintf("paced at %s batches/s, %.0f against %.0f µs per batch (%+.0f %%)", thousands(p.Paced), one, plain, 100*(one/plain-1)))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Cluster mode itself, the one-master cluster against the plain master at the same rate: " + strings.Join(parts, "; ") + "."
+}
+
+// Cause splits the deviation of each row that missed, and of all masters,
+// into its two factors, both measured: the requests the master read against
+// the model's (fitted the same way on the same runs), and its CPU per
+// request against the model's.
+func (m clusterView) Cause() string {
+	var parts []string
+	for _, r := range m.RowsAll() {
+		if r.Verdict() == "met" && r.Name != m.All.Name {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s: %s requests read against the model's %s (%+.0f %%), %.1f µs of CPU per request against %.1f µs (%+.0f %%)",
+			r.Name, thousands(r.Reads), thousands(r.ModelReads), 100*r.ReadsDeviation(), r.PerRead(), r.ModelPerRead(), 100*(r.PerRead()/r.ModelPerRead()-1)))
+	}
+	return "Where it is off, as requests × CPU per request: " + strings.Join(parts, "; ") + "."
 }
 
 // ProducerRSSEach lists the producer's peak RSS run by run.

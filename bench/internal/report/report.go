@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"bitqueue/bench/internal/capacity"
 	"bitqueue/bench/internal/config"
 	"bitqueue/bench/internal/host"
 	"bitqueue/bench/internal/measure"
@@ -116,23 +117,74 @@ func (r *Report) Against(p PeerRow) (measure.Trial, bool) {
 	return measure.Trial{}, false
 }
 
-// ClusterCheck is the main configuration run by the producer and worker
-// binaries on a Redis Cluster, the batches spread over Shards queues, with
-// each master's Redis CPU over the run.
+// ClusterCheck is the check of the capacity model (package capacity): the
+// main configuration run on a Redis Cluster, the batches spread over Shards
+// queues, with what each master spent and holds, and the runs on one master
+// the model is calibrated on.
 type ClusterCheck struct {
 	Shards, Workers, Batch int
 	Ints                   uint64
-	Batches                int
-	Wall                   time.Duration // producer exec → exit, --wait included
+	Batches                int           // of one run
+	Runs                   int           // runs of Batches batches each, added up below
+	Span                   time.Duration // of the runs: CPU read before the first enqueue → after the last batch was seen done
 	Masters                []ClusterMaster
+	// OneMaster is the calibration on a cluster of one master, the model
+	// the masters are checked against; Plain the same runs on a Redis not
+	// in cluster mode, which shows what cluster mode costs.
+	OneMaster, Plain Calibration
 }
 
-// ClusterMaster is one master's Redis CPU (INFO cpu) over the run, and the
-// part of it the idle fleet's polling would have cost in the same time.
+// Total is the batches of every run.
+func (c *ClusterCheck) Total() int { return max(c.Runs, 1) * c.Batches }
+
+// ClusterMaster is what one master of the cluster spent over the runs, and
+// the keys of the runs' batches it holds: Tasks whose queue, Results whose
+// result key, Marks in the run's done bitmap.
 type ClusterMaster struct {
-	Addr      string
-	CPU, Idle time.Duration
-	Commands  map[string]redisstat.CmdStat // INFO commandstats over the run
+	Addr                  string
+	CPU                   time.Duration                // INFO cpu over the run
+	Reads                 int64                        // INFO stats total_reads_processed over the run
+	Commands              map[string]redisstat.CmdStat // INFO commandstats over the run
+	Tasks, Results, Marks int
+}
+
+// Calibration is the main configuration run on one master at several rates.
+type Calibration struct {
+	Redis  string // what the runs were served by
+	Points []capacity.Point
+}
+
+// Fit is the model fitted on the calibration's points.
+func (c Calibration) Fit() (capacity.Fit, error) { return capacity.FitPoints(c.Points) }
+
+// FitText is the fit as the report prints it: F in ms of CPU per second
+// and c in µs per batch, F and c cells of a table, or why there is none.
+func (c Calibration) FitText() string {
+	f, err := c.Fit()
+	if err != nil {
+		return "no fit: " + err.Error() + " |"
+	}
+	return fmt.Sprintf("%.1f ms/s | %.0f µs", 1e3*f.Fixed, 1e6*f.PerBatch)
+}
+
+// Trips are the requests per batch of the calibration's runs at full speed,
+// by where their keys live.
+func (c Calibration) Trips() capacity.Trips {
+	cmds := map[string]redisstat.CmdStat{}
+	batches := 0
+	for _, p := range c.Points {
+		if p.Paced > 0 {
+			continue
+		}
+		batches += p.Batches
+		for k, v := range p.Commands {
+			s := cmds[k]
+			s.Calls += v.Calls
+			s.Usec += v.Usec
+			cmds[k] = s
+		}
+	}
+	return capacity.TripsOf(cmds, batches)
 }
 
 // Calls is what the master ran over the run, per batch: its most called
@@ -154,18 +206,5 @@ func (m ClusterMaster) Calls(batches int) string {
 	return strings.Join(parts, ", ")
 }
 
-// PerBatch is the master's Redis CPU per batch of the run, in µs, less idle
-// polling.
-func (m ClusterMaster) PerBatch(batches int) float64 {
-	return float64((m.CPU - m.Idle).Microseconds()) / float64(max(batches, 1))
-}
-
-// SumPerBatch is the Redis CPU per batch of every master together, in µs,
-// less idle polling.
-func (c *ClusterCheck) SumPerBatch() float64 {
-	var s float64
-	for _, m := range c.Masters {
-		s += m.PerBatch(c.Batches)
-	}
-	return s
-}
+// Share is the batches' worth of work the master does (capacity.Trips.Share).
+func (m ClusterMaster) Share(t capacity.Trips) float64 { return t.Share(m.Tasks, m.Results, m.Marks) }

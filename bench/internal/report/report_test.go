@@ -2,6 +2,7 @@ package report
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/bench/internal/capacity"
 	"bitqueue/bench/internal/config"
 	"bitqueue/bench/internal/host"
 	"bitqueue/bench/internal/measure"
@@ -113,14 +115,50 @@ func peersReport() *Report {
 	}
 	r.ProducerRSS = []ProducerRSS{{Count: 1_000_000, Batch: 1000, PeakRSS: 20 << 20, Wall: 300 * time.Millisecond}, {Count: 20_000_000, Batch: 100_000, PeakRSS: 30 << 20, Wall: 5 * time.Second}}
 	r.MaxCount = 10_000_000_000
-	r.Cluster = &ClusterCheck{Shards: 3, Workers: 2, Batch: 1000, Ints: 2_000_000, Batches: 2000, Wall: 400 * time.Millisecond,
-		Masters: []ClusterMaster{
-			{Addr: "127.0.0.1:7001", CPU: 50 * time.Millisecond, Idle: 10 * time.Millisecond,
-				Commands: map[string]redisstat.CmdStat{"evalsha": {Calls: 6200}, "hset": {Calls: 700}, "rare": {Calls: 1}}},
-			{Addr: "127.0.0.1:7002", CPU: 45 * time.Millisecond, Idle: 10 * time.Millisecond},
-			{Addr: "127.0.0.1:7003", CPU: 40 * time.Millisecond, Idle: 10 * time.Millisecond},
-		}}
+	r.Cluster = fakeCluster()
 	return r
+}
+
+// calibration is runs of 2,000 batches on one master at the rates given,
+// costing fixed ms of CPU a second and perBatch µs a batch, and 100 + 5 ×
+// batches requests a second.
+func calibration(name string, fixed, perBatch float64, rates ...float64) Calibration {
+	c := Calibration{Redis: name}
+	for i, rate := range rates {
+		span := time.Duration(2000 / rate * float64(time.Second))
+		p := capacity.Point{Batches: 2000, Span: span,
+			CPU:   time.Duration((fixed*1e-3*span.Seconds() + perBatch*1e-6*2000) * float64(time.Second)),
+			Reads: int64(100*span.Seconds() + 5*2000)}
+		if i > 0 {
+			p.Paced = rate
+		} else {
+			p.Commands = map[string]redisstat.CmdStat{"evalsha": {Calls: 6000}, "exec": {Calls: 4000}, "setbit": {Calls: 2000}}
+		}
+		c.Points = append(c.Points, p)
+	}
+	return c
+}
+
+// fakeCluster is a cluster run of 2,000 batches in one second: one master
+// as the model says, one 10 % above it, one 50 % above it with twice the
+// model's requests.
+func fakeCluster() *ClusterCheck {
+	c := &ClusterCheck{Shards: 3, Workers: 2, Batch: 1000, Ints: 2_000_000, Batches: 2000, Span: time.Second,
+		OneMaster: calibration("a one-master cluster", 20, 50, 4000, 666, 1333),
+		Plain:     calibration("a plain master", 15, 40, 4000, 666, 1333),
+	}
+	// The model: 20 ms + 50 µs × share; requests 100 + 5 × share.
+	for i, h := range []struct{ tasks, results, marks int }{{700, 650, 0}, {650, 700, 2000}, {650, 650, 0}} {
+		share := (3*float64(h.tasks) + float64(h.results) + float64(h.marks)) / 5
+		model := 0.020 + 50e-6*share
+		reads := 100 + 5*share
+		dev := []float64{1, 1.1, 1.5}[i]
+		c.Masters = append(c.Masters, ClusterMaster{Addr: fmt.Sprintf("127.0.0.1:700%d", i+1),
+			CPU: time.Duration(dev * model * float64(time.Second)), Reads: int64(reads * []float64{1, 1, 2}[i]),
+			Tasks: h.tasks, Results: h.results, Marks: h.marks,
+			Commands: map[string]redisstat.CmdStat{"evalsha": {Calls: int64(3 * h.tasks)}, "exec": {Calls: int64(h.results + h.marks)}, "rare": {Calls: 1}}})
+	}
+	return c
 }
 
 func TestMarkdownGolden(t *testing.T) {
@@ -181,11 +219,21 @@ func TestPeerRatio(t *testing.T) {
 	// Celery at B=10,000: 0.67 M ints/s against bitqueue's 19.05 M: 28.6 ×.
 	require.Contains(t, v.PeerVerdict(v.Peers[3]), "**missed** by")
 	require.InDelta(t, 1.5, v.ProducerRSSSpread(), 1e-9)
-	// 50 µs per batch on one master (100 ms of Redis CPU over 2,000
-	// batches); 20 + 17.5 + 15 on the cluster.
-	require.InDelta(t, 50, v.SingleMaster(), 1e-9)
-	require.InDelta(t, 52.5, v.Cluster.SumPerBatch(), 1e-9)
-	require.Contains(t, v.ClusterVerdict(), "met")
+	m := v.Model()
+	require.Empty(t, m.FitErr)
+	require.InDelta(t, 0.020, m.Fit.Fixed, 1e-6)
+	require.InDelta(t, 50e-6, m.Fit.PerBatch, 1e-9)
+	require.Equal(t, capacity.Trips{Queue: 3, Result: 1, Done: 1}, m.Trips)
+	require.Len(t, m.Rows, 3)
+	require.InDelta(t, 0, m.Rows[0].Deviation(), 1e-3)
+	require.Equal(t, "met", m.Rows[0].Verdict())
+	require.InDelta(t, 0.1, m.Rows[1].Deviation(), 1e-3)
+	require.Equal(t, "**missed**", m.Rows[2].Verdict())
+	require.InDelta(t, 2000, m.All.Share, 1e-9, "every batch counted once over the masters")
+	require.False(t, m.Met())
+	require.Contains(t, m.ModeCost(), "paced at 666 batches/s, 80 against 63 µs per batch (+28 %)")
+	require.Contains(t, m.Cause(), "127.0.0.1:7003: 5,400 requests read against the model's 2,700 (+100 %)")
+	require.NotContains(t, m.Cause(), "127.0.0.1:7001", "a master within the tolerance is not a cause")
 }
 
 func TestReplaceSection(t *testing.T) {
