@@ -135,6 +135,7 @@ func TestMarkdownGolden(t *testing.T) {
 		{"minimal", "bench --repeat 1", "", "", minimalReport()},
 		{"missed", "bench", "", "", missedReport()},
 		{"peers", "bench --sweep", "out/sweep.png", "out/BENCHMARKS.md", peersReport()},
+		{"latency", "bench --latency 0.5ms,2ms", "", "", latencyReport()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -219,4 +220,57 @@ func TestThousands(t *testing.T) {
 	for in, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.4: "1,234,567", 10e6: "10,000,000"} {
 		require.Equal(t, want, thousands(in))
 	}
+}
+
+// latencyReport has the latency scenario: the reference reached again at
+// 0.5 ms from --concurrency 32, and at 2 ms by no concurrency, the
+// throughput flat in it (as asynq's one dequeue at a time makes it).
+func latencyReport() *Report {
+	r := fakeReport()
+	walls := map[time.Duration][]time.Duration{ // at --concurrency 8, 32, 128
+		0:                      {200 * time.Millisecond, 205 * time.Millisecond, 210 * time.Millisecond},
+		500 * time.Microsecond: {400 * time.Millisecond, 215 * time.Millisecond, 200 * time.Millisecond},
+		2 * time.Millisecond:   {800 * time.Millisecond, 780 * time.Millisecond, 790 * time.Millisecond},
+	}
+	l := &Latency{Workers: 2, Batch: 1000, Ints: 2_000_000, Repeat: 1, Reference: 8, Pings: 200}
+	for _, rtt := range []time.Duration{0, 500 * time.Microsecond, 2 * time.Millisecond} {
+		l.Added = append(l.Added, AddedRTT{Nominal: rtt, Measured: rtt + 30*time.Microsecond})
+		for i, c := range []int{8, 32, 128} {
+			l.Cells = append(l.Cells, LatencyCell{RTT: rtt, Concurrency: c, PeakConns: 2 * (c + 2),
+				Trials: []measure.Trial{fakeTrial(measure.KindBits, 2, 1000, walls[rtt][i])}})
+		}
+	}
+	r.Latency = l
+	return r
+}
+
+func TestLatencyNeeds(t *testing.T) {
+	t.Parallel()
+	l := latencyReport().Latency
+	require.InDelta(t, 5e6, l.ReferencePerWorker(), 1e-6, "2,000,000 ints in 200 ms on 2 workers")
+	needs := l.Needs()
+	require.Len(t, needs, 3)
+	for _, tc := range []struct {
+		name        string
+		need        LatencyNeed
+		concurrency int
+		best        int
+		flat        bool
+	}{
+		{"the proxy alone: the reference", needs[0], 8, 8, true},
+		{"0.5 ms: 32 reaches 93 %", needs[1], 32, 128, false},
+		{"2 ms: none, flat", needs[2], 0, 32, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tc.concurrency, tc.need.Concurrency)
+			require.Equal(t, tc.best, tc.need.Best.Concurrency)
+			require.Equal(t, tc.flat, tc.need.Flat())
+		})
+	}
+	require.Equal(t, "8: 0.80 ms, 32: 0.78 ms, 128: 0.79 ms", l.MsPerBatchEach(2*time.Millisecond))
+	section := latencyReport().LatencySection()
+	require.True(t, strings.HasPrefix(section, "#### Across hosts"), section)
+	require.Contains(t, latencyReport().Markdown("bench", "", ""), section, "the section alone is the one the report holds")
+	require.Empty(t, fakeReport().LatencySection(), "a run without the scenario")
 }
