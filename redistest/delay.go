@@ -103,6 +103,10 @@ func (l *delayLine) stop() {
 	<-l.done
 }
 
+// early is how much before its time a chunk may be released rather than
+// slept for: less than a sleep's own cost.
+const early = 10 * time.Microsecond
+
 // sleepUntil returns at t: by Go's timer for all but the last two
 // milliseconds, then by a sleep of the thread (sleep_*.go).
 func sleepUntil(t time.Time) {
@@ -111,7 +115,7 @@ func sleepUntil(t time.Time) {
 		time.Sleep(d - 2*time.Millisecond)
 		d = time.Until(t)
 	}
-	if d > 0 {
+	if d > early {
 		preciseSleep(d)
 	}
 }
