@@ -70,8 +70,12 @@ func (c LatencyCell) MsPerBatch() float64 {
 // Median is the cell's median trial.
 func (c LatencyCell) Median() measure.Trial { return measure.Median(c.Trials) }
 
-// WorkerCPU and BenchCPU are the cell's CPU time per batch, in µs, of the
-// workers and of the benchmark process (producer, watcher and the proxy).
+// RedisCPU, WorkerCPU and BenchCPU are the cell's CPU time per batch, in
+// µs, of Redis, of the workers and of the benchmark process (producer,
+// watcher and the proxy).
+func (c LatencyCell) RedisCPU() float64 {
+	return float64(measure.SumCPU(c.Trials).Redis.Microseconds()) / measure.Batches(c.Trials)
+}
 func (c LatencyCell) WorkerCPU() float64 {
 	return float64(measure.SumCPU(c.Trials).Workers.Microseconds()) / measure.Batches(c.Trials)
 }
