@@ -17,9 +17,11 @@ import (
 // delay line for the whole proxy releases every chunk at its stamp plus
 // rtt/2 to the writer of its direction. Go's timers fire up to a
 // millisecond late when the process is idle, so the line sleeps with
-// nanosleep(2) where it has it: a chunk is late by the kernel's timer slack
-// (about 50 µs) plus the scheduling of a goroutine. With rtt 0 the chunks
-// take the same path without waiting, which isolates the proxy's own cost.
+// nanosleep(2) where it has it, and wakes early by what waking has cost it
+// lately (the kernel's timer slack, about 50 µs, and the scheduling of a
+// goroutine; at most MaxEarly), so that chunks are released on time on
+// average. With rtt 0 the chunks take the same path without waiting, which
+// isolates the proxy's own cost.
 func NewLatencyProxy(target string, rtt time.Duration) (*Proxy, error) {
 	l := newDelayLine()
 	l.set(rtt)
@@ -83,10 +85,17 @@ func (l *delayLine) stamp() time.Time {
 
 func (l *delayLine) run() {
 	defer close(l.done)
+	var late time.Duration // how much earlier than due the line wakes
 	for {
 		select {
 		case c := <-l.in:
-			sleepUntil(c.due)
+			if time.Until(c.due) > early {
+				// Wake early by what waking has cost lately, and learn
+				// from how late (or early) this release turns out.
+				sleepUntil(c.due.Add(-late))
+				late += time.Since(c.due) / 8
+				late = min(max(late, 0), MaxEarly)
+			}
 			select {
 			case c.dir.out <- c:
 			case <-c.dir.gone:
@@ -102,6 +111,11 @@ func (l *delayLine) stop() {
 	close(l.quit)
 	<-l.done
 }
+
+// MaxEarly bounds how much earlier than due the delay line of a latency
+// proxy wakes, to make up for the time waking takes: a chunk is released at
+// most this much before its time.
+const MaxEarly = 500 * time.Microsecond
 
 // early is how much before its time a chunk may be released rather than
 // slept for: less than a sleep's own cost.

@@ -13,9 +13,9 @@ import (
 )
 
 // TestLatencyProxy checks that a latency proxy forwards commands and their
-// replies in order, pipelined or not, holds every round trip for at least
-// the added time (a lower bound, which a loaded machine cannot break), and
-// counts its connections.
+// replies in order, pipelined or not, holds every round trip for about the
+// added time at least (a lower bound, which a loaded machine cannot break),
+// and counts its connections.
 func TestLatencyProxy(t *testing.T) {
 	t.Parallel()
 	r := redistest.Start(t)
@@ -34,7 +34,8 @@ func TestLatencyProxy(t *testing.T) {
 
 	start := time.Now()
 	require.NoError(t, c.Set(ctx, key, "v", time.Minute).Err())
-	require.GreaterOrEqual(t, time.Since(start), rtt, "one round trip through the proxy")
+	// Each way may be released up to the line's wake-up allowance early.
+	require.GreaterOrEqual(t, time.Since(start), rtt-2*redistest.MaxEarly, "one round trip through the proxy")
 
 	cmds, err := c.Pipelined(ctx, func(pl redis.Pipeliner) error {
 		for i := range 100 {
