@@ -155,14 +155,15 @@ type LatencyNeed struct {
 	Concurrency int
 	Best        LatencyCell // the cell of highest throughput at RTT
 	Lowest      LatencyCell // the cell of the lowest concurrency at RTT
+	Cells       int         // concurrencies measured at RTT
 }
 
 // Flat reports whether concurrency hardly raises the throughput at this
-// round-trip time: the best cell within FlatSpread of the lowest
-// concurrency's.
+// round-trip time: more than one concurrency measured, and the best cell
+// within FlatSpread of the lowest concurrency's.
 func (n LatencyNeed) Flat() bool {
 	w := n.Lowest.PerWorker()
-	return w > 0 && n.Best.PerWorker() <= FlatSpread*w
+	return n.Cells > 1 && w > 0 && n.Best.PerWorker() <= FlatSpread*w
 }
 
 // Needs is, for each added round-trip time, the concurrency it needs.
@@ -180,6 +181,7 @@ func (l *Latency) Needs() []LatencyNeed {
 			if len(n.Best.Trials) == 0 || c.PerWorker() > n.Best.PerWorker() {
 				n.Best = c
 			}
+			n.Cells++
 			if len(n.Lowest.Trials) == 0 {
 				n.Lowest = c // Rows are by concurrency
 			}

@@ -269,6 +269,11 @@ func TestLatencyNeeds(t *testing.T) {
 		})
 	}
 	require.Equal(t, "8: 0.80 ms, 32: 0.78 ms, 128: 0.79 ms", l.MsPerBatchEach(2*time.Millisecond))
+	one := &Latency{Workers: 2, Reference: 8, Added: l.Added[:2], Cells: []LatencyCell{l.Cells[0], l.Cells[3]}}
+	n := one.Needs()[1]
+	require.Zero(t, n.Concurrency, "0.5 ms at --concurrency 8 only: half the reference")
+	require.Equal(t, 1, n.Cells)
+	require.False(t, n.Flat(), "one concurrency says nothing of what more would do")
 	section := latencyReport().LatencySection()
 	require.True(t, strings.HasPrefix(section, "#### Across hosts"), section)
 	require.Contains(t, latencyReport().Markdown("bench", "", ""), section, "the section alone is the one the report holds")
