@@ -115,6 +115,17 @@ func (l *Latency) Share(c LatencyCell) float64 {
 // SharePercent is LatencyShare in percent.
 func (*Latency) SharePercent() float64 { return 100 * LatencyShare }
 
+// OneTripMore is the time per batch per worker, in ms, that one round trip
+// at a time predicts at added round-trip time rtt: the reference's plus
+// the measured added round-trip time, once.
+func (l *Latency) OneTripMore(rtt time.Duration) float64 {
+	ref, ok := l.Cell(0, l.Reference)
+	if !ok {
+		return 0
+	}
+	return ref.MsPerBatch() + float64(l.Measured(rtt))/1e6
+}
+
 // MsPerBatchEach lists, at round-trip time rtt, the time a worker takes per
 // batch at each concurrency, as "8: 3.1 ms, 32: 3.0 ms".
 func (l *Latency) MsPerBatchEach(rtt time.Duration) string {

@@ -269,6 +269,7 @@ func TestLatencyNeeds(t *testing.T) {
 		})
 	}
 	require.Equal(t, "8: 0.80 ms, 32: 0.78 ms, 128: 0.79 ms", l.MsPerBatchEach(2*time.Millisecond))
+	require.InDelta(t, 0.2+2.03, l.OneTripMore(2*time.Millisecond), 1e-9, "the reference's 0.2 ms per batch and one measured RTT")
 	one := &Latency{Workers: 2, Reference: 8, Added: l.Added[:2], Cells: []LatencyCell{l.Cells[0], l.Cells[3]}}
 	n := one.Needs()[1]
 	require.Zero(t, n.Concurrency, "0.5 ms at --concurrency 8 only: half the reference")
