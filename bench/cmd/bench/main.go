@@ -72,7 +72,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 	fs.StringVar(&latency, "latency", "0.5ms,2ms", "round-trip times the latency scenario adds between the workers and Redis (a proxy in the benchmark, half each way; the producer and watcher connect directly), besides the proxy with nothing added; '' or none skips the scenario")
 	fs.StringVar(&latencyConc, "latency-concurrency", "8,32,128", "worker --concurrency values of the latency scenario; the first (the worker's default) is the reference unless --worker-concurrency is set")
 	fs.Uint64Var(&o.LatencyCount, "latency-count", 1_000_000, "N of the latency scenario's trials (at most --count)")
-	fs.IntVar(&o.LatencyRepeat, "latency-repeat", 3, "trials per cell of the latency scenario; the median is reported")
+	fs.IntVar(&o.LatencyRepeat, "latency-repeat", 5, "trials per cell of the latency scenario; the median is reported")
 	fs.BoolVar(&o.LatencyOnly, "latency-only", false, "run the latency scenario alone and print its section (no other measurement; not with --markdown, --chart, --sweep or --cluster)")
 	fs.BoolVar(&o.Sweep, "sweep", false, "also sweep batch sizes and fleet sizes")
 	fs.BoolVar(&o.SweepPeers, "sweep-peers", true, "with --sweep and --peers, also run Celery at every W and B of the sweep")
