@@ -14,9 +14,9 @@ import (
 // time must keep for a concurrency to count as enough for it.
 const LatencyShare = 0.90
 
-// FlatSpread is the most the best throughput at an added round-trip time
-// may exceed the lowest concurrency's for the report to say that
-// concurrency does not raise it.
+// FlatSpread is how much faster than one round trip at a time the best
+// concurrency at an added round-trip time may be for the report still to
+// say that a worker takes its tasks one round trip at a time.
 const FlatSpread = 1.25
 
 // Latency is the scenario of a fleet across hosts: W workers reaching Redis
@@ -165,16 +165,16 @@ type LatencyNeed struct {
 	// LatencyShare of the reference; 0 when none is.
 	Concurrency int
 	Best        LatencyCell // the cell of highest throughput at RTT
-	Lowest      LatencyCell // the cell of the lowest concurrency at RTT
 	Cells       int         // concurrencies measured at RTT
 }
 
-// Flat reports whether concurrency hardly raises the throughput at this
-// round-trip time: more than one concurrency measured, and the best cell
-// within FlatSpread of the lowest concurrency's.
-func (n LatencyNeed) Flat() bool {
-	w := n.Lowest.PerWorker()
-	return n.Cells > 1 && w > 0 && n.Best.PerWorker() <= FlatSpread*w
+// OneAtATime reports whether the throughput at n's round-trip time is what
+// one round trip at a time allows, whatever the concurrency: more than one
+// concurrency measured, and the best of them no more than FlatSpread
+// faster per batch than OneTripMore predicts.
+func (l *Latency) OneAtATime(n LatencyNeed) bool {
+	want := l.OneTripMore(n.RTT.Nominal)
+	return n.Cells > 1 && want > 0 && n.Best.MsPerBatch()*FlatSpread >= want
 }
 
 // Needs is, for each added round-trip time, the concurrency it needs.
@@ -193,9 +193,6 @@ func (l *Latency) Needs() []LatencyNeed {
 				n.Best = c
 			}
 			n.Cells++
-			if len(n.Lowest.Trials) == 0 {
-				n.Lowest = c // Rows are by concurrency
-			}
 		}
 		out = append(out, n)
 	}
