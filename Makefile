@@ -73,7 +73,7 @@ bench-e2e: build ## end-to-end benchmark on a real redis-server it starts, peers
 	$(BIN)/bench --sweep --profile --cluster --markdown BENCHMARKS.md --chart docs/bench-sweep.svg $(BENCH_FLAGS)
 
 bench-quick: build ## the end-to-end benchmark's main figures and the peers at B=1,000 and 10,000, printed, nothing rewritten (~1 min; BENCH_FLAGS=--peers=false leaves the peers out)
-	$(BIN)/bench --repeat 1 $(BENCH_FLAGS)
+	$(BIN)/bench --repeat 1 --latency none $(BENCH_FLAGS)
 
 clean: ## remove built binaries
 	rm -rf $(BIN)

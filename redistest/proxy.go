@@ -11,10 +11,14 @@ import (
 // outage on command, in-process: Down refuses connections as a stopped
 // server does, Hang accepts and forwards nothing as a stuck server or a
 // network dropping packets does, Drop cuts the open connections as a
-// restart does, and Up serves again. Clients connect to Addr.
+// restart does, and Up serves again. Clients connect to Addr. A proxy made
+// by NewLatencyProxy also delays what it forwards (see delay.go).
 type Proxy struct {
 	target string
 	addr   string
+	line   *delayLine // nil: forward at once
+
+	open, peak int // client connections open now, and at most so far
 
 	mu     sync.Mutex
 	cond   *sync.Cond // signalled when hung changes or the proxy closes
@@ -36,6 +40,13 @@ func NewProxy(target string) (*Proxy, error) {
 	p.cond = sync.NewCond(&p.mu)
 	p.serve(ln)
 	return p, nil
+}
+
+// Peak returns the most client connections the proxy has had open at once.
+func (p *Proxy) Peak() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peak
 }
 
 // Addr returns the address clients connect to; it stays the same across
@@ -68,6 +79,15 @@ func (p *Proxy) handle(client net.Conn) {
 		return
 	}
 	defer p.untrack(client)
+	p.mu.Lock()
+	p.open++
+	p.peak = max(p.peak, p.open)
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.open--
+		p.mu.Unlock()
+	}()
 	server, err := net.Dial("tcp", p.target)
 	if err != nil {
 		return
@@ -77,9 +97,13 @@ func (p *Proxy) handle(client net.Conn) {
 		return
 	}
 	defer p.untrack(server)
+	pump := p.pump
+	if p.line != nil {
+		pump = p.pumpDelayed
+	}
 	done := make(chan struct{}, 2)
-	go func() { p.pump(server, client); done <- struct{}{} }()
-	go func() { p.pump(client, server); done <- struct{}{} }()
+	go func() { pump(server, client); done <- struct{}{} }()
+	go func() { pump(client, server); done <- struct{}{} }()
 	<-done
 	client.Close()
 	server.Close()
@@ -203,4 +227,7 @@ func (p *Proxy) Close() {
 	p.cond.Broadcast()
 	p.mu.Unlock()
 	p.wg.Wait()
+	if p.line != nil {
+		p.line.stop()
+	}
 }

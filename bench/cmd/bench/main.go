@@ -45,7 +45,7 @@ type settings struct {
 func parse(args []string, getenv func(string) string, stdout io.Writer) (settings, error) {
 	var c settings
 	o := &c.opts
-	var sweepBatches, sweepWorkers, peerBatches string
+	var sweepBatches, sweepWorkers, peerBatches, latency, latencyConc string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&o.RedisURL, "redis", "", "use this Redis (redis://host:port/db) instead of starting redis-server on a free loopback port; only the benchmark's own queues and keys are touched")
 	fs.StringVar(&o.RedisServer, "redis-server", "redis-server", "redis-server binary to start when --redis is not given")
@@ -69,6 +69,11 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 	fs.StringVar(&peerBatches, "peer-batches", "1000,10000", "batch sizes the peers run at (bitqueue is measured at each too)")
 	fs.BoolVar(&o.ProducerMemory, "producer-memory", true, "measure the producer binary's peak RSS enqueueing 1,000,000 integers in batches of 1,000 and 20,000,000 in batches of 100,000")
 	fs.BoolVar(&o.Cluster, "cluster", false, "also check the capacity model (docs/scaling.md): the main configuration twice on a three-master Redis Cluster (redis-server and redis-cli started by the benchmark) with worker binaries and --shards 3, then on one master (a one-master cluster and this Redis) at full speed and paced at one and two times the cluster's rate per master; each master's Redis CPU against F × span + c × its batches, fitted on the one-master runs")
+	fs.StringVar(&latency, "latency", "0.5ms,2ms", "round-trip times the latency scenario adds between the workers and Redis (a proxy in the benchmark, half each way; the producer and watcher connect directly), besides the proxy with nothing added; '' or none skips the scenario")
+	fs.StringVar(&latencyConc, "latency-concurrency", "8,32,128", "worker --concurrency values of the latency scenario; the first (the worker's default) is the reference unless --worker-concurrency is set")
+	fs.Uint64Var(&o.LatencyCount, "latency-count", 1_000_000, "N of the latency scenario's trials (at most --count)")
+	fs.IntVar(&o.LatencyRepeat, "latency-repeat", 5, "trials per cell of the latency scenario; the median is reported")
+	fs.BoolVar(&o.LatencyOnly, "latency-only", false, "run the latency scenario alone and print its section (no other measurement; not with --markdown, --chart, --sweep or --cluster)")
 	fs.BoolVar(&o.Sweep, "sweep", false, "also sweep batch sizes and fleet sizes")
 	fs.BoolVar(&o.SweepPeers, "sweep-peers", true, "with --sweep and --peers, also run Celery at every W and B of the sweep")
 	fs.StringVar(&sweepBatches, "sweep-batches", "100,1000,10000,100000", "batch sizes of the sweep")
@@ -96,6 +101,12 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 	if o.PeerBatches, err = intList("--peer-batches", peerBatches, 1, tasks.MaxBatch); err != nil {
 		return c, err
 	}
+	if o.Latency, err = durationList("--latency", latency); err != nil {
+		return c, err
+	}
+	if o.LatencyConcurrency, err = intList("--latency-concurrency", latencyConc, 1, 1000); err != nil {
+		return c, err
+	}
 	o.ProducerMemoryRuns = []config.CountBatch{{Count: 1_000_000, Batch: 1000}, {Count: 20_000_000, Batch: 100_000}}
 	switch {
 	case o.Workers < 1 || o.Workers > 64:
@@ -118,6 +129,12 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 		return c, cli.Usagef("--producer-concurrency %d out of range [1, 256]", o.ProducerConcurrency)
 	case o.IdleSamples < 0 || o.IdleSamples > 100_000:
 		return c, cli.Usagef("--idle-samples %d out of range [0, 100000]", o.IdleSamples)
+	case o.LatencyCount < 1 || o.LatencyCount > 1_000_000_000:
+		return c, cli.Usagef("--latency-count %d out of range [1, 10^9]", o.LatencyCount)
+	case o.LatencyRepeat < 1 || o.LatencyRepeat > 100:
+		return c, cli.Usagef("--latency-repeat %d out of range [1, 100]", o.LatencyRepeat)
+	case o.LatencyOnly && (c.markdown != "" || c.chart != "" || o.Sweep || o.Cluster):
+		return c, cli.Usagef("--latency-only prints the latency scenario alone: drop --markdown, --chart, --sweep and --cluster")
 	case o.TrialTimeout <= 0:
 		return c, cli.Usagef("--timeout %s must be positive", o.TrialTimeout)
 	case c.chart != "" && !o.Sweep:
@@ -153,6 +170,23 @@ func intList(flagName, s string, lo, hi int) ([]int, error) {
 	return out, nil
 }
 
+// durationList parses the added round-trip times of --latency: durations in
+// (0, 1s], comma-separated; "" or "none" is none.
+func durationList(flagName, s string) ([]time.Duration, error) {
+	if strings.TrimSpace(s) == "" || strings.TrimSpace(s) == "none" {
+		return nil, nil
+	}
+	var out []time.Duration
+	for f := range strings.SplitSeq(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil || d <= 0 || d > time.Second {
+			return nil, cli.Usagef("%s %q: want comma-separated durations in (0, 1s], such as 0.5ms,2ms, or none", flagName, s)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "worker" {
 		return runWorker(ctx, args[1:], getenv, stdout, stderr)
@@ -162,6 +196,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	c.opts.Progress = stderr
+	if c.opts.LatencyOnly {
+		rep, err := suite.Run(ctx, c.opts)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, rep.LatencySection())
+		return nil
+	}
 	if c.opts.Peers {
 		if err := peers.Check(); err != nil {
 			return cli.Usagef("%v; or run with --peers=false, which leaves them out of the report", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -24,6 +25,14 @@ func TestParseErrors(t *testing.T) {
 		{"--timeout", "0s"},
 		{"--peer-batches", "0"},
 		{"--peer-batches", "1000,x"},
+		{"--latency", "2"},
+		{"--latency", "0ms"},
+		{"--latency", "0.5ms,2s"},
+		{"--latency-concurrency", "0,8"},
+		{"--latency-count", "0"},
+		{"--latency-repeat", "0"},
+		{"--latency-only", "--markdown", "BENCHMARKS.md"},
+		{"--latency-only", "--cluster"},
 		{"extra"},
 	} {
 		var out bytes.Buffer
@@ -40,4 +49,24 @@ func TestWorkerNeedsAHandler(t *testing.T) {
 	require.Equal(t, cli.ExitUsage, cli.ExitCode(err), "%v", err)
 	err = run(context.Background(), []string{"worker", "--handler", "empty"}, noenv, &out, &errb)
 	require.Equal(t, cli.ExitUsage, cli.ExitCode(err), "%v", err)
+}
+
+func TestDurationList(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, in string
+		want     []time.Duration
+	}{
+		{"default", "0.5ms,2ms", []time.Duration{500 * time.Microsecond, 2 * time.Millisecond}},
+		{"spaces", " 1ms , 10ms ", []time.Duration{time.Millisecond, 10 * time.Millisecond}},
+		{"empty disables", "", nil},
+		{"none disables", "none", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := durationList("--latency", tc.in)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
 }

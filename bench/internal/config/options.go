@@ -46,6 +46,18 @@ type Options struct {
 	// Cluster checks the capacity model on a three-master Redis Cluster.
 	Cluster bool
 
+	// Latency are the round-trip times the latency scenario adds between
+	// the workers and Redis, through a latency proxy, besides the proxy
+	// with nothing added; empty skips the scenario. It runs the pipeline
+	// at each of LatencyConcurrency (worker --concurrency; the first is
+	// the reference unless WorkerConcurrency is set), on LatencyCount
+	// integers, LatencyRepeat trials per cell. LatencyOnly runs it alone.
+	Latency            []time.Duration
+	LatencyConcurrency []int
+	LatencyCount       uint64
+	LatencyRepeat      int
+	LatencyOnly        bool
+
 	Sweep        bool
 	SweepBatches []int
 	SweepWorkers []int

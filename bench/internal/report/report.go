@@ -72,7 +72,10 @@ type Report struct {
 	MaxCount    uint64
 	// Cluster is the check of the capacity model on a three-master Redis
 	// Cluster, nil unless the benchmark ran with --cluster.
-	Cluster    *ClusterCheck
+	Cluster *ClusterCheck
+	// Latency is the scenario of a fleet across hosts (workers behind a
+	// latency proxy), nil unless the benchmark ran it.
+	Latency    *Latency
 	Profile    string // top of a worker's CPU profile
 	ProfileErr string
 	Sweep      []measure.Cell

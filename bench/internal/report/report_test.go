@@ -173,6 +173,7 @@ func TestMarkdownGolden(t *testing.T) {
 		{"minimal", "bench --repeat 1", "", "", minimalReport()},
 		{"missed", "bench", "", "", missedReport()},
 		{"peers", "bench --sweep", "out/sweep.png", "out/BENCHMARKS.md", peersReport()},
+		{"latency", "bench --latency 0.5ms,2ms", "", "", latencyReport()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -267,4 +268,64 @@ func TestThousands(t *testing.T) {
 	for in, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.4: "1,234,567", 10e6: "10,000,000"} {
 		require.Equal(t, want, thousands(in))
 	}
+}
+
+// latencyReport has the latency scenario: the reference reached again at
+// 0.5 ms from --concurrency 32, and at 2 ms by no concurrency, each batch
+// taking one round trip more than the reference's whatever the concurrency
+// (as asynq's one dequeue at a time makes it).
+func latencyReport() *Report {
+	r := fakeReport()
+	walls := map[time.Duration][]time.Duration{ // at --concurrency 8, 32, 128
+		0:                      {200 * time.Millisecond, 205 * time.Millisecond, 210 * time.Millisecond},
+		500 * time.Microsecond: {400 * time.Millisecond, 215 * time.Millisecond, 200 * time.Millisecond},
+		2 * time.Millisecond:   {2200 * time.Millisecond, 2180 * time.Millisecond, 2250 * time.Millisecond},
+	}
+	l := &Latency{Workers: 2, Batch: 1000, Ints: 2_000_000, Repeat: 1, Reference: 8, Pings: 200}
+	for _, rtt := range []time.Duration{0, 500 * time.Microsecond, 2 * time.Millisecond} {
+		l.Added = append(l.Added, AddedRTT{Nominal: rtt, Measured: rtt + 30*time.Microsecond})
+		for i, c := range []int{8, 32, 128} {
+			l.Cells = append(l.Cells, LatencyCell{RTT: rtt, Concurrency: c, PeakConns: 2 * (c + 2),
+				Trials: []measure.Trial{fakeTrial(measure.KindBits, 2, 1000, walls[rtt][i])}})
+		}
+	}
+	r.Latency = l
+	return r
+}
+
+func TestLatencyNeeds(t *testing.T) {
+	t.Parallel()
+	l := latencyReport().Latency
+	require.InDelta(t, 5e6, l.ReferencePerWorker(), 1e-6, "2,000,000 ints in 200 ms on 2 workers")
+	needs := l.Needs()
+	require.Len(t, needs, 3)
+	for _, tc := range []struct {
+		name        string
+		need        LatencyNeed
+		concurrency int
+		best        int
+		oneAtATime  bool
+	}{
+		{"the proxy alone: the reference", needs[0], 8, 8, true},
+		{"0.5 ms: 32 reaches 93 %", needs[1], 32, 128, false},
+		{"2 ms: none, one round trip at a time", needs[2], 0, 32, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tc.concurrency, tc.need.Concurrency)
+			require.Equal(t, tc.best, tc.need.Best.Concurrency)
+			require.Equal(t, tc.oneAtATime, l.OneAtATime(tc.need))
+		})
+	}
+	require.Equal(t, "8: 2.20 ms, 32: 2.18 ms, 128: 2.25 ms", l.MsPerBatchEach(2*time.Millisecond))
+	require.InDelta(t, 0.2+2.03, l.OneTripMore(2*time.Millisecond), 1e-9, "the reference's 0.2 ms per batch and one measured RTT")
+	one := &Latency{Workers: 2, Reference: 8, Added: l.Added[:2], Cells: []LatencyCell{l.Cells[0], l.Cells[3]}}
+	n := one.Needs()[1]
+	require.Zero(t, n.Concurrency, "0.5 ms at --concurrency 8 only: half the reference")
+	require.Equal(t, 1, n.Cells)
+	require.False(t, one.OneAtATime(n), "one concurrency says nothing of what more would do")
+	section := latencyReport().LatencySection()
+	require.True(t, strings.HasPrefix(section, "#### Across hosts"), section)
+	require.Contains(t, latencyReport().Markdown("bench", "", ""), section, "the section alone is the one the report holds")
+	require.Empty(t, fakeReport().LatencySection(), "a run without the scenario")
 }

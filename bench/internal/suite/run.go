@@ -1,9 +1,9 @@
 // Package suite runs the whole benchmark: the main configuration against its
 // empty-handler ceiling and a bare asynq.Server's, the idle fleet, the peers
 // (Celery and a Python process pool) on the same integers, the anti-pattern,
-// the producer on a file and its peak memory, a worker CPU profile and the
-// sweep (with Celery at each of its cells), in one Redis, and gathers what
-// they measured into a report.
+// the producer on a file and its peak memory, the workers behind a latency
+// proxy, a worker CPU profile and the sweep (with Celery at each of its
+// cells), in one Redis, and gathers what they measured into a report.
 package suite
 
 import (
@@ -27,6 +27,13 @@ func Run(ctx context.Context, opts config.Options) (*report.Report, error) {
 	defer e.Close()
 	rep.Redis = e.Redis
 
+	if opts.LatencyOnly {
+		if rep.Latency, err = latency(ctx, e); err != nil {
+			return nil, fmt.Errorf("latency: %w", err)
+		}
+		rep.Took = time.Since(rep.Started)
+		return rep, nil
+	}
 	if err := mainCell(ctx, e, rep); err != nil {
 		return nil, err
 	}
@@ -59,6 +66,11 @@ func Run(ctx context.Context, opts config.Options) (*report.Report, error) {
 	if opts.Cluster {
 		if err := clusterCell(ctx, e, rep); err != nil {
 			return nil, fmt.Errorf("cluster: %w", err)
+		}
+	}
+	if len(opts.Latency) > 0 {
+		if rep.Latency, err = latency(ctx, e); err != nil {
+			return nil, fmt.Errorf("latency: %w", err)
 		}
 	}
 	if opts.ProducerMemory {
