@@ -25,6 +25,11 @@ func TestParseErrors(t *testing.T) {
 		{"--peer-batches", "0"},
 		{"--peer-batches", "1000,x"},
 		{"extra"},
+		{"--idle-workers", "-1"},
+		{"--idle-window", "0s"},
+		{"--only", "main"},
+		{"--only", "idle", "--idle-workers", "0"},
+		{"--only", "idle", "--markdown", "BENCHMARKS.md"},
 	} {
 		var out bytes.Buffer
 		_, err := parse(args, noenv, &out)

@@ -46,6 +46,18 @@ type Options struct {
 	// Cluster checks the capacity model on a three-master Redis Cluster.
 	Cluster bool
 
+	// IdleWorkers is the size of the idle fleet measured on a redis-server
+	// of its own (0 skips it): Redis's cost per idle worker over IdleWindow,
+	// then the pickup latency of IdleProbes batches sent one at a time, and
+	// a lone idle worker's pickup of LoneProbes batches sent without a
+	// wake-up.
+	IdleWorkers int
+	IdleWindow  time.Duration
+	IdleProbes  int
+	LoneProbes  int
+	// Only, when set, runs that part alone: OnlyIdle.
+	Only string
+
 	Sweep        bool
 	SweepBatches []int
 	SweepWorkers []int
@@ -56,6 +68,9 @@ type Options struct {
 	TrialTimeout time.Duration
 	Progress     io.Writer
 }
+
+// OnlyIdle is the value of Only that runs the idle fleet alone.
+const OnlyIdle = "idle"
 
 // CountBatch is an input size and a batch size the producer runs with.
 type CountBatch struct {
