@@ -191,7 +191,7 @@ func (c Config) withDefaults() Config {
 	}
 	c.BusyPollInterval = min(c.BusyPollInterval, c.PollInterval)
 	if c.IdleAfter <= 0 {
-		c.IdleAfter = 2 * time.Second
+		c.IdleAfter = DefaultIdleAfter
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -208,10 +208,11 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Defaults of Config's poll intervals.
+// Defaults of Config's poll intervals and of how long a worker stays busy.
 const (
 	DefaultPollInterval     = 5 * time.Second
 	DefaultBusyPollInterval = 25 * time.Millisecond
+	DefaultIdleAfter        = 2 * time.Second
 )
 
 // Readiness checks reported by Serve; see Config.Readiness.

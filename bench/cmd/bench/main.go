@@ -4,7 +4,8 @@
 // a bare asynq.Server's, the peers (Celery and a Python process pool, run on
 // the same integers against the same Redis) and the anti-pattern of shipping
 // the cache in every task — and the producer binary's peak memory. It can
-// sweep batch sizes and fleet sizes (with Celery at each cell), check the
+// measure an idle fleet's cost to Redis and its pickup latency, sweep batch
+// sizes and fleet sizes (with Celery at each cell), check the
 // capacity model on a Redis Cluster, draw the sweep, and rewrite the figures
 // section of BENCHMARKS.md.
 //
@@ -48,7 +49,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 	var sweepBatches, sweepWorkers, peerBatches, latency, latencyConc string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&o.RedisURL, "redis", "", "use this Redis (redis://host:port/db) instead of starting redis-server on a free loopback port; only the benchmark's own queues and keys are touched")
-	fs.StringVar(&o.RedisServer, "redis-server", "redis-server", "redis-server binary to start when --redis is not given")
+	fs.StringVar(&o.RedisServer, "redis-server", "redis-server", "redis-server binary to start when --redis is not given, and for the idle fleet")
 	fs.StringVar(&o.Bin, "bin", "", "directory holding the worker and producer binaries (default: beside this one)")
 	fs.IntVar(&o.Workers, "workers", 2, "W: worker processes, 1..64")
 	fs.Uint64Var(&o.Count, "count", 2_000_000, "N: random integers per trial")
@@ -62,7 +63,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 		return nil
 	})
 	fs.IntVar(&o.ProducerConcurrency, "producer-concurrency", 8, "enqueues in flight at once, as the producer's --concurrency")
-	fs.IntVar(&o.IdleSamples, "idle-samples", 200, "batches sent one at a time to the idle fleet for the idle latency (0: skip)")
+	fs.IntVar(&o.IdleSamples, "idle-samples", 200, "batches sent one at a time, 0–50 ms apart, to the main fleet (which stays at its busy pace), for their latency (0: skip)")
 	fs.Uint64Var(&o.ShippedCount, "shipped-count", 20_000, "integers through the cache-in-every-task baseline (0: skip)")
 	fs.Uint64Var(&o.FileCount, "file-count", 1_000_000, "integers in the file the producer binary enqueues (0: skip)")
 	fs.BoolVar(&o.Peers, "peers", true, "run the peers (Celery, a Python process pool; Debian's python3-celery, python3-redis, python3-numpy) on the same integers, W and Redis, and compare; false skips them, saying so in the report")
@@ -73,7 +74,11 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 	fs.StringVar(&latencyConc, "latency-concurrency", "8,32,128", "worker --concurrency values of the latency scenario; the first (the worker's default) is the reference unless --worker-concurrency is set")
 	fs.Uint64Var(&o.LatencyCount, "latency-count", 1_000_000, "N of the latency scenario's trials (at most --count)")
 	fs.IntVar(&o.LatencyRepeat, "latency-repeat", 5, "trials per cell of the latency scenario; the median is reported")
-	fs.BoolVar(&o.LatencyOnly, "latency-only", false, "run the latency scenario alone and print its section (no other measurement; not with --markdown, --chart, --sweep or --cluster)")
+	fs.IntVar(&o.IdleWorkers, "idle-workers", 20, "idle fleet: worker processes (default flags) whose cost to a redis-server of their own is measured, then their pickup latency (0: skip)")
+	fs.DurationVar(&o.IdleWindow, "idle-window", time.Minute, "idle fleet: how long its cost is measured, once settled")
+	fs.IntVar(&o.IdleProbes, "idle-probes", 20, "idle fleet: batches sent one at a time through the producer's code path after the window, for the pickup latency")
+	fs.IntVar(&o.LoneProbes, "lone-probes", 5, "idle fleet: batches sent without a wake-up to one idle worker, for its worst case (0: skip)")
+	fs.StringVar(&o.Only, "only", "", "run one part alone and print it, no --markdown: \"idle\" (the idle fleet) or \"latency\" (the latency scenario)")
 	fs.BoolVar(&o.Sweep, "sweep", false, "also sweep batch sizes and fleet sizes")
 	fs.BoolVar(&o.SweepPeers, "sweep-peers", true, "with --sweep and --peers, also run Celery at every W and B of the sweep")
 	fs.StringVar(&sweepBatches, "sweep-batches", "100,1000,10000,100000", "batch sizes of the sweep")
@@ -133,8 +138,22 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 		return c, cli.Usagef("--latency-count %d out of range [1, 10^9]", o.LatencyCount)
 	case o.LatencyRepeat < 1 || o.LatencyRepeat > 100:
 		return c, cli.Usagef("--latency-repeat %d out of range [1, 100]", o.LatencyRepeat)
-	case o.LatencyOnly && (c.markdown != "" || c.chart != "" || o.Sweep || o.Cluster):
-		return c, cli.Usagef("--latency-only prints the latency scenario alone: drop --markdown, --chart, --sweep and --cluster")
+	case o.IdleWorkers < 0 || o.IdleWorkers > 200:
+		return c, cli.Usagef("--idle-workers %d out of range [0, 200]", o.IdleWorkers)
+	case o.IdleWindow < time.Second:
+		return c, cli.Usagef("--idle-window %s: at least 1s", o.IdleWindow)
+	case o.IdleProbes < 0 || o.IdleProbes > 1000:
+		return c, cli.Usagef("--idle-probes %d out of range [0, 1000]", o.IdleProbes)
+	case o.LoneProbes < 0 || o.LoneProbes > 100:
+		return c, cli.Usagef("--lone-probes %d out of range [0, 100]", o.LoneProbes)
+	case o.Only != "" && o.Only != config.OnlyIdle && o.Only != config.OnlyLatency:
+		return c, cli.Usagef("--only %q: want %q or %q", o.Only, config.OnlyIdle, config.OnlyLatency)
+	case o.Only == config.OnlyLatency && len(o.Latency) == 0:
+		return c, cli.Usagef("--only latency needs --latency")
+	case o.Only == config.OnlyIdle && o.IdleWorkers == 0:
+		return c, cli.Usagef("--only idle needs --idle-workers above 0")
+	case o.Only != "" && (c.markdown != "" || c.chart != "" || o.Sweep || o.Cluster):
+		return c, cli.Usagef("--only %s runs and prints its part alone; --markdown, --chart, --sweep and --cluster take the whole benchmark", o.Only)
 	case o.TrialTimeout <= 0:
 		return c, cli.Usagef("--timeout %s must be positive", o.TrialTimeout)
 	case c.chart != "" && !o.Sweep:
@@ -196,15 +215,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	c.opts.Progress = stderr
-	if c.opts.LatencyOnly {
-		rep, err := suite.Run(ctx, c.opts)
-		if err != nil {
-			return err
-		}
-		fmt.Fprint(stdout, rep.LatencySection())
-		return nil
-	}
-	if c.opts.Peers {
+	if c.opts.Peers && c.opts.Only == "" {
 		if err := peers.Check(); err != nil {
 			return cli.Usagef("%v; or run with --peers=false, which leaves them out of the report", err)
 		}
@@ -214,6 +225,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	command := "bench " + strings.Join(args, " ")
+	switch c.opts.Only {
+	case config.OnlyIdle:
+		fmt.Fprint(stdout, rep.IdleMarkdown(strings.TrimSpace(command)))
+		return nil
+	case config.OnlyLatency:
+		fmt.Fprint(stdout, rep.LatencySection())
+		return nil
+	}
 	if c.chart != "" {
 		if err := os.MkdirAll(filepath.Dir(c.chart), 0o755); err != nil {
 			return err

@@ -31,9 +31,15 @@ func TestParseErrors(t *testing.T) {
 		{"--latency-concurrency", "0,8"},
 		{"--latency-count", "0"},
 		{"--latency-repeat", "0"},
-		{"--latency-only", "--markdown", "BENCHMARKS.md"},
-		{"--latency-only", "--cluster"},
+		{"--only", "latency", "--markdown", "BENCHMARKS.md"},
+		{"--only", "latency", "--cluster"},
+		{"--only", "latency", "--latency", "none"},
 		{"extra"},
+		{"--idle-workers", "-1"},
+		{"--idle-window", "0s"},
+		{"--only", "main"},
+		{"--only", "idle", "--idle-workers", "0"},
+		{"--only", "idle", "--markdown", "BENCHMARKS.md"},
 	} {
 		var out bytes.Buffer
 		_, err := parse(args, noenv, &out)

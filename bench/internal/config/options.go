@@ -51,12 +51,22 @@ type Options struct {
 	// with nothing added; empty skips the scenario. It runs the pipeline
 	// at each of LatencyConcurrency (worker --concurrency; the first is
 	// the reference unless WorkerConcurrency is set), on LatencyCount
-	// integers, LatencyRepeat trials per cell. LatencyOnly runs it alone.
+	// integers, LatencyRepeat trials per cell.
 	Latency            []time.Duration
 	LatencyConcurrency []int
 	LatencyCount       uint64
 	LatencyRepeat      int
-	LatencyOnly        bool
+	// IdleWorkers is the size of the idle fleet measured on a redis-server
+	// of its own (0 skips it): Redis's cost per idle worker over IdleWindow,
+	// then the pickup latency of IdleProbes batches sent one at a time, and
+	// a lone idle worker's pickup of LoneProbes batches sent without a
+	// wake-up.
+	IdleWorkers int
+	IdleWindow  time.Duration
+	IdleProbes  int
+	LoneProbes  int
+	// Only, when set, runs that part alone: OnlyIdle or OnlyLatency.
+	Only string
 
 	Sweep        bool
 	SweepBatches []int
@@ -68,6 +78,12 @@ type Options struct {
 	TrialTimeout time.Duration
 	Progress     io.Writer
 }
+
+// Values of Only: the part of the benchmark run alone.
+const (
+	OnlyIdle    = "idle"    // the idle fleet
+	OnlyLatency = "latency" // the latency scenario
+)
 
 // CountBatch is an input size and a batch size the producer runs with.
 type CountBatch struct {

@@ -44,9 +44,17 @@ func Read() Machine {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		f := strings.Fields(string(b))
-		m.LoadAvg = strings.Join(f[:min(3, len(f))], " ")
-	}
+	m.LoadAvg = LoadAvg()
 	return m
+}
+
+// LoadAvg is the machine's load average now (/proc/loadavg: over 1, 5 and
+// 15 minutes), empty when unknown.
+func LoadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }

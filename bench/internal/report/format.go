@@ -71,6 +71,7 @@ var units = map[string]func(float64) string{
 	"times":  func(v float64) string { return fmt.Sprintf("%.2f ×", v) },
 	"ms":     func(v float64) string { return ms(time.Duration(v)) },
 	"MiB":    mib,
+	"core":   func(v float64) string { return fmt.Sprintf("%.4f %% of a core", 100*v) },
 }
 
 // atLeast is the verdict on figure v against a target it must reach; unit

@@ -40,6 +40,8 @@ var markdown = template.Must(template.New("report.md.tmpl").Funcs(template.FuncM
 	"sub":         func(a, b any) float64 { return float(a) - float(b) },
 	"trimProfile": trimProfile,
 	"settings":    workerSettings,
+	"lonePerc":    lonePerc,
+	"sortedDur":   sortedDur,
 }).Parse(templateText))
 
 // Markdown renders the report as the generated section of BENCHMARKS.md,
@@ -79,7 +81,8 @@ func (view) Targets() map[string]any {
 	return map[string]any{
 		"IntsPerSec": TargetIntsPerSec, "Ratio": TargetRatio, "IdleP50": TargetIdleP50, "IdleP99": TargetIdleP99,
 		"Ready": TargetReady, "RSS": TargetRSS, "Memory": TargetMemory, "Producer": TargetProducer,
-		"Bare": TargetBare,
+		"Bare": TargetBare, "IdleCore": TargetIdleCore,
+		"Utilization": ModelUtilization, "IdleFleet": ModelIdleFleet,
 	}
 }
 
@@ -445,4 +448,14 @@ func float(v any) float64 {
 	default:
 		panic(fmt.Sprintf("report template: %T is not a number", v))
 	}
+}
+
+// IdleMarkdown renders the idle fleet alone (bench --only idle): its rows of
+// the Targets table, the causes of those missed, and its section.
+func (r *Report) IdleMarkdown(command string) string {
+	var b strings.Builder
+	if err := markdown.ExecuteTemplate(&b, "idle-only", view{Report: r, Command: command}); err != nil {
+		panic(fmt.Sprintf("report template: %v", err))
+	}
+	return b.String()
 }

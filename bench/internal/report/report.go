@@ -17,10 +17,11 @@ import (
 	"bitqueue/bench/internal/redisstat"
 )
 
-// Targets of issue 3, on a 2-core machine with Redis beside the fleet.
+// Targets of issues 3 and 12, on a 2-core machine with Redis beside the
+// fleet.
 const (
 	TargetIntsPerSec = 10e6
-	TargetRatio      = 0.70
+	TargetRatio      = 0.90
 	TargetIdleP50    = 50 * time.Millisecond
 	TargetIdleP99    = 200 * time.Millisecond
 	TargetReady      = 50 * time.Millisecond
@@ -79,6 +80,10 @@ type Report struct {
 	Profile    string // top of a worker's CPU profile
 	ProfileErr string
 	Sweep      []measure.Cell
+
+	// IdleFleet is what an idle fleet cost a Redis of its own and how soon
+	// it picked work up; nil when not measured.
+	IdleFleet *IdleFleet
 }
 
 // PeerRow is one measured run of another way to do the job (a Celery worker

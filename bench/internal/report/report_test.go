@@ -57,6 +57,26 @@ func fakeReport() *Report {
 	return r
 }
 
+// fakeIdle is an idle fleet of 20 workers over a minute whose Redis CPU is
+// perWorker µs/s each above a baseline of 1,000 µs/s, its probes and a lone
+// worker's pickups as given.
+func fakeIdle(perWorker float64, probes, lone []time.Duration) *IdleFleet {
+	const workers, window = 20, time.Minute
+	return &IdleFleet{
+		Workers: workers, PollInterval: 5 * time.Second, BusyPollInterval: 25 * time.Millisecond, IdleAfter: 2 * time.Second,
+		Settle: 15 * time.Second, Window: window, Baseline: 10 * time.Second,
+		BaselineBefore: 900e-6, BaselineAfter: 1100e-6,
+		CPU:       time.Duration((1000 + workers*perWorker) * float64(window) / 1e6),
+		WorkerCPU: workers * window / 1000,
+		Commands: map[string]redisstat.CmdStat{
+			"evalsha": {Calls: 20 * 60, Usec: 20 * 60 * 10}, "zadd": {Calls: 20 * 60 * 2 / 5, Usec: 20 * 60}, "ping": {Calls: 20 * 20, Usec: 20 * 20},
+		},
+		Clients: "61", Probes: probes, ProbeGap: [2]time.Duration{2500 * time.Millisecond, 4500 * time.Millisecond},
+		ProbeLoad: [2]string{"3.00 2.00 1.00", "3.50 2.00 1.00"}, Batch: 1000,
+		Lone: lone, LoneBound: 7500*time.Millisecond + 37500*time.Microsecond,
+	}
+}
+
 // fullReport has three trials of each kind, worker flags, ready times split
 // into their parts, the anti-pattern and commands seen in one kind only.
 func fullReport() *Report {
@@ -96,6 +116,11 @@ func missedReport() *Report {
 	r.Memory.UsedDelta = 9_000_000
 	r.Producer = []time.Duration{400 * time.Millisecond}
 	r.ProducerCPU = []time.Duration{300 * time.Millisecond}
+	r.Machine.LoadAvg = "9.00 8.00 7.00"
+	r.ReadyParts = [][2]time.Duration{{60 * time.Millisecond, 70 * time.Millisecond}}
+	r.IdleFleet = fakeIdle(250, []time.Duration{8 * time.Millisecond, 40 * time.Millisecond, 90 * time.Millisecond, 3 * time.Second},
+		[]time.Duration{2 * time.Second, 8 * time.Second})
+	r.IdleFleet.ProbeLoad[1] = "12.00 9.00 8.00"
 	return r
 }
 
@@ -115,6 +140,7 @@ func peersReport() *Report {
 	}
 	r.ProducerRSS = []ProducerRSS{{Count: 1_000_000, Batch: 1000, PeakRSS: 20 << 20, Wall: 300 * time.Millisecond}, {Count: 20_000_000, Batch: 100_000, PeakRSS: 30 << 20, Wall: 5 * time.Second}}
 	r.MaxCount = 10_000_000_000
+	r.IdleFleet = fakeIdle(80, []time.Duration{5 * time.Millisecond, 9 * time.Millisecond, 12 * time.Millisecond}, []time.Duration{1200 * time.Millisecond, 4 * time.Second})
 	r.Cluster = fakeCluster()
 	return r
 }
@@ -187,6 +213,101 @@ func TestMarkdownGolden(t *testing.T) {
 			require.Equal(t, string(want), got)
 		})
 	}
+}
+
+func TestIdleMarkdownGolden(t *testing.T) {
+	t.Parallel()
+	r := fakeReport()
+	r.Main, r.Idle, r.Ready, r.PeakRSS, r.Memory, r.Producer, r.Sweep, r.Profile = measure.Cell{}, nil, nil, nil, measure.Memory{}, nil, nil, ""
+	r.IdleFleet = fakeIdle(120, []time.Duration{5 * time.Millisecond, 60 * time.Millisecond, 250 * time.Millisecond}, []time.Duration{3 * time.Second})
+	got := r.IdleMarkdown("bench --only idle")
+	path := filepath.Join("testdata", "idle-only.md")
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -update to write the golden file")
+	require.Equal(t, string(want), got)
+}
+
+func TestIdleFleet(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		perWorker float64 // µs/s
+		verdict   string
+	}{
+		{"under the target", 80, "met"},
+		{"over the target", 250, "**missed**"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := fakeIdle(tc.perWorker, nil, nil)
+			require.InDelta(t, 1000e-6, f.BaselineRate(), 1e-12, "the mean of before and after")
+			require.InDelta(t, tc.perWorker*1e-6, f.PerWorker(), 1e-9)
+			require.InDelta(t, (60.0+24+20)/60, f.Calls(), 1e-9, "commands per second per worker")
+			require.InDelta(t, 1e-3, f.WorkerRate(), 1e-12)
+			cmds := f.IdleCommands()
+			require.Equal(t, []string{"evalsha", "zadd", "ping"}, []string{cmds[0].Name, cmds[1].Name, cmds[2].Name})
+			require.InDelta(t, 1000, cmds[0].PerModelFleet, 1e-9)
+			require.Contains(t, atMost(f.PerWorker(), TargetIdleCore, "core"), tc.verdict)
+		})
+	}
+}
+
+func TestCapacity(t *testing.T) {
+	t.Parallel()
+	v := view{Report: peersReport()}
+	c := v.Capacity()
+	// 100 ms of Redis CPU and 200 ms of workers over 2,000 batches; evalsha
+	// 200 µs per batch is the only command.
+	require.InDelta(t, 50, c.CB, 1e-9)
+	require.InDelta(t, 100, c.WB, 1e-9)
+	require.InDelta(t, 200, c.CE, 1e-9)
+	require.InDelta(t, 80, c.CI, 1e-6)
+	require.InDelta(t, 2.8e6, c.M, 1e-6)
+	require.InDelta(t, 0.7e6/50, c.PerMaster(c.CB, 0), 1e-6)
+	require.InDelta(t, (0.7e6-1000*80)/50, c.PerMaster(c.CB, 1000), 1e-3)
+	require.Zero(t, c.PerMaster(c.CB, 1e6), "an idle fleet beyond the core leaves nothing")
+}
+
+func TestEntryUsec(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		cmds map[string]redisstat.CmdStat
+		want float64
+	}{
+		{"scripts and transactions count once", map[string]redisstat.CmdStat{"evalsha": {Usec: 50}, "exec": {Usec: 10}, "multi": {Usec: 1}, "hset": {Usec: 8}, "del": {Usec: 2}}, 61},
+		{"commands sent alone", map[string]redisstat.CmdStat{"ping": {Usec: 3}, "zadd": {Usec: 4}}, 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.InDelta(t, tc.want, entryUsec(tc.cmds), 1e-9)
+		})
+	}
+}
+
+func TestWhyMissed(t *testing.T) {
+	t.Parallel()
+	require.Empty(t, view{Report: fakeIdleMet()}.WhyMissed(), "every target met: no cause")
+	why := strings.Join(view{Report: missedReport()}.WhyMissed(), "\n")
+	for _, want := range []string{
+		"End to end: a batch costs", "Worker ready: the slowest process took 80.0 ms", "building the cache",
+		"Worker peak RSS: 50.0 MiB", "Redis memory: used_memory grew 1.80 × the packed bits, of which the result keys themselves (MEMORY USAGE) are 1.12 ×", "Producer from a file: 300 ms of CPU",
+		"Idle worker: each sends 1.73 commands/s", "Idle pickup: 1 of 4 probes took over 200 ms (slowest 3000 ms)", "its wake-up lost",
+		"load 3.00 2.00 1.00 → 12.00 9.00 8.00 on 2 cores", "Lone idle worker: its slowest pickup, 8000 ms, is 462 ms above",
+	} {
+		require.Contains(t, why, want)
+	}
+}
+
+// fakeIdleMet meets every target, the idle fleet's included.
+func fakeIdleMet() *Report {
+	r := fakeReport()
+	r.Main.Bits[0] = fakeTrial(measure.KindBits, 2, 1000, 140*time.Millisecond)
+	r.IdleFleet = fakeIdle(80, []time.Duration{5 * time.Millisecond}, []time.Duration{time.Second})
+	return r
 }
 
 func TestMarkdownShape(t *testing.T) {

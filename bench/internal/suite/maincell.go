@@ -102,7 +102,7 @@ func mainCell(ctx context.Context, e *trial.Env, rep *report.Report) error {
 	fa.Stop()
 
 	if o.IdleSamples > 0 {
-		fmt.Fprintf(e.Log, "idle fleet: %d batches of %d, one at a time\n", o.IdleSamples, o.BatchSize)
+		fmt.Fprintf(e.Log, "one at a time: %d batches of %d to the main fleet\n", o.IdleSamples, o.BatchSize)
 		if rep.Idle, err = idle(ctx, e, qb, fb); err != nil {
 			return err
 		}

@@ -1,5 +1,6 @@
 // Package suite runs the whole benchmark: the main configuration against its
-// empty-handler ceiling and a bare asynq.Server's, the idle fleet, the peers
+// empty-handler ceiling and a bare asynq.Server's, the idle fleet (what idle
+// workers cost a Redis of their own, and how soon they pick work up), the peers
 // (Celery and a Python process pool) on the same integers, the anti-pattern,
 // the producer on a file and its peak memory, the workers behind a latency
 // proxy, a worker CPU profile and the sweep (with Celery at each of its
@@ -27,15 +28,27 @@ func Run(ctx context.Context, opts config.Options) (*report.Report, error) {
 	defer e.Close()
 	rep.Redis = e.Redis
 
-	if opts.LatencyOnly {
+	switch opts.Only {
+	case config.OnlyIdle:
+		if rep.IdleFleet, err = idleFleet(ctx, e); err != nil {
+			return nil, fmt.Errorf("idle fleet: %w", err)
+		}
+	case config.OnlyLatency:
 		if rep.Latency, err = latency(ctx, e); err != nil {
 			return nil, fmt.Errorf("latency: %w", err)
 		}
+	}
+	if opts.Only != "" {
 		rep.Took = time.Since(rep.Started)
 		return rep, nil
 	}
 	if err := mainCell(ctx, e, rep); err != nil {
 		return nil, err
+	}
+	if opts.IdleWorkers > 0 {
+		if rep.IdleFleet, err = idleFleet(ctx, e); err != nil {
+			return nil, fmt.Errorf("idle fleet: %w", err)
+		}
 	}
 	var in *peerInput
 	if opts.Peers {

@@ -11,9 +11,9 @@ import (
 	"bitqueue/bench/internal/measure"
 )
 
-// workerArgs are the flags every fleet gets, production or baseline, to
-// reach the Redis at url.
-func (e *Env) workerArgs(queue, url string) []string {
+// workerArgs are the flags every fleet gets, production or baseline, on
+// the Redis at url.
+func (e *Env) workerArgs(url, queue string) []string {
 	args := []string{"--redis", url, "--queue", queue, "--prefix", e.Prefix, "--result-ttl", "30m", "--log-level", "info", "--log-format", "text"}
 	if e.Opts.WorkerConcurrency > 0 {
 		args = append(args, "--concurrency", strconv.Itoa(e.Opts.WorkerConcurrency))
@@ -29,26 +29,25 @@ func (e *Env) workerArgs(queue, url string) []string {
 // workers) serving
 // queue; extra, when not nil, adds flags to process i.
 func (e *Env) StartFleet(ctx context.Context, kind, queue string, n int, extra func(i int) []string) (*fleet.Fleet, error) {
-	return e.StartFleetAt(ctx, kind, queue, e.URL, n, extra)
+	return e.StartFleetAt(ctx, e.URL, kind, queue, n, extra)
 }
 
-// StartFleetAt is StartFleet with the workers reaching Redis at url (a
-// proxy in front of the run's Redis) instead of the run's URL.
-func (e *Env) StartFleetAt(ctx context.Context, kind, queue, url string, n int, extra func(i int) []string) (*fleet.Fleet, error) {
+// StartFleetAt is StartFleet on the Redis at url rather than the run's.
+func (e *Env) StartFleetAt(ctx context.Context, url, kind, queue string, n int, extra func(i int) []string) (*fleet.Fleet, error) {
 	return fleet.Start(ctx, kind, n, func(i int) []string {
 		var argv []string
 		switch kind {
 		case measure.KindBits:
 			// Metrics on, as deployed, on a free loopback port of each one's own.
-			argv = append([]string{filepath.Join(e.Opts.Bin, "worker")}, e.workerArgs(queue, url)...)
+			argv = append([]string{filepath.Join(e.Opts.Bin, "worker")}, e.workerArgs(url, queue)...)
 			argv = append(argv, "--http-addr", "127.0.0.1:0")
 			argv = append(argv, e.Opts.WorkerFlags...)
 		case measure.KindEmpty:
-			argv = append(baseline.Args(e.Opts.Self, baseline.Empty), e.workerArgs(queue, url)...)
+			argv = append(baseline.Args(e.Opts.Self, baseline.Empty), e.workerArgs(url, queue)...)
 		case measure.KindBare:
-			argv = append(baseline.Args(e.Opts.Self, baseline.Bare), e.workerArgs(queue, url)...)
+			argv = append(baseline.Args(e.Opts.Self, baseline.Bare), e.workerArgs(url, queue)...)
 		case measure.KindShipped:
-			argv = append(baseline.Args(e.Opts.Self, baseline.Shipped), e.workerArgs(queue, url)...)
+			argv = append(baseline.Args(e.Opts.Self, baseline.Shipped), e.workerArgs(url, queue)...)
 		}
 		if extra != nil {
 			argv = append(argv, extra(i)...)
