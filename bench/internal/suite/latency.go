@@ -88,7 +88,7 @@ func latencyFleet(ctx context.Context, e *trial.Env, base *redis.Options, conc i
 		return nil, err
 	}
 	// The last --concurrency given wins over the one of workerArgs.
-	f, err := e.StartFleetAt(ctx, measure.KindBits, q, u.String(), o.Workers, func(int) []string {
+	f, err := e.StartFleetAt(ctx, u.String(), measure.KindBits, q, o.Workers, func(int) []string {
 		return []string{"--concurrency", strconv.Itoa(conc)}
 	})
 	if err != nil {
