@@ -76,6 +76,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 	fs.IntVar(&o.LatencyRepeat, "latency-repeat", 5, "trials per cell of the latency scenario; the median is reported")
 	fs.IntVar(&o.IdleWorkers, "idle-workers", 20, "idle fleet: worker processes (default flags) whose cost to a redis-server of their own is measured, then their pickup latency (0: skip)")
 	fs.DurationVar(&o.IdleWindow, "idle-window", time.Minute, "idle fleet: how long its cost is measured, once settled")
+	fs.IntVar(&o.IdleAdded, "idle-added", 30, "idle fleet: workers that join it for a second window; the cost per idle worker is the CPU they add, over them (0: the first window against Redis's own CPU)")
 	fs.IntVar(&o.IdleProbes, "idle-probes", 20, "idle fleet: batches sent one at a time through the producer's code path after the window, for the pickup latency")
 	fs.IntVar(&o.LoneProbes, "lone-probes", 5, "idle fleet: batches sent without a wake-up to one idle worker, for its worst case (0: skip)")
 	fs.StringVar(&o.Only, "only", "", "run one part alone and print it, no --markdown: \"idle\" (the idle fleet) or \"latency\" (the latency scenario)")
@@ -140,6 +141,8 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 		return c, cli.Usagef("--latency-repeat %d out of range [1, 100]", o.LatencyRepeat)
 	case o.IdleWorkers < 0 || o.IdleWorkers > 200:
 		return c, cli.Usagef("--idle-workers %d out of range [0, 200]", o.IdleWorkers)
+	case o.IdleAdded < 0 || o.IdleAdded > 200:
+		return c, cli.Usagef("--idle-added %d out of range [0, 200]", o.IdleAdded)
 	case o.IdleWindow < time.Second:
 		return c, cli.Usagef("--idle-window %s: at least 1s", o.IdleWindow)
 	case o.IdleProbes < 0 || o.IdleProbes > 1000:

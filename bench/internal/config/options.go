@@ -63,6 +63,10 @@ type Options struct {
 	// wake-up.
 	IdleWorkers int
 	IdleWindow  time.Duration
+	// IdleAdded workers join the idle fleet for a second window; Redis's
+	// cost per idle worker is what they add, over them (0: against the
+	// baseline alone).
+	IdleAdded int
 	IdleProbes  int
 	LoneProbes  int
 	// Only, when set, runs that part alone: OnlyIdle or OnlyLatency.

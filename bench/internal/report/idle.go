@@ -33,6 +33,10 @@ type IdleFleet struct {
 	Baseline                      time.Duration
 	// CPU is Redis's CPU over the window; WorkerCPU the fleet's own.
 	CPU, WorkerCPU time.Duration
+	// Added workers then join the fleet, and AddedCPU is Redis's CPU over
+	// a second window of the same length with all of them.
+	Added    int
+	AddedCPU time.Duration
 	Commands       map[string]redisstat.CmdStat // INFO commandstats over the window
 	Clients        string                       // connected_clients at the window's end
 	// Probes are the fleet's pickup latencies: enqueue sent → result
@@ -58,9 +62,23 @@ func (f *IdleFleet) BaselineRate() float64 { return (f.BaselineBefore + f.Baseli
 func (f *IdleFleet) Rate() float64 { return f.CPU.Seconds() / f.Window.Seconds() }
 
 // PerWorker is the Redis CPU one idle worker costs, in seconds per second
-// (a fraction of one core): the CPU with the fleet less the baseline, over
-// the workers.
+// (a fraction of one core): what the Added workers added to Redis's CPU,
+// over them, when the run added some; otherwise PerWorkerOverBaseline. The
+// difference between two fleets leaves out Redis's own CPU, which drifts
+// by more than a few workers cost.
 func (f *IdleFleet) PerWorker() float64 {
+	if f.Added > 0 && f.AddedCPU > 0 {
+		return (f.AddedCPU.Seconds()/f.Window.Seconds() - f.Rate()) / float64(f.Added)
+	}
+	return f.PerWorkerOverBaseline()
+}
+
+// Total is the fleet's size in the second window.
+func (f *IdleFleet) Total() int { return f.Workers + f.Added }
+
+// PerWorkerOverBaseline is the Redis CPU one idle worker costs by the first
+// window alone: the CPU with the fleet less the baseline, over the workers.
+func (f *IdleFleet) PerWorkerOverBaseline() float64 {
 	return (f.Rate() - f.BaselineRate()) / float64(max(f.Workers, 1))
 }
 

@@ -67,6 +67,8 @@ func fakeIdle(perWorker float64, probes, lone []time.Duration) *IdleFleet {
 		Settle: 15 * time.Second, Window: window, Baseline: 10 * time.Second,
 		BaselineBefore: 900e-6, BaselineAfter: 1100e-6,
 		CPU:       time.Duration((1000 + workers*perWorker) * float64(window) / 1e6),
+		Added:     30,
+		AddedCPU:  time.Duration((1000 + (workers+30)*perWorker) * float64(window) / 1e6),
 		WorkerCPU: workers * window / 1000,
 		Commands: map[string]redisstat.CmdStat{
 			"evalsha": {Calls: 20 * 60, Usec: 20 * 60 * 10}, "zadd": {Calls: 20 * 60 * 2 / 5, Usec: 20 * 60}, "ping": {Calls: 20 * 20, Usec: 20 * 20},
@@ -245,6 +247,13 @@ func TestIdleFleet(t *testing.T) {
 			f := fakeIdle(tc.perWorker, nil, nil)
 			require.InDelta(t, 1000e-6, f.BaselineRate(), 1e-12, "the mean of before and after")
 			require.InDelta(t, tc.perWorker*1e-6, f.PerWorker(), 1e-9)
+			require.InDelta(t, tc.perWorker*1e-6, f.PerWorkerOverBaseline(), 1e-9)
+			// A baseline that drifted leaves the figure from the added
+			// workers alone.
+			f.BaselineAfter += 500e-6
+			require.InDelta(t, tc.perWorker*1e-6, f.PerWorker(), 1e-9)
+			require.InDelta(t, (tc.perWorker-250.0/20)*1e-6, f.PerWorkerOverBaseline(), 1e-9)
+			f.BaselineAfter -= 500e-6
 			require.InDelta(t, (60.0+24+20)/60, f.Calls(), 1e-9, "commands per second per worker")
 			require.InDelta(t, 1e-3, f.WorkerRate(), 1e-12)
 			cmds := f.IdleCommands()

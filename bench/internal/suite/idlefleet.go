@@ -69,8 +69,13 @@ func idleFleet(ctx context.Context, e *trial.Env) (*report.IdleFleet, error) {
 	if err := m.window(ctx, f); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(e.Log, "  Redis CPU per idle worker: %.1f µs/s (%.4f %% of a core), %.2f commands/s\n",
-		1e6*r.PerWorker(), 100*r.PerWorker(), r.Calls())
+	if o.IdleAdded > 0 {
+		if err := m.added(ctx); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintf(e.Log, "  Redis CPU per idle worker: %.1f µs/s (%.4f %% of a core), %.2f commands/s; %.1f µs/s against the baseline\n",
+		1e6*r.PerWorker(), 100*r.PerWorker(), r.Calls(), 1e6*r.PerWorkerOverBaseline())
 
 	p, err := m.producer()
 	if err != nil {
@@ -238,6 +243,35 @@ func (m *idleMeter) window(ctx context.Context, f *fleet.Fleet) error {
 			delete(m.r.Commands, k)
 		}
 	}
+	return nil
+}
+
+// added starts Opts.IdleAdded more workers beside the fleet, lets them
+// settle, reads Redis's CPU over a second window, and stops them.
+func (m *idleMeter) added(ctx context.Context) error {
+	f, err := m.e.StartFleetAt(ctx, m.url, measure.KindBits, m.queue, m.e.Opts.IdleAdded, nil)
+	if err != nil {
+		return err
+	}
+	defer f.Stop()
+	if err := sleep(ctx, m.r.Settle); err != nil {
+		return err
+	}
+	c0, err := redisstat.CPU(ctx, m.admin)
+	if err != nil {
+		return err
+	}
+	if err := sleep(ctx, m.r.Window); err != nil {
+		return err
+	}
+	c1, err := redisstat.CPU(ctx, m.admin)
+	if err != nil {
+		return err
+	}
+	if err := f.Alive(); err != nil {
+		return err
+	}
+	m.r.Added, m.r.AddedCPU = m.e.Opts.IdleAdded, c1-c0
 	return nil
 }
 
