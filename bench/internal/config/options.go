@@ -66,9 +66,9 @@ type Options struct {
 	// IdleAdded workers join the idle fleet for a second window; Redis's
 	// cost per idle worker is what they add, over them (0: against the
 	// baseline alone).
-	IdleAdded int
-	IdleProbes  int
-	LoneProbes  int
+	IdleAdded  int
+	IdleProbes int
+	LoneProbes int
 	// Only, when set, runs that part alone: OnlyIdle or OnlyLatency.
 	Only string
 

@@ -37,8 +37,8 @@ type IdleFleet struct {
 	// a second window of the same length with all of them.
 	Added    int
 	AddedCPU time.Duration
-	Commands       map[string]redisstat.CmdStat // INFO commandstats over the window
-	Clients        string                       // connected_clients at the window's end
+	Commands map[string]redisstat.CmdStat // INFO commandstats over the window
+	Clients  string                       // connected_clients at the window's end
 	// Probes are the fleet's pickup latencies: enqueue sent → result
 	// seen, each batch sent after a random gap of ProbeGap[0] to
 	// ProbeGap[1] after the previous one's result, the first right after
