@@ -2,6 +2,7 @@ package results
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -102,8 +103,7 @@ func (g *Group) take() []*pendingSave {
 		}
 		n++
 	}
-	group := make([]*pendingSave, n)
-	copy(group, g.waiting)
-	g.waiting = append(g.waiting[:0], g.waiting[n:]...)
+	group := slices.Clone(g.waiting[:n])
+	g.waiting = slices.Delete(g.waiting, 0, n) // and lets go of the taken
 	return group
 }
