@@ -197,7 +197,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// out a Redis outage of up to saveOutage, so that a restart does not
 	// fail the batches in flight (results.RidingStore).
 	store := &results.RidingStore{
-		Next:  &results.Group{Store: &results.Store{Client: rdb, Prefix: c.prefix, TTL: c.resultTTL}},
+		Next: &results.Group{
+			Store: &results.Store{Client: rdb, Prefix: c.prefix, TTL: c.resultTTL},
+			Wrote: ops.metrics.ObserveWrite,
+		},
 		Rider: outage.New(saveOutage, log),
 	}
 	return worker.Serve(ctx, worker.Config{

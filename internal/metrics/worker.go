@@ -64,6 +64,7 @@ type Worker struct {
 	misses       prometheus.Counter
 	batchSeconds prometheus.Histogram
 	writeSeconds prometheus.Histogram
+	writeGroups  prometheus.Histogram
 	inFlight     prometheus.Gauge
 	cacheBuild   prometheus.Gauge
 	cacheEntries prometheus.Gauge
@@ -106,6 +107,11 @@ func NewWorker(reg prometheus.Registerer, ready func() bool) *Worker {
 			Help:    "Time taken to write a batch's result to Redis, successful or not.",
 			Buckets: durationBuckets,
 		}),
+		writeGroups: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "result_write_batches",
+			Help:    "Batches carried by each result write, one transaction and one round trip: more than 1 when saves of concurrent batches waited together.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+		}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: Namespace, Name: "batches_in_flight",
 			Help: "Batches being processed by this worker right now.",
@@ -136,7 +142,7 @@ func NewWorker(reg prometheus.Registerer, ready func() bool) *Worker {
 		m.failed.WithLabelValues(r)
 	}
 	reg.MustRegister(m.processed, m.failed, m.integers, m.misses, m.batchSeconds, m.writeSeconds,
-		m.inFlight, m.cacheBuild, m.cacheEntries, m.cacheBytes, readyGauge)
+		m.writeGroups, m.inFlight, m.cacheBuild, m.cacheEntries, m.cacheBytes, readyGauge)
 	return m
 }
 
@@ -150,6 +156,10 @@ func (m *Worker) Observe(o tasks.Outcome) {
 	m.integers.Add(float64(o.Count))
 	m.misses.Add(float64(o.Misses))
 }
+
+// ObserveWrite records one result write of batches batches; it is
+// results.Group's Wrote.
+func (m *Worker) ObserveWrite(batches int) { m.writeGroups.Observe(float64(batches)) }
 
 // ObserveCache records the cache a worker built.
 func (m *Worker) ObserveCache(st cache.Stats) {

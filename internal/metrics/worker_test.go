@@ -138,7 +138,13 @@ func TestWorkerMetrics(t *testing.T) {
 	require.NoError(t, err)
 	require.Error(t, h.ProcessTask(context.Background(), task))
 
+	for _, n := range []int{1, 3, 1} {
+		m.ObserveWrite(n)
+	}
 	mfs = gather(t, reg)
+	writes := mfs["bitqueue_result_write_batches"].GetMetric()[0].GetHistogram()
+	require.EqualValues(t, 3, writes.GetSampleCount(), "writes")
+	require.EqualValues(t, 5, writes.GetSampleSum(), "batches they carried")
 	for _, tt := range []struct {
 		name   string
 		labels map[string]string

@@ -32,6 +32,9 @@ const (
 // Store.Save.
 type Group struct {
 	Store *Store
+	// Wrote, when set, is called after each write, successful or not,
+	// with the number of batches it carried (1 on a Redis Cluster).
+	Wrote func(batches int)
 
 	mu      sync.Mutex
 	writing bool // a group is being written; when false, nobody waits
@@ -54,7 +57,9 @@ type groupReply struct {
 // wait at the same time.
 func (g *Group) Save(ctx context.Context, runID string, seq uint64, r tasks.Result) error {
 	if _, ok := g.Store.Client.(*redis.ClusterClient); ok {
-		return g.Store.Save(ctx, runID, seq, r)
+		err := g.Store.Save(ctx, runID, seq, r)
+		g.wrote(1)
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err // a batch handed back writes nothing
@@ -79,6 +84,7 @@ func (g *Group) Save(ctx context.Context, runID string, seq uint64, r tasks.Resu
 		batches[i] = p.batch
 	}
 	err := g.Store.SaveAll(context.WithoutCancel(ctx), batches)
+	g.wrote(len(batches))
 	for _, p := range group[1:] {
 		p.reply <- groupReply{err: err}
 	}
@@ -91,6 +97,12 @@ func (g *Group) Save(ctx context.Context, runID string, seq uint64, r tasks.Resu
 	}
 	g.mu.Unlock()
 	return err
+}
+
+func (g *Group) wrote(batches int) {
+	if g.Wrote != nil {
+		g.Wrote(batches)
+	}
 }
 
 // take removes the next group from the head of the line. g.mu is held.

@@ -65,6 +65,9 @@ func TestGroupSavesTogether(t *testing.T) {
 	var once sync.Once
 	hook := &pipelineHook{before: func() error { once.Do(func() { <-release }); return nil }}
 	g, s := groupOnHook(t, hook)
+	var mu sync.Mutex
+	var wrote []int
+	g.Wrote = func(n int) { mu.Lock(); wrote = append(wrote, n); mu.Unlock() }
 	ctx := context.Background()
 
 	var wg sync.WaitGroup
@@ -83,6 +86,7 @@ func TestGroupSavesTogether(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.EqualValues(t, 2, hook.sent.Load(), "the first save, then everyone who waited for it")
+	require.Equal(t, []int{1, callers - 1}, wrote, "the batches of each write")
 
 	n, err := s.DoneCount(ctx, "run-g")
 	require.NoError(t, err)
