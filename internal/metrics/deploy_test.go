@@ -98,6 +98,7 @@ func TestDashboardUsesExportedMetrics(t *testing.T) {
 		"bitqueue_batches_failed_total",                 // failures
 		"bitqueue_queue_inspect_success",                // is the exporter reading Redis
 		"bitqueue_result_write_duration_seconds_bucket", // result writes
+		"bitqueue_result_write_batches_sum",             // batches per result write
 	} {
 		require.True(t, used[name], "the dashboard shows no %s", name)
 	}
