@@ -185,18 +185,24 @@ func (m *idleMeter) close() {
 
 // baseline returns Redis's own CPU over idleBaseline, in seconds per second.
 func (m *idleMeter) baseline(ctx context.Context) (float64, error) {
+	cpu, err := m.cpuOver(ctx, idleBaseline)
+	return cpu.Seconds() / idleBaseline.Seconds(), err
+}
+
+// cpuOver returns the CPU Redis spends over the next d.
+func (m *idleMeter) cpuOver(ctx context.Context, d time.Duration) (time.Duration, error) {
 	c0, err := redisstat.CPU(ctx, m.admin)
 	if err != nil {
 		return 0, err
 	}
-	if err := sleep(ctx, idleBaseline); err != nil {
+	if err := sleep(ctx, d); err != nil {
 		return 0, err
 	}
 	c1, err := redisstat.CPU(ctx, m.admin)
 	if err != nil {
 		return 0, err
 	}
-	return (c1 - c0).Seconds() / idleBaseline.Seconds(), nil
+	return c1 - c0, nil
 }
 
 // window reads Redis's CPU and commands and the fleet's CPU over the window.
@@ -257,21 +263,14 @@ func (m *idleMeter) added(ctx context.Context) error {
 	if err := sleep(ctx, m.r.Settle); err != nil {
 		return err
 	}
-	c0, err := redisstat.CPU(ctx, m.admin)
-	if err != nil {
-		return err
-	}
-	if err := sleep(ctx, m.r.Window); err != nil {
-		return err
-	}
-	c1, err := redisstat.CPU(ctx, m.admin)
+	cpu, err := m.cpuOver(ctx, m.r.Window)
 	if err != nil {
 		return err
 	}
 	if err := f.Alive(); err != nil {
 		return err
 	}
-	m.r.Added, m.r.AddedCPU = m.e.Opts.IdleAdded, c1-c0
+	m.r.Added, m.r.AddedCPU = m.e.Opts.IdleAdded, cpu
 	return nil
 }
 
