@@ -5,8 +5,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/redis/go-redis/v9"
-
 	"bitqueue/internal/tasks"
 )
 
@@ -56,7 +54,7 @@ type groupReply struct {
 // Save saves r as batch seq of runID, with the Saves of other callers that
 // wait at the same time.
 func (g *Group) Save(ctx context.Context, runID string, seq uint64, r tasks.Result) error {
-	if _, ok := g.Store.Client.(*redis.ClusterClient); ok {
+	if g.Store.onCluster() {
 		err := g.Store.Save(ctx, runID, seq, r)
 		g.wrote(1)
 		return err

@@ -66,24 +66,30 @@ type Batch struct {
 // round trip on a single Redis: either all of them are stored or none. On a
 // Redis Cluster it saves them one after another.
 func (s *Store) SaveAll(ctx context.Context, bs []Batch) error {
-	if _, ok := s.Client.(*redis.ClusterClient); ok {
-		for _, b := range bs {
-			if err := s.saveResults(ctx, b); err != nil {
-				return err
-			}
-			if err := s.MarkDone(ctx, b.RunID, b.Seq); err != nil {
-				return err
-			}
-		}
-		return nil
+	if !s.onCluster() {
+		return s.write(ctx, bs, true)
 	}
-	return s.saveResults(ctx, bs...)
+	for _, b := range bs {
+		if err := s.write(ctx, []Batch{b}, false); err != nil {
+			return err
+		}
+		if err := s.MarkDone(ctx, b.RunID, b.Seq); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// saveResults writes bs's results, and also their done bits on a client that
-// is not a cluster's, in one transaction.
-func (s *Store) saveResults(ctx context.Context, bs ...Batch) error {
-	_, cluster := s.Client.(*redis.ClusterClient)
+// onCluster reports whether the store's client is a Redis Cluster's, whose
+// keys of one transaction must share a slot.
+func (s *Store) onCluster() bool {
+	_, ok := s.Client.(*redis.ClusterClient)
+	return ok
+}
+
+// write writes bs's results, with their done bits when markDone is set, in
+// one transaction.
+func (s *Store) write(ctx context.Context, bs []Batch, markDone bool) error {
 	ttl := s.ttl()
 	cmds, err := s.Client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for i, b := range bs {
@@ -95,7 +101,7 @@ func (s *Store) saveResults(ctx context.Context, bs ...Batch) error {
 				tasks.FieldWidth, b.Result.Width,
 				tasks.FieldBits, b.Result.Bits)
 			p.PExpire(ctx, key, ttl)
-			if cluster {
+			if !markDone {
 				continue
 			}
 			done := layout.DoneKey(s.Root(), b.RunID)
