@@ -170,11 +170,11 @@ type modelInputs struct {
 // Capacity is the capacity model's inputs from the main configuration's
 // pipeline trials, its memory and the idle fleet.
 func (v view) Capacity() modelInputs {
-	n := measure.Batches(v.Main.Bits)
+	rows := v.CPURows()
 	c := modelInputs{
-		CB:    float64(measure.SumCPU(v.Main.Bits).Redis.Microseconds()) / n,
-		CE:    entryUsec(measure.Commands(v.Main.Bits)) / n,
-		WB:    float64(measure.SumCPU(v.Main.Bits).Workers.Microseconds()) / n,
+		CB:    rows[0].Pipeline,
+		CE:    entryUsec(measure.Commands(v.Main.Bits)) / measure.Batches(v.Main.Bits),
+		WB:    rows[1].Pipeline,
 		Batch: v.Main.Batch,
 	}
 	if v.IdleFleet != nil {

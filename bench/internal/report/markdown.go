@@ -92,11 +92,11 @@ func (v view) Empty() measure.Trial { return measure.Median(v.Main.Empty) }
 
 // CPUPerBatch is the CPU time of every process per batch, in µs, over the
 // trials of the main configuration of the pipeline and of the ceiling.
-func (v view) CPUPerBatch() cpuRow {
-	return cpuRow{
-		Pipeline: 1e6 * measure.SumCPU(v.Main.Bits).Total().Seconds() / measure.Batches(v.Main.Bits),
-		Ceiling:  1e6 * measure.SumCPU(v.Main.Empty).Total().Seconds() / measure.Batches(v.Main.Empty),
-	}
+func (v view) CPUPerBatch() cpuRow { return v.CPURows()[3] }
+
+// usPerBatch is d, spent over trials ts, in µs per batch.
+func usPerBatch(d time.Duration, ts []measure.Trial) float64 {
+	return float64(d.Microseconds()) / measure.Batches(ts)
 }
 
 // MaxReady and MaxRSS are the slowest start and the largest peak RSS of the
@@ -361,9 +361,9 @@ type cpuRow struct {
 // CPURows split the main configuration's CPU time per batch by process.
 func (v view) CPURows() []cpuRow {
 	cb, ce := measure.SumCPU(v.Main.Bits), measure.SumCPU(v.Main.Empty)
-	nb, ne := measure.Batches(v.Main.Bits), measure.Batches(v.Main.Empty)
-	per := func(d time.Duration, n float64) float64 { return float64(d.Microseconds()) / n }
-	row := func(name string, b, e time.Duration) cpuRow { return cpuRow{name, per(b, nb), per(e, ne)} }
+	row := func(name string, b, e time.Duration) cpuRow {
+		return cpuRow{name, usPerBatch(b, v.Main.Bits), usPerBatch(e, v.Main.Empty)}
+	}
 	return []cpuRow{
 		row("Redis", cb.Redis, ce.Redis),
 		row("worker processes", cb.Workers, ce.Workers),

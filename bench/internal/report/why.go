@@ -87,8 +87,8 @@ func (v view) whyBare() string {
 	if bare == nil || len(v.Main.Empty) == 0 || v.Empty().IntsPerSec()/bare.IntsPerSec() >= TargetBare {
 		return ""
 	}
-	ce := measure.SumCPU(v.Main.Empty).Total().Seconds() * 1e6 / measure.Batches(v.Main.Empty)
-	ba := measure.SumCPU(v.Main.Bare).Total().Seconds() * 1e6 / measure.Batches(v.Main.Bare)
+	ce := v.CPUPerBatch().Ceiling
+	ba := usPerBatch(measure.SumCPU(v.Main.Bare).Total(), v.Main.Bare)
 	s := fmt.Sprintf("Ceiling against bare asynq: the ceiling spends %.0f µs of CPU per batch, bare asynq %.0f µs", ce, ba)
 	if ce > ba {
 		return s + fmt.Sprintf(": the worker's set-up costs %+.0f µs per batch.", ce-ba)
