@@ -3,7 +3,6 @@ package runs_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -35,16 +34,9 @@ func TestLostBatchesAndEnqueueLost(t *testing.T) {
 	require.NoError(t, err)
 	rec := runs.Record{RunID: runID, Queue: queue, Shards: 1, Batches: 8, Integers: 15, BatchSize: 2, Input: identity, Created: time.Now(), Updated: time.Now()}
 	store := &results.Store{Client: r.Client, Prefix: prefix}
-	client := asynq.NewClientFromRedisClient(r.Client)
-	t.Cleanup(func() { client.Close() })
+	client := newClient(t, r.Client)
 	insp := asynq.NewInspectorFromRedisClient(r.Client)
-	enqueue := func(seq uint64, opts ...asynq.Option) {
-		t.Helper()
-		task, err := tasks.NewBitsTask(tasks.Batch{RunID: runID, Seq: seq, Nums: []uint64{seq}}, append([]asynq.Option{asynq.Queue(queue)}, opts...)...)
-		require.NoError(t, err)
-		_, err = client.Enqueue(task)
-		require.NoError(t, err)
-	}
+	enqueue := batchEnqueuer(t, client, runID, func(uint64) string { return queue })
 	result := tasks.Result{Count: 1, Width: 1, Bits: []byte{0}}
 
 	// 5: processed and kept as completed for an hour; its result is gone.
@@ -116,21 +108,4 @@ func TestLostBatchesAndEnqueueLost(t *testing.T) {
 	ids, err = p.EnqueueLost(ctx, rec, src, []uint64{4})
 	require.NoError(t, err)
 	require.Empty(t, ids, "a batch queued meanwhile is left alone")
-}
-
-// integersOf reads every integer of src.
-func integersOf(t *testing.T, src input.Source) []uint64 {
-	t.Helper()
-	s, err := src.Open()
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
-	var out []uint64
-	for {
-		n, err := s.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		require.NoError(t, err)
-		out = append(out, n)
-	}
 }

@@ -114,7 +114,7 @@ func TestResultsListDelete(t *testing.T) {
 	time.Sleep(2 * time.Millisecond) // the index orders runs by creation time in ms
 	_, err = p.Enqueue(ctx, "newer", input.Random(2, 3, 100), 3)
 	require.NoError(t, err)
-	nums := readAll(t, input.Random(1, 5, 100))
+	nums := integersOf(t, input.Random(1, 5, 100))
 	for seq := range uint64(3) {
 		save(t, p, "older", seq, nums[2*seq:min(2*seq+2, 5)]...)
 	}
@@ -166,19 +166,4 @@ func TestResultsListDelete(t *testing.T) {
 	left, err := r.Client.ZRange(ctx, layout.RunsKey(prefix), 0, -1).Result()
 	require.NoError(t, err)
 	require.Equal(t, []string{"newer"}, left)
-}
-
-func readAll(t *testing.T, src input.Source) []uint64 {
-	t.Helper()
-	s, err := src.Open()
-	require.NoError(t, err)
-	defer s.Close()
-	var out []uint64
-	for {
-		n, err := s.Next()
-		if err != nil {
-			return out
-		}
-		out = append(out, n)
-	}
 }

@@ -28,15 +28,8 @@ func TestStatusAndRequeue(t *testing.T) {
 	const runID = "status-run"
 	rec := runs.Record{RunID: runID, Queue: queue, Shards: 1, Batches: 6, Integers: 6, BatchSize: 1, Created: time.Now(), Updated: time.Now()}
 	store := &results.Store{Client: r.Client, Prefix: prefix}
-	client := asynq.NewClientFromRedisClient(r.Client)
 	insp := asynq.NewInspectorFromRedisClient(r.Client)
-	enqueue := func(seq uint64, opts ...asynq.Option) {
-		t.Helper()
-		task, err := tasks.NewBitsTask(tasks.Batch{RunID: runID, Seq: seq, Nums: []uint64{seq}}, append([]asynq.Option{asynq.Queue(queue)}, opts...)...)
-		require.NoError(t, err)
-		_, err = client.Enqueue(task)
-		require.NoError(t, err)
-	}
+	enqueue := batchEnqueuer(t, newClient(t, r.Client), runID, func(uint64) string { return queue })
 
 	for seq := range uint64(2) { // 0, 1: done
 		require.NoError(t, store.Save(ctx, runID, seq, tasks.Result{Count: 1, Width: 1, Bits: []byte{0}}))
@@ -135,16 +128,10 @@ func TestStatusShardedAndRetained(t *testing.T) {
 	})
 	rec := runs.Record{RunID: runID, Queue: base, Shards: 3, Batches: 4, Integers: 4, BatchSize: 1, Created: time.Now(), Updated: time.Now()}
 	store := &results.Store{Client: r.Client, Prefix: prefix}
-	client := asynq.NewClientFromRedisClient(r.Client)
 	insp := asynq.NewInspectorFromRedisClient(r.Client)
-	enqueue := func(seq uint64, opts ...asynq.Option) {
-		t.Helper()
-		q := shard.QueueOf(base, 3, tasks.TaskID(runID, seq))
-		task, err := tasks.NewBitsTask(tasks.Batch{RunID: runID, Seq: seq, Nums: []uint64{seq}}, append([]asynq.Option{asynq.Queue(q)}, opts...)...)
-		require.NoError(t, err)
-		_, err = client.Enqueue(task)
-		require.NoError(t, err)
-	}
+	enqueue := batchEnqueuer(t, newClient(t, r.Client), runID, func(seq uint64) string {
+		return shard.QueueOf(base, 3, tasks.TaskID(runID, seq))
+	})
 
 	// 3: processed and kept for an hour, its result gone.
 	enqueue(3, asynq.Retention(time.Hour))
