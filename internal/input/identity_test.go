@@ -1,7 +1,6 @@
 package input_test
 
 import (
-	"io"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,7 +17,7 @@ func TestFromIdentity(t *testing.T) {
 	require.NoError(t, err)
 	src, ok := input.FromIdentity(id)
 	require.True(t, ok, "identity %q", id)
-	require.Equal(t, integersOf(t, orig), integersOf(t, src), "the same integers")
+	require.Equal(t, readSource(t, orig), readSource(t, src), "the same integers")
 
 	for _, tc := range []struct{ name, identity string }{
 		{"file", "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
@@ -58,21 +57,4 @@ func FuzzFromIdentity(f *testing.F) {
 			t.Fatalf("FromIdentity(%q) gave a source of identity %q (%v)", identity, got, err)
 		}
 	})
-}
-
-// integersOf reads every integer of src.
-func integersOf(t *testing.T, src input.Source) []uint64 {
-	t.Helper()
-	s, err := src.Open()
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
-	var out []uint64
-	for {
-		n, err := s.Next()
-		if err == io.EOF {
-			return out
-		}
-		require.NoError(t, err)
-		out = append(out, n)
-	}
 }
