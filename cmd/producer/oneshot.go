@@ -91,22 +91,7 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 	client := asynq.NewClientFromRedisClient(rdb)
 	defer client.Close()
 	inspector := asynq.NewInspectorFromRedisClient(rdb)
-	p, err := runs.New(runs.Config{
-		Client:      client,
-		Inspector:   inspector,
-		Store:       &results.Store{Client: rdb, Prefix: c.prefix},
-		Queue:       c.queue,
-		Shards:      c.shards,
-		BatchSize:   c.batchSize,
-		MaxRetry:    c.maxRetry,
-		Concurrency: c.concurrency,
-		TaskTimeout: c.taskTimeout,
-		Retention:   c.retention,
-		RedisWait:   c.redisWait,
-		Logger:      log,
-		RecordTTL:   c.recordTTL,
-		LostAfter:   c.lostAfter,
-	})
+	p, err := runs.New(c.runsConfig(client, inspector, &results.Store{Client: rdb, Prefix: c.prefix}, log))
 	if err != nil {
 		return err
 	}

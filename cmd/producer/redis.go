@@ -4,9 +4,12 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"bitqueue/internal/redisconn"
+	"bitqueue/internal/results"
+	"bitqueue/internal/runs"
 	"bitqueue/internal/shard"
 )
 
@@ -14,6 +17,27 @@ import (
 // of at least poolSize.
 func (c config) redisSetup(poolSize int) redisconn.Setup {
 	return redisconn.Setup{URL: c.redisURL, Options: c.redisOpts, PoolSize: poolSize, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel}
+}
+
+// runsConfig is the configuration of the run producer c's flags describe,
+// enqueueing with client and reading with inspector and store.
+func (c config) runsConfig(client *asynq.Client, inspector *asynq.Inspector, store *results.Store, log *slog.Logger) runs.Config {
+	return runs.Config{
+		Client:      client,
+		Inspector:   inspector,
+		Store:       store,
+		Queue:       c.queue,
+		Shards:      c.shards,
+		BatchSize:   c.batchSize,
+		MaxRetry:    c.maxRetry,
+		Concurrency: c.concurrency,
+		TaskTimeout: c.taskTimeout,
+		Retention:   c.retention,
+		RedisWait:   c.redisWait,
+		Logger:      log,
+		RecordTTL:   c.recordTTL,
+		LostAfter:   c.lostAfter,
+	}
 }
 
 // logPlacement logs, on a Redis Cluster, which master holds each queue, and

@@ -186,21 +186,9 @@ func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedul
 		if err != nil {
 			return err
 		}
-		p, err := runs.New(runs.Config{
-			Client:      client,
-			Inspector:   inspector,
-			Store:       store,
-			Queue:       c.queue,
-			Shards:      c.shards,
-			BatchSize:   c.batchSize,
-			MaxRetry:    c.maxRetry,
-			Concurrency: c.concurrency,
-			TaskTimeout: c.taskTimeout,
-			Retention:   s.tickRetention(&c, t.Time),
-			RedisWait:   c.redisWait,
-			Logger:      log,
-			RecordTTL:   c.recordTTL,
-		})
+		cfg := c.runsConfig(client, inspector, store, log)
+		cfg.Retention = s.tickRetention(&c, t.Time)
+		p, err := runs.New(cfg)
 		if err != nil {
 			return err
 		}
