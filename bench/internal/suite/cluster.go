@@ -3,7 +3,6 @@ package suite
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -300,18 +299,9 @@ func (t *target) close() {
 
 // fleet starts W production workers on t serving queue in shards.
 func (t *target) fleet(ctx context.Context, e *trial.Env, queue string, shards int) (*fleet.Fleet, error) {
-	o := e.Opts
-	return fleet.Start(ctx, measure.KindBits, o.Workers, func(int) []string {
-		args := []string{filepath.Join(o.Bin, "worker"), "--redis", t.url, "--queue", queue, "--shards", strconv.Itoa(shards), "--prefix", e.Prefix,
-			"--result-ttl", "30m", "--log-level", "info", "--log-format", "text", "--http-addr", "127.0.0.1:0"}
-		if o.WorkerConcurrency > 0 {
-			args = append(args, "--concurrency", strconv.Itoa(o.WorkerConcurrency))
-		}
-		if o.PollInterval > 0 {
-			args = append(args, "--poll-interval", o.PollInterval.String())
-		}
-		return append(args, o.WorkerFlags...)
-	}, 30*time.Second)
+	return e.StartFleetAt(ctx, t.url, measure.KindBits, queue, e.Opts.Workers, func(int) []string {
+		return []string{"--shards", strconv.Itoa(shards)}
+	})
 }
 
 // producer is the producer's code path on t, as the benchmark's trials run
