@@ -127,9 +127,14 @@ func TestProducerRefusesBadResults(t *testing.T) {
 			for f, v := range c.hash {
 				fields = append(fields, f, v)
 			}
+			// The run begins (its record is created), then the bad hash
+			// takes the place of its batch's result: a new run would
+			// delete what its id left behind.
+			args := []string{"-input", in, "-batch-size", "3", "-run-id", runID}
+			require.Equal(t, 0, produce(t, e, args...).code)
 			require.NoError(t, e.Client.HSet(ctx, key, fields...).Err())
 			out := filepath.Join(t.TempDir(), "out.tsv")
-			r := produce(t, e, "-input", in, "-batch-size", "3", "-run-id", runID, "-wait", "-timeout", "30s", "-out", out)
+			r := produce(t, e, append(args, "-wait", "-timeout", "30s", "-out", out)...)
 			require.Equal(t, 1, r.code, r.stderr)
 			last := lastLine(r.stderr)
 			require.Contains(t, last, "producer: ")

@@ -3,6 +3,7 @@ package results_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -75,4 +76,39 @@ func TestLoadManyAndDeleteRun(t *testing.T) {
 	left, err := r.Client.Exists(ctx, layout.ResultKey(prefix, "run-1", 0), layout.DoneKey(prefix, "run-1")).Result()
 	require.NoError(t, err)
 	require.Zero(t, left)
+}
+
+// TestDoneBitmapNeverOutlivesItsResults saves a run's batches with results
+// of different lifetimes: the bitmap expires with the first result it
+// vouches for, not with the last; a repaired mark makes it expire no later
+// than the result it was repaired from; Unmark clears marks; Lifetimes
+// tells a missing result from one that never expires.
+func TestDoneBitmapNeverOutlivesItsResults(t *testing.T) {
+	t.Parallel()
+	s, r, prefix := newStore(t)
+	ctx := context.Background()
+	done := layout.DoneKey(prefix, "run-1")
+	require.NoError(t, s.Save(ctx, "run-1", 0, pack(t, 1)))
+	longer := &results.Store{Client: s.Client, Prefix: prefix, TTL: 3 * ttl}
+	require.NoError(t, longer.Save(ctx, "run-1", 1, pack(t, 2)))
+	requireTTL(t, r, done, ttl) // the first result's, not the later one's
+
+	require.NoError(t, s.MarkDoneWithin(ctx, "run-1", 10*time.Minute, 2))
+	requireTTL(t, r, done, 10*time.Minute)
+	require.NoError(t, s.MarkDoneWithin(ctx, "run-1", results.Forever, 3))
+	requireTTL(t, r, done, 10*time.Minute) // no expiry to keep: unchanged
+
+	require.NoError(t, s.Unmark(ctx, "run-1", 2, 3))
+	n, err := s.DoneCount(ctx, "run-1")
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+
+	require.NoError(t, r.Client.HSet(ctx, layout.ResultKey(prefix, "run-1", 4), "v", 1).Err())
+	left, err := s.Lifetimes(ctx, "run-1", []uint64{0, 1, 4, 5})
+	require.NoError(t, err)
+	require.InDelta(t, ttl, left[0], float64(time.Minute))
+	require.InDelta(t, 3*ttl, left[1], float64(time.Minute))
+	require.Equal(t, []time.Duration{results.Forever, results.Missing}, left[2:])
+	require.Equal(t, 10*time.Minute, results.Shortest(time.Hour, results.Forever, 10*time.Minute, results.Missing))
+	require.Equal(t, results.Forever, results.Shortest(results.Forever))
 }

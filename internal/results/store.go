@@ -107,7 +107,7 @@ func (s *Store) write(ctx context.Context, bs []Batch, markDone bool) error {
 			done := layout.DoneKey(s.Root(), b.RunID)
 			p.SetBit(ctx, done, int64(b.Seq), 1)
 			if i == len(bs)-1 || bs[i+1].RunID != b.RunID {
-				p.PExpire(ctx, done, ttl)
+				expireNoLater(ctx, p, done, ttl)
 			}
 		}
 		return nil
@@ -118,10 +118,19 @@ func (s *Store) write(ctx context.Context, bs []Batch, markDone bool) error {
 	return nil
 }
 
-// MarkDone sets the bits of seqs in the run's done bitmap and sets the
-// bitmap to expire with the results, in one transaction on that one key.
-// Setting a bit twice counts it once.
+// MarkDone sets the bits of seqs in the run's done bitmap, as a save does:
+// the bitmap expires no later than the results' TTL from now. Setting a bit
+// twice counts it once.
 func (s *Store) MarkDone(ctx context.Context, runID string, seqs ...uint64) error {
+	return s.MarkDoneWithin(ctx, runID, s.ttl(), seqs...)
+}
+
+// MarkDoneWithin sets the bits of seqs in the run's done bitmap and makes
+// the bitmap expire no later than left from now, in one transaction on that
+// one key: a bitmap never outlives a result it vouches for. left is the time
+// the shortest-lived of the seqs' results has left (Lifetimes); not positive
+// means the results never expire.
+func (s *Store) MarkDoneWithin(ctx context.Context, runID string, left time.Duration, seqs ...uint64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
@@ -130,13 +139,42 @@ func (s *Store) MarkDone(ctx context.Context, runID string, seqs ...uint64) erro
 		for _, seq := range seqs {
 			p.SetBit(ctx, key, int64(seq), 1)
 		}
-		p.PExpire(ctx, key, s.ttl())
+		if left > 0 {
+			expireNoLater(ctx, p, key, left)
+		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("mark done in %s: %w", key, execErr(cmds, err))
 	}
 	return nil
+}
+
+// Unmark clears the bits of seqs in the run's done bitmap: marks found
+// without their result, which no longer vouch for anything.
+func (s *Store) Unmark(ctx context.Context, runID string, seqs ...uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	key := layout.DoneKey(s.Root(), runID)
+	cmds, err := s.Client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, seq := range seqs {
+			p.SetBit(ctx, key, int64(seq), 0)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("clear done marks in %s: %w", key, execErr(cmds, err))
+	}
+	return nil
+}
+
+// expireNoLater queues a PEXPIRE … LT of key: the key expires in d, unless
+// it already expires sooner (a key without expiry gets one). A run's done
+// bitmap is set this way, so that it expires with the first result it
+// vouches for rather than the last.
+func expireNoLater(ctx context.Context, p redis.Pipeliner, key string, d time.Duration) {
+	p.Do(ctx, "pexpire", key, max(d.Milliseconds(), 1), "lt")
 }
 
 // execErr adds to a failed transaction's error the reply of the queued
@@ -236,16 +274,52 @@ func (s *Store) LoadMany(ctx context.Context, runID string, seqs []uint64) ([]ta
 	return out, nil
 }
 
-// Exist reports, for each seq, whether its batch has a result, in pipelined
-// round trips of at most 1000 keys.
+// Exist reports, for each seq, whether its batch has a result (see
+// Lifetimes).
 func (s *Store) Exist(ctx context.Context, runID string, seqs []uint64) ([]bool, error) {
-	out := make([]bool, 0, len(seqs))
+	left, err := s.Lifetimes(ctx, runID, seqs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(left))
+	for i, d := range left {
+		out[i] = d != Missing
+	}
+	return out, nil
+}
+
+// What Lifetimes says of a result that has no expiry, and of one that does
+// not exist.
+const (
+	Forever time.Duration = -1
+	Missing time.Duration = -2
+)
+
+// Shortest returns the shortest of lifetimes as Lifetimes gives them that
+// end (positive), or Forever when none does: how long a done mark may vouch
+// for all of them.
+func Shortest(lifetimes ...time.Duration) time.Duration {
+	shortest := Forever
+	for _, d := range lifetimes {
+		if d > 0 && (shortest <= 0 || d < shortest) {
+			shortest = d
+		}
+	}
+	return shortest
+}
+
+// Lifetimes returns, for each seq, how long its batch's result has left
+// before it expires: Missing when there is none, Forever when it does not
+// expire. It sends one PTTL per seq, in pipelined round trips of at most
+// 1000.
+func (s *Store) Lifetimes(ctx context.Context, runID string, seqs []uint64) ([]time.Duration, error) {
+	out := make([]time.Duration, 0, len(seqs))
 	for start := 0; start < len(seqs); start += 1000 {
 		chunk := seqs[start:min(start+1000, len(seqs))]
-		cmds := make([]*redis.IntCmd, len(chunk))
+		cmds := make([]*redis.DurationCmd, len(chunk))
 		_, err := s.Client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, seq := range chunk {
-				cmds[i] = p.Exists(ctx, s.key(runID, seq))
+				cmds[i] = p.PTTL(ctx, s.key(runID, seq))
 			}
 			return nil
 		})
@@ -253,7 +327,14 @@ func (s *Store) Exist(ctx context.Context, runID string, seqs []uint64) ([]bool,
 			return nil, err
 		}
 		for _, c := range cmds {
-			out = append(out, c.Val() == 1)
+			switch d := c.Val(); {
+			case d == -2:
+				out = append(out, Missing)
+			case d < 0:
+				out = append(out, Forever)
+			default:
+				out = append(out, d)
+			}
 		}
 	}
 	return out, nil

@@ -49,6 +49,13 @@ func Delete(ctx context.Context, store *results.Store, insp *asynq.Inspector, re
 	if err != nil {
 		return st, fmt.Errorf("mark run %s deleted in %s: %w", rec.RunID, key, err)
 	}
+	// A producer still enqueueing the run stops within guardFresh of the
+	// tombstone: only then are its tasks deleted.
+	select {
+	case <-time.After(TombstoneSettle):
+	case <-ctx.Done():
+		return st, ctx.Err()
+	}
 	if err := deleteTasks(ctx, insp, rec, &st); err != nil {
 		return st, err
 	}
@@ -70,24 +77,17 @@ func deleteTasks(ctx context.Context, insp *asynq.Inspector, rec Record, st *Del
 		wg.Go(func() {
 			for seq := range next {
 				id := tasks.TaskID(rec.RunID, seq)
-				queue := shard.QueueOf(rec.Queue, rec.Shards, id)
-				err := insp.DeleteTask(queue, id)
+				deleted, active, err := deleteTask(insp, shard.QueueOf(rec.Queue, rec.Shards, id), id)
+				mu.Lock()
 				switch {
-				case err == nil:
-					mu.Lock()
+				case err != nil:
+					cancel(err)
+				case deleted:
 					st.Tasks++
-					mu.Unlock()
-				case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
-				default:
-					info, ierr := insp.GetTaskInfo(queue, id)
-					if ierr == nil && info.State == asynq.TaskStateActive {
-						mu.Lock()
-						st.Active = append(st.Active, id)
-						mu.Unlock()
-						continue
-					}
-					cancel(fmt.Errorf("delete task %s in queue %s: %w", id, queue, err))
+				case active:
+					st.Active = append(st.Active, id)
 				}
+				mu.Unlock()
 			}
 		})
 	}
@@ -107,4 +107,31 @@ feed:
 		return cmp.Compare(sa, sb)
 	})
 	return context.Cause(ctx)
+}
+
+// deleteTask deletes task id of queue and reports whether it did, or
+// whether the task is active (asynq refuses to delete those). A task that
+// changes state under it — finishes, fails, is retried — is looked up again:
+// gone is not an error, and a task that left the active state is deleted.
+func deleteTask(insp *asynq.Inspector, queue, id string) (deleted, active bool, err error) {
+	for range 5 {
+		err := insp.DeleteTask(queue, id)
+		switch {
+		case err == nil:
+			return true, false, nil
+		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+			return false, false, nil
+		}
+		info, ierr := insp.GetTaskInfo(queue, id)
+		switch {
+		case errors.Is(ierr, asynq.ErrTaskNotFound), errors.Is(ierr, asynq.ErrQueueNotFound):
+			return false, false, nil // finished meanwhile
+		case ierr != nil:
+			return false, false, fmt.Errorf("delete task %s in queue %s: %w (looking it up: %v)", id, queue, err, ierr)
+		case info.State == asynq.TaskStateActive:
+			return false, true, nil
+		}
+		// It left the active state between the two calls: try again.
+	}
+	return false, false, fmt.Errorf("delete task %s in queue %s: it kept changing state", id, queue)
 }

@@ -47,9 +47,31 @@ func (e *MismatchError) Error() string {
 }
 
 // DeletedError is returned when a run id names a deleted run whose tombstone
-// still lives. Nothing was enqueued.
-type DeletedError struct{ RunID string }
+// still lives: its tasks, results and done marks were removed, nothing of it
+// can be enqueued, waited for or read, and its id is refused until the
+// tombstone expires.
+type DeletedError struct {
+	RunID string
+	// While says what was under way when the run was found deleted ("being
+	// enqueued", "waited for"); empty when it was deleted before.
+	While string
+}
 
 func (e *DeletedError) Error() string {
-	return fmt.Sprintf("run %s was deleted; its id cannot be used again while its record lives: nothing enqueued", e.RunID)
+	when := ""
+	if e.While != "" {
+		when = " while it was " + e.While
+	}
+	return fmt.Sprintf("run %s was deleted (producer delete)%s: its batches and results are gone, and its id is refused while its tombstone lives", e.RunID, when)
+}
+
+// GoneError is returned when a run's record is gone from Redis while the
+// run is being waited for: it expired (--record-ttl), or Redis lost its data
+// (a restart without persistence). Without it, the run's batches cannot be
+// told apart: a producer run again with the run's id and input enqueues
+// what is missing.
+type GoneError struct{ RunID string }
+
+func (e *GoneError) Error() string {
+	return fmt.Sprintf("run %s has no record in Redis any more: it expired (--record-ttl), or Redis lost its data (restarted without persistence?)", e.RunID)
 }

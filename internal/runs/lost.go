@@ -24,7 +24,11 @@ import (
 // the results of the candidates again, so that a batch finishing meanwhile is
 // not reported.
 func LostBatches(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record) ([]uint64, error) {
-	return lostBatches(ctx, store, insp, rec)
+	b, err := assess(ctx, store, insp, rec)
+	if err != nil {
+		return nil, err
+	}
+	return b.of(BatchLost), nil
 }
 
 // EnqueueLost enqueues again the batches seqs of rec's run (its lost
@@ -80,9 +84,12 @@ func (p *Producer) EnqueueLost(ctx context.Context, rec Record, src input.Source
 		return nil, err
 	}
 	defer s.Close()
+	guard := watchRecord(ctx, p.Store, rec.RunID, p.RedisWait)
+	defer guard.stop()
+	var enqueued []string
+	defer func() { wakeFor(ctx, p.Store, len(enqueued)) }()
 	buf := make([]uint64, rec.BatchSize)
 	var nums []uint64 // the integers of batch next-1
-	var enqueued []string
 	next := uint64(0) // seq of the batch s reads next
 	for _, seq := range seqs {
 		for ; next <= seq; next++ {
@@ -99,6 +106,9 @@ func (p *Producer) EnqueueLost(ctx context.Context, rec Record, src input.Source
 		queue := shard.QueueOf(rec.Queue, rec.Shards, id)
 		t, err := tasks.NewBitsTask(tasks.Batch{RunID: rec.RunID, Seq: seq, Nums: nums}, append([]asynq.Option{asynq.Queue(queue)}, opts...)...)
 		if err != nil {
+			return enqueued, err
+		}
+		if err := guard.live(ctx); err != nil {
 			return enqueued, err
 		}
 		var sent bool

@@ -32,8 +32,9 @@ func TestLostBatchesAndEnqueueLost(t *testing.T) {
 	src := input.Random(7, 15, 1000) // batches of 2: 0..6 full, 7 holds one integer
 	identity, err := src.Identity()
 	require.NoError(t, err)
-	rec := runs.Record{RunID: runID, Queue: queue, Shards: 1, Batches: 8, Integers: 15, BatchSize: 2, Input: identity, Created: time.Now(), Updated: time.Now()}
 	store := &results.Store{Client: r.Client, Prefix: prefix}
+	rec, err := runs.CreateRecord(ctx, r.Client, prefix, runs.Record{RunID: runID, Queue: queue, Shards: 1, Batches: 8, Integers: 15, BatchSize: 2, Input: identity, Created: time.Now(), Updated: time.Now()}, time.Hour)
+	require.NoError(t, err)
 	client := newClient(t, r.Client)
 	insp := asynq.NewInspectorFromRedisClient(r.Client)
 	enqueue := batchEnqueuer(t, client, runID, func(uint64) string { return queue })

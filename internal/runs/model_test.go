@@ -27,10 +27,11 @@ func save(t *testing.T, p *runs.Producer, runID string, seq uint64, nums ...uint
 	require.NoError(t, p.Store.Save(context.Background(), runID, seq, r))
 }
 
-// TestEnqueueSkipsDoneBatches checks the bitmap Enqueue reads before each
-// chunk: batches marked done are not enqueued again, and a batch holding a
-// result without its mark (a worker that failed between the two writes) is
-// not either, and gets its mark.
+// TestEnqueueSkipsDoneBatches checks what a re-run of a run reads before
+// each chunk: batches done (their result exists) are not enqueued again, a
+// batch holding a result without its mark (a worker that failed between the
+// two writes) is not either, and gets its mark; a batch marked done whose
+// result is gone (expired, deleted) is enqueued again, and its mark cleared.
 func TestEnqueueSkipsDoneBatches(t *testing.T) {
 	t.Parallel()
 	r := redistest.Start(t)
@@ -38,19 +39,38 @@ func TestEnqueueSkipsDoneBatches(t *testing.T) {
 	p := newProducer(t, r, queue, prefix, nil)
 	p.BatchSize = 10
 	ctx := context.Background()
+	src := input.Random(1, 100, 50)
+	createRecordOf(t, p, "skip", src, 100) // a run begun earlier
 	for seq := range uint64(5) {
-		require.NoError(t, p.Store.MarkDone(ctx, "skip", seq))
+		save(t, p, "skip", seq, seq)
 	}
 	require.NoError(t, r.Client.HSet(ctx, layout.ResultKey(prefix, "skip", 7), "v", 1).Err())
-	st, err := p.Enqueue(ctx, "skip", input.Random(1, 100, 50), 100)
+	require.NoError(t, p.Store.MarkDone(ctx, "skip", 8)) // its result gone
+	st, err := p.Enqueue(ctx, "skip", src, 100)
 	require.NoError(t, err)
 	require.Equal(t, runs.EnqueueStats{Batches: 10, Enqueued: 4, Done: 6}, st)
 	bits, err := p.Store.DoneBits(ctx, "skip")
 	require.NoError(t, err)
 	require.True(t, bits.Done(7), "batch 7 marked from its result")
+	require.False(t, bits.Done(8), "batch 8's mark, without its result, cleared")
 	info, err := p.Inspector.GetQueueInfo(queue)
 	require.NoError(t, err)
 	require.Equal(t, 4, info.Pending)
+}
+
+// createRecordOf creates the record of a run of src, total integers, as
+// p's Enqueue would: a run begun earlier.
+func createRecordOf(t *testing.T, p *runs.Producer, runID string, src input.Source, total uint64) runs.Record {
+	t.Helper()
+	identity, err := src.Identity()
+	require.NoError(t, err)
+	now := time.Now()
+	rec, err := runs.CreateRecord(context.Background(), p.Store.Client, p.Store.Root(), runs.Record{
+		RunID: runID, Queue: p.Queue, Shards: p.Shards, Batches: runs.Batches(total, p.BatchSize), Integers: total,
+		BatchSize: p.BatchSize, Input: identity, Created: now, Updated: now,
+	}, time.Hour)
+	require.NoError(t, err)
+	return rec
 }
 
 // TestEnqueueRefusesAnotherFingerprint re-runs a run id with each field of

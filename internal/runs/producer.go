@@ -11,6 +11,7 @@ import (
 
 	"bitqueue/internal/input"
 	"bitqueue/internal/outage"
+	"bitqueue/internal/results"
 	"bitqueue/internal/tasks"
 	"bitqueue/internal/wake"
 )
@@ -47,9 +48,11 @@ func (p *Producer) Enqueue(ctx context.Context, runID string, src input.Source, 
 	if err != nil {
 		return st, err
 	}
-	err = o.Do(ctx, "create run record", func() error {
-		now := time.Now()
-		_, err := CreateRecord(ctx, p.Store.Client, p.Store.Root(), Record{
+	now := time.Now()
+	var rec Record
+	var created bool
+	err = o.Do(ctx, "create run record", func() (err error) {
+		rec, created, err = createRecord(ctx, p.Store.Client, p.Store.Root(), Record{
 			RunID: runID, Queue: p.Queue, Shards: max(p.Shards, 1), Batches: st.Batches, Integers: total,
 			BatchSize: p.BatchSize, Input: identity, Created: now, Updated: now,
 		}, p.RecordTTL)
@@ -61,6 +64,25 @@ func (p *Producer) Enqueue(ctx context.Context, runID string, src input.Source, 
 		}
 		return st, err
 	}
+	// A record this producer created (also when a retry after an outage
+	// found it) starts the run afresh: whatever results and done marks the
+	// run id left behind in an earlier life (a record that expired before
+	// them, a Redis that lost the record) belong to another input, and are
+	// deleted before anything is enqueued, so that none is adopted.
+	fresh := created || rec.Created.Equal(now)
+	if fresh {
+		err := o.Do(ctx, "clear an earlier run's results", func() error {
+			_, err := p.Store.DeleteRun(ctx, runID, st.Batches)
+			return err
+		})
+		if err != nil {
+			return st, fmt.Errorf("clear results left by an earlier run %s: %w", runID, err)
+		}
+	}
+	// A delete of the run (a tombstone) stops every enqueue of it within
+	// guardFresh.
+	guard := watchRecord(ctx, p.Store, runID, p.RedisWait)
+	defer guard.stop()
 
 	opts := []asynq.Option{asynq.MaxRetry(p.MaxRetry)} // the queue is the task's own (QueueOf)
 	if p.TaskTimeout > 0 {
@@ -86,6 +108,14 @@ func (p *Producer) Enqueue(ctx context.Context, runID string, src input.Source, 
 				if feed.Err() != nil {
 					continue // stopping: drain without enqueueing
 				}
+				if err := guard.live(feed); err != nil {
+					mu.Lock()
+					if feed.Err() == nil {
+						stop(err)
+					}
+					mu.Unlock()
+					continue
+				}
 				conflict := false
 				err := o.Do(feed, "enqueue", func() error {
 					_, err := p.Client.EnqueueContext(ctx, t, opts...)
@@ -110,7 +140,7 @@ func (p *Producer) Enqueue(ctx context.Context, runID string, src input.Source, 
 			}
 		})
 	}
-	readErr := p.feed(feed, o, runID, src, st.Batches, func(done bool, b tasks.Batch) error {
+	readErr := p.feed(feed, o, runID, fresh, src, st.Batches, func(done bool, b tasks.Batch) error {
 		if done {
 			mu.Lock()
 			st.Done++
@@ -131,10 +161,15 @@ func (p *Producer) Enqueue(ctx context.Context, runID string, src input.Source, 
 	close(work)
 	wg.Wait()
 	var oom errOutOfMemory
-	if err := context.Cause(feed); errors.As(err, &oom) {
+	var deleted *DeletedError
+	var gone *GoneError
+	switch err := context.Cause(feed); {
+	case errors.As(err, &oom):
 		return st, &OutOfMemoryError{RunID: runID, Started: true, Batches: st.Batches,
 			Enqueued: st.Enqueued, Queued: st.Queued, Done: st.Done, Err: oom.err}
-	} else if err != nil {
+	case errors.As(err, &deleted), errors.As(err, &gone):
+		return st, &StoppedError{Err: err, Stats: st}
+	case err != nil:
 		return st, err
 	}
 	return st, readErr
@@ -163,10 +198,10 @@ func inFlight(batchSize, concurrency int) int {
 // feed reads the run's batches from src in order, in chunks of
 // chunkBatches: just before it reads a chunk it checks which of its batches
 // are done (doneIn), so that a re-run while workers are busy does not enqueue
-// again a batch that was finished a moment before. It calls fn with each
-// batch, and whether it is done; the batch's storage is reused once fn
-// returns.
-func (p *Producer) feed(ctx context.Context, o *outage.Rider, runID string, src input.Source, batches int, fn func(done bool, b tasks.Batch) error) error {
+// again a batch that was finished a moment before; a fresh run has none done
+// and checks nothing. It calls fn with each batch, and whether it is done;
+// the batch's storage is reused once fn returns.
+func (p *Producer) feed(ctx context.Context, o *outage.Rider, runID string, fresh bool, src input.Source, batches int, fn func(done bool, b tasks.Batch) error) error {
 	s, err := src.Open()
 	if err != nil {
 		return err
@@ -176,13 +211,15 @@ func (p *Producer) feed(ctx context.Context, o *outage.Rider, runID string, src 
 	step := chunkBatches(p.BatchSize)
 	for first := uint64(0); first < uint64(batches); first += step {
 		end := min(first+step, uint64(batches))
-		var done []bool
-		err := o.Do(ctx, "check done batches", func() (err error) {
-			done, err = p.doneIn(ctx, runID, first, end)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("check done batches: %w", err)
+		done := make([]bool, end-first)
+		if !fresh {
+			err := o.Do(ctx, "check done batches", func() (err error) {
+				done, err = p.doneIn(ctx, runID, first, end)
+				return err
+			})
+			if err != nil {
+				return err
+			}
 		}
 		for seq := first; seq < end; seq++ {
 			n, err := readBatch(s, buf)
@@ -203,33 +240,41 @@ func (p *Producer) feed(ctx context.Context, o *outage.Rider, runID string, src 
 	return nil
 }
 
-// doneIn reports, for each batch first..end-1, whether it is done: marked in
-// the done bitmap (one GETRANGE), or holding a result without its mark (one
-// EXISTS each, pipelined: a result saved by a worker that failed before
-// marking it, or by a version that kept no bitmap). Those it marks, so that
-// Wait counts them.
+// doneIn reports, for each batch first..end-1, whether it is done: whether
+// its result exists (one GETRANGE of the done bitmap, one PTTL per batch,
+// pipelined). A result without its mark (saved by a worker that failed
+// before marking it, or by a version that kept no bitmap) gets its mark; a
+// mark without its result (expired or deleted) is cleared, and its batch
+// enqueued again.
 func (p *Producer) doneIn(ctx context.Context, runID string, first, end uint64) ([]bool, error) {
 	bits, err := p.Store.DoneRange(ctx, runID, first, end)
 	if err != nil {
 		return nil, err
 	}
-	done := make([]bool, end-first)
-	var unmarked []uint64
+	seqs := make([]uint64, 0, end-first)
 	for seq := first; seq < end; seq++ {
-		if done[seq-first] = bits.Done(seq - first&^7); !done[seq-first] {
-			unmarked = append(unmarked, seq)
-		}
+		seqs = append(seqs, seq)
 	}
-	exist, err := p.Store.Exist(ctx, runID, unmarked)
+	left, err := p.Store.Lifetimes(ctx, runID, seqs)
 	if err != nil {
 		return nil, err
 	}
-	var repair []uint64
-	for i, ok := range exist {
-		if ok {
-			done[unmarked[i]-first] = true
-			repair = append(repair, unmarked[i])
+	done := make([]bool, end-first)
+	var repair, stale []uint64
+	var within []time.Duration
+	for i, seq := range seqs {
+		marked := bits.Done(seq - first&^7)
+		done[i] = left[i] != results.Missing
+		switch {
+		case done[i] && !marked:
+			repair = append(repair, seq)
+			within = append(within, left[i])
+		case !done[i] && marked:
+			stale = append(stale, seq)
 		}
 	}
-	return done, p.Store.MarkDone(ctx, runID, repair...)
+	if err := p.Store.MarkDoneWithin(ctx, runID, results.Shortest(within...), repair...); err != nil {
+		return nil, err
+	}
+	return done, p.Store.Unmark(ctx, runID, stale...)
 }

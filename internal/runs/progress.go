@@ -65,6 +65,10 @@ type Unserved struct {
 	// For is how long they have gone unserved, as seen by Wait: at least
 	// Watch.UnservedAfter.
 	For time.Duration
+	// Prefixes, when set, are the key prefixes of the workers that do serve
+	// the queues: none of them listens under the run's prefix, so they write
+	// its results where the producer does not look (a --prefix mismatch).
+	Prefixes []string
 }
 
 // progressOf returns the run's progress with done of its batches done.

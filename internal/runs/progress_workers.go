@@ -18,14 +18,21 @@ const serverActive = "active"
 //	unserved   some queue has none, since `since`; reported once it lasts
 //	           `after`, then nothing more until every queue is served again
 type workerWatch struct {
-	list   func() ([]*asynq.ServerInfo, error)
-	queues []string
-	after  time.Duration
-	every  time.Duration
+	list func() ([]*asynq.ServerInfo, error)
+	// elsewhereNow, when set, returns the other key prefixes the run's
+	// batches are being done under (see Producer.elsewhere).
+	elsewhereNow func() ([]string, error)
+	queues       []string
+	after        time.Duration
+	every        time.Duration
 
 	checked  time.Time // the last list, zero before the first
 	since    time.Time // when some queue was first seen unserved; zero while all are served
 	reported bool      // the current unserved stretch was reported
+	// elsewhere are the prefixes the serving workers listen under, when
+	// none listens under the run's: they serve its queues, but write its
+	// results where the producer does not look.
+	elsewhere []string
 }
 
 // newWorkerWatch returns the workerWatch of queues under w's settings,
@@ -54,7 +61,20 @@ func (ww *workerWatch) check(now time.Time) (queues []string, unservedFor time.D
 	if err != nil {
 		return nil, 0, err
 	}
-	queues, unservedFor = ww.observe(now, unservedQueues(servers, ww.queues))
+	unserved := unservedQueues(servers, ww.queues)
+	ww.elsewhere = nil
+	if len(unserved) == 0 && ww.elsewhereNow != nil {
+		others, err := ww.elsewhereNow()
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(others) > 0 {
+			// Served, but by a fleet under another prefix: as good as
+			// unserved for this run.
+			unserved, ww.elsewhere = ww.queues, others
+		}
+	}
+	queues, unservedFor = ww.observe(now, unserved)
 	return queues, unservedFor, nil
 }
 

@@ -161,6 +161,13 @@ return false
 // returns it; otherwise it returns a *MismatchError naming the first field
 // that differs, or a *DeletedError for a tombstone, and writes nothing.
 func CreateRecord(ctx context.Context, c redis.UniversalClient, prefix string, r Record, ttl time.Duration) (Record, error) {
+	r, _, err := createRecord(ctx, c, prefix, r, ttl)
+	return r, err
+}
+
+// createRecord is CreateRecord, also reporting whether it created the
+// record: the run id was free (never used, or its record expired).
+func createRecord(ctx context.Context, c redis.UniversalClient, prefix string, r Record, ttl time.Duration) (_ Record, created bool, _ error) {
 	key := layout.RecordKey(prefix, r.RunID)
 	ttl = cmp.Or(max(ttl, 0), layout.DefaultTTL)
 	args := append([]any{ttl.Milliseconds()}, fields(Record{
@@ -170,9 +177,9 @@ func CreateRecord(ctx context.Context, c redis.UniversalClient, prefix string, r
 	res, err := createScript.Run(ctx, c, []string{key}, args...).StringSlice()
 	switch {
 	case errors.Is(err, redis.Nil):
-		r.State = ""
+		r.State, created = "", true
 	case err != nil:
-		return Record{}, fmt.Errorf("create run record %s: %w", key, err)
+		return Record{}, false, fmt.Errorf("create run record %s: %w", key, err)
 	default:
 		h := make(map[string]string, len(res)/2)
 		for i := 0; i+1 < len(res); i += 2 {
@@ -180,13 +187,13 @@ func CreateRecord(ctx context.Context, c redis.UniversalClient, prefix string, r
 		}
 		have, err := parseRecord(key, r.RunID, h)
 		if err != nil {
-			return Record{}, err
+			return Record{}, false, err
 		}
 		if have.State == StateDeleted {
-			return Record{}, &DeletedError{RunID: r.RunID}
+			return Record{}, false, &DeletedError{RunID: r.RunID}
 		}
 		if err := have.Fingerprint().Compare(r.RunID, r.Fingerprint()); err != nil {
-			return Record{}, err
+			return Record{}, false, err
 		}
 		have.Updated = r.Updated
 		_, err = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -195,7 +202,7 @@ func CreateRecord(ctx context.Context, c redis.UniversalClient, prefix string, r
 			return nil
 		})
 		if err != nil {
-			return Record{}, fmt.Errorf("refresh run record %s: %w", key, err)
+			return Record{}, false, fmt.Errorf("refresh run record %s: %w", key, err)
 		}
 		r = have
 	}
@@ -203,7 +210,7 @@ func CreateRecord(ctx context.Context, c redis.UniversalClient, prefix string, r
 	// by every producer of the run, so that a lost one is made good.
 	err = c.ZAddNX(ctx, layout.RunsKey(prefix), redis.Z{Score: float64(r.Created.UnixMilli()), Member: r.RunID}).Err()
 	if err != nil {
-		return Record{}, fmt.Errorf("index run %s in %s: %w", r.RunID, layout.RunsKey(prefix), err)
+		return Record{}, false, fmt.Errorf("index run %s in %s: %w", r.RunID, layout.RunsKey(prefix), err)
 	}
-	return r, nil
+	return r, created, nil
 }

@@ -22,6 +22,7 @@
 package runs
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -30,6 +31,8 @@ import (
 	"time"
 
 	"bitqueue/internal/input"
+	"bitqueue/internal/results"
+	"bitqueue/internal/wake"
 )
 
 // NewID returns a fresh run id: the UTC time and 8 random hex digits, such as
@@ -65,4 +68,16 @@ func readBatch(s input.Stream, nums []uint64) (int, error) {
 		nums[i] = n
 	}
 	return len(nums), nil
+}
+
+// wakeFor wakes idle workers of store's fleet once n batches were sent to
+// their queues: the whole fleet for several, the listeners of one shard
+// channel for one, nobody for none. A lost wake-up only costs latency.
+func wakeFor(ctx context.Context, store *results.Store, n int) {
+	switch {
+	case n > 1:
+		_ = wake.Fleet(ctx, store.Client, store.Root())
+	case n == 1:
+		_, _ = wake.Publish(ctx, store.Client, store.Root())
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"bitqueue/internal/results"
 	"bitqueue/internal/shard"
 	"bitqueue/internal/tasks"
+	"bitqueue/internal/wake"
 )
 
 // DefaultLostAfter is how long Wait lets the done count stand still before it
@@ -63,10 +64,15 @@ func (e *LostError) Error() string {
 // lists asynq's servers every w.ServerCheck. It polls every 50 ms while
 // batches get done, backing off to 500 ms while none does.
 //
+// Once every batch is marked done, it checks once that each mark's result
+// exists (see assess): a mark whose result is gone is cleared and its batch
+// waited for again.
+//
 // It returns a *FailedError as soon as a batch of the run has been archived;
 // a *LostError when, the count having stood still for LostAfter, a batch has
-// neither result nor task; and ctx's error (with how many batches are
-// missing) when ctx ends first. It rides out a Redis outage of up to
+// neither result nor task; a *DeletedError or a *GoneError when, at that
+// point, the run's record is a tombstone or gone; and ctx's error (with how
+// many batches are missing) when ctx ends first. It rides out a Redis outage of up to
 // RedisWait (a restart, a failover), logging one line when the outage begins
 // and one when it ends.
 func (p *Producer) Wait(ctx context.Context, runID string, batches int, w Watch) error {
@@ -79,6 +85,7 @@ func (p *Producer) Wait(ctx context.Context, runID string, batches int, w Watch)
 	var workers *workerWatch
 	if w.Unserved != nil {
 		workers = newWorkerWatch(p.Inspector.Servers, p.Queues(), w)
+		workers.elsewhereNow = func() ([]string, error) { return p.elsewhere(ctx, runID, nil) }
 	}
 	stallLimit := lostAfter
 	interval := minPoll
@@ -96,7 +103,25 @@ func (p *Producer) Wait(ctx context.Context, runID string, batches int, w Watch)
 			if ctx.Err() != nil {
 				return waitErr(ctx, runID, batches, last)
 			}
-			return fmt.Errorf("wait for results: %w", err)
+			return err // o.Do names the operation
+		}
+		if done >= batches {
+			// Every batch is marked: done, once each mark is found to
+			// vouch for a result (one PTTL per batch, once). Marks
+			// whose result is gone are cleared, and the wait goes on
+			// until those batches are done again or found lost.
+			var missing []uint64
+			err := o.Do(ctx, "check results", func() (err error) {
+				missing, err = verifiedMissing(ctx, p.Store, runID, batches)
+				return err
+			})
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return waitErr(ctx, runID, batches, last)
+			case err != nil:
+				return err
+			}
+			done = batches - len(missing)
 		}
 		if w.Progress != nil {
 			w.Progress(p.progressOf(runID, min(done, batches), batches, w, time.Since(start)))
@@ -131,12 +156,17 @@ func (p *Producer) Wait(ctx context.Context, runID string, batches int, w Watch)
 		if time.Since(lastChange) >= stallLimit {
 			var lost *LostError
 			err := o.Do(ctx, "look for lost batches", func() (err error) {
-				lost, err = p.findLost(ctx, runID, batches)
+				lost, err = p.findLost(ctx, runID)
 				return err
 			})
+			var gone *GoneError
+			var deleted *DeletedError
+			var misplaced *MisplacedError
 			switch {
 			case err != nil && ctx.Err() != nil:
 				return waitErr(ctx, runID, batches, last)
+			case errors.As(err, &gone), errors.As(err, &deleted), errors.As(err, &misplaced):
+				return err
 			case err != nil:
 				return fmt.Errorf("look for lost batches: %w", err)
 			case lost != nil:
@@ -152,7 +182,7 @@ func (p *Producer) Wait(ctx context.Context, runID string, batches int, w Watch)
 			case err != nil && p.Logger != nil:
 				p.Logger.Debug("could not list the workers", "err", err)
 			case queues != nil:
-				w.Unserved(Unserved{RunID: runID, Queues: queues, For: unservedFor})
+				w.Unserved(Unserved{RunID: runID, Queues: queues, For: unservedFor, Prefixes: workers.elsewhere})
 			}
 		}
 		timer.Reset(interval)
@@ -242,10 +272,30 @@ func (p *Producer) archivedIn(ctx context.Context, queue, runID string, batches 
 // every batch not done still has a task to run (or is archived: Wait's
 // archive check reports those). It reads the done bitmap once and looks up
 // the task of each batch not done.
-func (p *Producer) findLost(ctx context.Context, runID string, batches int) (*LostError, error) {
-	rec := Record{RunID: runID, Queue: p.Queue, Shards: max(p.Shards, 1), Batches: batches}
-	lost, err := lostBatches(ctx, p.Store, p.Inspector, rec)
-	if err != nil || len(lost) == 0 {
+//
+// Before that, it reads the run's record: a run deleted meanwhile is a
+// *DeletedError, and a run whose record is gone (expired, or lost with
+// Redis's data) a *GoneError, since its batches can no longer be told
+// apart.
+func (p *Producer) findLost(ctx context.Context, runID string) (*LostError, error) {
+	rec, err := LoadRecord(ctx, p.Store.Client, p.Store.Root(), runID)
+	switch {
+	case errors.Is(err, ErrUnknownRun):
+		return nil, &GoneError{RunID: runID}
+	case err != nil:
+		return nil, err
+	case rec.State == StateDeleted:
+		return nil, &DeletedError{RunID: runID, While: "waited for"}
+	}
+	b, err := assess(ctx, p.Store, p.Inspector, rec)
+	if err != nil {
+		return nil, err
+	}
+	lost := b.of(BatchLost)
+	if len(lost) == 0 {
+		return nil, nil
+	}
+	if err := p.misplaced(ctx, runID, lost[0]); err != nil {
 		return nil, err
 	}
 	e := &LostError{RunID: runID, Count: len(lost)}
@@ -255,48 +305,60 @@ func (p *Producer) findLost(ctx context.Context, runID string, batches int) (*Lo
 	return e, nil
 }
 
-// lostBatches returns the seqs of rec's batches that have no result, no done
-// mark and no task in a live asynq state (pending, active, scheduled, retry,
-// aggregating) nor in the archive.
-func lostBatches(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record) ([]uint64, error) {
-	missing, infos, err := notDone(ctx, store, insp, rec)
-	if err != nil {
-		return nil, err
-	}
-	var gone []uint64
-	for i, info := range infos {
-		if info == nil || info.State == asynq.TaskStateCompleted {
-			gone = append(gone, missing[i])
-		}
-	}
-	return stillGone(ctx, store, rec.RunID, gone)
+// MisplacedError reports a run whose batches were done by workers that
+// write their results under another key prefix than the producer's: nothing
+// is lost, the producer looks in the wrong place.
+type MisplacedError struct {
+	RunID  string
+	Prefix string // the producer's
+	Found  string // where a result of the run was found
 }
 
-// stillGone returns those of gone, batches without a task found a moment
-// ago, that still have neither done mark nor result: a batch that finished
-// between the first look and the task lookup has no task any more. A result
-// found without its mark gets its mark.
-func stillGone(ctx context.Context, store *results.Store, runID string, gone []uint64) ([]uint64, error) {
-	if len(gone) == 0 {
-		return nil, nil
+func (e *MisplacedError) Error() string {
+	return fmt.Sprintf("run %s: no worker listens under prefix %s, and its results are under prefix %s: the workers run with --prefix %s", e.RunID, e.Prefix, e.Found, e.Found)
+}
+
+// misplaced returns a *MisplacedError when batch seq of the run, which has
+// no result here, has one under the prefix of a fleet that does the run's
+// batches (see elsewhere); nil otherwise.
+func (p *Producer) misplaced(ctx context.Context, runID string, seq uint64) error {
+	others, err := p.elsewhere(ctx, runID, &seq)
+	if err != nil || len(others) == 0 {
+		return err
 	}
-	bits, err := store.DoneBits(ctx, runID)
-	if err != nil {
-		return nil, fmt.Errorf("read done batches: %w", err)
+	return &MisplacedError{RunID: runID, Prefix: p.Store.Root(), Found: others[0]}
+}
+
+// elsewhere returns the other key prefixes under which the run's batches
+// are being done: when no worker listens on the wake channel of the
+// producer's prefix (every worker listens on its own fleet's: package
+// wake), the prefixes of the fleets that do listen and hold results of the
+// run — batch seq's result when seq is given, any done mark otherwise.
+func (p *Producer) elsewhere(ctx context.Context, runID string, seq *uint64) ([]string, error) {
+	ours, others, err := wake.Listeners(ctx, p.Store.Client, p.Store.Root())
+	if err != nil || ours != 0 {
+		return nil, err
 	}
-	exist, err := store.Exist(ctx, runID, gone)
-	if err != nil {
-		return nil, fmt.Errorf("read results: %w", err)
-	}
-	var lost, repair []uint64
-	for i, seq := range gone {
-		switch {
-		case bits.Done(seq):
-		case exist[i]:
-			repair = append(repair, seq)
-		default:
-			lost = append(lost, seq)
+	var found []string
+	for _, prefix := range others {
+		there := &results.Store{Client: p.Store.Client, Prefix: prefix}
+		var has bool
+		if seq != nil {
+			exist, err := there.Exist(ctx, runID, []uint64{*seq})
+			if err != nil {
+				return nil, err
+			}
+			has = exist[0]
+		} else {
+			n, err := there.DoneCount(ctx, runID)
+			if err != nil {
+				return nil, err
+			}
+			has = n > 0
+		}
+		if has {
+			found = append(found, prefix)
 		}
 	}
-	return lost, store.MarkDone(ctx, runID, repair...)
+	return found, nil
 }

@@ -146,7 +146,7 @@ func TestWaitReportsLostBatches(t *testing.T) {
 	require.Equal(t, 5, st.Enqueued)
 	for _, seq := range []uint64{0, 1} {
 		require.NoError(t, p.Inspector.DeleteTask(queue, "lossy:"+string(rune('0'+seq))))
-		require.NoError(t, p.Store.MarkDone(ctx, "lossy", seq))
+		save(t, p, "lossy", seq, seq)
 	}
 	require.NoError(t, p.Inspector.DeleteTask(queue, "lossy:3"))
 
@@ -179,7 +179,7 @@ func TestWaitCompletes(t *testing.T) {
 	defer cancel()
 	go func() {
 		for seq := range uint64(20) {
-			_ = p.Store.MarkDone(ctx, "full", seq)
+			save(t, p, "full", seq, seq)
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()

@@ -12,6 +12,8 @@ package wake
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -84,4 +86,34 @@ func While(ctx context.Context, rdb redis.UniversalClient, prefix string, period
 		cancel()
 		<-done
 	}
+}
+
+// Listeners returns how many workers listen on the fleet channel of prefix,
+// and the other prefixes whose fleet channels have listeners, sorted: a run
+// whose queues are served while nobody listens under its prefix is served
+// by a fleet writing its results under one of those. Every worker listens
+// on its fleet's channel (the worker package). On a Redis Cluster, whose
+// PUBSUB counts the listeners of one node only, it returns (-1, nil, nil):
+// unknown.
+func Listeners(ctx context.Context, rdb redis.UniversalClient, prefix string) (int64, []string, error) {
+	if _, ok := rdb.(*redis.ClusterClient); ok {
+		return -1, nil, nil
+	}
+	ours := layout.WakeChannel(prefix)
+	n, err := rdb.PubSubNumSub(ctx, ours).Result()
+	if err != nil {
+		return 0, nil, err
+	}
+	channels, err := rdb.PubSubChannels(ctx, layout.WakeChannel("*")).Result()
+	if err != nil {
+		return 0, nil, err
+	}
+	var others []string
+	for _, c := range channels {
+		if p, ok := strings.CutSuffix(c, layout.WakeChannel("")); ok && c != ours && p != "" {
+			others = append(others, p)
+		}
+	}
+	slices.Sort(others)
+	return n[ours], others, nil
 }

@@ -199,7 +199,7 @@ func (p *pacer) afterCall(wasIdle bool, err error) {
 }
 
 // wakeListener listens on the wake-up channels of a fleet (package wake) and
-// wakes p on every message until closed. A subscribed connection costs
+// wakes p (when not nil) on every message until closed. A subscribed connection costs
 // Redis nothing while no message flows.
 type wakeListener struct {
 	rdb    redis.UniversalClient
@@ -216,7 +216,9 @@ func listenWake(ctx context.Context, rdb redis.UniversalClient, prefix string, p
 	go func() {
 		defer close(w.done)
 		for range ch {
-			p.wake()
+			if p != nil {
+				p.wake()
+			}
 		}
 	}()
 	return w

@@ -120,14 +120,20 @@ func Serve[S any](ctx context.Context, cfg Config, hook Hook[S], newHandler func
 	stopping := make(chan struct{})
 	stopPacing := sync.OnceFunc(func() { close(stopping) })
 	defer stopPacing()
+	var p *pacer
 	if cfg.PollInterval > cfg.BusyPollInterval {
-		p := newPacer(cfg, stopping)
-		if cfg.WakePrefix != "" {
-			w := listenWake(ctx, cfg.Redis, cfg.WakePrefix, p)
-			defer w.close()
+		p = newPacer(cfg, stopping)
+		cfg.Redis.AddHook(paceHook{p})
+	}
+	// A worker listens on its fleet's wake channels even when it does not
+	// pace its polls: a producer tells by the listeners which prefix the
+	// fleet writes its results under.
+	if cfg.WakePrefix != "" {
+		w := listenWake(ctx, cfg.Redis, cfg.WakePrefix, p)
+		defer w.close()
+		if p != nil {
 			p.publish = w.publish
 		}
-		cfg.Redis.AddHook(paceHook{p})
 	}
 	srv := asynq.NewServerFromRedisClient(cfg.Redis, asynq.Config{
 		Concurrency:              cfg.Concurrency,
