@@ -99,6 +99,10 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 	start := time.Now()
 	st, err := p.Enqueue(ctx, c.runID, src, total)
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("run %s: interrupted (%v) after %d of its %d batches were enqueued or found done; run the producer again with --run-id %s and the same input to enqueue the rest",
+				c.runID, context.Cause(ctx), st.Enqueued+st.Queued+st.Done, st.Batches, c.runID)
+		}
 		return runError(err, c.input)
 	}
 	log.Info("enqueued", "run_id", c.runID, "batches", st.Batches, "new", st.Enqueued, "already_queued", st.Queued, "already_done", st.Done, "took", time.Since(start).Round(time.Millisecond))
@@ -113,9 +117,12 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 			waitCtx, cancel = context.WithTimeoutCause(ctx, c.timeout, fmt.Errorf("timed out after %s", c.timeout))
 			defer cancel()
 		}
-		view := newProgressView(stderr, log, c.logFormat, workerAdvice(c))
+		view := newProgressView(stderr, log, c.logFormat, workerAdvice(c), c.prefix)
 		err := p.Wait(waitCtx, c.runID, st.Batches, view.watch(total))
 		view.close()
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("run %s: %w; its batches are enqueued and the workers go on: `producer status --run-id %s` tells how far it is", c.runID, err, c.runID)
+		}
 		if err != nil {
 			return runError(err, c.input)
 		}

@@ -45,6 +45,7 @@ type progressView struct {
 	live   *liveLine // progressLive: the line redrawn
 	log    *slog.Logger
 	advice string // ends the no-worker warning
+	prefix string // the run's key prefix
 
 	shown time.Duration // Elapsed of the last line shown
 	drawn bool          // a line was shown
@@ -54,8 +55,8 @@ type progressView struct {
 // newProgressView returns the view of --wait's progress on stderr, which
 // run wrapped in a *liveLine when it is a terminal (see liveStderr). advice
 // ends the warning about queues no worker serves.
-func newProgressView(stderr io.Writer, log *slog.Logger, format, advice string) *progressView {
-	v := &progressView{mode: progressPlain, out: stderr, log: log, advice: advice}
+func newProgressView(stderr io.Writer, log *slog.Logger, format, advice, prefix string) *progressView {
+	v := &progressView{mode: progressPlain, out: stderr, log: log, advice: advice, prefix: prefix}
 	switch l, ok := stderr.(*liveLine); {
 	case format == "json":
 		v.mode = progressJSON
@@ -90,19 +91,22 @@ func (v *progressView) progress(pi runs.ProgressInfo) {
 		return
 	}
 	v.shown, v.drawn = pi.Elapsed, true
-	rate := v.rate.perSecond()
+	rate, rateKnown := v.rate.perSecond()
 	eta, etaKnown := etaOf(pi, rate)
 	switch v.mode {
 	case progressJSON:
-		attrs := []any{"run_id", pi.RunID, "done", pi.Done, "total", pi.Total, "integers", pi.Integers, "ints_per_sec", math.Round(rate)}
+		attrs := []any{"run_id", pi.RunID, "done", pi.Done, "total", pi.Total, "integers", pi.Integers}
+		if rateKnown {
+			attrs = append(attrs, "ints_per_sec", math.Round(rate))
+		}
 		if etaKnown {
 			attrs = append(attrs, "eta_seconds", math.Ceil(eta.Seconds()))
 		}
 		v.log.Info("progress", attrs...)
 	case progressLive:
-		v.live.set(progressLine(pi, rate, eta, etaKnown))
+		v.live.set(progressLine(pi, rate, rateKnown, eta, etaKnown))
 	default:
-		fmt.Fprintln(v.out, progressLine(pi, rate, eta, etaKnown))
+		fmt.Fprintln(v.out, progressLine(pi, rate, rateKnown, eta, etaKnown))
 	}
 }
 
@@ -123,7 +127,11 @@ func (v *progressView) finish(pi runs.ProgressInfo) {
 // unserved warns that no worker serves some of the run's queues.
 func (v *progressView) unserved(u runs.Unserved) {
 	msg := fmt.Sprintf("no worker serves queue(s) %s for %s", strings.Join(u.Queues, ", "), u.For.Round(time.Second))
-	if v.advice != "" {
+	switch {
+	case len(u.Prefixes) > 0:
+		msg = fmt.Sprintf("the workers serving queue(s) %s write results under prefix %s, not %s, for %s: start them with --prefix %s, or give the producer --prefix %s",
+			strings.Join(u.Queues, ", "), strings.Join(u.Prefixes, " or "), v.prefix, u.For.Round(time.Second), v.prefix, u.Prefixes[0])
+	case v.advice != "":
 		msg += ": " + v.advice
 	}
 	v.log.Warn(msg, "run_id", u.RunID, "queues", u.Queues, "unserved_for", u.For.Round(time.Second))
@@ -138,13 +146,18 @@ func (v *progressView) close() {
 }
 
 // progressLine is a line of progress:
-// "run X: 120/500 batches done, 1.2 M ints/s, ETA 3s".
-func progressLine(pi runs.ProgressInfo, rate float64, eta time.Duration, etaKnown bool) string {
+// "run X: 120/500 batches done, 1.2 M ints/s, ETA 3s"; the rate is left out
+// until it is measured (two reports some time apart).
+func progressLine(pi runs.ProgressInfo, rate float64, rateKnown bool, eta time.Duration, etaKnown bool) string {
 	etaText := "unknown"
 	if etaKnown {
 		etaText = shortDuration(eta)
 	}
-	return fmt.Sprintf("run %s: %d/%d batches done, %s ints/s, ETA %s", pi.RunID, pi.Done, pi.Total, humanRate(rate), etaText)
+	rateText := ""
+	if rateKnown {
+		rateText = ", " + humanRate(rate) + " ints/s"
+	}
+	return fmt.Sprintf("run %s: %d/%d batches done%s, ETA %s", pi.RunID, pi.Done, pi.Total, rateText, etaText)
 }
 
 // etaOf returns how long the rest of the run takes at rate integers per
@@ -208,18 +221,21 @@ func (m *rateMeter) add(at time.Duration, n uint64) {
 	m.samples = m.samples[drop:]
 }
 
-// perSecond returns the rate over the window; 0 until two samples span
-// some time.
-func (m *rateMeter) perSecond() float64 {
+// perSecond returns the rate over the window, and false until two samples
+// span some time.
+func (m *rateMeter) perSecond() (float64, bool) {
 	if len(m.samples) < 2 {
-		return 0
+		return 0, false
 	}
 	first, last := m.samples[0], m.samples[len(m.samples)-1]
 	dt := (last.at - first.at).Seconds()
-	if dt <= 0 || last.n < first.n {
-		return 0
+	if dt <= 0 {
+		return 0, false
 	}
-	return float64(last.n-first.n) / dt
+	if last.n < first.n {
+		return 0, true
+	}
+	return float64(last.n-first.n) / dt, true
 }
 
 // workerAdvice is what the no-worker warning advises: the worker command

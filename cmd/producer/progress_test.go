@@ -45,7 +45,7 @@ func newTestView(t *testing.T, mode progressMode) (*progressView, *bytes.Buffer)
 	}
 	log, err := logging.New(w, format, "info")
 	require.NoError(t, err)
-	return newProgressView(w, log, format, "start bin/worker"), &stderr
+	return newProgressView(w, log, format, "start bin/worker", "bitqueue"), &stderr
 }
 
 // jsonLines returns each JSON log line of out as "msg key=value …" for the
@@ -105,7 +105,7 @@ func TestProgressView(t *testing.T) {
 		{
 			name: "terminal: one line redrawn in place, at most every 200ms, ended by the last", mode: progressLive,
 			reports: []report{{0, 0}, {0.1, 1}, {0.25, 2}, {0.3, 3}, {0.5, 6}, {0.6, 10}},
-			want: clearLine + "run r: 0/10 batches done, 0 ints/s, ETA unknown" +
+			want: clearLine + "run r: 0/10 batches done, ETA unknown" + // no rate before it is measured
 				clearLine + "run r: 2/10 batches done, 800 ints/s, ETA 1s" +
 				clearLine + "run r: 6/10 batches done, 1.2 k ints/s, ETA 1s" +
 				clearLine + "run r: 10/10 batches done in 600ms\n",
@@ -164,7 +164,7 @@ func TestProgressViewUnserved(t *testing.T) {
 		v.unserved(u)
 		s := out.String()
 		require.True(t, strings.HasPrefix(s, clearLine+"time="), "the live line is cleared first: %q", s)
-		require.True(t, strings.HasSuffix(s, "\nrun r: 0/10 batches done, 0 ints/s, ETA unknown"), "and drawn again below: %q", s)
+		require.True(t, strings.HasSuffix(s, "\nrun r: 0/10 batches done, ETA unknown"), "and drawn again below: %q", s)
 		require.Contains(t, s, want)
 	})
 }

@@ -64,6 +64,9 @@ func runRequeue(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	defer in.rdb.Close()
 	rec := in.rec
+	if rec.State == runs.StateDeleted {
+		return &cli.UsageError{Err: fmt.Errorf("%w: nothing to requeue", &runs.DeletedError{RunID: rec.RunID})}
+	}
 	src, err := requeueSource(c.requeue.input, rec)
 	if err != nil {
 		return err

@@ -22,17 +22,24 @@ var flagsOf = map[string]string{
 // (exit 2); lost batches say how to enqueue them again, with the run's
 // --input (empty for random input), and a full Redis how to enqueue the rest
 // (exit 1).
+//
+// A run deleted, or whose record vanished, while it was being enqueued or
+// waited for is a runtime failure (exit 1): the record gone says how to
+// start the run over.
 func runError(err error, inputFlag string) error {
 	var mismatch *runs.MismatchError
 	var deleted *runs.DeletedError
+	var gone *runs.GoneError
 	var lost *runs.LostError
 	switch {
 	case errors.As(err, new(*runs.OutOfMemoryError)):
 		return oomError(err)
 	case errors.As(err, &mismatch):
 		return &cli.UsageError{Err: fmt.Errorf("%w; give the run's own %s, or another --run-id", err, flagsOf[mismatch.Field])}
-	case errors.As(err, &deleted):
+	case errors.As(err, &deleted) && deleted.While == "":
 		return &cli.UsageError{Err: fmt.Errorf("%w; give another --run-id", err)}
+	case errors.As(err, &gone):
+		return fmt.Errorf("%w; run the producer again with --run-id %s and the same input to enqueue it again", err, gone.RunID)
 	case errors.As(err, &lost):
 		return fmt.Errorf("%w; %s", err, requeueAdvice(lost.RunID, inputFlag == "", inputFlag))
 	}

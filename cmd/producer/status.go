@@ -33,6 +33,7 @@ type inspectConfig struct {
 	redisWait time.Duration
 	prefix    string
 	queue     string
+	queueFrom string // --queue as the user gave it, for messages
 	runID     string
 	json      bool
 	logFormat string
@@ -147,6 +148,7 @@ func parseInspect(cmd string, args []string, getenv func(string) string, stdout 
 		return c, err
 	}
 	c.redisOpts.ReadSecrets(getenv)
+	c.queueFrom = fs.Source("queue")
 	switch {
 	case c.runID == "" && cmd != "list":
 		return c, cli.Usagef("--run-id is required")
@@ -218,8 +220,9 @@ func openInspection(ctx context.Context, cmd string, args []string, getenv func(
 		rdb.Close()
 		return c, nil, err
 	}
-	if c.queue != "" {
-		in.rec.Queue = c.queue
+	if c.queue != "" && c.queue != in.rec.Queue {
+		rdb.Close()
+		return c, nil, cli.Usagef("%s: run %s's batches are on queue %s, as its record says, and nothing of it is anywhere else; give no --queue", c.queueFrom, in.rec.RunID, in.rec.Queue)
 	}
 	return c, in, nil
 }
@@ -297,6 +300,10 @@ func runStatus(ctx context.Context, args []string, getenv func(string) string, s
 		printStatus(stdout, st, totals)
 	}
 	switch {
+	case st.State == runs.StateDeleted && st.Active > 0:
+		return fmt.Errorf("%w; %d batch(es) still being processed will write their results: run delete again once they are done", &runs.DeletedError{RunID: st.RunID}, st.Active)
+	case st.State == runs.StateDeleted:
+		return &runs.DeletedError{RunID: st.RunID}
 	case st.Failed > 0 && st.Lost > 0:
 		return fmt.Errorf("run %s: %d batch(es) failed and %d lost; %s", st.RunID, st.Failed, st.Lost, requeueAdvice(st.RunID, isRandom(st.Input), ""))
 	case st.Failed > 0:
