@@ -55,15 +55,15 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 	}
 	defer rdb.Close()
 
-	// The output's directory is tried before the input is read, so that a
-	// typo costs no copy of a large input.
+	// The output is checked before the input is read, so that a typo
+	// costs no copy of a large input.
 	var out *outfile.File
 	if c.out != "" && c.out != "-" {
-		out, err = outfile.Create(c.out)
-		if err != nil {
-			return cli.Usagef("--out %s: %v", c.out, err)
+		if out, err = createOut(c.out); err != nil {
+			return err
 		}
 		defer out.Abort()
+		logRemoved(log, out)
 	}
 	src, err := openInput(&c)
 	if err != nil {
@@ -128,10 +128,7 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 		}
 		switch {
 		case out != nil:
-			if err := writeOut(ctx, p, c.runID, src, out); err != nil {
-				return err
-			}
-			if err := out.Commit(); err != nil {
+			if err := fillOut(ctx, log, c.out, out, func(w io.Writer) error { return p.WriteOut(ctx, c.runID, src, w) }); err != nil {
 				return err
 			}
 		case c.out == "-":

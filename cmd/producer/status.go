@@ -102,7 +102,7 @@ func inspectFlags(cmd string, c *inspectConfig) *cli.FlagSet {
 	}
 	switch cmd {
 	case "results":
-		fs.StringVar(&c.out, "out", "-", "write \"<n>\\t<bitstring>\" per integer of the run, in order, to this `file` (- for stdout); written beside it and renamed when complete")
+		fs.StringVar(&c.out, "out", "-", "write \"<n>\\t<bitstring>\" per integer of the run, in order, to this `file` (- for stdout): checked before Redis is contacted, written beside it and renamed when complete (a FIFO or a device: in place)")
 	case "delete":
 		fs.DurationVar(&c.recordTTL, "record-ttl", layout.DefaultTTL, "how long the deleted run's record is kept, refusing its run id (at least 1s)")
 	case "requeue":
@@ -193,19 +193,26 @@ type inspection struct {
 	log   *slog.Logger
 }
 
-// openInspection connects to Redis and reads the run's record (none for
-// list). The caller closes rdb.
+// openInspection parses the flags of cmd, connects to Redis and reads the
+// run's record (none for list). The caller closes rdb.
 func openInspection(ctx context.Context, cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer) (inspectConfig, *inspection, error) {
 	c, err := parseInspect(cmd, args, getenv, stdout)
 	if err != nil {
 		return c, nil, err
 	}
+	in, err := c.open(ctx, cmd, stderr)
+	return c, in, err
+}
+
+// open connects to Redis and reads the run's record (none for list). The
+// caller closes rdb.
+func (c inspectConfig) open(ctx context.Context, cmd string, stderr io.Writer) (*inspection, error) {
 	rdb, log, err := redisconn.Setup{
 		URL: c.redisURL, Options: c.redisOpts, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel,
 		PoolSize: 16, // runs.GetStatus looks several tasks up at once
 	}.Start(ctx, stderr)
 	if err != nil {
-		return c, nil, err
+		return nil, err
 	}
 	in := &inspection{
 		rdb:   rdb,
@@ -214,17 +221,17 @@ func openInspection(ctx context.Context, cmd string, args []string, getenv func(
 		log:   log,
 	}
 	if cmd == "list" {
-		return c, in, nil
+		return in, nil
 	}
 	if in.rec, err = runs.LoadRecord(ctx, rdb, c.prefix, c.runID); err != nil {
 		rdb.Close()
-		return c, nil, err
+		return nil, err
 	}
 	if c.queue != "" && c.queue != in.rec.Queue {
 		rdb.Close()
-		return c, nil, cli.Usagef("%s: run %s's batches are on queue %s, as its record says, and nothing of it is anywhere else; give no --queue", c.queueFrom, in.rec.RunID, in.rec.Queue)
+		return nil, cli.Usagef("%s: run %s's batches are on queue %s, as its record says, and nothing of it is anywhere else; give no --queue", c.queueFrom, in.rec.RunID, in.rec.Queue)
 	}
-	return c, in, nil
+	return in, nil
 }
 
 // statusJSON is the output of `producer status --json`.

@@ -3,6 +3,7 @@ package outfile_test
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -126,4 +127,121 @@ func TestCommitThroughSymlink(t *testing.T) {
 	lst, err := os.Lstat(link)
 	require.NoError(t, err)
 	require.Equal(t, os.ModeSymlink, lst.Mode().Type(), "the link is still a link")
+}
+
+// modeOf returns the permission bits of the file at path.
+func modeOf(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	return st.Mode().Perm()
+}
+
+// newFileMode returns the mode a file created with 0666 gets in dir under
+// the process's umask.
+func newFileMode(t *testing.T, dir string) os.FileMode {
+	t.Helper()
+	path := filepath.Join(dir, "umask-reference")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	defer os.Remove(path)
+	return modeOf(t, path)
+}
+
+// A dangling symbolic link is created through, as cp and a shell
+// redirection do: the file it names is created, with 0666 less the umask,
+// and the link kept.
+func TestCommitThroughDanglingSymlink(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		links  [][2]string // link name and its target; the output is "dang"
+		target string      // the file the output lands in
+	}{
+		{"relative", [][2]string{{"dang", "nothere.tsv"}}, "nothere.tsv"},
+		{"through a directory", [][2]string{{"dang", "sub/../sub/there.tsv"}}, "sub/there.tsv"},
+		{"through a linked directory", [][2]string{{"dir", "sub/deeper"}, {"dang", "dir/../there.tsv"}}, "sub/there.tsv"}, // .. of the link's target
+		{"a chain", [][2]string{{"dang", "second"}, {"second", "sub/there.tsv"}}, "sub/there.tsv"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			require.NoError(t, os.MkdirAll(filepath.Join(dir, "sub", "deeper"), 0o755))
+			want := newFileMode(t, dir)
+			for _, l := range tc.links {
+				require.NoError(t, os.Symlink(l[1], filepath.Join(dir, l[0])))
+			}
+			link := filepath.Join(dir, "dang")
+			f, err := outfile.Create(link)
+			require.NoError(t, err)
+			require.False(t, f.InPlace())
+			_, err = f.Write([]byte("rows\n"))
+			require.NoError(t, err)
+			require.NoError(t, f.Commit())
+			target := filepath.Join(dir, tc.target)
+			got, err := os.ReadFile(target)
+			require.NoError(t, err)
+			require.Equal(t, "rows\n", string(got))
+			require.Equal(t, want, modeOf(t, target), "a new file gets 0666 less the umask")
+			dest, err := os.Readlink(link)
+			require.NoError(t, err, "the link is still a link")
+			for _, l := range tc.links {
+				if l[0] == "dang" {
+					require.Equal(t, l[1], dest)
+				}
+			}
+			for _, d := range []string{dir, filepath.Join(dir, "sub")} {
+				for _, name := range entries(t, d) {
+					require.NotContains(t, name, ".tmp-", "no temporary file is left in %s", d)
+				}
+			}
+		})
+	}
+}
+
+// A symbolic link loop is refused, naming the loop.
+func TestCreateRefusesLinkLoop(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.Symlink("b", filepath.Join(dir, "a")))
+	require.NoError(t, os.Symlink("a", filepath.Join(dir, "b")))
+	f, err := outfile.Create(filepath.Join(dir, "a"))
+	require.Nil(t, f)
+	require.EqualError(t, err, "too many levels of symbolic links")
+	require.Equal(t, []string{"a", "b"}, entries(t, dir))
+}
+
+// What Create checks may change during a run: Commit renames only over a
+// regular file or nothing, and leaves anything else as it is.
+func TestCommitNeverRenamesOverNonRegular(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		make func(path string) error
+		want string
+	}{
+		{"a FIFO", func(p string) error { return syscall.Mkfifo(p, 0o644) }, "became a FIFO"},
+		{"a symbolic link", func(p string) error { return os.Symlink("elsewhere", p) }, "became a symbolic link"},
+		{"a directory", func(p string) error { return os.Mkdir(p, 0o755) }, "became a directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			path := filepath.Join(dir, "out.tsv")
+			f, err := outfile.Create(path)
+			require.NoError(t, err)
+			_, err = f.Write([]byte("rows\n"))
+			require.NoError(t, err)
+			require.NoError(t, tc.make(path))
+			before, err := os.Lstat(path)
+			require.NoError(t, err)
+			err = f.Commit()
+			require.ErrorContains(t, err, "write "+path+": not replaced: it "+tc.want+" during the run")
+			after, err := os.Lstat(path)
+			require.NoError(t, err)
+			require.Equal(t, before.Mode(), after.Mode(), "left as it was")
+			require.Equal(t, []string{"out.tsv"}, entries(t, dir), "no temporary file is left")
+		})
+	}
 }
