@@ -1,4 +1,9 @@
 # bitqueue: `make help` lists the targets.
+#
+# Two Go modules: the product (bitqueue, at the root) and the end-to-end
+# benchmark (bitqueue/bench, in bench/, which requires the product through
+# a replace directive). The benchmark's plotting modules stay out of the
+# product's go.mod; the targets below cover both modules.
 GO      ?= go
 BIN     ?= bin
 GOFLAGS ?=
@@ -10,43 +15,50 @@ SHELL   := /bin/bash
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## build producer, worker, demo and the benchmark (bench/cmd/bench) into bin/
-	$(GO) build $(GOFLAGS) -o $(BIN)/ ./cmd/... ./bench/cmd/bench
+build: ## build producer, worker, exporter, demo and the benchmark (bench/cmd/bench, its own module) into bin/
+	$(GO) build $(GOFLAGS) -o $(BIN)/ ./cmd/...
+	cd bench && $(GO) build $(GOFLAGS) -o $(abspath $(BIN))/ ./cmd/bench
 
 demo: build ## run 1,000,000 random integers through two workers on an embedded Redis, checking every result
 	$(BIN)/demo
 
-test: ## run every test (against REDIS_URL when set, else an embedded Redis)
+test: ## run every test of both modules (against REDIS_URL when set, else an embedded Redis)
 	@if [ -n "$$REDIS_URL" ]; then echo "tests use the Redis at REDIS_URL (only their own keys)"; \
 	else echo "REDIS_URL is not set: tests use an embedded Redis (miniredis) started for each test"; fi
 	@command -v redis-server >/dev/null || echo "redis-server is not installed: the fault and deployment tests, which start their own servers, are skipped, saying so (apt-get install redis-server)"
 	@/usr/bin/python3 -c 'import celery, redis, numpy' 2>/dev/null || echo "python3-celery, python3-redis or python3-numpy is not installed: the peers' tests (bench/peers) are skipped, saying so (apt-get install python3-celery python3-redis python3-numpy)"
 	$(GO) test $(GOFLAGS) -race -count=1 -timeout 20m ./...
+	cd bench && $(GO) test $(GOFLAGS) -race -count=1 -timeout 20m ./...
 
-test-short: ## run the tests that take seconds, not minutes
+test-short: ## run the tests of both modules that take seconds, not minutes
 	$(GO) test $(GOFLAGS) -short -count=1 ./...
+	cd bench && $(GO) test $(GOFLAGS) -short -count=1 ./...
 
 test-faults: ## only the fault tests (part of test): killed workers and Redis, restarts, a full Redis (~3 min)
 	$(GO) test $(GOFLAGS) -race -count=1 -timeout 15m -parallel 8 -run '^TestFault' -v ./e2e
 
 FUZZTIME ?= 15s
 
-fuzz: ## run every fuzz target for FUZZTIME (15s) each, one after another, from its testdata/fuzz seeds
+# A package under bench/ belongs to the benchmark's module: go test runs
+# there (go -C bench), on the package's path from bench/.
+fuzz: ## run every fuzz target of both modules for FUZZTIME (15s) each, one after another, from its testdata/fuzz seeds
 	@set -e; for dir in $$(grep -rlE '^func Fuzz' --include='*_test.go' ./internal ./cmd ./bench | xargs -n1 dirname | sort -u); do \
+	  case $$dir in ./bench/*) mod=bench; pkg=./$${dir#./bench/};; *) mod=.; pkg=$$dir;; esac; \
 	  for f in $$(grep -hoE '^func Fuzz[A-Za-z0-9_]+' $$dir/*_test.go | cut -d' ' -f2); do \
 	    echo "fuzz $$f in $$dir for $(FUZZTIME)"; \
-	    $(GO) test $(GOFLAGS) -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x $$dir 2>&1 | tee .fuzz.log; rc=$${PIPESTATUS[0]}; \
+	    $(GO) -C $$mod test $(GOFLAGS) -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x $$pkg 2>&1 | tee .fuzz.log; rc=$${PIPESTATUS[0]}; \
 	    if [ $$rc -ne 0 ] && grep -q 'context deadline exceeded' .fuzz.log && ! grep -q 'Failing input written' .fuzz.log; then \
 	      echo "fuzz $$f: the fuzzing engine missed its own deadline (no failing input); running it once more"; \
-	      $(GO) test $(GOFLAGS) -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x $$dir; rc=$$?; \
+	      $(GO) -C $$mod test $(GOFLAGS) -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x $$pkg; rc=$$?; \
 	    fi; rm -f .fuzz.log; [ $$rc -eq 0 ]; \
 	  done; \
 	done
 
-vet: ## go vet every package (and the fault tests' slow worker, under testdata)
+vet: ## go vet every package of both modules (and the fault tests' slow worker, under testdata)
 	$(GO) vet ./... ./e2e/testdata/slowworker
+	cd bench && $(GO) vet ./...
 
-fmt-check: ## fail when a file is not gofmt-formatted
+fmt-check: ## fail when a Go file of either module is not gofmt-formatted
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 check: fmt-check vet test ## everything CI runs
