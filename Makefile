@@ -10,7 +10,7 @@ GOFLAGS ?=
 SHELL   := /bin/bash
 
 .DEFAULT_GOAL := help
-.PHONY: help build demo test test-short test-faults fuzz vet fmt-check check clean bench bench-e2e bench-quick compose-check alerts-check docs
+.PHONY: help build demo test test-short test-faults fuzz vet fmt-check mod-check check clean bench bench-e2e bench-quick compose-check alerts-check docs
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -61,7 +61,11 @@ vet: ## go vet every package of both modules (and the fault tests' slow worker, 
 fmt-check: ## fail when a Go file of either module is not gofmt-formatted
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-check: fmt-check vet test ## everything CI runs
+mod-check: ## fail when go.mod or go.sum of either module is not tidy (the product's lists only what its commands and tests use)
+	$(GO) mod tidy -diff
+	cd bench && $(GO) mod tidy -diff
+
+check: fmt-check mod-check vet test ## everything CI runs
 
 # docker-compose (Debian's package) or the compose plugin of docker.
 COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || echo docker compose)
