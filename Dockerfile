@@ -10,7 +10,8 @@
 
 FROM golang:1.26 AS build
 WORKDIR /src
-# Modules first, so that a source change does not download them again.
+# The product's modules first, so that a source change does not download
+# them again: the root go.mod's, without the benchmark's (bench/go.mod).
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
