@@ -17,6 +17,10 @@ import (
 // set and non-empty. --version is added to fs when fs has no such flag, and
 // makes Parse return ErrVersion; -h makes it return flag.ErrHelp.
 //
+// Integer flags take decimal digits only, from the command line and the
+// environment alike: `010` is ten, and `0x10`, `0b11`, `1_000` and `+5` are
+// refused (see decimal).
+//
 // Every error is a UsageError that names the value as the user gave it:
 // `--count "-5": want a whole number from 1 to 1000` for a flag,
 // `BITQUEUE_SHARDS=x (for --shards): want a whole number` for a variable,
@@ -33,7 +37,7 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string, env map[
 			s.fail = &last
 			return
 		}
-		f.Value = &sourced{Value: f.Value, flag: f, fail: &last}
+		f.Value = &sourced{Value: decimalOf(f.Value), flag: f, fail: &last}
 	})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -152,7 +156,7 @@ func (f failure) message() error {
 
 // rangeInUsage finds a range such as "1..1000" or "1..2^63" in a flag's
 // usage text.
-var rangeInUsage = regexp.MustCompile(`(-?[0-9][0-9_]*|2\^[0-9]+)\.\.(-?[0-9][0-9_]*|2\^[0-9]+)`)
+var rangeInUsage = regexp.MustCompile(`(2\^[0-9]+|-?[0-9][0-9_]*)\.\.(2\^[0-9]+|-?[0-9][0-9_]*)`)
 
 // want says what a flag of s's kind accepts, with the range its usage text
 // gives, if any.

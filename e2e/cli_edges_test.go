@@ -1,0 +1,149 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Edges of the command lines: what the flags and variables of every command
+// take, and what they refuse before anything reaches Redis.
+
+// runBin runs the binary name with args and extra environment variables,
+// standard input empty, to its end.
+func runBin(t *testing.T, name string, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bin, name), args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader("")
+	return runCmd(t, cmd)
+}
+
+// produceEnv runs the producer on e's Redis and prefix, and on e's queue
+// unless args give another, with extra environment variables.
+func produceEnv(t *testing.T, e env, vars []string, args ...string) result {
+	t.Helper()
+	return runBin(t, "producer", vars, append([]string{"-redis", e.URL, "-queue", e.queue, "-prefix", e.prefix}, args...)...)
+}
+
+// requireRefused checks a usage error of the command name: exit 2 and the
+// one line "NAME: MESSAGE" on standard error.
+func requireRefused(t *testing.T, name string, r result, message string) {
+	t.Helper()
+	require.Equal(t, 2, r.code, "exit code; stderr:\n%s", r.stderr)
+	require.Equal(t, name+": "+message+"\n", r.stderr)
+}
+
+// runRecord returns the record of the run the producer printed as JSON on
+// stdout (--json).
+func runRecord(t *testing.T, e env, stdout string) map[string]string {
+	t.Helper()
+	var s struct {
+		RunID string `json:"run_id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &s), "stdout: %s", stdout)
+	rec, err := e.Client.HGetAll(context.Background(), e.prefix+":run:"+s.RunID).Result()
+	require.NoError(t, err)
+	require.NotEmpty(t, rec, "the record of run %s", s.RunID)
+	return rec
+}
+
+// TestNumericFlagsAreDecimal runs the producer with integers written with
+// leading zeros, by flag and by variable: each is read in decimal, as the
+// integers of an input file are (010 is ten, not eight), and the run's
+// record says so.
+func TestNumericFlagsAreDecimal(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	r := produceEnv(t, e, nil, "-count", "010", "-max", "010", "-batch-size", "03", "-json")
+	require.Equal(t, 0, r.code, r.stderr)
+	rec := runRecord(t, e, r.stdout)
+	require.Equal(t, "10", rec["integers"])
+	require.Equal(t, "3", rec["batch_size"])
+	require.Equal(t, "4", rec["batches"])
+	require.Contains(t, rec["input"], " max=10 count=10")
+
+	r = produceEnv(t, e, []string{"BITQUEUE_COUNT=010", "BITQUEUE_BATCH_SIZE=0005"}, "-json")
+	require.Equal(t, 0, r.code, r.stderr)
+	rec = runRecord(t, e, r.stdout)
+	require.Equal(t, "10", rec["integers"])
+	require.Equal(t, "5", rec["batch_size"])
+}
+
+// TestNumericFlagsRefuseOtherBases gives the producer's integer flags and
+// variables values the flag package reads in another base, or with a sign or
+// separators: each is refused with exit 2 and the usual message, and nothing
+// reaches Redis.
+func TestNumericFlagsRefuseOtherBases(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		vars []string
+		args []string
+		want string
+	}{
+		{nil, []string{"-count", "0x10"}, "--count 0x10: want a whole number from 1 to 10000000000"},
+		{nil, []string{"-count", "0b11"}, "--count 0b11: want a whole number from 1 to 10000000000"},
+		{nil, []string{"-count", "0o7"}, "--count 0o7: want a whole number from 1 to 10000000000"},
+		{nil, []string{"-count", "1_000"}, "--count 1_000: want a whole number from 1 to 10000000000"},
+		{nil, []string{"-count", "+5"}, "--count +5: want a whole number from 1 to 10000000000"},
+		{nil, []string{"-count", "5", "-max", "0x10"}, "--max 0x10: want a whole number from 1 to 2^63"},
+		{nil, []string{"-count", "5", "-batch-size", "0x10"}, "--batch-size 0x10: want a whole number from 1 to 100000"},
+		{nil, []string{"-count", "5", "-seed", "0b1"}, "--seed 0b1: want a whole number, 0 or more"},
+		{nil, []string{"-count", "5", "-shards", "+2"}, "--shards +2: want a whole number from 1 to 256"},
+		{[]string{"BITQUEUE_COUNT=0x10"}, nil, "BITQUEUE_COUNT=0x10 (for --count): want a whole number from 1 to 10000000000"},
+		{[]string{"BITQUEUE_BATCH_SIZE=1_000"}, []string{"-count", "5"}, "BITQUEUE_BATCH_SIZE=1_000 (for --batch-size): want a whole number from 1 to 100000"},
+		{[]string{"BITQUEUE_MAX_RETRY=0o7"}, []string{"-count", "5"}, "BITQUEUE_MAX_RETRY=0o7 (for --max-retry): want a whole number from 0 to 100"},
+		{[]string{"BITQUEUE_PRODUCER_CONCURRENCY=0x8"}, []string{"-count", "5"}, "BITQUEUE_PRODUCER_CONCURRENCY=0x8 (for --concurrency): want a whole number from 1 to 256"},
+		{nil, []string{"-count", "5", "-schedule", "@hourly", "-catch-up", "0x1"}, "--catch-up 0x1: want a whole number from 0 to 1000"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(append(tt.vars, tt.args...), " "), func(t *testing.T) {
+			t.Parallel()
+			e := setup(t)
+			r := produceEnv(t, e, tt.vars, tt.args...)
+			requireRefused(t, "producer", r, tt.want)
+			requireNothingEnqueued(t, e)
+		})
+	}
+}
+
+// TestNumericFlagsAreDecimalInEveryCommand gives the integer flags of the
+// other commands (worker, exporter, demo, the producer's subcommands) values
+// in other bases: each refuses them, naming the value; and a worker reads
+// --shards 010 as ten shards.
+func TestNumericFlagsAreDecimalInEveryCommand(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		vars []string
+		args []string
+		want string
+	}{
+		{"worker", nil, []string{"-concurrency", "0x10"}, "--concurrency 0x10: want a whole number from 1 to 1000"},
+		{"worker", nil, []string{"-cache-bits", "+16"}, "--cache-bits +16: want a whole number from 1 to 28"},
+		{"worker", []string{"BITQUEUE_SHARDS=0b11"}, nil, "BITQUEUE_SHARDS=0b11 (for --shards): want a whole number from 1 to 256"},
+		{"exporter", nil, []string{"-shards", "0x2"}, "--shards 0x2: want a whole number from 1 to 256"},
+		{"demo", nil, []string{"-count", "1_000"}, "--count 1_000: want a whole number from 1 to 100000000"},
+		{"demo", []string{"BITQUEUE_DEMO_WORKERS=0x2"}, nil, "BITQUEUE_DEMO_WORKERS=0x2 (for --workers): want a whole number from 1 to 64"},
+		{"producer", nil, []string{"requeue", "-run-id", "r", "-max-retry", "0x1"}, "--max-retry 0x1: want a whole number from 0 to 100"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" "+strings.Join(append(tt.vars, tt.args...), " "), func(t *testing.T) {
+			t.Parallel()
+			requireRefused(t, tt.name, runBin(t, tt.name, tt.vars, tt.args...), tt.want)
+		})
+	}
+	t.Run("worker --shards 010", func(t *testing.T) {
+		t.Parallel()
+		e := setup(t)
+		w := startWorker(t, e, "-shards", "010")
+		require.Contains(t, w.Logs(), e.queue+"-9]", "the tenth shard is served")
+		require.NotContains(t, w.Logs(), e.queue+"-10", "no eleventh")
+	})
+}
