@@ -147,3 +147,74 @@ func TestNumericFlagsAreDecimalInEveryCommand(t *testing.T) {
 		require.NotContains(t, w.Logs(), e.queue+"-10", "no eleventh")
 	})
 }
+
+// requireQueueUntouched checks that asynq knows nothing of the queue name:
+// no key of it, and not in asynq's set of queues.
+func requireQueueUntouched(t *testing.T, e env, name string) {
+	t.Helper()
+	require.Empty(t, scanKeys(t, e.Client, "asynq:{"+name+"}*"), "asynq keys of queue %q", name)
+	member, err := e.Client.SIsMember(context.Background(), "asynq:queues", name).Result()
+	require.NoError(t, err)
+	require.False(t, member, "queue %q among asynq's queues", name)
+}
+
+// TestQueueNamesAWorkerCanServe gives the producer (one-shot and
+// --schedule), its subcommands and the worker queue names no worker can
+// serve: a comma (a worker's --queue reads two queues), whitespace, an
+// empty name, a brace (asynq's cluster hash tag). Each is refused with exit
+// 2 naming the value, and nothing is enqueued: `producer --queue a,b --wait`
+// used to enqueue on a queue named "a,b" and wait for ever.
+func TestQueueNamesAWorkerCanServe(t *testing.T) {
+	t.Parallel()
+	const comma = `must not hold a comma: a worker's --queue reads "a,b" as two queues, a and b`
+	const brace = "must not hold { or }: asynq keys a queue as asynq:{queue}:…, which Redis Cluster places by what lies between the braces"
+	e := setup(t)
+	for _, tt := range []struct {
+		name  string
+		vars  []string
+		args  []string
+		queue string // the queue refused
+		want  string
+	}{
+		{"comma and --wait", nil, []string{"-queue", e.queue + ",x", "-count", "5", "-wait"}, e.queue + ",x", "--queue " + e.queue + ",x " + comma},
+		{"comma by variable", []string{"BITQUEUE_QUEUE=" + e.queue + ",x"}, []string{"-count", "5"}, e.queue + ",x", "BITQUEUE_QUEUE=" + e.queue + ",x " + comma},
+		{"comma with --schedule", nil, []string{"-queue", e.queue + ",y", "-count", "5", "-schedule", "@every 1s"}, e.queue + ",y", "--queue " + e.queue + ",y " + comma},
+		{"brace", nil, []string{"-queue", "{" + e.queue + "}", "-count", "5"}, "{" + e.queue + "}", `--queue "{` + e.queue + `}" ` + brace},
+		{"space", nil, []string{"-queue", e.queue + " x", "-count", "5"}, e.queue + " x", `--queue "` + e.queue + ` x" must be non-empty without spaces`},
+		{"trailing newline", nil, []string{"-queue", e.queue + "\n", "-count", "5"}, e.queue + "\n", `--queue "` + e.queue + `\n" must be non-empty without spaces`},
+		{"empty", nil, []string{"-queue=", "-count", "5"}, "", `--queue "" must be non-empty without spaces`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"-redis", e.URL, "-prefix", e.prefix}, tt.args...)
+			requireRefused(t, "producer", runBin(t, "producer", tt.vars, args...), tt.want)
+			requireQueueUntouched(t, e, tt.queue)
+			require.Empty(t, scanKeys(t, e.Client, e.prefix+":*"), "keys under the prefix")
+		})
+	}
+	t.Run("subcommands", func(t *testing.T) {
+		for _, sub := range []string{"status", "requeue", "results", "delete"} {
+			r := runBin(t, "producer", nil, sub, "-redis", e.URL, "-prefix", e.prefix, "-run-id", "r1", "-queue", "a,b")
+			requireRefused(t, "producer", r, "--queue a,b "+comma)
+			r = runBin(t, "producer", []string{"BITQUEUE_RUN_QUEUE={a}"}, sub, "-redis", e.URL, "-prefix", e.prefix, "-run-id", "r1")
+			requireRefused(t, "producer", r, `BITQUEUE_RUN_QUEUE="{a}" `+brace)
+		}
+	})
+	t.Run("worker", func(t *testing.T) {
+		for _, tt := range []struct {
+			vars []string
+			args []string
+			want string
+		}{
+			{nil, []string{"-queue", "a,{b}"}, `--queue "a,{b}": queue "{b}" ` + brace},
+			{nil, []string{"-queue", "a, b c"}, `--queue "a, b c": queue "b c" must be non-empty without spaces`},
+			{[]string{"BITQUEUE_QUEUE=a,b\x07"}, nil, `BITQUEUE_QUEUE="a,b\a": queue "b\a" must not hold the non-printing character U+0007`},
+		} {
+			r := runBin(t, "worker", tt.vars, append([]string{"-redis", e.URL, "-prefix", e.prefix, "-redis-wait", "1s"}, tt.args...)...)
+			requireRefused(t, "worker", r, tt.want)
+		}
+	})
+	t.Run("exporter", func(t *testing.T) {
+		r := runBin(t, "exporter", nil, "-redis", e.URL, "-queue", "a,{b}")
+		requireRefused(t, "exporter", r, `--queue "a,{b}": queue "{b}" `+brace)
+	})
+}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -73,14 +72,14 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	if err := shard.Validate(c.shards); err != nil {
 		return c, &cli.UsageError{Err: err}
 	}
-	for q := range strings.SplitSeq(queues, ",") {
-		if q = strings.TrimSpace(q); q != "" {
-			c.queues = append(c.queues, shard.Queues(q, c.shards)...)
-		}
+	names, err := cli.QueueList(queues, cli.Source(fs, "queue"))
+	if err != nil {
+		return c, err
+	}
+	for _, q := range names {
+		c.queues = append(c.queues, shard.Queues(q, c.shards)...)
 	}
 	switch {
-	case len(c.queues) == 0:
-		return c, cli.Usagef("--queue %q names no queue", queues)
 	case c.inspectTimeout < 100*time.Millisecond || c.inspectTimeout > time.Minute:
 		return c, cli.Usagef("--inspect-timeout %s out of range [100ms, 1m]", c.inspectTimeout)
 	}

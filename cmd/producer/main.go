@@ -181,8 +181,6 @@ func check(c *config, fs *flag.FlagSet, set map[string]bool) error {
 		return cli.Usagef("%s must be at least 1s", src("record-ttl"))
 	case c.redisWait <= 0:
 		return cli.Usagef("%s must be positive", src("redis-wait"))
-	case c.queue == "" || strings.ContainsAny(c.queue, " \t\r\n"):
-		return cli.Usagef("%s must be non-empty without spaces", src("queue"))
 	case layout.CheckPrefix(c.prefix) != nil:
 		return cli.Usagef("%s must be non-empty without spaces", src("prefix"))
 	case c.logFormat != "text" && c.logFormat != "json":
@@ -190,6 +188,9 @@ func check(c *config, fs *flag.FlagSet, set map[string]bool) error {
 	}
 	if _, err := logging.New(io.Discard, c.logFormat, c.logLevel); err != nil {
 		return cli.Usagef("%s: want debug, info, warn or error", src("log-level"))
+	}
+	if err := cli.CheckQueue(c.queue); err != nil {
+		return cli.Usagef("%s %v", src("queue"), err)
 	}
 	if c.runID != "" {
 		if err := tasks.ValidateRunID(c.runID); err != nil {

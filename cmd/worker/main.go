@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -116,14 +115,14 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	if shard.Validate(c.shards) != nil {
 		return c, cli.Usagef("%s out of range [1, %d]", fs.Source("shards"), shard.MaxShards)
 	}
-	for q := range strings.SplitSeq(queues, ",") {
-		if q = strings.TrimSpace(q); q != "" {
-			c.queues = append(c.queues, shard.Queues(q, c.shards)...)
-		}
+	names, err := cli.QueueList(queues, fs.Source("queue"))
+	if err != nil {
+		return c, err
+	}
+	for _, q := range names {
+		c.queues = append(c.queues, shard.Queues(q, c.shards)...)
 	}
 	switch {
-	case len(c.queues) == 0:
-		return c, cli.Usagef("%s names no queue", fs.Source("queue"))
 	case c.concurrency < 1 || c.concurrency > 1000:
 		return c, cli.Usagef("%s out of range [1, 1000]", fs.Source("concurrency"))
 	case c.cacheBits < cache.MinBits || c.cacheBits > cache.MaxBits:
