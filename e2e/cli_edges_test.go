@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -217,4 +218,78 @@ func TestQueueNamesAWorkerCanServe(t *testing.T) {
 		r := runBin(t, "exporter", nil, "-redis", e.URL, "-queue", "a,{b}")
 		requireRefused(t, "exporter", r, `--queue "a,{b}": queue "{b}" `+brace)
 	})
+}
+
+// TestRedisSettingErrorsFailAtOnce points the commands at Redis in ways no
+// wait can cure. A URL that cannot be used — no scheme, a port out of range
+// — is refused before Redis is contacted: exit 2, one line showing the URL
+// (password redacted) and the setting it came from. A Redis that answers,
+// but refuses the URL's database or its user's PING, ends start-up at once
+// with what to fix: exit 1, as wrong credentials do, without retrying for
+// --redis-wait and without enqueueing anything.
+func TestRedisSettingErrorsFailAtOnce(t *testing.T) {
+	t.Parallel()
+	t.Run("malformed URLs", func(t *testing.T) {
+		t.Parallel()
+		for _, tt := range []struct {
+			name string
+			vars []string
+			args []string
+			want string
+		}{
+			{"producer", nil, []string{"-count", "5", "-redis", "127.0.0.1:6512"},
+				"redis URL 127.0.0.1:6512 (from --redis): no scheme; want redis://HOST:PORT/0, such as redis://127.0.0.1:6512/0"},
+			{"producer", []string{"BITQUEUE_REDIS_URL=redis://:hunter2@127.0.0.1:99999/0"}, []string{"-count", "5"},
+				"redis URL redis://:xxxxx@127.0.0.1:99999/0 (from BITQUEUE_REDIS_URL): port 99999 out of range [1, 65535]"},
+			{"worker", nil, []string{"-redis", "redis://127.0.0.1:99999/0"},
+				"redis URL redis://127.0.0.1:99999/0 (from --redis): port 99999 out of range [1, 65535]"},
+			{"worker", []string{"REDIS_URL=bob:hunter2@10.0.0.5:6379"}, nil,
+				"redis URL bob:xxxxx@10.0.0.5:6379 (from REDIS_URL): no scheme; want redis://HOST:PORT/0, such as redis://bob:xxxxx@10.0.0.5:6379/0"},
+			{"exporter", nil, []string{"-redis", "127.0.0.1:6379"},
+				"redis URL 127.0.0.1:6379 (from --redis): no scheme; want redis://HOST:PORT/0, such as redis://127.0.0.1:6379/0"},
+		} {
+			args := tt.args
+			if tt.name != "exporter" {
+				args = append([]string{"-redis-wait", "30s"}, args...)
+			}
+			start := time.Now()
+			requireRefused(t, tt.name, runBin(t, tt.name, tt.vars, args...), tt.want)
+			require.Less(t, time.Since(start), 10*time.Second, "%s %q: refused without waiting", tt.name, args)
+		}
+	})
+
+	needRedisServer(t, false)
+	s, e := startFaultServer(t)
+	ctx := context.Background()
+	require.NoError(t, e.Client.Do(ctx, "ACL", "SETUSER", "noping", "on", ">hunter2", "~*", "&*", "+@all", "-ping").Err())
+	for _, tt := range []struct {
+		name, url, reply, hint string
+	}{
+		{"database out of range", "redis://" + s.Addr + "/99", "ERR DB index is out of range",
+			"the database at the end of the URL is not one this server has (it has /0 to /15 unless its databases setting says otherwise): fix --redis or BITQUEUE_REDIS_URL"},
+		{"user without PING", "redis://noping:hunter2@" + s.Addr + "/0", "NOPERM",
+			"the URL's user lacks a permission bitqueue needs"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			shown := strings.ReplaceAll(tt.url, "hunter2", "xxxxx")
+			start := time.Now()
+			r := runBin(t, "producer", nil, "-redis", tt.url, "-redis-wait", "30s", "-queue", e.queue, "-prefix", e.prefix, "-count", "5")
+			require.Equal(t, 1, r.code, r.stderr)
+			require.Less(t, time.Since(start), 10*time.Second, "no waiting for --redis-wait")
+			require.Contains(t, r.stderr, "producer: redis at "+shown+": "+tt.reply)
+			require.Contains(t, r.stderr, tt.hint)
+			require.NotContains(t, r.stderr, "retrying")
+			require.NotContains(t, r.stderr, "hunter2")
+			require.Zero(t, e.Client.DBSize(ctx).Val(), "nothing enqueued")
+
+			start = time.Now()
+			w := spawnBin(t, "worker", "-redis", tt.url, "-redis-wait", "30s", "-queue", e.queue, "-prefix", e.prefix)
+			require.Equal(t, 1, w.exitCode(t, 20*time.Second))
+			require.Less(t, time.Since(start), 10*time.Second, "no waiting for --redis-wait")
+			require.Contains(t, w.Logs(), tt.hint)
+			require.NotContains(t, w.Logs(), "retrying")
+			require.NotContains(t, w.Logs(), "msg=serving")
+			require.NotContains(t, w.Logs(), "hunter2")
+		})
+	}
 }

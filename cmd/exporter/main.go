@@ -41,6 +41,7 @@ var env = map[string]string{
 
 type config struct {
 	redisURL       string
+	redisFrom      string // where --redis came from, for messages: the URL may hold a password
 	redisOpts      redisconn.Options
 	queues         []string
 	shards         int
@@ -69,6 +70,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		return c, err
 	}
 	c.redisOpts.ReadSecrets(getenv)
+	c.redisFrom = cli.Origin(fs, "redis")
 	if err := shard.Validate(c.shards); err != nil {
 		return c, &cli.UsageError{Err: err}
 	}
@@ -94,7 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	rdb, log, err := redisconn.Setup{URL: c.redisURL, Options: c.redisOpts, LogFormat: c.logFormat, LogLevel: c.logLevel}.Start(ctx, stderr)
+	rdb, log, err := redisconn.Setup{URL: c.redisURL, URLFrom: c.redisFrom, Options: c.redisOpts, LogFormat: c.logFormat, LogLevel: c.logLevel}.Start(ctx, stderr)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ const defaultQueue = "bits"
 
 type config struct {
 	redisURL    string
+	redisFrom   string // where --redis came from, for messages: the URL may hold a password
 	redisWait   time.Duration
 	queue       string
 	prefix      string
@@ -129,6 +130,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	c.seedSet = set["seed"]
 	c.redisOpts.ReadSecrets(getenv)
+	c.redisFrom = cli.Origin(fs, "redis")
 	if err := check(&c, fs, set); err != nil {
 		return c, err
 	}

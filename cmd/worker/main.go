@@ -36,6 +36,7 @@ const saveOutage = 20 * time.Second
 
 type config struct {
 	redisURL        string
+	redisFrom       string // where --redis came from, for messages: the URL may hold a password
 	redisWait       time.Duration
 	queues          []string
 	concurrency     int
@@ -112,6 +113,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		return c, err
 	}
 	c.redisOpts.ReadSecrets(getenv)
+	c.redisFrom = fs.Origin("redis")
 	if shard.Validate(c.shards) != nil {
 		return c, cli.Usagef("%s out of range [1, %d]", fs.Source("shards"), shard.MaxShards)
 	}
@@ -159,7 +161,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	setup := redisconn.Setup{URL: c.redisURL, Options: c.redisOpts, PoolSize: c.concurrency + 10, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel}
+	setup := redisconn.Setup{URL: c.redisURL, URLFrom: c.redisFrom, Options: c.redisOpts, PoolSize: c.concurrency + 10, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel}
 	log, err := setup.Logger(stderr)
 	if err != nil {
 		return err

@@ -73,6 +73,9 @@ func (f *FlagSet) Parse(args []string, getenv func(string) string) error {
 // Source returns the value of the flag name as the user gave it; see Source.
 func (f *FlagSet) Source(name string) string { return Source(f.FlagSet, name) }
 
+// Origin returns where the flag name took its value; see Origin.
+func (f *FlagSet) Origin(name string) string { return Origin(f.FlagSet, name) }
+
 // Given reports whether the flag name was set, on the command line or by
 // its environment variable.
 func (f *FlagSet) Given(name string) bool {

@@ -92,6 +92,21 @@ func Source(fs *flag.FlagSet, name string) string {
 	return "--" + name + " " + quote(f.Value.String())
 }
 
+// Origin returns where fs's flag name took its value, without the value:
+// the environment variable it came from (BITQUEUE_REDIS_URL), else the flag
+// (--redis). It is for messages about a value that must not be quoted as
+// given, such as a URL with a password. fs must have been parsed by Parse.
+func Origin(fs *flag.FlagSet, name string) string {
+	f := fs.Lookup(name)
+	if f == nil {
+		panic("cli.Origin: no flag --" + name)
+	}
+	if s, ok := f.Value.(*sourced); ok && s.variable != "" {
+		return s.variable
+	}
+	return "--" + name
+}
+
 // sourced wraps a flag's value to record where it was set from and why a
 // value was refused.
 type sourced struct {
