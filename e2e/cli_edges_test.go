@@ -293,3 +293,29 @@ func TestRedisSettingErrorsFailAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownCommandSuggestsOne misspells the producer's and the worker's
+// subcommands: each is refused naming the command it likely meant, where
+// it used to be an "unexpected argument"; nothing is enqueued.
+func TestUnknownCommandSuggestsOne(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"producer", []string{"stauts", "-run-id", "r1"}, `unknown command "stauts" (did you mean status?)`},
+		{"producer", []string{"-count", "5", "reqeue"}, `unknown command "reqeue" (did you mean requeue?)`},
+		{"producer", []string{"lsit"}, `unknown command "lsit" (did you mean list?)`},
+		{"producer", []string{"delet", "-run-id", "r1"}, `unknown command "delet" (did you mean delete?)`},
+		{"producer", []string{"result", "-run-id", "r1"}, `unknown command "result" (did you mean results?)`},
+		{"producer", []string{"-count", "5", "extra"}, `unexpected argument "extra"`},
+		{"worker", []string{"prob"}, `unknown command "prob" (did you mean probe?)`},
+		{"worker", []string{"-concurrency", "2", "porbe"}, `unknown command "porbe" (did you mean probe?)`},
+	} {
+		args := append([]string{"-redis", e.URL, "-queue", e.queue, "-prefix", e.prefix}, tt.args...)
+		requireRefused(t, tt.name, runBin(t, tt.name, nil, args...), tt.want)
+	}
+	requireNothingEnqueued(t, e)
+}

@@ -24,6 +24,10 @@ import (
 
 func main() { cli.Main("producer", run) }
 
+// subcommands are the producer's commands besides producing: each inspects
+// or repairs runs (see help).
+var subcommands = []string{"status", "requeue", "results", "list", "delete"}
+
 // defaultQueue is the queue of the producer's batches unless --queue says
 // otherwise: the workers' default too.
 const defaultQueue = "bits"
@@ -124,7 +128,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		if errors.Is(err, flag.ErrHelp) {
 			cli.PrintHelp(stdout, fs, help, env)
 		}
-		return c, err
+		return c, cli.DidYouMean(err, subcommands...)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -225,7 +229,7 @@ func firstSet(set map[string]bool, names ...string) string {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	args = cli.Subcommand(args, "status", "requeue", "results", "list", "delete")
+	args = cli.Subcommand(args, subcommands...)
 	if len(args) > 0 {
 		switch args[0] {
 		case "status":

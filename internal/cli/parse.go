@@ -52,7 +52,7 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string, env map[
 		return ErrVersion
 	}
 	if fs.NArg() > 0 {
-		return Usagef("unexpected argument %q", fs.Arg(0))
+		return &UsageError{Err: &argError{arg: fs.Arg(0)}} // see DidYouMean
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
