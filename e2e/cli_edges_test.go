@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"bitqueue/redistest"
 )
 
 // Edges of the command lines: what the flags and variables of every command
@@ -318,4 +321,35 @@ func TestUnknownCommandSuggestsOne(t *testing.T) {
 		requireRefused(t, tt.name, runBin(t, tt.name, nil, args...), tt.want)
 	}
 	requireNothingEnqueued(t, e)
+}
+
+// TestErrorFollowsTheAcceptedLogFormat checks that the final error is in the
+// log format the command took: `worker --log-format json probe` is probe
+// with JSON logs (probe takes the worker's logging flags, as it took
+// BITQUEUE_LOG_FORMAT), where it used to refuse the flag in JSON; and a
+// command without --log-format refuses it as text.
+func TestErrorFollowsTheAcceptedLogFormat(t *testing.T) {
+	t.Parallel()
+	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", redistest.FreePortT(t))
+	for _, args := range [][]string{
+		{"--log-format", "json", "probe", "--url", url},
+		{"probe", "--log-format=json", "--log-level", "debug", "--url", url},
+	} {
+		r := runBin(t, "worker", nil, args...)
+		require.Equal(t, 1, r.code, r.stderr)
+		var line struct {
+			Level, Msg, Err string
+			Code            int
+		}
+		require.NoError(t, json.Unmarshal([]byte(r.stderr), &line), "one JSON line: %s", r.stderr)
+		require.Equal(t, "exit", line.Msg)
+		require.Contains(t, line.Err, "connection refused")
+		require.Equal(t, 1, line.Code)
+	}
+	r := runBin(t, "worker", []string{"BITQUEUE_LOG_FORMAT=yaml"}, "probe", "--url", url)
+	requireRefused(t, "worker", r, "BITQUEUE_LOG_FORMAT=yaml: want text or json")
+	r = runBin(t, "worker", nil, "probe", "--log-level", "loud", "--url", url)
+	requireRefused(t, "worker", r, "--log-level loud: want debug, info, warn or error")
+	r = runBin(t, "demo", nil, "--log-format", "json")
+	requireRefused(t, "demo", r, "unknown flag --log-format (see demo -h)")
 }

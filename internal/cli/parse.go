@@ -204,13 +204,18 @@ func want(s *sourced, err error) string {
 func rewordParseError(err error, cmd string) error {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
-		return fmt.Errorf("unknown flag --%s (see %s -h)", strings.TrimLeft(name, "-"), cmd)
+		return &unknownFlag{name: strings.TrimLeft(name, "-"), cmd: cmd}
 	}
 	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
 		return fmt.Errorf("--%s needs a value", strings.TrimLeft(name, "-"))
 	}
 	return err
 }
+
+// unknownFlag is Parse's error for a flag the command does not have.
+type unknownFlag struct{ name, cmd string }
+
+func (e *unknownFlag) Error() string { return fmt.Sprintf("unknown flag --%s (see %s -h)", e.name, e.cmd) }
 
 // quote returns v as is when it reads unambiguously in a message, and
 // Go-quoted when it is empty, starts with a dash or holds anything but
