@@ -353,3 +353,23 @@ func TestErrorFollowsTheAcceptedLogFormat(t *testing.T) {
 	r = runBin(t, "demo", nil, "--log-format", "json")
 	requireRefused(t, "demo", r, "unknown flag --log-format (see demo -h)")
 }
+
+// TestLostAfterNeedsWait checks that --lost-after, which only --wait reads,
+// is refused without it, as --timeout is, by flag and by variable, and with
+// --schedule; nothing is enqueued.
+func TestLostAfterNeedsWait(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	for _, tt := range []struct {
+		vars []string
+		args []string
+		want string
+	}{
+		{nil, []string{"-count", "5", "-lost-after", "1s"}, "--lost-after 1s needs --wait"},
+		{[]string{"BITQUEUE_LOST_AFTER=30s"}, []string{"-count", "5"}, "BITQUEUE_LOST_AFTER=30s needs --wait"},
+		{nil, []string{"-count", "5", "-schedule", "@hourly", "-lost-after", "1s"}, "--lost-after 1s applies to one-shot runs, not to --schedule"},
+	} {
+		requireRefused(t, "producer", produceEnv(t, e, tt.vars, tt.args...), tt.want)
+		requireNothingEnqueued(t, e)
+	}
+}

@@ -175,6 +175,8 @@ func check(c *config, fs *flag.FlagSet, set map[string]bool) error {
 		return cli.Usagef("%s needs --wait", src("out"))
 	case !c.wait && c.timeout > 0:
 		return cli.Usagef("%s needs --wait", src("timeout"))
+	case !c.wait && set["lost-after"]:
+		return cli.Usagef("%s needs --wait", src("lost-after"))
 	case c.json && c.out == "-":
 		return cli.Usagef("%s and %s both write to stdout; give --out a file", named(fs, "json"), src("out"))
 	case c.maxRetry < 0 || c.maxRetry > 100:
