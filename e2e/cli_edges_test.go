@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -372,4 +373,22 @@ func TestLostAfterNeedsWait(t *testing.T) {
 		requireRefused(t, "producer", produceEnv(t, e, tt.vars, tt.args...), tt.want)
 		requireNothingEnqueued(t, e)
 	}
+}
+
+// TestWaitErrorSaysItsOperationOnce stops Redis under `producer --wait`:
+// the error names what gave up once ("wait for results: count done
+// batches: gave up…"), where it used to say "wait for results: wait for
+// results: gave up…".
+func TestWaitErrorSaysItsOperationOnce(t *testing.T) {
+	t.Parallel()
+	needRedisServer(t, false)
+	s, e := startFaultServer(t)
+	bg := startProducer(t, e, "-count", "3", "-wait", "-redis-wait", "2s")
+	redistest.WaitFor(t, 30*time.Second, "the producer to enqueue", func() bool { return bg.stderr.Contains("msg=enqueued") })
+	stopServer(t, s, syscall.SIGKILL)
+	r := bg.wait(t, time.Minute)
+	require.Equal(t, 1, r.code, r.stderr)
+	last := lastLine(r.stderr)
+	require.True(t, strings.HasPrefix(last, "producer: wait for results: count done batches: gave up after Redis did not answer for"), last)
+	require.Equal(t, 1, strings.Count(last, "wait for results"), last)
 }
