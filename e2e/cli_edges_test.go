@@ -21,13 +21,27 @@ import (
 // take, and what they refuse before anything reaches Redis.
 
 // runBin runs the binary name with args and extra environment variables,
-// standard input empty, to its end.
+// standard input empty, to its end, which must come within a minute: a
+// command that should refuse its arguments and serves or waits instead
+// fails the test rather than hanging it.
 func runBin(t *testing.T, name string, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(bin, name), args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = strings.NewReader("")
-	return runCmd(t, cmd)
+	var stdout, stderr redistest.LogBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	p := redistest.Spawn(t, cmd)
+	code, err := p.Wait(time.Minute)
+	require.NoError(t, err, "%s %q still runs; stderr:\n%s", name, args, stderr.Tail(20))
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+// nowhere is a Redis URL nothing answers at, for commands that must refuse
+// their arguments before contacting Redis.
+func nowhere(t *testing.T) string {
+	t.Helper()
+	return fmt.Sprintf("redis://127.0.0.1:%d/0", redistest.FreePortT(t))
 }
 
 // produceEnv runs the producer on e's Redis and prefix, and on e's queue
@@ -141,7 +155,8 @@ func TestNumericFlagsAreDecimalInEveryCommand(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name+" "+strings.Join(append(tt.vars, tt.args...), " "), func(t *testing.T) {
 			t.Parallel()
-			requireRefused(t, tt.name, runBin(t, tt.name, tt.vars, tt.args...), tt.want)
+			args := append([]string{"-redis", nowhere(t)}, tt.args...)
+			requireRefused(t, tt.name, runBin(t, tt.name, tt.vars, args...), tt.want)
 		})
 	}
 	t.Run("worker --shards 010", func(t *testing.T) {
@@ -173,7 +188,7 @@ func TestQueueNamesAWorkerCanServe(t *testing.T) {
 	t.Parallel()
 	const comma = `must not hold a comma: a worker's --queue reads "a,b" as two queues, a and b`
 	const brace = "must not hold { or }: asynq keys a queue as asynq:{queue}:…, which Redis Cluster places by what lies between the braces"
-	e := setup(t)
+	// QNAME stands for a queue of the subtest's own.
 	for _, tt := range []struct {
 		name  string
 		vars  []string
@@ -181,21 +196,32 @@ func TestQueueNamesAWorkerCanServe(t *testing.T) {
 		queue string // the queue refused
 		want  string
 	}{
-		{"comma and --wait", nil, []string{"-queue", e.queue + ",x", "-count", "5", "-wait"}, e.queue + ",x", "--queue " + e.queue + ",x " + comma},
-		{"comma by variable", []string{"BITQUEUE_QUEUE=" + e.queue + ",x"}, []string{"-count", "5"}, e.queue + ",x", "BITQUEUE_QUEUE=" + e.queue + ",x " + comma},
-		{"comma with --schedule", nil, []string{"-queue", e.queue + ",y", "-count", "5", "-schedule", "@every 1s"}, e.queue + ",y", "--queue " + e.queue + ",y " + comma},
-		{"brace", nil, []string{"-queue", "{" + e.queue + "}", "-count", "5"}, "{" + e.queue + "}", `--queue "{` + e.queue + `}" ` + brace},
-		{"space", nil, []string{"-queue", e.queue + " x", "-count", "5"}, e.queue + " x", `--queue "` + e.queue + ` x" must be non-empty without spaces`},
-		{"trailing newline", nil, []string{"-queue", e.queue + "\n", "-count", "5"}, e.queue + "\n", `--queue "` + e.queue + `\n" must be non-empty without spaces`},
+		{"comma and --wait", nil, []string{"-queue", "QNAME,x", "-count", "5", "-wait"}, "QNAME,x", "--queue QNAME,x " + comma},
+		{"comma by variable", []string{"BITQUEUE_QUEUE=QNAME,x"}, []string{"-count", "5"}, "QNAME,x", "BITQUEUE_QUEUE=QNAME,x " + comma},
+		{"comma with --schedule", nil, []string{"-queue", "QNAME,y", "-count", "5", "-schedule", "@every 1s"}, "QNAME,y", "--queue QNAME,y " + comma},
+		{"brace", nil, []string{"-queue", "{QNAME}", "-count", "5"}, "{QNAME}", `--queue "{QNAME}" ` + brace},
+		{"space", nil, []string{"-queue", "QNAME x", "-count", "5"}, "QNAME x", `--queue "QNAME x" must be non-empty without spaces`},
+		{"trailing newline", nil, []string{"-queue", "QNAME\n", "-count", "5"}, "QNAME\n", `--queue "QNAME\n" must be non-empty without spaces`},
 		{"empty", nil, []string{"-queue=", "-count", "5"}, "", `--queue "" must be non-empty without spaces`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"-redis", e.URL, "-prefix", e.prefix}, tt.args...)
-			requireRefused(t, "producer", runBin(t, "producer", tt.vars, args...), tt.want)
-			requireQueueUntouched(t, e, tt.queue)
+			t.Parallel()
+			e := setup(t)
+			name := func(s string) string { return strings.ReplaceAll(s, "QNAME", e.queue) }
+			vars := make([]string, len(tt.vars))
+			for i, v := range tt.vars {
+				vars[i] = name(v)
+			}
+			args := []string{"-redis", e.URL, "-prefix", e.prefix}
+			for _, a := range tt.args {
+				args = append(args, name(a))
+			}
+			requireRefused(t, "producer", runBin(t, "producer", vars, args...), name(tt.want))
+			requireQueueUntouched(t, e, name(tt.queue))
 			require.Empty(t, scanKeys(t, e.Client, e.prefix+":*"), "keys under the prefix")
 		})
 	}
+	e := setup(t)
 	t.Run("subcommands", func(t *testing.T) {
 		for _, sub := range []string{"status", "requeue", "results", "delete"} {
 			r := runBin(t, "producer", nil, sub, "-redis", e.URL, "-prefix", e.prefix, "-run-id", "r1", "-queue", "a,b")
@@ -214,12 +240,12 @@ func TestQueueNamesAWorkerCanServe(t *testing.T) {
 			{nil, []string{"-queue", "a, b c"}, `--queue "a, b c": queue "b c" must be non-empty without spaces`},
 			{[]string{"BITQUEUE_QUEUE=a,b\x07"}, nil, `BITQUEUE_QUEUE="a,b\a": queue "b\a" must not hold the non-printing character U+0007`},
 		} {
-			r := runBin(t, "worker", tt.vars, append([]string{"-redis", e.URL, "-prefix", e.prefix, "-redis-wait", "1s"}, tt.args...)...)
+			r := runBin(t, "worker", tt.vars, append([]string{"-redis", nowhere(t), "-prefix", e.prefix, "-redis-wait", "1s"}, tt.args...)...)
 			requireRefused(t, "worker", r, tt.want)
 		}
 	})
 	t.Run("exporter", func(t *testing.T) {
-		r := runBin(t, "exporter", nil, "-redis", e.URL, "-queue", "a,{b}")
+		r := runBin(t, "exporter", nil, "-redis", nowhere(t), "-queue", "a,{b}")
 		requireRefused(t, "exporter", r, `--queue "a,{b}": queue "{b}" `+brace)
 	})
 }
