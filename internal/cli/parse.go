@@ -215,7 +215,9 @@ func rewordParseError(err error, cmd string) error {
 // unknownFlag is Parse's error for a flag the command does not have.
 type unknownFlag struct{ name, cmd string }
 
-func (e *unknownFlag) Error() string { return fmt.Sprintf("unknown flag --%s (see %s -h)", e.name, e.cmd) }
+func (e *unknownFlag) Error() string {
+	return fmt.Sprintf("unknown flag --%s (see %s -h)", e.name, e.cmd)
+}
 
 // quote returns v as is when it reads unambiguously in a message, and
 // Go-quoted when it is empty, starts with a dash or holds anything but
