@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -42,6 +41,7 @@ var env = map[string]string{
 
 type config struct {
 	redisURL       string
+	redisFrom      string // where --redis came from, for messages: the URL may hold a password
 	redisOpts      redisconn.Options
 	queues         []string
 	shards         int
@@ -70,17 +70,18 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		return c, err
 	}
 	c.redisOpts.ReadSecrets(getenv)
+	c.redisFrom = cli.Origin(fs, "redis")
 	if err := shard.Validate(c.shards); err != nil {
 		return c, &cli.UsageError{Err: err}
 	}
-	for q := range strings.SplitSeq(queues, ",") {
-		if q = strings.TrimSpace(q); q != "" {
-			c.queues = append(c.queues, shard.Queues(q, c.shards)...)
-		}
+	names, err := cli.QueueList(queues, cli.Source(fs, "queue"))
+	if err != nil {
+		return c, err
+	}
+	for _, q := range names {
+		c.queues = append(c.queues, shard.Queues(q, c.shards)...)
 	}
 	switch {
-	case len(c.queues) == 0:
-		return c, cli.Usagef("--queue %q names no queue", queues)
 	case c.inspectTimeout < 100*time.Millisecond || c.inspectTimeout > time.Minute:
 		return c, cli.Usagef("--inspect-timeout %s out of range [100ms, 1m]", c.inspectTimeout)
 	}
@@ -95,7 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	rdb, log, err := redisconn.Setup{URL: c.redisURL, Options: c.redisOpts, LogFormat: c.logFormat, LogLevel: c.logLevel}.Start(ctx, stderr)
+	rdb, log, err := redisconn.Setup{URL: c.redisURL, URLFrom: c.redisFrom, Options: c.redisOpts, LogFormat: c.logFormat, LogLevel: c.logLevel}.Start(ctx, stderr)
 	if err != nil {
 		return err
 	}

@@ -24,12 +24,17 @@ import (
 
 func main() { cli.Main("producer", run) }
 
+// subcommands are the producer's commands besides producing: each inspects
+// or repairs runs (see help).
+var subcommands = []string{"status", "requeue", "results", "list", "delete"}
+
 // defaultQueue is the queue of the producer's batches unless --queue says
 // otherwise: the workers' default too.
 const defaultQueue = "bits"
 
 type config struct {
 	redisURL    string
+	redisFrom   string // where --redis came from, for messages: the URL may hold a password
 	redisWait   time.Duration
 	queue       string
 	prefix      string
@@ -123,12 +128,13 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		if errors.Is(err, flag.ErrHelp) {
 			cli.PrintHelp(stdout, fs, help, env)
 		}
-		return c, err
+		return c, cli.DidYouMean(err, subcommands...)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	c.seedSet = set["seed"]
 	c.redisOpts.ReadSecrets(getenv)
+	c.redisFrom = cli.Origin(fs, "redis")
 	if err := check(&c, fs, set); err != nil {
 		return c, err
 	}
@@ -169,6 +175,8 @@ func check(c *config, fs *flag.FlagSet, set map[string]bool) error {
 		return cli.Usagef("%s needs --wait", src("out"))
 	case !c.wait && c.timeout > 0:
 		return cli.Usagef("%s needs --wait", src("timeout"))
+	case !c.wait && set["lost-after"]:
+		return cli.Usagef("%s needs --wait", src("lost-after"))
 	case c.json && c.out == "-":
 		return cli.Usagef("%s and %s both write to stdout; give --out a file", named(fs, "json"), src("out"))
 	case c.maxRetry < 0 || c.maxRetry > 100:
@@ -181,8 +189,6 @@ func check(c *config, fs *flag.FlagSet, set map[string]bool) error {
 		return cli.Usagef("%s must be at least 1s", src("record-ttl"))
 	case c.redisWait <= 0:
 		return cli.Usagef("%s must be positive", src("redis-wait"))
-	case c.queue == "" || strings.ContainsAny(c.queue, " \t\r\n"):
-		return cli.Usagef("%s must be non-empty without spaces", src("queue"))
 	case layout.CheckPrefix(c.prefix) != nil:
 		return cli.Usagef("%s must be non-empty without spaces", src("prefix"))
 	case c.logFormat != "text" && c.logFormat != "json":
@@ -190,6 +196,9 @@ func check(c *config, fs *flag.FlagSet, set map[string]bool) error {
 	}
 	if _, err := logging.New(io.Discard, c.logFormat, c.logLevel); err != nil {
 		return cli.Usagef("%s: want debug, info, warn or error", src("log-level"))
+	}
+	if err := cli.CheckQueue(c.queue); err != nil {
+		return cli.Usagef("%s %v", src("queue"), err)
 	}
 	if c.runID != "" {
 		if err := tasks.ValidateRunID(c.runID); err != nil {
@@ -222,7 +231,7 @@ func firstSet(set map[string]bool, names ...string) string {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	args = cli.Subcommand(args, "status", "requeue", "results", "list", "delete")
+	args = cli.Subcommand(args, subcommands...)
 	if len(args) > 0 {
 		switch args[0] {
 		case "status":

@@ -16,7 +16,7 @@ import (
 // redisSetup returns c's Redis and logging settings with a connection pool
 // of at least poolSize.
 func (c config) redisSetup(poolSize int) redisconn.Setup {
-	return redisconn.Setup{URL: c.redisURL, Options: c.redisOpts, PoolSize: poolSize, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel}
+	return redisconn.Setup{URL: c.redisURL, URLFrom: c.redisFrom, Options: c.redisOpts, PoolSize: poolSize, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel}
 }
 
 // runsConfig is the configuration of the run producer c's flags describe,

@@ -80,8 +80,8 @@ func (s *scheduled) check(c *config, fs *flag.FlagSet, set map[string]bool) erro
 		return cli.Usagef("%s does not apply to --schedule: each tick's integers are seeded from its run id (give another --name for other integers)", src("seed"))
 	case c.input == "-":
 		return cli.Usagef("%s (stdin) cannot be read again at every tick of --schedule; give a file", src("input"))
-	case c.wait || set["out"] || set["timeout"] || set["json"]:
-		return cli.Usagef("%s applies to one-shot runs, not to --schedule", named(fs, firstSet(set, "wait", "out", "timeout", "json")))
+	case c.wait || set["out"] || set["timeout"] || set["lost-after"] || set["json"]:
+		return cli.Usagef("%s applies to one-shot runs, not to --schedule", named(fs, firstSet(set, "wait", "out", "timeout", "lost-after", "json")))
 	case s.retentionSet && c.retention < minTickRetention:
 		return cli.Usagef("%s is below %s, the least a scheduled tick's tasks are kept (leave it out for twice the time to the next tick)", src("retention"), short(minTickRetention))
 	case s.catchUp < 0 || s.catchUp > maxCatchUp:

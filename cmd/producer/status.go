@@ -162,6 +162,8 @@ func parseInspect(cmd string, args []string, getenv func(string) string, stdout 
 		return c, cli.Usagef("%s must be non-empty without spaces", fs.Source("prefix"))
 	case strings.ContainsAny(c.queue, " \t\r\n"):
 		return c, cli.Usagef("%s must not hold spaces", fs.Source("queue"))
+	case c.queue != "" && cli.CheckQueue(c.queue) != nil:
+		return c, cli.Usagef("%s %v", fs.Source("queue"), cli.CheckQueue(c.queue))
 	case c.logFormat != "text" && c.logFormat != "json":
 		return c, cli.Usagef("%s: want text or json", fs.Source("log-format"))
 	}

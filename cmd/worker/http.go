@@ -18,6 +18,7 @@ import (
 
 	"bitqueue/internal/cli"
 	"bitqueue/internal/health"
+	"bitqueue/internal/logging"
 	"bitqueue/internal/metrics"
 )
 
@@ -143,6 +144,14 @@ func probe(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.Group("Probe")
 	url := fs.String("url", "http://127.0.0.1:8080/readyz", "`URL` to GET; 200 means healthy")
 	timeout := fs.Duration("timeout", 2*time.Second, "give up after this long")
+	// The worker's logging flags, so that `worker --log-format json probe`
+	// is what BITQUEUE_LOG_FORMAT=json already was: probe's one line of
+	// error, if any, in JSON (cli.Run writes it).
+	fs.Group("Logging")
+	logFormat := fs.String("log-format", "text", "`format` of probe's error line, if any: text or json")
+	fs.Env("log-format", cli.LogFormatVar)
+	logLevel := fs.String("log-level", "info", "log `level`, debug, info, warn or error: no effect, since probe logs nothing but its error line (accepted like the worker's --log-level)")
+	fs.Env("log-level", "BITQUEUE_LOG_LEVEL")
 	fs.Examples = []string{
 		"worker probe --url http://127.0.0.1:8081/healthz",
 		"# flags may also come before probe",
@@ -156,6 +165,12 @@ func probe(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if *timeout <= 0 {
 		return cli.Usagef("%s must be positive", fs.Source("timeout"))
+	}
+	if *logFormat != "text" && *logFormat != "json" {
+		return cli.Usagef("%s: want text or json", fs.Source("log-format"))
+	}
+	if _, err := logging.New(io.Discard, *logFormat, *logLevel); err != nil {
+		return cli.Usagef("%s: want debug, info, warn or error", fs.Source("log-level"))
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

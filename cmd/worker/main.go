@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -37,6 +36,7 @@ const saveOutage = 20 * time.Second
 
 type config struct {
 	redisURL        string
+	redisFrom       string // where --redis came from, for messages: the URL may hold a password
 	redisWait       time.Duration
 	queues          []string
 	concurrency     int
@@ -113,17 +113,18 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		return c, err
 	}
 	c.redisOpts.ReadSecrets(getenv)
+	c.redisFrom = fs.Origin("redis")
 	if shard.Validate(c.shards) != nil {
 		return c, cli.Usagef("%s out of range [1, %d]", fs.Source("shards"), shard.MaxShards)
 	}
-	for q := range strings.SplitSeq(queues, ",") {
-		if q = strings.TrimSpace(q); q != "" {
-			c.queues = append(c.queues, shard.Queues(q, c.shards)...)
-		}
+	names, err := cli.QueueList(queues, fs.Source("queue"))
+	if err != nil {
+		return c, err
+	}
+	for _, q := range names {
+		c.queues = append(c.queues, shard.Queues(q, c.shards)...)
 	}
 	switch {
-	case len(c.queues) == 0:
-		return c, cli.Usagef("%s names no queue", fs.Source("queue"))
 	case c.concurrency < 1 || c.concurrency > 1000:
 		return c, cli.Usagef("%s out of range [1, 1000]", fs.Source("concurrency"))
 	case c.cacheBits < cache.MinBits || c.cacheBits > cache.MaxBits:
@@ -160,7 +161,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	setup := redisconn.Setup{URL: c.redisURL, Options: c.redisOpts, PoolSize: c.concurrency + 10, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel}
+	setup := redisconn.Setup{URL: c.redisURL, URLFrom: c.redisFrom, Options: c.redisOpts, PoolSize: c.concurrency + 10, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel}
 	log, err := setup.Logger(stderr)
 	if err != nil {
 		return err

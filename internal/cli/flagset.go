@@ -64,14 +64,23 @@ func (f *FlagSet) Command(name, summary string) {
 // name: the map Parse and PrintUsage take.
 func (f *FlagSet) Vars() map[string]string { return VarsOf(f.FlagSet, f.prefix, f.vars) }
 
-// Parse parses args, then the environment, as Parse does with Vars.
+// Parse parses args, then the environment, as Parse does with Vars. An
+// argument spelled nearly like one of the subcommands listed by Command is
+// reported as a misspelling of it (DidYouMean).
 func (f *FlagSet) Parse(args []string, getenv func(string) string) error {
 	f.sync()
-	return Parse(f.FlagSet, args, getenv, f.Vars())
+	names := make([]string, len(f.commands))
+	for i, c := range f.commands {
+		names[i] = c.Name
+	}
+	return DidYouMean(Parse(f.FlagSet, args, getenv, f.Vars()), names...)
 }
 
 // Source returns the value of the flag name as the user gave it; see Source.
 func (f *FlagSet) Source(name string) string { return Source(f.FlagSet, name) }
+
+// Origin returns where the flag name took its value; see Origin.
+func (f *FlagSet) Origin(name string) string { return Origin(f.FlagSet, name) }
 
 // Given reports whether the flag name was set, on the command line or by
 // its environment variable.

@@ -17,6 +17,10 @@ import (
 // set and non-empty. --version is added to fs when fs has no such flag, and
 // makes Parse return ErrVersion; -h makes it return flag.ErrHelp.
 //
+// Integer flags take decimal digits only, from the command line and the
+// environment alike: `010` is ten, and `0x10`, `0b11`, `1_000` and `+5` are
+// refused (see decimal).
+//
 // Every error is a UsageError that names the value as the user gave it:
 // `--count "-5": want a whole number from 1 to 1000` for a flag,
 // `BITQUEUE_SHARDS=x (for --shards): want a whole number` for a variable,
@@ -33,7 +37,7 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string, env map[
 			s.fail = &last
 			return
 		}
-		f.Value = &sourced{Value: f.Value, flag: f, fail: &last}
+		f.Value = &sourced{Value: decimalOf(f.Value), flag: f, fail: &last}
 	})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -48,7 +52,7 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string, env map[
 		return ErrVersion
 	}
 	if fs.NArg() > 0 {
-		return Usagef("unexpected argument %q", fs.Arg(0))
+		return &UsageError{Err: &argError{arg: fs.Arg(0)}} // see DidYouMean
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -86,6 +90,21 @@ func Source(fs *flag.FlagSet, name string) string {
 		return s.source()
 	}
 	return "--" + name + " " + quote(f.Value.String())
+}
+
+// Origin returns where fs's flag name took its value, without the value:
+// the environment variable it came from (BITQUEUE_REDIS_URL), else the flag
+// (--redis). It is for messages about a value that must not be quoted as
+// given, such as a URL with a password. fs must have been parsed by Parse.
+func Origin(fs *flag.FlagSet, name string) string {
+	f := fs.Lookup(name)
+	if f == nil {
+		panic("cli.Origin: no flag --" + name)
+	}
+	if s, ok := f.Value.(*sourced); ok && s.variable != "" {
+		return s.variable
+	}
+	return "--" + name
 }
 
 // sourced wraps a flag's value to record where it was set from and why a
@@ -152,7 +171,7 @@ func (f failure) message() error {
 
 // rangeInUsage finds a range such as "1..1000" or "1..2^63" in a flag's
 // usage text.
-var rangeInUsage = regexp.MustCompile(`(-?[0-9][0-9_]*|2\^[0-9]+)\.\.(-?[0-9][0-9_]*|2\^[0-9]+)`)
+var rangeInUsage = regexp.MustCompile(`(2\^[0-9]+|-?[0-9][0-9_]*)\.\.(2\^[0-9]+|-?[0-9][0-9_]*)`)
 
 // want says what a flag of s's kind accepts, with the range its usage text
 // gives, if any.
@@ -185,12 +204,19 @@ func want(s *sourced, err error) string {
 func rewordParseError(err error, cmd string) error {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
-		return fmt.Errorf("unknown flag --%s (see %s -h)", strings.TrimLeft(name, "-"), cmd)
+		return &unknownFlag{name: strings.TrimLeft(name, "-"), cmd: cmd}
 	}
 	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
 		return fmt.Errorf("--%s needs a value", strings.TrimLeft(name, "-"))
 	}
 	return err
+}
+
+// unknownFlag is Parse's error for a flag the command does not have.
+type unknownFlag struct{ name, cmd string }
+
+func (e *unknownFlag) Error() string {
+	return fmt.Sprintf("unknown flag --%s (see %s -h)", e.name, e.cmd)
 }
 
 // quote returns v as is when it reads unambiguously in a message, and

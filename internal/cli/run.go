@@ -22,7 +22,9 @@ const LogFormatVar = "BITQUEUE_LOG_FORMAT"
 //
 //	{"time":…,"level":"ERROR","msg":"exit","err":"…","code":N}
 //
-// and otherwise the plain line "NAME: ERROR".
+// and otherwise the plain line "NAME: ERROR" — also when the error is that the
+// command has no --log-format flag: a command cannot follow a format it
+// refused.
 func Run(ctx context.Context, name string, run RunFunc, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	err := run(ctx, args, getenv, stdout, stderr)
 	code := ExitCode(err)
@@ -30,13 +32,20 @@ func Run(ctx context.Context, name string, run RunFunc, args []string, getenv fu
 	case err == nil, errors.Is(err, flag.ErrHelp):
 	case errors.Is(err, ErrVersion):
 		fmt.Fprintln(stdout, Version(name))
-	case LogFormat(args, getenv) == "json":
+	case LogFormat(args, getenv) == "json" && !refusesLogFormat(err):
 		log, _ := logging.New(stderr, "json", "info")
 		log.Error("exit", "err", err.Error(), "code", code)
 	default:
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 	}
 	return code
+}
+
+// refusesLogFormat reports whether err is a command refusing --log-format as
+// a flag it does not have.
+func refusesLogFormat(err error) bool {
+	var u *unknownFlag
+	return errors.As(err, &u) && u.name == "log-format"
 }
 
 // LogFormat returns the log format a command was started with: the value of

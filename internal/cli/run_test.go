@@ -94,3 +94,31 @@ func TestRunQuietOnSuccessAndHelp(t *testing.T) {
 		require.Empty(t, stderr.String())
 	}
 }
+
+// TestRunRefusedLogFormatIsText checks that a command without --log-format
+// reports that it refuses the flag as text, not in the format it refused;
+// a command that has the flag reports its errors in it.
+func TestRunRefusedLogFormatIsText(t *testing.T) {
+	t.Parallel()
+	parseOnly := func(withLogFormat bool) cli.RunFunc {
+		return func(_ context.Context, args []string, getenv func(string) string, _, _ io.Writer) error {
+			fs := cli.NewFlagSet("testcmd", "BQ_")
+			fs.Int("count", 1, "how many")
+			if withLogFormat {
+				fs.String("log-format", "text", "text or json")
+			}
+			return fs.Parse(args, getenv)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	code := cli.Run(context.Background(), "testcmd", parseOnly(false), []string{"--log-format", "json"}, getenv(nil), &stdout, &stderr)
+	require.Equal(t, cli.ExitUsage, code)
+	require.Equal(t, "testcmd: unknown flag --log-format (see testcmd -h)\n", stderr.String())
+
+	stderr.Reset()
+	code = cli.Run(context.Background(), "testcmd", parseOnly(true), []string{"--log-format", "json", "--bogus"}, getenv(nil), &stdout, &stderr)
+	require.Equal(t, cli.ExitUsage, code)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(stderr.Bytes(), &got), stderr.String())
+	require.Equal(t, "unknown flag --bogus (see testcmd -h)", got["err"])
+}

@@ -46,3 +46,31 @@ func TestSourceUnknownFlagPanics(t *testing.T) {
 	require.NoError(t, cli.Parse(fs, nil, getenv(nil), env))
 	require.Panics(t, func() { cli.Source(fs, "nope") })
 }
+
+// TestOrigin checks that Origin names where a value came from without the
+// value, for URLs that may hold a password.
+func TestOrigin(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		vars map[string]string
+		want string
+	}{
+		{"from a flag", []string{"--redis", "redis://:pw@h:1/0"}, nil, "--redis"},
+		{"from the environment", nil, map[string]string{"BQ_REDIS": "redis://:pw@h:1/0"}, "BQ_REDIS"},
+		{"the flag wins over the environment", []string{"--redis", "redis://h:1/0"}, map[string]string{"BQ_REDIS": "redis://h:2/0"}, "--redis"},
+		{"the default", nil, nil, "--redis"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fs, _ := newFlags()
+			require.NoError(t, cli.Parse(fs, tt.args, getenv(tt.vars), env))
+			require.Equal(t, tt.want, cli.Origin(fs, "redis"))
+		})
+	}
+	fs, _ := newFlags()
+	require.NoError(t, cli.Parse(fs, nil, getenv(nil), env))
+	require.Panics(t, func() { cli.Origin(fs, "nope") })
+}

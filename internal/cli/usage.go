@@ -98,6 +98,9 @@ func writeFlag(w io.Writer, f *flag.Flag, env map[string]string) {
 	if s, ok := f.Value.(*sourced); ok {
 		plain.Value = s.Value // UnquoteUsage names the kind from the value's type
 	}
+	if d, ok := plain.Value.(*decimal); ok {
+		plain.Value = d.Value
+	}
 	name, usage := flag.UnquoteUsage(&plain)
 	writef(w, "  %s\n    \t%s", strings.TrimSpace("--"+f.Name+" "+name), usage)
 	if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" {

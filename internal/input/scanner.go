@@ -38,6 +38,7 @@ type Scanner struct {
 	end    int   // buf[pos:end] is unread
 	err    error // from r, returned once buf is drained
 	line   int
+	cr     bool   // the last byte skipped was '\r': a '\n' next ends no new line
 	tok    []byte // a token that straddles two reads of r
 	long   bool
 }
@@ -63,15 +64,26 @@ func (s *Scanner) fill() bool {
 // Next returns the next integer, io.EOF after the last one, or an *Error for
 // a token that is not a decimal integer in range.
 func (s *Scanner) Next() (uint64, error) {
-	// Skip whitespace, counting lines.
+	// Skip whitespace, counting lines: a line ends with "\n", "\r\n" or a
+	// lone "\r" (old Mac files), even when a read splits "\r\n".
 	for {
 		for s.pos < s.end && isSpace(s.buf[s.pos]) {
-			if s.buf[s.pos] == '\n' {
+			switch s.buf[s.pos] {
+			case '\n':
+				if !s.cr {
+					s.line++
+				}
+				s.cr = false
+			case '\r':
 				s.line++
+				s.cr = true
+			default:
+				s.cr = false
 			}
 			s.pos++
 		}
 		if s.pos < s.end {
+			s.cr = false // a token follows
 			break
 		}
 		if !s.fill() {

@@ -249,7 +249,8 @@ func fields(in []byte) (tokens []string, lines []int) {
 			start = i
 			lines = append(lines, line)
 		}
-		if i < len(in) && in[i] == '\n' {
+		// A line ends with "\n", "\r\n" or a lone "\r".
+		if i < len(in) && (in[i] == '\r' || in[i] == '\n' && (i == 0 || in[i-1] != '\r')) {
 			line++
 		}
 	}
@@ -269,6 +270,7 @@ func FuzzScanner(f *testing.F) {
 	for _, s := range []string{
 		"", "0", "1 2 3", "007\r\n42\n", "9223372036854775807", "9223372036854775808",
 		"-0", "+5", "1e6", "0x10", "٣", "a\nb\n\nc", strings.Repeat("9", 65), "1\x002",
+		"1\r2\rx\r", "1\r\n\rx", "1\n\rx",
 	} {
 		f.Add([]byte(s))
 	}
@@ -326,4 +328,42 @@ func BenchmarkScanner(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(count)*float64(b.N)/b.Elapsed().Seconds(), "ints/s")
+}
+
+// TestScannerLineEndings checks the line of a bad token whatever ends the
+// lines before it: "\n", "\r\n" (one line break, even when a read splits
+// it), or a lone "\r" as in old Mac files.
+func TestScannerLineEndings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in string
+		line     int
+	}{
+		{"LF", "1\n2\nabc\n", 3},
+		{"CRLF", "1\r\n2\r\nabc\r\n", 3},
+		{"CR only", "1\r2\rabc\r", 3},
+		{"CR only, blank lines", "\r\r1\rabc", 4},
+		{"mixed", "1\r2\r\n3\nabc", 4},
+		{"LF then CR is two", "1\n\rabc", 3},
+		{"CR between tokens on a line", "1 \r 2\rabc", 3},
+	}
+	for _, tt := range tests {
+		for _, split := range []bool{false, true} {
+			name := tt.name
+			var r io.Reader = strings.NewReader(tt.in)
+			if split {
+				name += ", one byte a read"
+				r = iotest.OneByteReader(r)
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				s := input.NewScanner(r, "in")
+				var err error
+				for err == nil {
+					_, err = s.Next()
+				}
+				requireInputError(t, err, "in", tt.line, "abc")
+			})
+		}
+	}
 }

@@ -79,9 +79,14 @@ func IsTransient(err error) bool {
 	return false
 }
 
-// IsFatal reports whether err is one that waiting for Redis cannot cure — a
-// server certificate that does not verify, a server that does not speak TLS,
-// wrong or missing credentials — with a hint of what to fix.
+// IsFatal reports whether err is one that waiting for Redis cannot cure,
+// with a hint of what to fix: a server certificate that does not verify, a
+// server that does not speak TLS, wrong or missing credentials, a user
+// without the permission a command needs (NOPERM), a database number the
+// server does not have, or a command the server does not know (not Redis,
+// or a Redis with the command renamed away). Redis's replies are told by
+// their type (redis.Error) and code, never by text that a run id or a key
+// could imitate.
 func IsFatal(err error) (hint string, fatal bool) {
 	if err == nil {
 		return "", false
@@ -107,6 +112,27 @@ func IsFatal(err error) (hint string, fatal bool) {
 		// plain ERR, which go-redis does not type.
 		strings.Contains(err.Error(), "called without any password configured"):
 		return "check the user and password: from the URL, or BITQUEUE_REDIS_PASSWORD (or REDIS_PASSWORD) when the URL has none (sentinels: BITQUEUE_REDIS_SENTINEL_PASSWORD)", true
+	case redis.IsPermissionError(err):
+		return "the URL's user lacks a permission bitqueue needs: grant it with ACL SETUSER (docs/redis.md, Credentials, gives a user with enough rights), or use another user", true
+	case isReply(err, "ERR DB index is out of range", "ERR invalid DB index"): // the latter: older Redis versions, for a database that is no number
+		return "the database at the end of the URL is not one this server has (it has /0 to /15 unless its databases setting says otherwise): fix --redis or BITQUEUE_REDIS_URL", true
+	case isReply(err, "ERR unknown command"):
+		return "the server does not know a command bitqueue sends: is it a Redis server, with no command renamed or disabled?", true
 	}
 	return "", false
+}
+
+// isReply reports whether err is, or wraps, a reply of Redis's that begins
+// with one of prefixes.
+func isReply(err error, prefixes ...string) bool {
+	var reply redis.Error
+	if !errors.As(err, &reply) {
+		return false
+	}
+	for _, p := range prefixes {
+		if strings.HasPrefix(reply.Error(), p) {
+			return true
+		}
+	}
+	return false
 }

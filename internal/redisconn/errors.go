@@ -3,6 +3,7 @@ package redisconn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"strings"
@@ -30,7 +31,7 @@ func PingMasters(ctx context.Context, c redis.UniversalClient) error {
 	}
 	return cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
 		if err := m.Ping(ctx).Err(); err != nil {
-			return errors.New(m.Options().Addr + ": " + err.Error())
+			return fmt.Errorf("%s: %w", m.Options().Addr, err) // wrapped, so that outage.IsFatal sees Redis's reply
 		}
 		return nil
 	})

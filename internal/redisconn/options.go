@@ -106,15 +106,20 @@ func OptionsFromEnv(getenv func(string) string) Options {
 // o.SentinelPassword. A cluster URL lists seed nodes of a Redis Cluster. The
 // sentinel and cluster forms are read by go-redis's ParseFailoverURL and
 // ParseClusterURL once put in their terms. TLS options with a URL that is not
-// TLS are an error, never a silent fall back to plaintext. OpenWith does not
-// contact Redis; see Wait.
+// TLS are an error, never a silent fall back to plaintext; so are an address
+// without a scheme (host:port) and a port outside 1..65535. Errors are
+// *URLError, which show the URL redacted. OpenWith does not contact Redis;
+// see Wait.
 func OpenWith(rawURL string, o Options) (redis.UniversalClient, error) {
+	if shown, ok := withoutScheme(rawURL); ok {
+		return nil, &URLError{URL: shown, Err: noScheme(shown)}
+	}
 	u, err := parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("redis URL %s: %v", Redact(rawURL), err)
+		return nil, &URLError{URL: Redact(rawURL), Err: err}
 	}
 	fail := func(err error) (redis.UniversalClient, error) {
-		return nil, fmt.Errorf("redis URL %s: %v", Redact(rawURL), redactErr(err, rawURL))
+		return nil, &URLError{URL: Redact(rawURL), Err: redactErr(err, rawURL)}
 	}
 	if !isTLS(u.Scheme) && (o.CAFile != "" || o.ServerName != "") {
 		return fail(errors.New("--redis-ca and --redis-tls-server-name need a rediss:// URL (TLS; rediss-sentinel:// or rediss-cluster:// for Sentinel or Cluster); the connection is never made in plaintext instead"))
@@ -123,6 +128,9 @@ func OpenWith(rawURL string, o Options) (redis.UniversalClient, error) {
 	case "redis", "rediss":
 		if u.Query().Has("skip_verify") {
 			return fail(errors.New("skip_verify: certificate verification cannot be turned off; trust the server's CA with --redis-ca FILE"))
+		}
+		if err := checkPort(u.Port()); err != nil {
+			return fail(err)
 		}
 		opt, err := redis.ParseURL(rawURL)
 		if err != nil {
@@ -270,6 +278,17 @@ func goRedisURL(u *url.URL, first string, keepUser bool, q url.Values) string {
 		g.User = u.User
 	}
 	return g.String()
+}
+
+// checkPort checks the port of a URL, "" when the URL gives none.
+func checkPort(port string) error {
+	if port == "" {
+		return nil
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("port %s out of range [1, 65535]", port)
+	}
+	return nil
 }
 
 // hostList splits a comma-separated list of host:port.

@@ -64,6 +64,61 @@ func parse(rawURL string) (*url.URL, error) {
 	return u, nil
 }
 
+// schemes are the URL schemes OpenWith takes.
+var schemes = []string{"redis", "rediss", "redis-sentinel", "rediss-sentinel", "redis-cluster", "rediss-cluster"}
+
+// withoutScheme reports whether rawURL is a server's address without a
+// scheme, such as 127.0.0.1:6379 or user:password@host:6379/0, and returns
+// it as it can be shown: its password replaced by "xxxxx", or
+// "<unparsable URL>" when its password cannot be located.
+func withoutScheme(rawURL string) (shown string, ok bool) {
+	if rawURL == "" || strings.Contains(rawURL, "://") {
+		return "", false
+	}
+	for _, s := range schemes {
+		if strings.HasPrefix(rawURL, s+":") {
+			return "", false // a URL of ours, malformed: parse says how
+		}
+	}
+	u, err := parse("redis://" + rawURL)
+	if err != nil || u.Host == "" {
+		return "<unparsable URL>", true
+	}
+	hideQuerySecrets(u)
+	return strings.TrimPrefix(u.Redacted(), "redis://"), true
+}
+
+// noScheme says what is wrong with an address given without a scheme (as
+// withoutScheme shows it), and which URL it likely meant.
+func noScheme(shown string) error {
+	if shown == "<unparsable URL>" {
+		return errors.New("no scheme; want redis://HOST:PORT/0")
+	}
+	if !strings.Contains(shown, "/") {
+		shown += "/0"
+	}
+	return fmt.Errorf("no scheme; want redis://HOST:PORT/0, such as redis://%s", shown)
+}
+
+// URLError is a Redis URL that cannot be used: URL is as it can be shown
+// (see Redact), Err says what is wrong with it.
+type URLError struct {
+	URL string
+	// Setting names where the URL came from, such as --redis or
+	// BITQUEUE_REDIS_URL, when known.
+	Setting string
+	Err     error
+}
+
+func (e *URLError) Error() string {
+	if e.Setting != "" {
+		return fmt.Sprintf("redis URL %s (from %s): %v", e.URL, e.Setting, e.Err)
+	}
+	return fmt.Sprintf("redis URL %s: %v", e.URL, e.Err)
+}
+
+func (e *URLError) Unwrap() error { return e.Err }
+
 func redactErr(err error, rawURL string) error {
 	u, perr := parse(rawURL)
 	if perr != nil {
@@ -78,10 +133,11 @@ func redactErr(err error, rawURL string) error {
 // Wait pings client (every master of a cluster) until it answers, backing off
 // between attempts as outage.Backoff does, for at most maxWait. It logs one line
 // per failed attempt and returns an error naming the redacted URL when Redis
-// never answers. Errors that waiting cannot cure — a server certificate that
-// does not verify, a server that does not speak TLS, wrong or missing
-// credentials (outage.IsFatal) — end the wait at once with an error that
-// says what to fix.
+// never answers. Errors that waiting cannot cure (outage.IsFatal) — a server
+// certificate that does not verify, a server that does not speak TLS, wrong
+// or missing credentials, a user without permission to PING, a database the
+// server does not have, a server that does not know PING — end the wait at
+// once with an error that says what to fix.
 func Wait(ctx context.Context, client redis.UniversalClient, rawURL string, maxWait time.Duration, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, maxWait)
 	defer cancel()

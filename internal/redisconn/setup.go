@@ -2,6 +2,7 @@ package redisconn
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"time"
@@ -20,6 +21,9 @@ const URLHelp = "Redis `URL`: redis://[user:password@]host:port/db, rediss://…
 type Setup struct {
 	// URL is the Redis URL (see OpenWith).
 	URL string
+	// URLFrom names where URL came from, for messages about it: the flag
+	// (--redis) or the environment variable (BITQUEUE_REDIS_URL, …).
+	URLFrom string
 	// Options are the settings that do not come from the URL.
 	Options Options
 	// PoolSize, when positive, raises Options.PoolSize to at least that.
@@ -62,6 +66,10 @@ func (s Setup) Open() (redis.UniversalClient, error) {
 	o.PoolSize = max(o.PoolSize, s.PoolSize)
 	rdb, err := OpenWith(s.URL, o)
 	if err != nil {
+		var ue *URLError
+		if errors.As(err, &ue) {
+			ue.Setting = s.URLFrom
+		}
 		return nil, &SettingError{err}
 	}
 	return rdb, nil

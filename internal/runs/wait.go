@@ -95,7 +95,7 @@ func (p *Producer) Wait(ctx context.Context, runID string, batches int, w Watch)
 	defer timer.Stop()
 	for {
 		var done int
-		err := o.Do(ctx, "wait for results", func() (err error) {
+		err := o.Do(ctx, "count done batches", func() (err error) { // wrapped below as "wait for results"
 			done, err = p.Store.DoneCount(ctx, runID)
 			return err
 		})

@@ -21,7 +21,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -180,10 +179,12 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 	return c, nil
 }
 
+// intList parses a comma-separated list of decimal integers in [lo, hi],
+// read as integer flags are (cli.Atoi: 010 is ten, no other base).
 func intList(flagName, s string, lo, hi int) ([]int, error) {
 	var out []int
 	for f := range strings.SplitSeq(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
+		n, err := cli.Atoi(strings.TrimSpace(f))
 		if err != nil || n < lo || n > hi {
 			return nil, cli.Usagef("%s %q: want comma-separated integers in [%d, %d]", flagName, s, lo, hi)
 		}

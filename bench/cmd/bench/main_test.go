@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -74,5 +76,36 @@ func TestDurationList(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, tc.want, got)
 		})
+	}
+}
+
+// TestParseDecimal checks that the benchmark reads its integer flags and
+// lists as decimal, as every command does: 010 is ten, 0x10 is refused.
+func TestParseDecimal(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, name := range []string{"worker", "producer"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), nil, 0o755))
+	}
+	var out bytes.Buffer
+	c, err := parse([]string{"--bin", dir, "--workers", "010", "--count", "0100", "--sweep-batches", "010,0100", "--latency-concurrency", "08"}, noenv, &out)
+	require.NoError(t, err)
+	require.Equal(t, 10, c.opts.Workers)
+	require.Equal(t, uint64(100), c.opts.Count)
+	require.Equal(t, []int{10, 100}, c.opts.SweepBatches)
+	require.Equal(t, []int{8}, c.opts.LatencyConcurrency)
+	for _, args := range [][]string{
+		{"--workers", "0x10"},
+		{"--count", "0b11"},
+		{"--repeat", "+5"},
+		{"--max", "1_000"},
+		{"--sweep-batches", "0x10"},
+		{"--sweep-workers", "+2"},
+		{"--peer-batches", "1_000"},
+	} {
+		_, err := parse(append([]string{"--bin", dir}, args...), noenv, &out)
+		require.Error(t, err, "%q", args)
+		require.Equal(t, cli.ExitUsage, cli.ExitCode(err), "%q: %v", args, err)
+		require.Contains(t, err.Error(), args[0], "names the flag")
 	}
 }

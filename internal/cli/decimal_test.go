@@ -1,0 +1,112 @@
+package cli_test
+
+import (
+	"flag"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"bitqueue/internal/cli"
+)
+
+// integers is a command with one integer flag of each kind, each with a
+// variable.
+type integers struct {
+	i   int
+	i64 int64
+	u   uint
+	u64 uint64
+	max uint64
+}
+
+func newIntegers() (*flag.FlagSet, *integers, map[string]string) {
+	c := &integers{}
+	fs := flag.NewFlagSet("ints", flag.ContinueOnError)
+	fs.IntVar(&c.i, "int", 1, "an int, 1..100")
+	fs.Int64Var(&c.i64, "int64", 1, "an int64")
+	fs.UintVar(&c.u, "uint", 1, "a uint")
+	fs.Uint64Var(&c.u64, "count", 1, "a uint64, 1..10000000000")
+	fs.Uint64Var(&c.max, "max", 1, "integers below max, max in 1..2^63")
+	return fs, c, map[string]string{"int": "BQ_INT", "int64": "BQ_INT64", "uint": "BQ_UINT", "count": "BQ_COUNT", "max": "BQ_MAX"}
+}
+
+// TestIntegerFlagsAreDecimal checks that every kind of integer flag reads
+// decimal digits, leading zeros included, from the command line and from
+// its variable alike.
+func TestIntegerFlagsAreDecimal(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		vars map[string]string
+		want integers
+	}{
+		{"plain", []string{"-int", "10", "-int64", "10", "-uint", "10", "-count", "10"}, nil, integers{10, 10, 10, 10, 1}},
+		{"leading zeros are decimal", []string{"-int", "010", "-int64", "010", "-uint", "010", "-count", "010"}, nil, integers{10, 10, 10, 10, 1}},
+		{"leading zeros from variables", nil, map[string]string{"BQ_INT": "010", "BQ_INT64": "0008", "BQ_UINT": "09", "BQ_COUNT": "007"}, integers{10, 8, 9, 7, 1}},
+		{"zero", []string{"-int", "0", "-int64", "000", "-uint", "0", "-count", "00"}, nil, integers{0, 0, 0, 0, 1}},
+		{"negative signed values pass to the range check", []string{"-int", "-010", "-int64", "-5"}, nil, integers{-10, -5, 1, 1, 1}},
+		{"largest uint64", []string{"-count", "018446744073709551615"}, nil, integers{1, 1, 1, 18446744073709551615, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fs, got, env := newIntegers()
+			require.NoError(t, cli.Parse(fs, tt.args, getenv(tt.vars), env))
+			require.Equal(t, tt.want, *got)
+		})
+	}
+}
+
+// TestIntegerFlagsRefuseOtherBases checks that what the flag package reads
+// in another base, or with a sign or separators, is refused with the usual
+// message naming the value and where it came from.
+func TestIntegerFlagsRefuseOtherBases(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		vars map[string]string
+		want string
+	}{
+		{"hex", []string{"-count", "0x10"}, nil, "--count 0x10: want a whole number from 1 to 10000000000"},
+		{"binary", []string{"-count", "0b11"}, nil, "--count 0b11: want a whole number from 1 to 10000000000"},
+		{"octal prefix", []string{"-int", "0o7"}, nil, "--int 0o7: want a whole number from 1 to 100"},
+		{"underscores", []string{"-int64", "1_000"}, nil, "--int64 1_000: want a whole number"},
+		{"plus sign", []string{"-uint", "+5"}, nil, "--uint +5: want a whole number, 0 or more"},
+		{"plus sign on a signed flag", []string{"-int", "+5"}, nil, "--int +5: want a whole number from 1 to 100"},
+		{"minus sign on an unsigned flag", []string{"-count", "-0"}, nil, `--count "-0": want a whole number from 1 to 10000000000`},
+		{"a lone minus", []string{"-int", "-"}, nil, `--int "-": want a whole number from 1 to 100`},
+		{"empty", []string{"-int="}, nil, `--int "": want a whole number from 1 to 100`},
+		{"spaces", []string{"-int", " 5"}, nil, `--int " 5": want a whole number from 1 to 100`},
+		{"above the type", []string{"-count", "18446744073709551616"}, nil, "--count 18446744073709551616: want a whole number from 1 to 10000000000"},
+		{"range up to a power of two", []string{"-max", "0x10"}, nil, "--max 0x10: want a whole number from 1 to 2^63"},
+		{"hex variable", nil, map[string]string{"BQ_COUNT": "0x10"}, "BQ_COUNT=0x10 (for --count): want a whole number from 1 to 10000000000"},
+		{"binary variable", nil, map[string]string{"BQ_INT": "0b11"}, "BQ_INT=0b11 (for --int): want a whole number from 1 to 100"},
+		{"underscore variable", nil, map[string]string{"BQ_UINT": "1_000"}, "BQ_UINT=1_000 (for --uint): want a whole number, 0 or more"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fs, _, env := newIntegers()
+			err := cli.Parse(fs, tt.args, getenv(tt.vars), env)
+			require.Error(t, err)
+			require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
+			require.Equal(t, tt.want, err.Error())
+		})
+	}
+}
+
+func TestAtoi(t *testing.T) {
+	t.Parallel()
+	good := map[string]int{"0": 0, "7": 7, "010": 10, "-3": -3, "-007": -7, "100000": 100000}
+	for s, want := range good {
+		got, err := cli.Atoi(s)
+		require.NoError(t, err, s)
+		require.Equal(t, want, got, s)
+	}
+	for _, s := range []string{"", "-", "+5", "0x10", "0b11", "0o7", "1_000", "1e3", " 5", "5 ", "99999999999999999999"} {
+		_, err := cli.Atoi(s)
+		require.Error(t, err, "%q", s)
+	}
+}
