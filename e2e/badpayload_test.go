@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bitqueue/internal/base"
 	"bytes"
 	"context"
 	"fmt"
@@ -15,7 +16,6 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
 )
 
@@ -33,14 +33,14 @@ func TestWorkerRejectsBadPayloads(t *testing.T) {
 
 	cases := badPayloads(t)
 	require.GreaterOrEqual(t, len(cases), 20, "bad payload corpus")
-	oversized := append([]byte{tasks.PayloadVersion, 1, 'r', 5, 1, 1}, make([]byte, tasks.MaxPayload)...)
-	cases = append(cases, corpusCase{name: "oversized", data: oversized, want: fmt.Sprintf("payload is %d bytes, above the limit of %d", len(oversized), tasks.MaxPayload)})
+	oversized := append([]byte{base.PayloadVersion, 1, 'r', 5, 1, 1}, make([]byte, base.MaxPayload)...)
+	cases = append(cases, corpusCase{name: "oversized", data: oversized, want: fmt.Sprintf("payload is %d bytes, above the limit of %d", len(oversized), base.MaxPayload)})
 
 	client := asynq.NewClientFromRedisClient(e.Client)
 	t.Cleanup(func() { client.Close() })
 	enqueue := func(id string, payload []byte) {
 		t.Helper()
-		_, err := client.Enqueue(asynq.NewTask(tasks.TypeBits, payload), asynq.TaskID(id), asynq.Queue(e.queue), asynq.MaxRetry(5))
+		_, err := client.Enqueue(asynq.NewTask(base.TypeBits, payload), asynq.TaskID(id), asynq.Queue(e.queue), asynq.MaxRetry(5))
 		require.NoError(t, err, "enqueue %s", id)
 	}
 	for _, c := range cases {
@@ -48,7 +48,7 @@ func TestWorkerRejectsBadPayloads(t *testing.T) {
 	}
 	// A flood of headers that each claim 2^40 integers of 8 bytes.
 	const flood = 300
-	claim := []byte{tasks.PayloadVersion, 1, 'r', 5, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 8, 1, 2, 3}
+	claim := []byte{base.PayloadVersion, 1, 'r', 5, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 8, 1, 2, 3}
 	for i := range flood {
 		enqueue("flood-"+strconv.Itoa(i), claim)
 	}

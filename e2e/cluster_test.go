@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"net/http"
 	"regexp"
@@ -32,7 +33,7 @@ func TestClusterShards(t *testing.T) {
 	var d deployment
 	for range 100 {
 		d = newDeployment("redis-cluster://" + cl.Addrs()).with("REDIS_PASSWORD=" + redisPassword)
-		p, err := shard.Place(ctx, cc, shard.Queues(d.queue, shards))
+		p, err := shard.Place(ctx, cc, base.Queues(d.queue, shards))
 		require.NoError(t, err)
 		if len(p.Idle) == 0 {
 			break

@@ -18,10 +18,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/shard"
-	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
 )
 
@@ -176,7 +175,7 @@ func checkResults(t *testing.T, e env, runID string, nums []uint64, batch int) {
 		ttls := make([]*redis.DurationCmd, last-first)
 		_, err := e.Client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for seq := first; seq < last; seq++ {
-				key := layout.ResultKey(e.prefix, runID, uint64(seq))
+				key := base.ResultKey(e.prefix, runID, uint64(seq))
 				hashes[seq-first] = p.HGetAll(ctx, key)
 				ttls[seq-first] = p.PTTL(ctx, key)
 			}
@@ -184,10 +183,10 @@ func checkResults(t *testing.T, e env, runID string, nums []uint64, batch int) {
 		})
 		require.NoError(t, err)
 		for seq := first; seq < last; seq++ {
-			key := layout.ResultKey(e.prefix, runID, uint64(seq))
+			key := base.ResultKey(e.prefix, runID, uint64(seq))
 			h := hashes[seq-first].Val()
 			require.NotEmpty(t, h, "batch %d has no result (%s)", seq, key)
-			r, err := tasks.ParseResult(h)
+			r, err := base.ParseResult(h)
 			require.NoError(t, err, "result %s", key)
 			rows := nums[seq*batch : min((seq+1)*batch, len(nums))]
 			require.Equal(t, len(rows), r.Count, "count of %s", key)

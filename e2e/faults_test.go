@@ -14,7 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
 	"bitqueue/redistest"
@@ -528,7 +528,7 @@ func TestFaultTaskTimeout(t *testing.T) {
 	require.Contains(t, lastLine(r.stderr), "stall:7")
 	ctx := context.Background()
 	for seq := range len(nums) / batch {
-		key := layout.ResultKey(e.prefix, runID, uint64(seq))
+		key := base.ResultKey(e.prefix, runID, uint64(seq))
 		n, err := e.Client.Exists(ctx, key).Result()
 		require.NoError(t, err)
 		require.Equal(t, seq != 3 && seq != 7, n == 1, "result of batch %d", seq)

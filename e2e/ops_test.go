@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,7 +27,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/cache"
-	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
 )
 
@@ -135,11 +135,11 @@ func waitStatus(t *testing.T, url string, code int, want string, timeout time.Du
 	})
 }
 
-// scrape reads base/metrics and returns its families by name, having checked
+// scrape reads baseURL/metrics and returns its families by name, having checked
 // that bitqueue's own follow Prometheus's naming conventions.
-func scrape(t *testing.T, base string) map[string]*dto.MetricFamily {
+func scrape(t *testing.T, baseURL string) map[string]*dto.MetricFamily {
 	t.Helper()
-	code, body := httpGet(t, base+"/metrics")
+	code, body := httpGet(t, baseURL+"/metrics")
 	require.Equal(t, http.StatusOK, code, body)
 	problems, err := promlint.New(strings.NewReader(body)).Lint()
 	require.NoError(t, err)
@@ -211,38 +211,38 @@ func TestWorkerHealthAndReadiness(t *testing.T) {
 	r := newOwnRedis(t, "")
 	w := spawnBin(t, "worker", "-redis", r.url(""), "-queue", "ops-ready", "-prefix", "bqops",
 		"-redis-wait", "2m", "-http-addr", "127.0.0.1:0", "-log-format", "json", "-log-level", "info")
-	base := opsURL(t, w)
+	u := opsURL(t, w)
 
-	code, body := httpGet(t, base+"/healthz")
+	code, body := httpGet(t, u+"/healthz")
 	require.Equal(t, http.StatusOK, code, "healthz while starting: %s", body)
-	code, body = httpGet(t, base+"/readyz")
+	code, body = httpGet(t, u+"/readyz")
 	require.Equal(t, http.StatusServiceUnavailable, code, "readyz while starting: %s", body)
 	require.Regexp(t, `^not ready: (starting|building cache|waiting for Redis)\n$`, body)
-	waitStatus(t, base+"/readyz", http.StatusServiceUnavailable, "not ready: waiting for Redis", 30*time.Second)
-	require.Zero(t, sample(t, scrape(t, base), "bitqueue_ready"))
-	code, _ = httpGet(t, base+"/healthz")
+	waitStatus(t, u+"/readyz", http.StatusServiceUnavailable, "not ready: waiting for Redis", 30*time.Second)
+	require.Zero(t, sample(t, scrape(t, u), "bitqueue_ready"))
+	code, _ = httpGet(t, u+"/healthz")
 	require.Equal(t, http.StatusOK, code, "healthz while waiting for Redis")
 
 	r.start()
-	waitStatus(t, base+"/readyz", http.StatusOK, "ready", 30*time.Second)
-	require.Equal(t, 1.0, sample(t, scrape(t, base), "bitqueue_ready"))
-	require.Equal(t, 1.0, sample(t, scrape(t, base), "bitqueue_build_info"), "which build the worker runs")
+	waitStatus(t, u+"/readyz", http.StatusOK, "ready", 30*time.Second)
+	require.Equal(t, 1.0, sample(t, scrape(t, u), "bitqueue_ready"))
+	require.Equal(t, 1.0, sample(t, scrape(t, u), "bitqueue_build_info"), "which build the worker runs")
 
 	r.stop()
-	waitStatus(t, base+"/readyz", http.StatusServiceUnavailable, "not ready: Redis unreachable", 30*time.Second)
-	mfs := scrape(t, base)
+	waitStatus(t, u+"/readyz", http.StatusServiceUnavailable, "not ready: Redis unreachable", 30*time.Second)
+	mfs := scrape(t, u)
 	require.Zero(t, sample(t, mfs, "bitqueue_ready"))
 	requireNoQueueSeries(t, mfs)
 	exporter := opsURL(t, spawnBin(t, "exporter", "-redis", r.url(""), "-queue", "ops-ready", "-http-addr", "127.0.0.1:0", "-inspect-timeout", "1s"))
 	require.Zero(t, sample(t, scrape(t, exporter), "bitqueue_queue_inspect_success"), "queue metrics without Redis")
-	code, _ = httpGet(t, base+"/healthz")
+	code, _ = httpGet(t, u+"/healthz")
 	require.Equal(t, http.StatusOK, code, "healthz while Redis is down")
 
 	r.start()
-	waitStatus(t, base+"/readyz", http.StatusOK, "ready", 30*time.Second)
+	waitStatus(t, u+"/readyz", http.StatusOK, "ready", 30*time.Second)
 
 	require.Equal(t, 0, w.stop(t, syscall.SIGTERM), "exit code after SIGTERM")
-	code, _ = httpGet(t, base+"/healthz")
+	code, _ = httpGet(t, u+"/healthz")
 	require.Equal(t, -1, code, "the HTTP server stops with the worker")
 
 	lines := requireJSONLines(t, w.Logs())
@@ -286,14 +286,14 @@ func TestMetricsAfterRun(t *testing.T) {
 		}
 	}
 	w := startWorker(t, e, "-http-addr", "127.0.0.1:0", "-cache-bits", strconv.Itoa(cacheBits))
-	base := opsURL(t, w)
+	u := opsURL(t, w)
 
 	r := produce(t, e, "-input", writeInput(t, nums), "-batch-size", "1000", "-run-id", "metrics-run", "-wait", "-timeout", "2m")
 	require.Equal(t, 0, r.code, r.stderr)
 
 	client := asynq.NewClientFromRedisClient(e.Client)
 	t.Cleanup(func() { client.Close() })
-	_, err := client.Enqueue(asynq.NewTask(tasks.TypeBits, []byte("not a batch")), asynq.Queue(e.queue), asynq.TaskID("malformed:0"), asynq.MaxRetry(3))
+	_, err := client.Enqueue(asynq.NewTask(base.TypeBits, []byte("not a batch")), asynq.Queue(e.queue), asynq.TaskID("malformed:0"), asynq.MaxRetry(3))
 	require.NoError(t, err)
 	redistest.WaitFor(t, 30*time.Second, "the malformed task to be archived", func() bool {
 		info, err := e.inspector(t).GetTaskInfo(e.queue, "malformed:0")
@@ -302,7 +302,7 @@ func TestMetricsAfterRun(t *testing.T) {
 
 	var mfs map[string]*dto.MetricFamily
 	redistest.WaitFor(t, 10*time.Second, "the failure in /metrics", func() bool {
-		mfs = scrape(t, base)
+		mfs = scrape(t, u)
 		return sample(t, mfs, "bitqueue_batches_failed_total", "reason", "malformed") == 1
 	})
 	for _, c := range []struct {
@@ -501,8 +501,8 @@ func TestPasswordsNeverShown(t *testing.T) {
 
 	w := spawnBin(t, "worker", "-redis", e.URL, "-queue", e.queue, "-prefix", e.prefix,
 		"-http-addr", "127.0.0.1:0", "-log-format", "json", "-log-level", "debug")
-	base := opsURL(t, w)
-	waitStatus(t, base+"/readyz", http.StatusOK, "ready", 30*time.Second)
+	u := opsURL(t, w)
+	waitStatus(t, u+"/readyz", http.StatusOK, "ready", 30*time.Second)
 	run := produce(t, e, "-count", "3000", "-batch-size", "1000", "-run-id", "secret-run", "-wait", "-timeout", "1m", "-log-format", "json")
 	require.Equal(t, 0, run.code, run.stderr)
 	requireJSONLines(t, run.stderr)

@@ -15,8 +15,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/runs"
 	"bitqueue/redistest"
 )
@@ -44,7 +44,7 @@ func loseBatch(t *testing.T, e env, runID string, seq int, args ...string) resul
 func finishes(t *testing.T, e env, runID string, batches int, nums []uint64) {
 	t.Helper()
 	redistest.WaitFor(t, time.Minute, "every batch of "+runID+" done", func() bool {
-		n, err := e.Client.BitCount(context.Background(), layout.DoneKey(e.prefix, runID), nil).Result()
+		n, err := e.Client.BitCount(context.Background(), base.DoneKey(e.prefix, runID), nil).Result()
 		return err == nil && int(n) == batches
 	})
 	st := inspectRun(t, e, "status", "-run-id", runID)
@@ -107,7 +107,7 @@ func TestRequeueLostFileRun(t *testing.T) {
 	b, err := os.ReadFile(other)
 	require.NoError(t, err)
 	sum := sha256.Sum256(b)
-	recorded, err := e.Client.HGet(context.Background(), layout.RecordKey(e.prefix, runID), "input").Result()
+	recorded, err := e.Client.HGet(context.Background(), base.RecordKey(e.prefix, runID), "input").Result()
 	require.NoError(t, err)
 	rq = inspectRun(t, e, "requeue", "-run-id", runID, "-input", other)
 	require.Equal(t, 2, rq.code, rq.stderr)

@@ -14,11 +14,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/runs"
-	"bitqueue/internal/shard"
-	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
 )
 
@@ -45,7 +43,7 @@ func TestDoneMarksVouchOnlyForLiveResults(t *testing.T) {
 
 	short := map[uint64]bool{}
 	for seq := range uint64(8) {
-		if shard.QueueOf(e.queue, 2, tasks.TaskID(runID, seq)) == e.queue+"-0" {
+		if base.QueueOf(e.queue, 2, base.TaskID(runID, seq)) == e.queue+"-0" {
 			short[seq] = true
 		}
 	}
@@ -64,7 +62,7 @@ func TestDoneMarksVouchOnlyForLiveResults(t *testing.T) {
 	ctx := context.Background()
 	redistest.WaitFor(t, 30*time.Second, "the short-lived results expired", func() bool {
 		for seq := range short {
-			if n, err := e.Client.Exists(ctx, layout.ResultKey(e.prefix, runID, seq)).Result(); err != nil || n != 0 {
+			if n, err := e.Client.Exists(ctx, base.ResultKey(e.prefix, runID, seq)).Result(); err != nil || n != 0 {
 				return false
 			}
 		}
@@ -96,7 +94,7 @@ func TestDoneMarksVouchOnlyForLiveResults(t *testing.T) {
 	// A result deleted behind the run's back: status calls its batch lost,
 	// and a re-run enqueues it again.
 	w.stop(t, syscall.SIGTERM)
-	require.NoError(t, e.Client.Del(ctx, layout.ResultKey(e.prefix, runID, 3)).Err())
+	require.NoError(t, e.Client.Del(ctx, base.ResultKey(e.prefix, runID, 3)).Err())
 	st = inspectRun(t, e, "status", "-run-id", runID)
 	require.Equal(t, 1, st.code, st.stderr)
 	require.Regexp(t, `lost +1: `+runID+`:3\n`, st.stdout)
@@ -122,12 +120,12 @@ func TestRunIDReusedAfterRecordExpired(t *testing.T) {
 	w := startWorker(t, e, "-result-ttl", "1m")
 	ctx := context.Background()
 	redistest.WaitFor(t, time.Minute, "A's batch done", func() bool {
-		n, err := e.Client.BitCount(ctx, layout.DoneKey(e.prefix, runID), nil).Result()
+		n, err := e.Client.BitCount(ctx, base.DoneKey(e.prefix, runID), nil).Result()
 		return err == nil && n == 1
 	})
 	w.stop(t, syscall.SIGTERM)
 	redistest.WaitFor(t, 30*time.Second, "A's record expired", func() bool {
-		n, err := e.Client.Exists(ctx, layout.RecordKey(e.prefix, runID)).Result()
+		n, err := e.Client.Exists(ctx, base.RecordKey(e.prefix, runID)).Result()
 		return err == nil && n == 0
 	})
 
@@ -297,7 +295,7 @@ func TestPrefixMismatchIsNamed(t *testing.T) {
 	require.Contains(t, last, "its results are under prefix "+other)
 	require.Contains(t, last, "the workers run with --prefix "+other)
 	require.NotContains(t, r.stderr, "requeue")
-	n, err := e.Client.BitCount(context.Background(), layout.DoneKey(other, runID), nil).Result()
+	n, err := e.Client.BitCount(context.Background(), base.DoneKey(other, runID), nil).Result()
 	require.NoError(t, err)
 	require.EqualValues(t, 3, n, "every batch done under the worker's prefix")
 }
@@ -314,7 +312,7 @@ func TestRequeueWakesIdleWorkers(t *testing.T) {
 	require.NoError(t, e.inspector(t).DeleteTask(e.queue, runID+":1")) // lost
 	startWorker(t, e, "-poll-interval", "30s")
 	redistest.WaitFor(t, time.Minute, "the other batches done", func() bool {
-		n, err := e.Client.BitCount(context.Background(), layout.DoneKey(e.prefix, runID), nil).Result()
+		n, err := e.Client.BitCount(context.Background(), base.DoneKey(e.prefix, runID), nil).Result()
 		return err == nil && n == 2
 	})
 	time.Sleep(3 * time.Second) // the worker goes idle (after 2 s without a task)
@@ -323,7 +321,7 @@ func TestRequeueWakesIdleWorkers(t *testing.T) {
 	rq := inspectRun(t, e, "requeue", "-run-id", runID)
 	require.Equal(t, 0, rq.code, rq.stderr)
 	redistest.WaitFor(t, 14*time.Second, "the requeued batch done", func() bool {
-		n, err := e.Client.BitCount(context.Background(), layout.DoneKey(e.prefix, runID), nil).Result()
+		n, err := e.Client.BitCount(context.Background(), base.DoneKey(e.prefix, runID), nil).Result()
 		return err == nil && n == 3
 	})
 	t.Logf("requeued batch done %s after requeue began (idle polls are 15 s to 45 s apart)", time.Since(start).Round(time.Millisecond))

@@ -14,8 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/layout"
-	"bitqueue/internal/shard"
+	"bitqueue/internal/base"
 	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
 )
@@ -30,17 +29,17 @@ func TestRunIDBoundToFingerprint(t *testing.T) {
 	ctx := context.Background()
 	fileA := writeInput(t, testNumbers(100))
 	fileB := writeInput(t, append(testNumbers(99), 12345))
-	base := map[string][]string{
+	baseArgs := map[string][]string{
 		"random": {"-count", "100", "-batch-size", "10", "-run-id", "bound-random"},
 		"file":   {"-input", fileA, "-batch-size", "10", "-run-id", "bound-file"},
 	}
-	for _, args := range base {
+	for _, args := range baseArgs {
 		r := produce(t, e, args...)
 		require.Equal(t, 0, r.code, r.stderr)
 	}
 	records := map[string]map[string]string{}
 	for _, id := range []string{"bound-random", "bound-file"} {
-		h, err := e.Client.HGetAll(ctx, layout.RecordKey(e.prefix, id)).Result()
+		h, err := e.Client.HGetAll(ctx, base.RecordKey(e.prefix, id)).Result()
 		require.NoError(t, err)
 		require.NotEmpty(t, h["input"], "record of %s: %v", id, h)
 		records[id] = h
@@ -74,19 +73,19 @@ func TestRunIDBoundToFingerprint(t *testing.T) {
 			require.Contains(t, last, "nothing enqueued")
 			require.NotContains(t, r.stderr, "msg=enqueued")
 			require.Equal(t, 20, pending(), "tasks after a refused re-run")
-			for _, q := range shard.Queues(e.queue, 4) {
+			for _, q := range base.Queues(e.queue, 4) {
 				n, err := e.Client.Exists(ctx, "asynq:{"+q+"}:pending").Result()
 				require.NoError(t, err)
 				require.Zero(t, n, "tasks on shard queue %s", q)
 			}
-			h, err := e.Client.HGetAll(ctx, layout.RecordKey(e.prefix, tc.runID)).Result()
+			h, err := e.Client.HGetAll(ctx, base.RecordKey(e.prefix, tc.runID)).Result()
 			require.NoError(t, err)
 			require.Equal(t, records[tc.runID], h, "record unchanged")
 		})
 	}
 
 	// The same everything again: nothing new, exit 0.
-	for _, args := range base {
+	for _, args := range baseArgs {
 		r := produce(t, e, args...)
 		require.Equal(t, 0, r.code, r.stderr)
 		require.Contains(t, r.stderr, "new=0 already_queued=10 already_done=0")
@@ -122,7 +121,7 @@ func TestResultsListDelete(t *testing.T) {
 	require.Equal(t, string(written), res.stdout)
 
 	// A missing result: exit 1 naming its batch, no file.
-	require.NoError(t, e.Client.Del(ctx, layout.ResultKey(e.prefix, "kept", 9)).Err())
+	require.NoError(t, e.Client.Del(ctx, base.ResultKey(e.prefix, "kept", 9)).Err())
 	partial := filepath.Join(dir, "partial.tsv")
 	res = inspectRun(t, e, "results", "-run-id", "kept", "-out", partial)
 	require.Equal(t, 1, res.code, res.stderr)
@@ -150,16 +149,16 @@ func TestResultsListDelete(t *testing.T) {
 	require.Equal(t, []any{3, 3, "done"}, []any{first.Batches, first.Done, first.State})
 
 	// delete: a task kept with the run too (as --retention keeps them).
-	task, err := tasks.NewBitsTask(tasks.Batch{RunID: "gone", Seq: 2, Nums: []uint64{1}}, asynq.Queue(e.queue), asynq.ProcessIn(time.Hour))
+	task, err := tasks.NewBitsTask(base.Batch{RunID: "gone", Seq: 2, Nums: []uint64{1}}, asynq.Queue(e.queue), asynq.ProcessIn(time.Hour))
 	require.NoError(t, err)
-	require.NoError(t, e.Client.Del(ctx, layout.ResultKey(e.prefix, "gone", 2)).Err())
+	require.NoError(t, e.Client.Del(ctx, base.ResultKey(e.prefix, "gone", 2)).Err())
 	_, err = asynq.NewClientFromRedisClient(e.Client).Enqueue(task)
 	require.NoError(t, err)
 	del := inspectRun(t, e, "delete", "-run-id", "gone")
 	require.Equal(t, 0, del.code, del.stderr)
 	require.Contains(t, del.stdout, "run gone: deleted 1 task(s) and 3 result key(s)")
 	require.Empty(t, scanKeys(t, e.Client, e.prefix+":result:gone:*"))
-	n, err := e.Client.Exists(ctx, layout.DoneKey(e.prefix, "gone")).Result()
+	n, err := e.Client.Exists(ctx, base.DoneKey(e.prefix, "gone")).Result()
 	require.NoError(t, err)
 	require.Zero(t, n, "done bitmap")
 	_, err = e.inspector(t).GetTaskInfo(e.queue, "gone:2")
@@ -179,9 +178,9 @@ func TestResultsListDelete(t *testing.T) {
 func TestWorkerArchivesTaskIDMismatch(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	payload, err := tasks.EncodeBatch(tasks.Batch{RunID: "other", Seq: 5, Nums: []uint64{3}})
+	payload, err := base.EncodeBatch(base.Batch{RunID: "other", Seq: 5, Nums: []uint64{3}})
 	require.NoError(t, err)
-	_, err = asynq.NewClientFromRedisClient(e.Client).Enqueue(asynq.NewTask(tasks.TypeBits, payload),
+	_, err = asynq.NewClientFromRedisClient(e.Client).Enqueue(asynq.NewTask(base.TypeBits, payload),
 		asynq.TaskID("mine:0"), asynq.Queue(e.queue), asynq.MaxRetry(5))
 	require.NoError(t, err)
 	w := startWorker(t, e)

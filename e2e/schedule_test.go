@@ -17,8 +17,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/runs"
 	"bitqueue/redistest"
 )
@@ -63,7 +63,7 @@ func checkTickResults(t *testing.T, e env, runID string, count, batch int) {
 	s, err := input.Random(runs.SeedFor(runID), uint64(count), 1<<20).Open()
 	require.NoError(t, err)
 	for seq := 0; seq*batch < count; seq++ {
-		key := layout.ResultKey(e.prefix, runID, uint64(seq))
+		key := base.ResultKey(e.prefix, runID, uint64(seq))
 		h, err := e.Client.HGetAll(ctx, key).Result()
 		require.NoError(t, err)
 		require.NotEmpty(t, h, "no result at %s", key)

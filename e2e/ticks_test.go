@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 	"bitqueue/redistest"
 )
 
@@ -47,7 +47,7 @@ func TestScheduledTicksMarkedAgainstRealBinary(t *testing.T) {
 	require.GreaterOrEqual(t, len(produced), 2)
 	for _, tk := range produced {
 		require.Equal(t, 3, tk.new, "tick %s", tk.runID)
-		key := layout.TickKey(e.prefix, tk.runID)
+		key := base.TickKey(e.prefix, tk.runID)
 		at, err := e.Client.Get(ctx, key).Result()
 		require.NoError(t, err, "mark of %s", tk.runID)
 		_, err = time.Parse(time.RFC3339, at)

@@ -11,8 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"bitqueue/internal/layout"
-	"bitqueue/internal/tasks"
+	"bitqueue/internal/base"
 )
 
 // Config describes one run of a peer. The zero value of each optional field
@@ -22,17 +21,17 @@ type Config struct {
 	Python    string // the interpreter; DefaultPython
 	RedisURL  string // redis:// URL of the Redis the peer uses as broker and store
 	Workers   int    // worker processes, at least 1
-	BatchSize int    // integers per batch, 1 to tasks.MaxBatch
+	BatchSize int    // integers per batch, 1 to base.MaxBatch
 	Numbers   string // path of the integers, decimal, one per line
 	// Prefix roots the keys the run writes (its own namespace): the
-	// results at layout.ResultKey(Prefix, RunID, seq), and Celery's keys
+	// results at base.ResultKey(Prefix, RunID, seq), and Celery's keys
 	// under <Prefix>:peer:<RunID>:. Default "bitqueue-peers".
 	Prefix    string
 	Queue     string        // Celery's queue; "peers-<RunID>"
 	RunID     string        // names the run's keys; "<Peer>-<random hex>"
 	Timeout   time.Duration // the whole run, workers' start-up included; 10 minutes
 	CacheBits int           // the cache holds every integer below 2^CacheBits; 20
-	TTL       time.Duration // of each result; layout.DefaultTTL
+	TTL       time.Duration // of each result; base.DefaultTTL
 	// KeepResults leaves the results in Redis (until their TTL) for the
 	// caller to read; the peer's other keys are deleted either way.
 	KeepResults bool
@@ -60,7 +59,7 @@ func (c Config) withDefaults() Config {
 		c.CacheBits = 20
 	}
 	if c.TTL == 0 {
-		c.TTL = layout.DefaultTTL
+		c.TTL = base.DefaultTTL
 	}
 	return c
 }
@@ -76,15 +75,15 @@ func (c Config) validate() error {
 	if c.Workers < 1 || c.Workers > 1024 {
 		errs = append(errs, fmt.Errorf("peers: Config.Workers %d, want 1 to 1024", c.Workers))
 	}
-	if c.BatchSize < 1 || c.BatchSize > tasks.MaxBatch {
-		errs = append(errs, fmt.Errorf("peers: Config.BatchSize %d, want 1 to %d", c.BatchSize, tasks.MaxBatch))
+	if c.BatchSize < 1 || c.BatchSize > base.MaxBatch {
+		errs = append(errs, fmt.Errorf("peers: Config.BatchSize %d, want 1 to %d", c.BatchSize, base.MaxBatch))
 	}
 	if st, err := os.Stat(c.Numbers); err != nil {
 		errs = append(errs, fmt.Errorf("peers: Config.Numbers: %w", err))
 	} else if !st.Mode().IsRegular() {
 		errs = append(errs, fmt.Errorf("peers: Config.Numbers %q is not a regular file", c.Numbers))
 	}
-	if err := layout.CheckPrefix(c.Prefix); err != nil {
+	if err := base.CheckPrefix(c.Prefix); err != nil {
 		errs = append(errs, fmt.Errorf("peers: Config.Prefix: %w", err))
 	} else if strings.ContainsAny(c.Prefix, `*?[]\`) {
 		// The run's keys are deleted by pattern.
@@ -93,7 +92,7 @@ func (c Config) validate() error {
 	if c.Queue == "" || strings.ContainsAny(c.Queue, " \t\r\n") {
 		errs = append(errs, fmt.Errorf("peers: Config.Queue %q must be non-empty without spaces", c.Queue))
 	}
-	if err := tasks.ValidateRunID(c.RunID); err != nil {
+	if err := base.ValidateRunID(c.RunID); err != nil {
 		errs = append(errs, fmt.Errorf("peers: Config.RunID: %w", err))
 	}
 	if c.Timeout < 0 {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 )
 
 // keys names what one peer run writes to Redis: its results where bitqueue
@@ -17,9 +17,9 @@ type keys struct {
 }
 
 // resultBase is the result key of a batch without its seq: the peers append
-// the seq, so the keys they write are layout.ResultKey's.
+// the seq, so the keys they write are base.ResultKey's.
 func (k keys) resultBase() string {
-	return strings.TrimSuffix(layout.ResultKey(k.prefix, k.runID, 0), "0")
+	return strings.TrimSuffix(base.ResultKey(k.prefix, k.runID, 0), "0")
 }
 
 func (k keys) own() string { return k.prefix + ":peer:" + k.runID + ":" }

@@ -14,7 +14,7 @@
 //
 // Each batch's worker stores the batch's result itself, as bitqueue's
 // worker does: the hash of bitqueue's result contract (fields v, count,
-// width, bits) at layout.ResultKey, with its TTL, in one transaction. The
+// width, bits) at base.ResultKey, with its TTL, in one transaction. The
 // clock starts once every worker process has built its cache (bitqueue's
 // workers, too, are started before its producer), includes reading the
 // integers file, and stops once every batch's result key exists.

@@ -14,8 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/layout"
-	"bitqueue/internal/tasks"
+	"bitqueue/internal/base"
 	"bitqueue/redistest"
 )
 
@@ -85,10 +84,10 @@ func TestRun(t *testing.T) {
 			require.Positive(t, res.CPU, "the workers' CPU time")
 
 			for seq := range n / size {
-				key := layout.ResultKey(prefix, res.RunID, uint64(seq))
+				key := base.ResultKey(prefix, res.RunID, uint64(seq))
 				h, err := r.Client.HGetAll(ctx, key).Result()
 				require.NoError(t, err, key)
-				got, err := tasks.ParseResult(h)
+				got, err := base.ParseResult(h)
 				require.NoError(t, err, key)
 				batch := nums[seq*size : (seq+1)*size]
 				require.Equal(t, len(batch), got.Count, key)
@@ -107,7 +106,7 @@ func TestRun(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, left, n/size, "keys left under %s", prefix)
 			for _, k := range left {
-				_, _, err := layout.ParseResultKey(prefix, k)
+				_, _, err := base.ParseResultKey(prefix, k)
 				require.NoError(t, err)
 			}
 		})
@@ -157,7 +156,7 @@ func TestConfigValidate(t *testing.T) {
 		{"peer", func(c *Config) { c.Peer = "rq" }, `Config.Peer "rq"`},
 		{"redis url", func(c *Config) { c.RedisURL = "http://x" }, `Config.RedisURL "http://x"`},
 		{"workers", func(c *Config) { c.Workers = 0 }, "Config.Workers 0"},
-		{"batch size", func(c *Config) { c.BatchSize = tasks.MaxBatch + 1 }, fmt.Sprintf("Config.BatchSize %d", tasks.MaxBatch+1)},
+		{"batch size", func(c *Config) { c.BatchSize = base.MaxBatch + 1 }, fmt.Sprintf("Config.BatchSize %d", base.MaxBatch+1)},
 		{"numbers missing", func(c *Config) { c.Numbers = numbers + ".gone" }, numbers + ".gone"},
 		{"numbers directory", func(c *Config) { c.Numbers = filepath.Dir(numbers) }, "is not a regular file"},
 		{"prefix pattern", func(c *Config) { c.Prefix = "a*" }, `Config.Prefix "a*"`},

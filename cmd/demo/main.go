@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"errors"
 	"flag"
@@ -23,7 +24,6 @@ import (
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
-	"bitqueue/internal/tasks"
 )
 
 func main() { cli.Main("demo", run) }
@@ -45,7 +45,7 @@ func newFlags(c *config) *cli.FlagSet {
 	fs.Uint64Var(&c.count, "count", 1_000_000, "random integers to convert, 1..100000000")
 	fs.Uint64Var(&c.max, "max", 1<<20, "integers are drawn from [0, max), max in 1..2^63")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the random integers")
-	fs.IntVar(&c.batchSize, "batch-size", 1000, fmt.Sprintf("integers per batch, 1..%d", tasks.MaxBatch))
+	fs.IntVar(&c.batchSize, "batch-size", 1000, fmt.Sprintf("integers per batch, 1..%d", base.MaxBatch))
 	fs.Group("Fleet")
 	fs.IntVar(&c.workers, "workers", 2, "worker processes to start, 1..64")
 	fs.StringVar(&c.bin, "bin", "", "`dir`ectory holding the worker and producer binaries (default: beside this one)")
@@ -75,8 +75,8 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		return c, cli.Usagef("%s out of range [1, 2^63]", fs.Source("max"))
 	case c.workers < 1 || c.workers > 64:
 		return c, cli.Usagef("%s out of range [1, 64]", fs.Source("workers"))
-	case c.batchSize < 1 || c.batchSize > tasks.MaxBatch:
-		return c, cli.Usagef("%s out of range [1, %d]", fs.Source("batch-size"), tasks.MaxBatch)
+	case c.batchSize < 1 || c.batchSize > base.MaxBatch:
+		return c, cli.Usagef("%s out of range [1, %d]", fs.Source("batch-size"), base.MaxBatch)
 	}
 	if c.bin == "" {
 		exe, err := os.Executable()
@@ -178,11 +178,11 @@ func verify(ctx context.Context, c config, runID string) (int, []sample, error) 
 		for i := range r.Count {
 			n, err := s.Next()
 			if err != nil {
-				return checked, nil, fmt.Errorf("batch %s holds more integers than were produced: %w", tasks.TaskID(runID, seq), err)
+				return checked, nil, fmt.Errorf("batch %s holds more integers than were produced: %w", base.TaskID(runID, seq), err)
 			}
 			got, want := r.Bitstring(i), strconv.FormatInt(int64(n), 2)
 			if got != want {
-				return checked, nil, fmt.Errorf("batch %s row %d: %d converted to %s, want %s", tasks.TaskID(runID, seq), i, n, got, want)
+				return checked, nil, fmt.Errorf("batch %s row %d: %d converted to %s, want %s", base.TaskID(runID, seq), i, n, got, want)
 			}
 			if checked%(int(c.count)/5+1) == 0 {
 				samples = append(samples, sample{n, got})

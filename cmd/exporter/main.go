@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"errors"
 	"flag"
@@ -18,7 +19,6 @@ import (
 
 	"bitqueue/internal/cli"
 	"bitqueue/internal/redisconn"
-	"bitqueue/internal/shard"
 )
 
 func main() { cli.Main("exporter", run) }
@@ -58,7 +58,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, redisconn.URLHelp)
 	c.redisOpts.AddFlags(fs)
 	fs.StringVar(&queues, "queue", "bits", "queue to report on (comma-separated for several), as given to the workers")
-	fs.IntVar(&c.shards, "shards", 1, fmt.Sprintf("report on each queue's shards, <queue>-0 … <queue>-(N-1), as the workers' --shards, 1..%d", shard.MaxShards))
+	fs.IntVar(&c.shards, "shards", 1, fmt.Sprintf("report on each queue's shards, <queue>-0 … <queue>-(N-1), as the workers' --shards, 1..%d", base.MaxShards))
 	fs.StringVar(&c.httpAddr, "http-addr", DefaultHTTPAddr, "serve /healthz and /metrics on this host:port (port 0: a free one, logged)")
 	fs.DurationVar(&c.inspectTimeout, "inspect-timeout", 5*time.Second, "how long one scrape waits for Redis before reporting bitqueue_queue_inspect_success 0, 100ms..1m")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -71,7 +71,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	}
 	c.redisOpts.ReadSecrets(getenv)
 	c.redisFrom = cli.Origin(fs, "redis")
-	if err := shard.Validate(c.shards); err != nil {
+	if err := base.CheckShards(c.shards); err != nil {
 		return c, &cli.UsageError{Err: err}
 	}
 	names, err := cli.QueueList(queues, cli.Source(fs, "queue"))
@@ -79,7 +79,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		return c, err
 	}
 	for _, q := range names {
-		c.queues = append(c.queues, shard.Queues(q, c.shards)...)
+		c.queues = append(c.queues, base.Queues(q, c.shards)...)
 	}
 	switch {
 	case c.inspectTimeout < 100*time.Millisecond || c.inspectTimeout > time.Minute:

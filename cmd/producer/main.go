@@ -11,15 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/logging"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/schedule"
-	"bitqueue/internal/shard"
-	"bitqueue/internal/tasks"
 )
 
 func main() { cli.Main("producer", run) }
@@ -103,13 +101,13 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	c.redisOpts.AddFlags(fs)
 	fs.DurationVar(&c.redisWait, "redis-wait", 10*time.Second, "how long to wait for Redis to answer, at start-up and during an outage, before giving up")
 	fs.StringVar(&c.queue, "queue", defaultQueue, "queue to enqueue batches on")
-	fs.IntVar(&c.shards, "shards", 1, fmt.Sprintf("spread the batches over this many queues, <queue>-0 … <queue>-(N-1), by a hash of their task id, 1..%d; give the workers the same --shards", shard.MaxShards))
-	fs.StringVar(&c.prefix, "prefix", layout.DefaultPrefix, "root of the result and run keys, as given to the workers")
+	fs.IntVar(&c.shards, "shards", 1, fmt.Sprintf("spread the batches over this many queues, <queue>-0 … <queue>-(N-1), by a hash of their task id, 1..%d; give the workers the same --shards", base.MaxShards))
+	fs.StringVar(&c.prefix, "prefix", base.DefaultPrefix, "root of the result and run keys, as given to the workers")
 	fs.Uint64Var(&c.count, "count", 0, fmt.Sprintf("enqueue this many random integers, 1..%d (exclusive with --input)", uint64(input.MaxCount)))
 	fs.Uint64Var(&c.max, "max", 1<<20, "random integers are drawn uniformly from [0, max), max in 1..2^63")
 	fs.Uint64Var(&c.seed, "seed", 0, "seed of the random integers (default: derived from the run id, so a re-run draws the same ones)")
 	fs.StringVar(&c.input, "input", "", fmt.Sprintf("read decimal integers separated by whitespace from this file, - for stdin, at most %d (exclusive with --count); read once, into a private copy in $TMPDIR that every pass reads, so a later change to the file does not reach the run", uint64(input.MaxCount)))
-	fs.IntVar(&c.batchSize, "batch-size", 1000, fmt.Sprintf("integers per batch, 1..%d", tasks.MaxBatch))
+	fs.IntVar(&c.batchSize, "batch-size", 1000, fmt.Sprintf("integers per batch, 1..%d", base.MaxBatch))
 	fs.StringVar(&c.runID, "run-id", "", "id of the run, [A-Za-z0-9._-]{1,128}; re-running with the same id enqueues nothing twice (default: generated and logged)")
 	fs.BoolVar(&c.wait, "wait", false, "wait until every batch of the run has its result, showing progress on stderr (done/total batches, integers/s, ETA: one line redrawn on a terminal, a line every 5s in a pipe or file, info lines with --log-format json) and warning when no worker has served the run's queues for 10s")
 	fs.DurationVar(&c.timeout, "timeout", 0, "with --wait, give up after this long (0: no limit)")
@@ -119,7 +117,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	fs.IntVar(&c.maxRetry, "max-retry", 10, "retries of a failing batch before it is archived as failed, 0..100")
 	fs.DurationVar(&c.taskTimeout, "task-timeout", time.Minute, "how long a worker may spend on one batch before it is cancelled and retried, 1s..24h")
 	fs.IntVar(&c.concurrency, "concurrency", 8, "enqueues in flight at once, 1..256")
-	fs.DurationVar(&c.recordTTL, "record-ttl", layout.DefaultTTL, "how long the run's record, read by producer status and requeue, is kept (at least 1s; match the workers' --result-ttl)")
+	fs.DurationVar(&c.recordTTL, "record-ttl", base.DefaultTTL, "how long the run's record, read by producer status and requeue, is kept (at least 1s; match the workers' --result-ttl)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	addScheduleFlags(fs, &c)
@@ -145,8 +143,8 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 // gave it, flag or environment variable (cli.Source), and its allowed range.
 func check(c *config, fs *flag.FlagSet, set map[string]bool) error {
 	src := func(name string) string { return cli.Source(fs, name) }
-	if shard.Validate(c.shards) != nil {
-		return cli.Usagef("%s out of range [1, %d]", src("shards"), shard.MaxShards)
+	if base.CheckShards(c.shards) != nil {
+		return cli.Usagef("%s out of range [1, %d]", src("shards"), base.MaxShards)
 	}
 	if c.shards > 1 && c.sched.spec != "" {
 		return cli.Usagef("%s with %s is not supported", src("shards"), src("schedule"))
@@ -165,8 +163,8 @@ func check(c *config, fs *flag.FlagSet, set map[string]bool) error {
 		return cli.Usagef("%s out of range [1, 2^63]", src("max"))
 	case c.input != "" && (set["max"] || set["seed"]):
 		return cli.Usagef("%s applies to --count, not --input", src(firstSet(set, "max", "seed")))
-	case c.batchSize < 1 || c.batchSize > tasks.MaxBatch:
-		return cli.Usagef("%s out of range [1, %d]", src("batch-size"), tasks.MaxBatch)
+	case c.batchSize < 1 || c.batchSize > base.MaxBatch:
+		return cli.Usagef("%s out of range [1, %d]", src("batch-size"), base.MaxBatch)
 	case c.lostAfter <= 0:
 		return cli.Usagef("%s must be positive", src("lost-after"))
 	case c.timeout < 0:
@@ -189,7 +187,7 @@ func check(c *config, fs *flag.FlagSet, set map[string]bool) error {
 		return cli.Usagef("%s must be at least 1s", src("record-ttl"))
 	case c.redisWait <= 0:
 		return cli.Usagef("%s must be positive", src("redis-wait"))
-	case layout.CheckPrefix(c.prefix) != nil:
+	case base.CheckPrefix(c.prefix) != nil:
 		return cli.Usagef("%s must be non-empty without spaces", src("prefix"))
 	case c.logFormat != "text" && c.logFormat != "json":
 		return cli.Usagef("%s: want text or json", src("log-format"))
@@ -197,11 +195,11 @@ func check(c *config, fs *flag.FlagSet, set map[string]bool) error {
 	if _, err := logging.New(io.Discard, c.logFormat, c.logLevel); err != nil {
 		return cli.Usagef("%s: want debug, info, warn or error", src("log-level"))
 	}
-	if err := cli.CheckQueue(c.queue); err != nil {
+	if err := base.CheckQueue(c.queue); err != nil {
 		return cli.Usagef("%s %v", src("queue"), err)
 	}
 	if c.runID != "" {
-		if err := tasks.ValidateRunID(c.runID); err != nil {
+		if err := base.ValidateRunID(c.runID); err != nil {
 			why := strings.TrimLeft(strings.TrimPrefix(err.Error(), fmt.Sprintf("run id %q", c.runID)), ": ")
 			return cli.Usagef("%s: %s", src("run-id"), why)
 		}

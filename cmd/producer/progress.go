@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 	"bitqueue/internal/runs"
 )
 
@@ -248,7 +248,7 @@ func workerAdvice(c config) string {
 	if c.shards > 1 {
 		cmd += fmt.Sprintf(" --shards %d", c.shards)
 	}
-	if c.prefix != layout.DefaultPrefix {
+	if c.prefix != base.DefaultPrefix {
 		cmd += " --prefix " + c.prefix
 	}
 	return cmd + " on the same Redis, or check why the workers stopped (a worker still building its cache serves nothing yet)"

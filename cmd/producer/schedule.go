@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"flag"
 	"fmt"
@@ -17,7 +18,6 @@ import (
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/schedule"
-	"bitqueue/internal/tasks"
 )
 
 // Limits of the scheduling flags.
@@ -52,7 +52,7 @@ type scheduled struct {
 func addScheduleFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.sched.spec, "schedule", "", "produce one run per tick until SIGTERM: a 5-field cron spec (minute hour day-of-month month day-of-week), @hourly, @daily, … or @every D; ticks follow the clock, not the start")
 	fs.StringVar(&c.sched.tz, "tz", "", "with --schedule, the IANA time zone its times are read in, such as Europe/Paris (default UTC)")
-	fs.StringVar(&c.sched.name, "name", defaultName, fmt.Sprintf("with --schedule, start of each tick's run id <name>-<UTC time>, such as nightly-20261129T1200Z; [A-Za-z0-9._-]{1,%d}", tasks.MaxRunID-tickTimeLen))
+	fs.StringVar(&c.sched.name, "name", defaultName, fmt.Sprintf("with --schedule, start of each tick's run id <name>-<UTC time>, such as nightly-20261129T1200Z; [A-Za-z0-9._-]{1,%d}", base.MaxRunID-tickTimeLen))
 	fs.IntVar(&c.sched.catchUp, "catch-up", defaultCatchUp, fmt.Sprintf("with --schedule, on start produce the last N ticks already passed that no replica marked produced (one cut short by a stop is not), oldest first, 0..%d", maxCatchUp))
 	fs.DurationVar(&c.retention, "retention", 0, fmt.Sprintf("keep each finished batch's task this long so that its id still refuses a second enqueue, 0..%s (default: none for a one-shot run; with --schedule, twice the time to the next tick, 1m..24h, and at least 1m when given)", short(maxRetention)))
 }
@@ -89,8 +89,8 @@ func (s *scheduled) check(c *config, fs *flag.FlagSet, set map[string]bool) erro
 	case s.tz == "Local":
 		return cli.Usagef("%s differs from host to host; name a zone such as Europe/Paris, or leave --tz out for UTC", src("tz"))
 	}
-	if err := tasks.ValidateRunID(s.name); err != nil || len(s.name) > tasks.MaxRunID-tickTimeLen {
-		return cli.Usagef("%s must be 1 to %d characters from [A-Za-z0-9._-]", src("name"), tasks.MaxRunID-tickTimeLen)
+	if err := base.ValidateRunID(s.name); err != nil || len(s.name) > base.MaxRunID-tickTimeLen {
+		return cli.Usagef("%s must be 1 to %d characters from [A-Za-z0-9._-]", src("name"), base.MaxRunID-tickTimeLen)
 	}
 	loc := time.UTC
 	if s.tz != "" {
@@ -140,7 +140,7 @@ func (s *scheduled) tickRetention(c *config, t time.Time) time.Duration {
 // runScheduled produces one run per tick of c's schedule, reading the time
 // from clock, until ctx ends; it then returns nil. The run of a tick is
 // exactly what a one-shot run with the tick's run id enqueues. Each tick
-// produced to its end is marked in Redis (layout.TickKey), and no replica
+// produced to its end is marked in Redis (base.TickKey), and no replica
 // produces a marked tick again.
 func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedule.Clock) error {
 	s := &c.sched

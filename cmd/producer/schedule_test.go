@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bitqueue/internal/base"
 	"bytes"
 	"context"
 	"errors"
@@ -19,7 +20,6 @@ import (
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
 	"bitqueue/internal/runs"
-	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
 )
 
@@ -279,8 +279,8 @@ func TestScheduledReplicasAgainstRedis(t *testing.T) {
 	for seq := range 3 {
 		ti, err := insp.GetTaskInfo(queue, "rep-20261129T120005Z:"+strconv.Itoa(seq))
 		require.NoError(t, err)
-		var b tasks.Batch
-		require.NoError(t, tasks.DecodeBatch(&b, ti.Payload))
+		var b base.Batch
+		require.NoError(t, base.DecodeBatch(&b, ti.Payload))
 		require.Equal(t, "rep-20261129T120005Z", b.RunID)
 		for i, n := range b.Nums {
 			w, err := want.Next()

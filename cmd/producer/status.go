@@ -15,14 +15,13 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/cli"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/logging"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/shard"
-	"bitqueue/internal/tasks"
 )
 
 // inspectConfig is the configuration of status, requeue, results, list and
@@ -104,7 +103,7 @@ func inspectFlags(cmd string, c *inspectConfig) *cli.FlagSet {
 	case "results":
 		fs.StringVar(&c.out, "out", "-", "write \"<n>\\t<bitstring>\" per integer of the run, in order, to this `file` (- for stdout): checked before Redis is contacted, written beside it and renamed when complete (a FIFO or a device: in place)")
 	case "delete":
-		fs.DurationVar(&c.recordTTL, "record-ttl", layout.DefaultTTL, "how long the deleted run's record is kept, refusing its run id (at least 1s)")
+		fs.DurationVar(&c.recordTTL, "record-ttl", base.DefaultTTL, "how long the deleted run's record is kept, refusing its run id (at least 1s)")
 	case "requeue":
 		c.requeue.addFlags(fs.FlagSet)
 	}
@@ -114,7 +113,7 @@ func inspectFlags(cmd string, c *inspectConfig) *cli.FlagSet {
 	}
 	fs.StringVar(&c.queue, "queue", "", queueUsage)
 	fs.Env("queue", "BITQUEUE_RUN_QUEUE")
-	fs.StringVar(&c.prefix, "prefix", layout.DefaultPrefix, "`prefix` of the result and run keys, as given to the producer")
+	fs.StringVar(&c.prefix, "prefix", base.DefaultPrefix, "`prefix` of the result and run keys, as given to the producer")
 	jsonUsage := "print one JSON object instead of text"
 	switch cmd {
 	case "list":
@@ -158,12 +157,12 @@ func parseInspect(cmd string, args []string, getenv func(string) string, stdout 
 		return c, cli.Usagef("%s must be at least 1s", fs.Source("record-ttl"))
 	case c.redisWait <= 0:
 		return c, cli.Usagef("%s must be positive", fs.Source("redis-wait"))
-	case layout.CheckPrefix(c.prefix) != nil:
+	case base.CheckPrefix(c.prefix) != nil:
 		return c, cli.Usagef("%s must be non-empty without spaces", fs.Source("prefix"))
 	case strings.ContainsAny(c.queue, " \t\r\n"):
 		return c, cli.Usagef("%s must not hold spaces", fs.Source("queue"))
-	case c.queue != "" && cli.CheckQueue(c.queue) != nil:
-		return c, cli.Usagef("%s %v", fs.Source("queue"), cli.CheckQueue(c.queue))
+	case c.queue != "" && base.CheckQueue(c.queue) != nil:
+		return c, cli.Usagef("%s %v", fs.Source("queue"), base.CheckQueue(c.queue))
 	case c.logFormat != "text" && c.logFormat != "json":
 		return c, cli.Usagef("%s: want text or json", fs.Source("log-format"))
 	}
@@ -178,7 +177,7 @@ func parseInspect(cmd string, args []string, getenv func(string) string, stdout 
 	if cmd == "list" {
 		return c, nil
 	}
-	if err := tasks.ValidateRunID(c.runID); err != nil {
+	if err := base.ValidateRunID(c.runID); err != nil {
 		why := strings.TrimLeft(strings.TrimPrefix(err.Error(), fmt.Sprintf("run id %q", c.runID)), ": ")
 		return c, cli.Usagef("%s: %s", fs.Source("run-id"), why)
 	}
@@ -288,7 +287,7 @@ func runStatus(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	totals, err := queueTotals(in.insp, shard.Queues(in.rec.Queue, in.rec.Shards))
+	totals, err := queueTotals(in.insp, base.Queues(in.rec.Queue, in.rec.Shards))
 	if err != nil {
 		return err
 	}

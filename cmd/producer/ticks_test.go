@@ -9,8 +9,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
@@ -19,7 +19,7 @@ import (
 // marked reports whether the tick with run id runID is marked produced.
 func marked(t *testing.T, r *redistest.Redis, prefix, runID string) bool {
 	t.Helper()
-	n, err := r.Client.Exists(context.Background(), layout.TickKey(prefix, runID)).Result()
+	n, err := r.Client.Exists(context.Background(), base.TickKey(prefix, runID)).Result()
 	require.NoError(t, err)
 	return n == 1
 }
@@ -46,7 +46,7 @@ func TestScheduledCatchUpSkipsMarkedTicks(t *testing.T) {
 	require.NoError(t, err, logsA)
 	require.Contains(t, logsA, "run_id=mk-20261129T120000Z catch_up=false batches=3 new=3")
 	require.True(t, marked(t, r, prefix, "mk-20261129T120000Z"))
-	ttl := r.Client.PTTL(context.Background(), layout.TickKey(prefix, "mk-20261129T120000Z")).Val()
+	ttl := r.Client.PTTL(context.Background(), base.TickKey(prefix, "mk-20261129T120000Z")).Val()
 	require.Greater(t, ttl, 10*time.Minute, "the mark outlives the reach of catch-up and a margin")
 
 	// Its tasks and results are gone (expired, deleted): the batches have
@@ -84,7 +84,7 @@ func TestScheduledInterruptedTickCompletedByNextStart(t *testing.T) {
 		nums[i], err = s.Next()
 		require.NoError(t, err)
 	}
-	task, err := tasks.NewBitsTask(tasks.Batch{RunID: runID, Seq: 0, Nums: nums}, asynq.Queue(queue))
+	task, err := tasks.NewBitsTask(base.Batch{RunID: runID, Seq: 0, Nums: nums}, asynq.Queue(queue))
 	require.NoError(t, err)
 	client := asynq.NewClientFromRedisClient(r.Client)
 	_, err = client.Enqueue(task)

@@ -15,14 +15,13 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/cache"
 	"bitqueue/internal/cli"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/logging"
 	"bitqueue/internal/outage"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/results"
-	"bitqueue/internal/shard"
 	"bitqueue/internal/tasks"
 	"bitqueue/internal/worker"
 )
@@ -64,15 +63,15 @@ func newFlags(c *config, queues *string) *cli.FlagSet {
 
 	fs.Group("Queues")
 	fs.StringVar(queues, "queue", "bits", "`queue` to pull batches from (comma-separated for several)")
-	fs.IntVar(&c.shards, "shards", 1, fmt.Sprintf("pull from each queue's shards, <queue>-0 … <queue>-(N-1), as the producer's --shards spreads them, 1..%d", shard.MaxShards))
+	fs.IntVar(&c.shards, "shards", 1, fmt.Sprintf("pull from each queue's shards, <queue>-0 … <queue>-(N-1), as the producer's --shards spreads them, 1..%d", base.MaxShards))
 	fs.IntVar(&c.concurrency, "concurrency", 8, "batches processed at once, 1..1000")
 	fs.DurationVar(&c.pollInterval, "poll-interval", worker.DefaultPollInterval, "how often an idle worker looks for new batches (a busy one: every 25ms, or this if shorter); producers wake idle workers at once")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long in-flight batches may finish before they are handed back")
 
 	fs.Group("Results")
 	fs.IntVar(&c.cacheBits, "cache-bits", cache.DefaultBits, fmt.Sprintf("k: cache the bitstrings of every integer below 2^k, %d..%d", cache.MinBits, cache.MaxBits))
-	fs.DurationVar(&c.resultTTL, "result-ttl", layout.DefaultTTL, "how long results, and the done bitmaps counting them, are kept in Redis")
-	fs.StringVar(&c.prefix, "prefix", layout.DefaultPrefix, "root of the keys, `prefix`: results at <prefix>:result:<run-id>:<seq>, done bitmaps at <prefix>:done:<run-id>")
+	fs.DurationVar(&c.resultTTL, "result-ttl", base.DefaultTTL, "how long results, and the done bitmaps counting them, are kept in Redis")
+	fs.StringVar(&c.prefix, "prefix", base.DefaultPrefix, "root of the keys, `prefix`: results at <prefix>:result:<run-id>:<seq>, done bitmaps at <prefix>:done:<run-id>")
 
 	fs.Group("Redis")
 	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, redisconn.URLHelp)
@@ -114,15 +113,15 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	}
 	c.redisOpts.ReadSecrets(getenv)
 	c.redisFrom = fs.Origin("redis")
-	if shard.Validate(c.shards) != nil {
-		return c, cli.Usagef("%s out of range [1, %d]", fs.Source("shards"), shard.MaxShards)
+	if base.CheckShards(c.shards) != nil {
+		return c, cli.Usagef("%s out of range [1, %d]", fs.Source("shards"), base.MaxShards)
 	}
 	names, err := cli.QueueList(queues, fs.Source("queue"))
 	if err != nil {
 		return c, err
 	}
 	for _, q := range names {
-		c.queues = append(c.queues, shard.Queues(q, c.shards)...)
+		c.queues = append(c.queues, base.Queues(q, c.shards)...)
 	}
 	switch {
 	case c.concurrency < 1 || c.concurrency > 1000:
@@ -131,7 +130,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		return c, cli.Usagef("%s out of range [%d, %d]", fs.Source("cache-bits"), cache.MinBits, cache.MaxBits)
 	case c.resultTTL < time.Second:
 		return c, cli.Usagef("%s must be at least 1s", fs.Source("result-ttl"))
-	case layout.CheckPrefix(c.prefix) != nil:
+	case base.CheckPrefix(c.prefix) != nil:
 		return c, cli.Usagef("%s must be non-empty without spaces", fs.Source("prefix"))
 	case c.shutdownTimeout <= 0:
 		return c, cli.Usagef("%s must be positive", fs.Source("shutdown-timeout"))

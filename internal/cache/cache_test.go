@@ -1,6 +1,7 @@
 package cache_test
 
 import (
+	"bitqueue/fixture"
 	"fmt"
 	"math"
 	"math/bits"
@@ -231,11 +232,6 @@ func randomInts(n int, below uint64) []uint64 {
 	return nums
 }
 
-func reportInts(b *testing.B, ints int) {
-	b.Helper()
-	b.ReportMetric(float64(ints)*float64(b.N)/b.Elapsed().Seconds(), "ints/s")
-}
-
 // lookupInts is how many random integers the lookup benchmarks go through:
 // enough (2 MiB of them, read in order) that their entries are spread over
 // the whole cache rather than staying in the CPU's caches from one
@@ -258,7 +254,7 @@ func BenchmarkLookup(b *testing.B) {
 		}
 	}
 	sink = acc
-	reportInts(b, len(nums))
+	fixture.ReportInts(b, len(nums))
 	b.ReportMetric(float64(c.Stats().Bytes)/(1<<20), "MiB")
 }
 
@@ -288,7 +284,7 @@ func BenchmarkLookupWords(b *testing.B) {
 		}
 	}
 	sink = acc
-	reportInts(b, len(nums))
+	fixture.ReportInts(b, len(nums))
 	b.ReportMetric(float64(8*len(w))/(1<<20), "MiB")
 }
 
@@ -316,7 +312,7 @@ func BenchmarkDirect(b *testing.B) {
 		}
 	}
 	sink = acc
-	reportInts(b, len(nums))
+	fixture.ReportInts(b, len(nums))
 }
 
 func BenchmarkAppendString(b *testing.B) {
@@ -329,7 +325,7 @@ func BenchmarkAppendString(b *testing.B) {
 			dst = c.AppendString(dst[:0], n)
 		}
 	}
-	reportInts(b, len(nums))
+	fixture.ReportInts(b, len(nums))
 }
 
 func BenchmarkAppendUintBase2(b *testing.B) {
@@ -341,7 +337,7 @@ func BenchmarkAppendUintBase2(b *testing.B) {
 			dst = strconv.AppendUint(dst[:0], n, 2)
 		}
 	}
-	reportInts(b, len(nums))
+	fixture.ReportInts(b, len(nums))
 }
 
 // BenchmarkBuild measures building the default k = 20 cache.
@@ -358,5 +354,5 @@ func BenchmarkBuild(b *testing.B) {
 	}
 	b.ReportMetric(float64(s.Bytes)/(1<<20), "MiB")
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/build")
-	reportInts(b, s.Entries)
+	fixture.ReportInts(b, s.Entries)
 }

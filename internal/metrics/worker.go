@@ -5,6 +5,7 @@
 package metrics
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"errors"
 	"time"
@@ -191,7 +192,7 @@ type timedStore struct {
 	h prometheus.Histogram
 }
 
-func (t timedStore) Save(ctx context.Context, runID string, seq uint64, r tasks.Result) error {
+func (t timedStore) Save(ctx context.Context, runID string, seq uint64, r base.Result) error {
 	start := time.Now()
 	err := t.s.Save(ctx, runID, seq, r)
 	t.h.Observe(time.Since(start).Seconds())

@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"errors"
 	"fmt"
@@ -91,7 +92,7 @@ type slowStore struct {
 	err   error
 }
 
-func (s *slowStore) Save(context.Context, string, uint64, tasks.Result) error {
+func (s *slowStore) Save(context.Context, string, uint64, base.Result) error {
 	s.calls.Add(1)
 	time.Sleep(2 * time.Millisecond)
 	return s.err
@@ -126,15 +127,15 @@ func TestWorkerMetrics(t *testing.T) {
 	})
 	h := m.Handler(gate)
 	for i, nums := range [][]uint64{{1, 2, 3, 100}, {7, 8}} {
-		task, err := tasks.NewBitsTask(tasks.Batch{RunID: "r", Seq: uint64(i), Nums: nums})
+		task, err := tasks.NewBitsTask(base.Batch{RunID: "r", Seq: uint64(i), Nums: nums})
 		require.NoError(t, err)
 		require.NoError(t, h.ProcessTask(context.Background(), task))
 		require.EqualValues(t, 1, inFlightSeen.Load(), "in flight during a batch")
 	}
-	bad := h.ProcessTask(context.Background(), asynq.NewTask(tasks.TypeBits, []byte{9, 9, 9}))
+	bad := h.ProcessTask(context.Background(), asynq.NewTask(base.TypeBits, []byte{9, 9, 9}))
 	require.True(t, tasks.IsPermanent(bad))
 	store.err = errors.New("connection refused")
-	task, err := tasks.NewBitsTask(tasks.Batch{RunID: "r", Seq: 9, Nums: []uint64{1}})
+	task, err := tasks.NewBitsTask(base.Batch{RunID: "r", Seq: 9, Nums: []uint64{1}})
 	require.NoError(t, err)
 	require.Error(t, h.ProcessTask(context.Background(), task))
 

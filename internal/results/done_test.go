@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 	"bitqueue/internal/results"
 )
 
@@ -31,7 +31,7 @@ func TestSaveMarksDone(t *testing.T) {
 	n, err = s.DoneCount(ctx, "run-1")
 	require.NoError(t, err)
 	require.Equal(t, 3, n, "three batches, two of them saved twice")
-	requireTTL(t, r, layout.DoneKey(prefix, "run-1"), ttl)
+	requireTTL(t, r, base.DoneKey(prefix, "run-1"), ttl)
 
 	bits, err = s.DoneBits(ctx, "run-1")
 	require.NoError(t, err)
@@ -68,12 +68,12 @@ func TestLoadManyAndDeleteRun(t *testing.T) {
 	_, err = s.LoadMany(ctx, "run-1", []uint64{0, 5, 1})
 	require.ErrorIs(t, err, results.ErrNotFound)
 	require.ErrorContains(t, err, "batch run-1:5")
-	require.ErrorContains(t, err, layout.ResultKey(prefix, "run-1", 5))
+	require.ErrorContains(t, err, base.ResultKey(prefix, "run-1", 5))
 
 	n, err := s.DeleteRun(ctx, "run-1", 5)
 	require.NoError(t, err)
 	require.Equal(t, 4, n, "three results and the bitmap")
-	left, err := r.Client.Exists(ctx, layout.ResultKey(prefix, "run-1", 0), layout.DoneKey(prefix, "run-1")).Result()
+	left, err := r.Client.Exists(ctx, base.ResultKey(prefix, "run-1", 0), base.DoneKey(prefix, "run-1")).Result()
 	require.NoError(t, err)
 	require.Zero(t, left)
 }
@@ -87,7 +87,7 @@ func TestDoneBitmapNeverOutlivesItsResults(t *testing.T) {
 	t.Parallel()
 	s, r, prefix := newStore(t)
 	ctx := context.Background()
-	done := layout.DoneKey(prefix, "run-1")
+	done := base.DoneKey(prefix, "run-1")
 	require.NoError(t, s.Save(ctx, "run-1", 0, pack(t, 1)))
 	longer := &results.Store{Client: s.Client, Prefix: prefix, TTL: 3 * ttl}
 	require.NoError(t, longer.Save(ctx, "run-1", 1, pack(t, 2)))
@@ -103,7 +103,7 @@ func TestDoneBitmapNeverOutlivesItsResults(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
 
-	require.NoError(t, r.Client.HSet(ctx, layout.ResultKey(prefix, "run-1", 4), "v", 1).Err())
+	require.NoError(t, r.Client.HSet(ctx, base.ResultKey(prefix, "run-1", 4), "v", 1).Err())
 	left, err := s.Lifetimes(ctx, "run-1", []uint64{0, 1, 4, 5})
 	require.NoError(t, err)
 	require.InDelta(t, ttl, left[0], float64(time.Minute))

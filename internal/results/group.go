@@ -1,11 +1,10 @@
 package results
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"slices"
 	"sync"
-
-	"bitqueue/internal/tasks"
 )
 
 // Group commit bounds: a group holds at most groupMax batches and, beyond
@@ -53,7 +52,7 @@ type groupReply struct {
 
 // Save saves r as batch seq of runID, with the Saves of other callers that
 // wait at the same time.
-func (g *Group) Save(ctx context.Context, runID string, seq uint64, r tasks.Result) error {
+func (g *Group) Save(ctx context.Context, runID string, seq uint64, r base.Result) error {
 	if g.Store.onCluster() {
 		err := g.Store.Save(ctx, runID, seq, r)
 		g.wrote(1)

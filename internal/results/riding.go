@@ -1,6 +1,7 @@
 package results
 
 import (
+	"bitqueue/internal/base"
 	"context"
 
 	"bitqueue/internal/outage"
@@ -18,6 +19,6 @@ type RidingStore struct {
 }
 
 // Save saves r with Next, riding out an outage.
-func (s *RidingStore) Save(ctx context.Context, runID string, seq uint64, r tasks.Result) error {
+func (s *RidingStore) Save(ctx context.Context, runID string, seq uint64, r base.Result) error {
 	return s.Rider.Do(ctx, "save result", func() error { return s.Next.Save(ctx, runID, seq, r) })
 }

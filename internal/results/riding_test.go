@@ -1,6 +1,7 @@
 package results_test
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"errors"
 	"fmt"
@@ -12,7 +13,6 @@ import (
 
 	"bitqueue/internal/outage"
 	"bitqueue/internal/results"
-	"bitqueue/internal/tasks"
 )
 
 // flakyStore fails its first failures saves with err.
@@ -23,7 +23,7 @@ type flakyStore struct {
 	saved    []string
 }
 
-func (f *flakyStore) Save(_ context.Context, runID string, seq uint64, _ tasks.Result) error {
+func (f *flakyStore) Save(_ context.Context, runID string, seq uint64, _ base.Result) error {
 	f.calls++
 	if f.calls <= f.failures {
 		return f.err
@@ -54,7 +54,7 @@ func TestRidingStoreRidesOutAnOutage(t *testing.T) {
 			t.Parallel()
 			next := &flakyStore{failures: tt.failures, err: tt.err}
 			s := &results.RidingStore{Next: next, Rider: outage.New(tt.bound, nil)}
-			err := s.Save(context.Background(), "run", 7, tasks.Result{Count: 1, Width: 1, Bits: []byte{0x80}})
+			err := s.Save(context.Background(), "run", 7, base.Result{Count: 1, Width: 1, Bits: []byte{0x80}})
 			if tt.wantErr {
 				require.ErrorIs(t, err, tt.err)
 				require.Empty(t, next.saved)
@@ -80,7 +80,7 @@ func TestRidingStoreStopsWithTheTask(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := s.Save(ctx, "run", 1, tasks.Result{})
+	err := s.Save(ctx, "run", 1, base.Result{})
 	require.ErrorIs(t, err, syscall.ECONNREFUSED)
 	require.Less(t, time.Since(start), 5*time.Second)
 }

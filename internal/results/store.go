@@ -1,6 +1,6 @@
 // Package results stores and reads batch results in Redis under the key
 // layout of the result contract, and marks each stored batch in its run's
-// done bitmap (layout.DoneKey), so that a run's progress is one BITCOUNT.
+// done bitmap (base.DoneKey), so that a run's progress is one BITCOUNT.
 package results
 
 import (
@@ -11,12 +11,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"bitqueue/internal/layout"
-	"bitqueue/internal/tasks"
+	"bitqueue/internal/base"
 )
 
-// Store reads and writes results. Prefix defaults to layout.DefaultPrefix and
-// TTL to layout.DefaultTTL.
+// Store reads and writes results. Prefix defaults to base.DefaultPrefix and
+// TTL to base.DefaultTTL.
 type Store struct {
 	Client redis.UniversalClient
 	Prefix string
@@ -29,19 +28,19 @@ var ErrNotFound = errors.New("result not found")
 // Root returns the prefix the store's keys are under.
 func (s *Store) Root() string {
 	if s.Prefix == "" {
-		return layout.DefaultPrefix
+		return base.DefaultPrefix
 	}
 	return s.Prefix
 }
 
 func (s *Store) ttl() time.Duration {
 	if s.TTL <= 0 {
-		return layout.DefaultTTL
+		return base.DefaultTTL
 	}
 	return s.TTL
 }
 
-func (s *Store) key(runID string, seq uint64) string { return layout.ResultKey(s.Root(), runID, seq) }
+func (s *Store) key(runID string, seq uint64) string { return base.ResultKey(s.Root(), runID, seq) }
 
 // Save writes a result and its TTL, replacing whatever the key held, so a
 // redelivered batch leaves the same hash behind, and marks the batch done in
@@ -51,7 +50,7 @@ func (s *Store) key(runID string, seq uint64) string { return layout.ResultKey(s
 // transactions, result first: a failure between them leaves a result without
 // its done bit, which the producer repairs (it looks for results of batches
 // not marked done) and a retry of the batch repairs too.
-func (s *Store) Save(ctx context.Context, runID string, seq uint64, r tasks.Result) error {
+func (s *Store) Save(ctx context.Context, runID string, seq uint64, r base.Result) error {
 	return s.SaveAll(ctx, []Batch{{RunID: runID, Seq: seq, Result: r}})
 }
 
@@ -59,7 +58,7 @@ func (s *Store) Save(ctx context.Context, runID string, seq uint64, r tasks.Resu
 type Batch struct {
 	RunID  string
 	Seq    uint64
-	Result tasks.Result
+	Result base.Result
 }
 
 // SaveAll saves every batch of bs as Save does, in one transaction and one
@@ -96,15 +95,15 @@ func (s *Store) write(ctx context.Context, bs []Batch, markDone bool) error {
 			key := s.key(b.RunID, b.Seq)
 			p.Del(ctx, key)
 			p.HSet(ctx, key,
-				tasks.FieldVersion, tasks.ResultVersion,
-				tasks.FieldCount, b.Result.Count,
-				tasks.FieldWidth, b.Result.Width,
-				tasks.FieldBits, b.Result.Bits)
+				base.FieldVersion, base.ResultVersion,
+				base.FieldCount, b.Result.Count,
+				base.FieldWidth, b.Result.Width,
+				base.FieldBits, b.Result.Bits)
 			p.PExpire(ctx, key, ttl)
 			if !markDone {
 				continue
 			}
-			done := layout.DoneKey(s.Root(), b.RunID)
+			done := base.DoneKey(s.Root(), b.RunID)
 			p.SetBit(ctx, done, int64(b.Seq), 1)
 			if i == len(bs)-1 || bs[i+1].RunID != b.RunID {
 				expireNoLater(ctx, p, done, ttl)
@@ -134,7 +133,7 @@ func (s *Store) MarkDoneWithin(ctx context.Context, runID string, left time.Dura
 	if len(seqs) == 0 {
 		return nil
 	}
-	key := layout.DoneKey(s.Root(), runID)
+	key := base.DoneKey(s.Root(), runID)
 	cmds, err := s.Client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, seq := range seqs {
 			p.SetBit(ctx, key, int64(seq), 1)
@@ -156,7 +155,7 @@ func (s *Store) Unmark(ctx context.Context, runID string, seqs ...uint64) error 
 	if len(seqs) == 0 {
 		return nil
 	}
-	key := layout.DoneKey(s.Root(), runID)
+	key := base.DoneKey(s.Root(), runID)
 	cmds, err := s.Client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, seq := range seqs {
 			p.SetBit(ctx, key, int64(seq), 0)
@@ -192,15 +191,15 @@ func execErr(cmds []redis.Cmder, err error) error {
 // DoneCount returns how many batches of the run are marked done: one
 // BITCOUNT, whatever the number of batches.
 func (s *Store) DoneCount(ctx context.Context, runID string) (int, error) {
-	n, err := s.Client.BitCount(ctx, layout.DoneKey(s.Root(), runID), nil).Result()
+	n, err := s.Client.BitCount(ctx, base.DoneKey(s.Root(), runID), nil).Result()
 	return int(n), err
 }
 
 // DoneBits returns the run's done bitmap (one GET): bit seq, counting from
 // the most significant bit of byte 0, is set once batch seq is done. A
 // missing bitmap is empty.
-func (s *Store) DoneBits(ctx context.Context, runID string) (Bitmap, error) {
-	b, err := s.Client.Get(ctx, layout.DoneKey(s.Root(), runID)).Bytes()
+func (s *Store) DoneBits(ctx context.Context, runID string) (base.Bitmap, error) {
+	b, err := s.Client.Get(ctx, base.DoneKey(s.Root(), runID)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -210,43 +209,34 @@ func (s *Store) DoneBits(ctx context.Context, runID string) (Bitmap, error) {
 // DoneRange returns the part of the run's done bitmap that holds the bits of
 // batches from..to-1 (one GETRANGE), as a Bitmap whose bit 0 is the first
 // bit of the byte holding from's: ask it with Done(seq - from&^7).
-func (s *Store) DoneRange(ctx context.Context, runID string, from, to uint64) (Bitmap, error) {
+func (s *Store) DoneRange(ctx context.Context, runID string, from, to uint64) (base.Bitmap, error) {
 	if to <= from {
 		return nil, nil
 	}
-	b, err := s.Client.GetRange(ctx, layout.DoneKey(s.Root(), runID), int64(from/8), int64((to-1)/8)).Bytes()
+	b, err := s.Client.GetRange(ctx, base.DoneKey(s.Root(), runID), int64(from/8), int64((to-1)/8)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
 	return b, err
 }
 
-// Bitmap is a Redis bitmap as GET returns it.
-type Bitmap []byte
-
-// Done reports whether bit seq is set.
-func (b Bitmap) Done(seq uint64) bool {
-	i := seq / 8
-	return i < uint64(len(b)) && b[i]&(0x80>>(seq%8)) != 0
-}
-
 // Load reads and checks the result of one batch; ErrNotFound when it has none.
-func (s *Store) Load(ctx context.Context, runID string, seq uint64) (tasks.Result, error) {
+func (s *Store) Load(ctx context.Context, runID string, seq uint64) (base.Result, error) {
 	key := s.key(runID, seq)
 	h, err := s.Client.HGetAll(ctx, key).Result()
 	if err != nil {
-		return tasks.Result{}, err
+		return base.Result{}, err
 	}
 	return parse(key, h)
 }
 
-func parse(key string, h map[string]string) (tasks.Result, error) {
+func parse(key string, h map[string]string) (base.Result, error) {
 	if len(h) == 0 {
-		return tasks.Result{}, fmt.Errorf("%s: %w", key, ErrNotFound)
+		return base.Result{}, fmt.Errorf("%s: %w", key, ErrNotFound)
 	}
-	r, err := tasks.ParseResult(h)
+	r, err := base.ParseResult(h)
 	if err != nil {
-		return tasks.Result{}, fmt.Errorf("%s: %w", key, err)
+		return base.Result{}, fmt.Errorf("%s: %w", key, err)
 	}
 	return r, nil
 }
@@ -254,7 +244,7 @@ func parse(key string, h map[string]string) (tasks.Result, error) {
 // LoadMany reads and checks the results of seqs in one pipelined round trip,
 // in order. The error of a batch without a result wraps ErrNotFound; every
 // error names the batch's task id and key.
-func (s *Store) LoadMany(ctx context.Context, runID string, seqs []uint64) ([]tasks.Result, error) {
+func (s *Store) LoadMany(ctx context.Context, runID string, seqs []uint64) ([]base.Result, error) {
 	cmds := make([]*redis.MapStringStringCmd, len(seqs))
 	_, err := s.Client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, seq := range seqs {
@@ -265,10 +255,10 @@ func (s *Store) LoadMany(ctx context.Context, runID string, seqs []uint64) ([]ta
 	if err != nil {
 		return nil, err
 	}
-	out := make([]tasks.Result, len(seqs))
+	out := make([]base.Result, len(seqs))
 	for i, c := range cmds {
 		if out[i], err = parse(s.key(runID, seqs[i]), c.Val()); err != nil {
-			return nil, fmt.Errorf("batch %s: %w", tasks.TaskID(runID, seqs[i]), err)
+			return nil, fmt.Errorf("batch %s: %w", base.TaskID(runID, seqs[i]), err)
 		}
 	}
 	return out, nil
@@ -362,6 +352,6 @@ func (s *Store) DeleteRun(ctx context.Context, runID string, batches int) (int, 
 			deleted += int(c.Val())
 		}
 	}
-	n, err := s.Client.Del(ctx, layout.DoneKey(s.Root(), runID)).Result()
+	n, err := s.Client.Del(ctx, base.DoneKey(s.Root(), runID)).Result()
 	return deleted + int(n), err
 }

@@ -1,6 +1,7 @@
 package results_test
 
 import (
+	"bitqueue/fixture"
 	"context"
 	"math"
 	"math/rand/v2"
@@ -12,8 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/cache"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/results"
 	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
@@ -30,21 +31,12 @@ func newStore(t *testing.T) (*results.Store, *redistest.Redis, string) {
 }
 
 // pack returns the result of nums.
-func pack(t *testing.T, nums ...uint64) tasks.Result {
+func pack(t *testing.T, nums ...uint64) base.Result {
 	t.Helper()
 	c, err := cache.New(8)
 	require.NoError(t, err)
 	r, _ := tasks.Pack(c, nums, nil)
 	return r
-}
-
-func randomNums(seed uint64, n int, below uint64) []uint64 {
-	rng := rand.New(rand.NewPCG(seed, seed+1))
-	nums := make([]uint64, n)
-	for i := range nums {
-		nums[i] = rng.Uint64N(below)
-	}
-	return nums
 }
 
 // requireTTL checks that key expires in (0, want].
@@ -71,8 +63,8 @@ func TestSaveLoad(t *testing.T) {
 		{"one zero", []uint64{0}},
 		{"small", []uint64{5, 0, 2}},
 		{"2^63-1", []uint64{math.MaxInt64, 1}},
-		{"bytes of every value", randomNums(1, 2000, 256)},
-		{"max batch", randomNums(2, tasks.MaxBatch, math.MaxInt64)},
+		{"bytes of every value", fixture.RandomNums(1, 2000, 256)},
+		{"max batch", fixture.RandomNums(2, base.MaxBatch, math.MaxInt64)},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,8 +136,8 @@ func TestSaveDefaults(t *testing.T) {
 	res := pack(t, 6)
 	require.NoError(t, s.Save(context.Background(), "run-1", 0, res))
 	require.True(t, m.Exists("bitqueue:result:run-1:0"))
-	require.Equal(t, layout.DefaultTTL, m.TTL("bitqueue:result:run-1:0"))
-	require.Equal(t, 24*time.Hour, layout.DefaultTTL)
+	require.Equal(t, base.DefaultTTL, m.TTL("bitqueue:result:run-1:0"))
+	require.Equal(t, 24*time.Hour, base.DefaultTTL)
 	got, err := s.Load(context.Background(), "run-1", 0)
 	require.NoError(t, err)
 	require.Equal(t, res, got)
@@ -163,7 +155,7 @@ func TestLoadErrors(t *testing.T) {
 	key := prefix + ":result:run-1:6"
 	require.NoError(t, r.Client.HSet(ctx, key, "v", "2", "count", "1", "width", "1", "bits", "\x80").Err())
 	_, err = s.Load(ctx, "run-1", 6)
-	require.ErrorIs(t, err, tasks.ErrBadResult)
+	require.ErrorIs(t, err, base.ErrBadResult)
 	require.NotErrorIs(t, err, results.ErrNotFound)
 	require.Contains(t, err.Error(), key)
 
@@ -243,7 +235,7 @@ func BenchmarkSaveLoad(b *testing.B) {
 	s := &results.Store{Client: r.Client, Prefix: prefix, TTL: ttl}
 	c, err := cache.New(20)
 	require.NoError(b, err)
-	res, _ := tasks.Pack(c, randomNums(3, 1000, 1<<20), nil)
+	res, _ := tasks.Pack(c, fixture.RandomNums(3, 1000, 1<<20), nil)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -265,7 +257,7 @@ func BenchmarkSaveParallel(b *testing.B) {
 	_, prefix := r.Namespace(b)
 	c, err := cache.New(20)
 	require.NoError(b, err)
-	res, _ := tasks.Pack(c, randomNums(3, 1000, 1<<20), nil)
+	res, _ := tasks.Pack(c, fixture.RandomNums(3, 1000, 1<<20), nil)
 	for _, group := range []bool{false, true} {
 		name := map[bool]string{false: "store", true: "group"}[group]
 		b.Run(name, func(b *testing.B) {

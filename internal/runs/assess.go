@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"errors"
 	"fmt"
@@ -11,8 +12,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"bitqueue/internal/results"
-	"bitqueue/internal/shard"
-	"bitqueue/internal/tasks"
 )
 
 // BatchState is where one batch of a run stands. It is decided in one
@@ -189,8 +188,8 @@ func taskInfos(ctx context.Context, insp *asynq.Inspector, rec Record, seqs []ui
 	for range min(lookups, len(seqs)) {
 		wg.Go(func() {
 			for i := range next {
-				id := tasks.TaskID(rec.RunID, seqs[i])
-				queue := shard.QueueOf(rec.Queue, rec.Shards, id)
+				id := base.TaskID(rec.RunID, seqs[i])
+				queue := base.QueueOf(rec.Queue, rec.Shards, id)
 				info, err := insp.GetTaskInfo(queue, id)
 				switch {
 				case err == nil:

@@ -6,8 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/runs"
 	"bitqueue/redistest"
 )
@@ -25,9 +25,9 @@ func TestStatusClearsStaleMarks(t *testing.T) {
 	rec := createRecordOf(t, p, "stale", src, 4)
 	save(t, p, "stale", 0, 0)
 	save(t, p, "stale", 1, 1)
-	require.NoError(t, r.Client.Del(ctx, layout.ResultKey(prefix, "stale", 1)).Err()) // deleted behind the run's back
+	require.NoError(t, r.Client.Del(ctx, base.ResultKey(prefix, "stale", 1)).Err()) // deleted behind the run's back
 	save(t, p, "stale", 2, 2)
-	require.NoError(t, r.Client.SetBit(ctx, layout.DoneKey(prefix, "stale"), 2, 0).Err()) // a result without its mark
+	require.NoError(t, r.Client.SetBit(ctx, base.DoneKey(prefix, "stale"), 2, 0).Err()) // a result without its mark
 
 	st, err := runs.GetStatus(ctx, p.Store, p.Inspector, rec)
 	require.NoError(t, err)
@@ -56,12 +56,12 @@ func TestFreshRecordClearsLeftovers(t *testing.T) {
 	for seq := range uint64(3) {
 		save(t, p, "again", seq, seq)
 	}
-	require.NoError(t, r.Client.Del(ctx, layout.RecordKey(prefix, "again")).Err()) // expired
+	require.NoError(t, r.Client.Del(ctx, base.RecordKey(prefix, "again")).Err()) // expired
 
 	st, err = p.Enqueue(ctx, "again", input.Random(2, 3, 100), 3)
 	require.NoError(t, err)
 	require.Equal(t, runs.EnqueueStats{Batches: 3, Enqueued: 3}, st, "another input under the reused id starts afresh")
-	n, err := r.Client.Exists(ctx, layout.ResultKey(prefix, "again", 0), layout.ResultKey(prefix, "again", 2), layout.DoneKey(prefix, "again")).Result()
+	n, err := r.Client.Exists(ctx, base.ResultKey(prefix, "again", 0), base.ResultKey(prefix, "again", 2), base.DoneKey(prefix, "again")).Result()
 	require.NoError(t, err)
 	require.Zero(t, n, "the earlier run's results and marks are gone")
 }

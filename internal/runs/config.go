@@ -8,10 +8,9 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 	"bitqueue/internal/outage"
 	"bitqueue/internal/results"
-	"bitqueue/internal/shard"
 )
 
 // Config is what a Producer needs: its Redis handles, where and how it
@@ -25,7 +24,7 @@ type Config struct {
 	// Queue is the asynq queue the run's batches go to; required.
 	Queue string
 	// Shards, when above 1, spreads the batches over the queues Queue-0 …
-	// Queue-(Shards-1): see QueueOf. Default 1, at most shard.MaxShards.
+	// Queue-(Shards-1): see QueueOf. Default 1, at most base.MaxShards.
 	Shards int
 	// BatchSize is the number of integers of one batch, at least 1.
 	BatchSize int
@@ -46,7 +45,7 @@ type Config struct {
 	// Logger receives the producer's log lines; default: none.
 	Logger *slog.Logger
 	// RecordTTL is how long the run's record (see Record) is kept; default
-	// layout.DefaultTTL.
+	// base.DefaultTTL.
 	RecordTTL time.Duration
 	// LostAfter is how long Wait lets the done count stand still before it
 	// looks for lost batches; default DefaultLostAfter.
@@ -65,7 +64,7 @@ func New(c Config) (*Producer, error) {
 
 // WithDefaults returns c with each zero setting that has a default set to
 // it: Shards and Concurrency 1, RedisWait outage.DefaultBound, a Logger that
-// discards, RecordTTL layout.DefaultTTL, LostAfter DefaultLostAfter.
+// discards, RecordTTL base.DefaultTTL, LostAfter DefaultLostAfter.
 func (c Config) WithDefaults() Config {
 	if c.Shards == 0 {
 		c.Shards = 1
@@ -80,7 +79,7 @@ func (c Config) WithDefaults() Config {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.RecordTTL == 0 {
-		c.RecordTTL = layout.DefaultTTL
+		c.RecordTTL = base.DefaultTTL
 	}
 	if c.LostAfter == 0 {
 		c.LostAfter = DefaultLostAfter
@@ -95,8 +94,8 @@ func (c Config) validate() error {
 		return errors.New("runs: Config needs a Client, an Inspector and a Store")
 	case c.Queue == "":
 		return errors.New("runs: Config.Queue is empty")
-	case c.Shards < 1 || c.Shards > shard.MaxShards:
-		return fmt.Errorf("runs: Config.Shards %d out of range [1, %d]", c.Shards, shard.MaxShards)
+	case c.Shards < 1 || c.Shards > base.MaxShards:
+		return fmt.Errorf("runs: Config.Shards %d out of range [1, %d]", c.Shards, base.MaxShards)
 	case c.BatchSize < 1:
 		return fmt.Errorf("runs: Config.BatchSize %d must be at least 1", c.BatchSize)
 	case c.MaxRetry < 0:

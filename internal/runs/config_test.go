@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 	"bitqueue/internal/outage"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
@@ -38,7 +38,7 @@ func TestNewDefaults(t *testing.T) {
 	require.Equal(t, 1, p.Shards)
 	require.Equal(t, 1, p.Concurrency)
 	require.Equal(t, outage.DefaultBound, p.RedisWait)
-	require.Equal(t, layout.DefaultTTL, p.RecordTTL)
+	require.Equal(t, base.DefaultTTL, p.RecordTTL)
 	require.Equal(t, runs.DefaultLostAfter, p.LostAfter)
 	require.NotNil(t, p.Logger)
 	require.Equal(t, []string{"q"}, p.Queues())

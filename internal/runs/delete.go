@@ -12,10 +12,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 	"bitqueue/internal/results"
-	"bitqueue/internal/shard"
-	"bitqueue/internal/tasks"
 )
 
 // DeleteStats counts what Delete removed.
@@ -26,7 +24,7 @@ type DeleteStats struct {
 }
 
 // Delete deletes rec's run: it first turns the run's record into a tombstone
-// (state deleted, fingerprint kept, expiring after ttl, layout.DefaultTTL
+// (state deleted, fingerprint kept, expiring after ttl, base.DefaultTTL
 // when not positive), so that no producer enqueues the run again while it
 // lives; then deletes the run's tasks in every asynq state but active (one
 // Inspector.DeleteTask per batch, in the batch's shard queue), its results
@@ -37,9 +35,9 @@ type DeleteStats struct {
 func Delete(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record, ttl time.Duration) (DeleteStats, error) {
 	var st DeleteStats
 	prefix := store.Root()
-	key := layout.RecordKey(prefix, rec.RunID)
+	key := base.RecordKey(prefix, rec.RunID)
 	if ttl <= 0 {
-		ttl = layout.DefaultTTL
+		ttl = base.DefaultTTL
 	}
 	_, err := store.Client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, key, recState, StateDeleted, recUpdated, time.Now().UTC().Format(time.RFC3339Nano))
@@ -76,8 +74,8 @@ func deleteTasks(ctx context.Context, insp *asynq.Inspector, rec Record, st *Del
 	for range min(lookups, rec.Batches) {
 		wg.Go(func() {
 			for seq := range next {
-				id := tasks.TaskID(rec.RunID, seq)
-				deleted, active, err := deleteTask(insp, shard.QueueOf(rec.Queue, rec.Shards, id), id)
+				id := base.TaskID(rec.RunID, seq)
+				deleted, active, err := deleteTask(insp, base.QueueOf(rec.Queue, rec.Shards, id), id)
 				mu.Lock()
 				switch {
 				case err != nil:
@@ -102,8 +100,8 @@ feed:
 	close(next)
 	wg.Wait()
 	slices.SortFunc(st.Active, func(a, b string) int {
-		sa, _ := seqOf(rec.RunID, a)
-		sb, _ := seqOf(rec.RunID, b)
+		sa, _ := base.SeqOf(rec.RunID, a)
+		sb, _ := base.SeqOf(rec.RunID, b)
 		return cmp.Compare(sa, sb)
 	})
 	return context.Cause(ctx)

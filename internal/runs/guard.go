@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 	"bitqueue/internal/results"
 )
 
@@ -45,7 +45,7 @@ type recordGuard struct {
 func watchRecord(ctx context.Context, store *results.Store, runID string, bound time.Duration) *recordGuard {
 	ctx, cancel := context.WithCancel(ctx)
 	g := &recordGuard{changed: make(chan struct{}), cancel: cancel, done: make(chan struct{}), at: time.Now()}
-	key := layout.RecordKey(store.Root(), runID)
+	key := base.RecordKey(store.Root(), runID)
 	go func() {
 		defer close(g.done)
 		t := time.NewTicker(guardEvery)

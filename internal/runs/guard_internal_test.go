@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 	"bitqueue/internal/results"
 	"bitqueue/redistest"
 )
@@ -34,8 +34,8 @@ func TestRecordGuard(t *testing.T) {
 	require.NoError(t, tomb.live(ctx))
 	require.NoError(t, vanish.live(ctx))
 
-	require.NoError(t, r.Client.HSet(ctx, layout.RecordKey(prefix, "tomb"), recState, StateDeleted).Err())
-	require.NoError(t, r.Client.Del(ctx, layout.RecordKey(prefix, "vanish")).Err())
+	require.NoError(t, r.Client.HSet(ctx, base.RecordKey(prefix, "tomb"), recState, StateDeleted).Err())
+	require.NoError(t, r.Client.Del(ctx, base.RecordKey(prefix, "vanish")).Err())
 	time.Sleep(guardFresh) // every enqueue from now on waits for a reading after the change
 	var deleted *DeletedError
 	require.True(t, errors.As(tomb.live(ctx), &deleted), "tombstone: %v", tomb.live(ctx))

@@ -1,6 +1,7 @@
 package runs_test
 
 import (
+	"bitqueue/internal/base"
 	"errors"
 	"io"
 	"testing"
@@ -27,7 +28,7 @@ func newClient(t *testing.T, rdb redis.UniversalClient) *asynq.Client {
 func batchEnqueuer(t *testing.T, client *asynq.Client, runID string, queueOf func(seq uint64) string) func(seq uint64, opts ...asynq.Option) {
 	return func(seq uint64, opts ...asynq.Option) {
 		t.Helper()
-		task, err := tasks.NewBitsTask(tasks.Batch{RunID: runID, Seq: seq, Nums: []uint64{seq}}, append([]asynq.Option{asynq.Queue(queueOf(seq))}, opts...)...)
+		task, err := tasks.NewBitsTask(base.Batch{RunID: runID, Seq: seq, Nums: []uint64{seq}}, append([]asynq.Option{asynq.Queue(queueOf(seq))}, opts...)...)
 		require.NoError(t, err)
 		_, err = client.Enqueue(task)
 		require.NoError(t, err)

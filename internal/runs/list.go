@@ -7,7 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 	"bitqueue/internal/results"
 )
 
@@ -26,20 +26,20 @@ type RunInfo struct {
 }
 
 // List returns the runs in the index of runs under store's prefix
-// (layout.RunsKey), newest first, with their done counts: three pipelined
+// (base.RunsKey), newest first, with their done counts: three pipelined
 // round trips whatever the number of runs (the index, the records, the
 // counts). It removes from the index the runs whose record expired.
 func List(ctx context.Context, store *results.Store) ([]RunInfo, error) {
 	c, prefix := store.Client, store.Root()
-	ids, err := c.ZRevRange(ctx, layout.RunsKey(prefix), 0, -1).Result()
+	ids, err := c.ZRevRange(ctx, base.RunsKey(prefix), 0, -1).Result()
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", layout.RunsKey(prefix), err)
+		return nil, fmt.Errorf("read %s: %w", base.RunsKey(prefix), err)
 	}
 	recs := make([]*redis.MapStringStringCmd, len(ids))
 	counts := make([]*redis.IntCmd, len(ids))
 	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
-			recs[i] = p.HGetAll(ctx, layout.RecordKey(prefix, id))
+			recs[i] = p.HGetAll(ctx, base.RecordKey(prefix, id))
 		}
 		return nil
 	}); err != nil {
@@ -47,7 +47,7 @@ func List(ctx context.Context, store *results.Store) ([]RunInfo, error) {
 	}
 	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
-			counts[i] = p.BitCount(ctx, layout.DoneKey(prefix, id), nil)
+			counts[i] = p.BitCount(ctx, base.DoneKey(prefix, id), nil)
 		}
 		return nil
 	}); err != nil && !errors.Is(err, redis.Nil) {
@@ -61,7 +61,7 @@ func List(ctx context.Context, store *results.Store) ([]RunInfo, error) {
 			expired = append(expired, id)
 			continue
 		}
-		rec, err := parseRecord(layout.RecordKey(prefix, id), id, h)
+		rec, err := parseRecord(base.RecordKey(prefix, id), id, h)
 		if err != nil {
 			return nil, err
 		}
@@ -75,8 +75,8 @@ func List(ctx context.Context, store *results.Store) ([]RunInfo, error) {
 		out = append(out, ri)
 	}
 	if len(expired) > 0 {
-		if err := c.ZRem(ctx, layout.RunsKey(prefix), expired...).Err(); err != nil {
-			return nil, fmt.Errorf("prune %s: %w", layout.RunsKey(prefix), err)
+		if err := c.ZRem(ctx, base.RunsKey(prefix), expired...).Err(); err != nil {
+			return nil, fmt.Errorf("prune %s: %w", base.RunsKey(prefix), err)
 		}
 	}
 	return out, nil

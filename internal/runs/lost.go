@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 	"bitqueue/internal/input"
 	"bitqueue/internal/outage"
 	"bitqueue/internal/results"
-	"bitqueue/internal/shard"
 	"bitqueue/internal/tasks"
 )
 
@@ -102,9 +102,9 @@ func (p *Producer) EnqueueLost(ctx context.Context, rec Record, src input.Source
 			}
 			nums = buf[:n]
 		}
-		id := tasks.TaskID(rec.RunID, seq)
-		queue := shard.QueueOf(rec.Queue, rec.Shards, id)
-		t, err := tasks.NewBitsTask(tasks.Batch{RunID: rec.RunID, Seq: seq, Nums: nums}, append([]asynq.Option{asynq.Queue(queue)}, opts...)...)
+		id := base.TaskID(rec.RunID, seq)
+		queue := base.QueueOf(rec.Queue, rec.Shards, id)
+		t, err := tasks.NewBitsTask(base.Batch{RunID: rec.RunID, Seq: seq, Nums: nums}, append([]asynq.Option{asynq.Queue(queue)}, opts...)...)
 		if err != nil {
 			return enqueued, err
 		}

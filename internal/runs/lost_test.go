@@ -10,11 +10,10 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
-	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
 )
 
@@ -38,24 +37,24 @@ func TestLostBatchesAndEnqueueLost(t *testing.T) {
 	client := newClient(t, r.Client)
 	insp := asynq.NewInspectorFromRedisClient(r.Client)
 	enqueue := batchEnqueuer(t, client, runID, func(uint64) string { return queue })
-	result := tasks.Result{Count: 1, Width: 1, Bits: []byte{0}}
+	result := base.Result{Count: 1, Width: 1, Bits: []byte{0}}
 
 	// 5: processed and kept as completed for an hour; its result is gone.
 	enqueue(5, asynq.Retention(time.Hour))
 	srv := asynq.NewServerFromRedisClient(r.Client, asynq.Config{Queues: map[string]int{queue: 1}, Concurrency: 1, LogLevel: asynq.ErrorLevel, TaskCheckInterval: 10 * time.Millisecond})
 	require.NoError(t, srv.Start(asynq.HandlerFunc(func(context.Context, *asynq.Task) error { return nil })))
 	redistest.WaitFor(t, 15*time.Second, "batch 5 completed", func() bool {
-		info, err := insp.GetTaskInfo(queue, tasks.TaskID(runID, 5))
+		info, err := insp.GetTaskInfo(queue, base.TaskID(runID, 5))
 		return err == nil && info.State == asynq.TaskStateCompleted
 	})
 	srv.Shutdown()
 
 	require.NoError(t, store.Save(ctx, runID, 0, result)) // 0: done
 	require.NoError(t, store.Save(ctx, runID, 1, result)) // 1: a result without its done mark
-	require.NoError(t, r.Client.SetBit(ctx, layout.DoneKey(prefix, runID), 1, 0).Err())
+	require.NoError(t, r.Client.SetBit(ctx, base.DoneKey(prefix, runID), 1, 0).Err())
 	enqueue(2) // 2: pending
 	enqueue(3) // 3: failed
-	require.NoError(t, insp.ArchiveTask(queue, tasks.TaskID(runID, 3)))
+	require.NoError(t, insp.ArchiveTask(queue, base.TaskID(runID, 3)))
 	// 4: neither task nor result
 	enqueue(6, asynq.ProcessIn(time.Hour)) // 6: scheduled
 	// 7: neither task nor result, the short last batch
@@ -82,7 +81,7 @@ func TestLostBatchesAndEnqueueLost(t *testing.T) {
 		require.True(t, errors.As(err, &mismatch), "%s: %v", tc.name, err)
 		require.Equal(t, tc.field, mismatch.Field, tc.name)
 	}
-	info, err := insp.GetTaskInfo(queue, tasks.TaskID(runID, 4))
+	info, err := insp.GetTaskInfo(queue, base.TaskID(runID, 4))
 	require.ErrorIs(t, err, asynq.ErrTaskNotFound, "nothing enqueued from another input: %v", info)
 
 	ids, err := p.EnqueueLost(ctx, rec, src, lost)
@@ -90,13 +89,13 @@ func TestLostBatchesAndEnqueueLost(t *testing.T) {
 	require.Equal(t, []string{runID + ":4", runID + ":5", runID + ":7"}, ids)
 	all := integersOf(t, src)
 	for _, seq := range lost {
-		info, err := insp.GetTaskInfo(queue, tasks.TaskID(runID, seq))
+		info, err := insp.GetTaskInfo(queue, base.TaskID(runID, seq))
 		require.NoError(t, err)
 		require.Equal(t, asynq.TaskStatePending, info.State, "batch %d", seq)
 		require.Equal(t, 3, info.MaxRetry, "batch %d", seq)
 		require.Equal(t, time.Minute, info.Timeout, "batch %d", seq)
-		var b tasks.Batch
-		require.NoError(t, tasks.DecodeBatch(&b, info.Payload))
+		var b base.Batch
+		require.NoError(t, base.DecodeBatch(&b, info.Payload))
 		require.Equal(t, all[2*seq:min(2*seq+2, 15)], b.Nums, "integers of batch %d", seq)
 	}
 

@@ -10,9 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/cache"
 	"bitqueue/internal/input"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
@@ -44,7 +44,7 @@ func TestEnqueueSkipsDoneBatches(t *testing.T) {
 	for seq := range uint64(5) {
 		save(t, p, "skip", seq, seq)
 	}
-	require.NoError(t, r.Client.HSet(ctx, layout.ResultKey(prefix, "skip", 7), "v", 1).Err())
+	require.NoError(t, r.Client.HSet(ctx, base.ResultKey(prefix, "skip", 7), "v", 1).Err())
 	require.NoError(t, p.Store.MarkDone(ctx, "skip", 8)) // its result gone
 	st, err := p.Enqueue(ctx, "skip", src, 100)
 	require.NoError(t, err)
@@ -177,13 +177,13 @@ func TestResultsListDelete(t *testing.T) {
 	require.ErrorAs(t, runs.WriteResults(ctx, p.Store, tomb, &out), &deleted)
 
 	// A record that expired is pruned from the index.
-	require.NoError(t, r.Client.Del(ctx, layout.RecordKey(prefix, "older")).Err())
+	require.NoError(t, r.Client.Del(ctx, base.RecordKey(prefix, "older")).Err())
 	list, err = runs.List(ctx, p.Store)
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	require.Equal(t, "newer", list[0].RunID)
 	require.Equal(t, runs.RunDeleted, list[0].Phase)
-	left, err := r.Client.ZRange(ctx, layout.RunsKey(prefix), 0, -1).Result()
+	left, err := r.Client.ZRange(ctx, base.RunsKey(prefix), 0, -1).Result()
 	require.NoError(t, err)
 	require.Equal(t, []string{"newer"}, left)
 }

@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"fmt"
 	"io"
@@ -9,7 +10,6 @@ import (
 	"bitqueue/internal/input"
 	"bitqueue/internal/outage"
 	"bitqueue/internal/results"
-	"bitqueue/internal/tasks"
 )
 
 // WriteOut writes one line per input integer, in input order,
@@ -32,7 +32,7 @@ func (p *Producer) WriteOut(ctx context.Context, runID string, src input.Source,
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var r tasks.Result
+		var r base.Result
 		err = o.Do(ctx, "read results", func() (err error) {
 			r, err = p.Store.Load(ctx, runID, seq)
 			return err
@@ -41,11 +41,11 @@ func (p *Producer) WriteOut(ctx context.Context, runID string, src input.Source,
 			return err
 		}
 		if r.Count != n {
-			return fmt.Errorf("batch %s: result holds %d integers, input has %d", tasks.TaskID(runID, seq), r.Count, n)
+			return fmt.Errorf("batch %s: result holds %d integers, input has %d", base.TaskID(runID, seq), r.Count, n)
 		}
 		for i, want := range buf[:n] {
 			if row := r.Row(i); row != want {
-				return fmt.Errorf("batch %s: result row %d holds %d, input has %d", tasks.TaskID(runID, seq), i, row, want)
+				return fmt.Errorf("batch %s: result row %d holds %d, input has %d", base.TaskID(runID, seq), i, row, want)
 			}
 			if _, err := w.Write(appendLine(line[:0], want)); err != nil {
 				return err
@@ -88,7 +88,7 @@ func WriteResults(ctx context.Context, store *results.Store, rec Record, w io.Wr
 		for i, r := range rs {
 			want := int(min(left, uint64(rec.BatchSize)))
 			if r.Count != want {
-				return fmt.Errorf("batch %s: result holds %d integers, the run's record says %d", tasks.TaskID(rec.RunID, seqs[i]), r.Count, want)
+				return fmt.Errorf("batch %s: result holds %d integers, the run's record says %d", base.TaskID(rec.RunID, seqs[i]), r.Count, want)
 			}
 			left -= uint64(want)
 			for row := range r.Count {

@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"errors"
 	"fmt"
@@ -140,7 +141,7 @@ func (p *Producer) Enqueue(ctx context.Context, runID string, src input.Source, 
 			}
 		})
 	}
-	readErr := p.feed(feed, o, runID, fresh, src, st.Batches, func(done bool, b tasks.Batch) error {
+	readErr := p.feed(feed, o, runID, fresh, src, st.Batches, func(done bool, b base.Batch) error {
 		if done {
 			mu.Lock()
 			st.Done++
@@ -201,7 +202,7 @@ func inFlight(batchSize, concurrency int) int {
 // again a batch that was finished a moment before; a fresh run has none done
 // and checks nothing. It calls fn with each batch, and whether it is done;
 // the batch's storage is reused once fn returns.
-func (p *Producer) feed(ctx context.Context, o *outage.Rider, runID string, fresh bool, src input.Source, batches int, fn func(done bool, b tasks.Batch) error) error {
+func (p *Producer) feed(ctx context.Context, o *outage.Rider, runID string, fresh bool, src input.Source, batches int, fn func(done bool, b base.Batch) error) error {
 	s, err := src.Open()
 	if err != nil {
 		return err
@@ -232,7 +233,7 @@ func (p *Producer) feed(ctx context.Context, o *outage.Rider, runID string, fres
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := fn(done[seq-first], tasks.Batch{RunID: runID, Seq: seq, Nums: buf[:n]}); err != nil {
+			if err := fn(done[seq-first], base.Batch{RunID: runID, Seq: seq, Nums: buf[:n]}); err != nil {
 				return err
 			}
 		}

@@ -10,17 +10,17 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 )
 
-// Record is what Redis keeps about a run, in a hash at layout.RecordKey: its
+// Record is what Redis keeps about a run, in a hash at base.RecordKey: its
 // fingerprint, created once by the run's first producer, and the times of
 // its first and latest enqueue. The run can be inspected (status), repaired
 // (requeue), read (results), listed and deleted from it, without its input.
 type Record struct {
 	RunID     string
 	Queue     string    // queue the batches were enqueued on (the base queue, with Shards)
-	Shards    int       // the run's batches are spread over this many queues (see shard.Queues)
+	Shards    int       // the run's batches are spread over this many queues (see base.Queues)
 	Batches   int       // batches 0..Batches-1 make up the run
 	Integers  uint64    // integers in the run
 	BatchSize int       // integers per batch, the last one excepted
@@ -75,15 +75,15 @@ func fields(r Record) []any {
 }
 
 // SaveRecord writes r under prefix, replacing the record of the run, and
-// sets it to expire after ttl (layout.DefaultTTL when ttl is not positive),
+// sets it to expire after ttl (base.DefaultTTL when ttl is not positive),
 // in one atomic step. Producers do not call it: they create the record once
 // with CreateRecord.
 func SaveRecord(ctx context.Context, c redis.UniversalClient, prefix string, r Record, ttl time.Duration) error {
-	key := layout.RecordKey(prefix, r.RunID)
+	key := base.RecordKey(prefix, r.RunID)
 	_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, key)
 		p.HSet(ctx, key, fields(r)...)
-		p.PExpire(ctx, key, cmp.Or(max(ttl, 0), layout.DefaultTTL))
+		p.PExpire(ctx, key, cmp.Or(max(ttl, 0), base.DefaultTTL))
 		return nil
 	})
 	if err != nil {
@@ -96,7 +96,7 @@ func SaveRecord(ctx context.Context, c redis.UniversalClient, prefix string, r R
 // ErrUnknownRun when there is none (the run was never enqueued, or its record
 // expired). A tombstone is returned like a live record, with State set.
 func LoadRecord(ctx context.Context, c redis.UniversalClient, prefix, runID string) (Record, error) {
-	key := layout.RecordKey(prefix, runID)
+	key := base.RecordKey(prefix, runID)
 	h, err := c.HGetAll(ctx, key).Result()
 	if err != nil {
 		return Record{}, fmt.Errorf("read run record %s: %w", key, err)
@@ -154,8 +154,8 @@ return false
 `)
 
 // CreateRecord creates the record of r's run under prefix, atomically, when
-// the run has none, with ttl (layout.DefaultTTL when not positive), and adds
-// the run to the index of runs (layout.RunsKey, scored by its creation time
+// the run has none, with ttl (base.DefaultTTL when not positive), and adds
+// the run to the index of runs (base.RunsKey, scored by its creation time
 // in Unix milliseconds). When the run has a record already, its fingerprint
 // must be r's: then CreateRecord refreshes its updated time and TTL and
 // returns it; otherwise it returns a *MismatchError naming the first field
@@ -168,8 +168,8 @@ func CreateRecord(ctx context.Context, c redis.UniversalClient, prefix string, r
 // createRecord is CreateRecord, also reporting whether it created the
 // record: the run id was free (never used, or its record expired).
 func createRecord(ctx context.Context, c redis.UniversalClient, prefix string, r Record, ttl time.Duration) (_ Record, created bool, _ error) {
-	key := layout.RecordKey(prefix, r.RunID)
-	ttl = cmp.Or(max(ttl, 0), layout.DefaultTTL)
+	key := base.RecordKey(prefix, r.RunID)
+	ttl = cmp.Or(max(ttl, 0), base.DefaultTTL)
 	args := append([]any{ttl.Milliseconds()}, fields(Record{
 		RunID: r.RunID, Queue: r.Queue, Shards: r.Shards, Batches: r.Batches, Integers: r.Integers,
 		BatchSize: r.BatchSize, Input: r.Input, Created: r.Created, Updated: r.Updated,
@@ -208,9 +208,9 @@ func createRecord(ctx context.Context, c redis.UniversalClient, prefix string, r
 	}
 	// The index may sit on another cluster slot: a separate command, repeated
 	// by every producer of the run, so that a lost one is made good.
-	err = c.ZAddNX(ctx, layout.RunsKey(prefix), redis.Z{Score: float64(r.Created.UnixMilli()), Member: r.RunID}).Err()
+	err = c.ZAddNX(ctx, base.RunsKey(prefix), redis.Z{Score: float64(r.Created.UnixMilli()), Member: r.RunID}).Err()
 	if err != nil {
-		return Record{}, false, fmt.Errorf("index run %s in %s: %w", r.RunID, layout.RunsKey(prefix), err)
+		return Record{}, false, fmt.Errorf("index run %s in %s: %w", r.RunID, base.RunsKey(prefix), err)
 	}
 	return r, created, nil
 }

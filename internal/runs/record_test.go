@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 	"bitqueue/internal/runs"
 	"bitqueue/redistest"
 )
@@ -27,7 +27,7 @@ func TestRecordSaveLoad(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, rec, got)
 
-	key := layout.RecordKey(prefix, "rec-1")
+	key := base.RecordKey(prefix, "rec-1")
 	ttl := r.Client.TTL(ctx, key).Val()
 	if r.Embedded != nil {
 		ttl = r.Embedded.TTL(key)
@@ -38,7 +38,7 @@ func TestRecordSaveLoad(t *testing.T) {
 	require.True(t, errors.Is(err, runs.ErrUnknownRun), "error %v", err)
 	require.ErrorContains(t, err, "no-such-run")
 
-	require.NoError(t, r.Client.HSet(ctx, layout.RecordKey(prefix, "broken"), "batches", "x").Err())
+	require.NoError(t, r.Client.HSet(ctx, base.RecordKey(prefix, "broken"), "batches", "x").Err())
 	_, err = runs.LoadRecord(ctx, r.Client, prefix, "broken")
 	require.ErrorContains(t, err, "batches")
 	require.False(t, errors.Is(err, runs.ErrUnknownRun))
@@ -59,7 +59,7 @@ func TestCreateRecord(t *testing.T) {
 	got, err := runs.CreateRecord(ctx, r.Client, prefix, rec, time.Hour)
 	require.NoError(t, err)
 	require.Equal(t, rec, got)
-	ids, err := r.Client.ZRangeWithScores(ctx, layout.RunsKey(prefix), 0, -1).Result()
+	ids, err := r.Client.ZRangeWithScores(ctx, base.RunsKey(prefix), 0, -1).Result()
 	require.NoError(t, err)
 	require.Equal(t, []redis.Z{{Score: float64(first.UnixMilli()), Member: "fp"}}, ids, "index of runs")
 

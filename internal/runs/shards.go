@@ -1,17 +1,16 @@
 package runs
 
 import (
-	"bitqueue/internal/shard"
-	"bitqueue/internal/tasks"
+	"bitqueue/internal/base"
 )
 
 // QueueOf returns the queue batch seq of a run goes to: Queue, or, with
-// Shards above 1, the queue of Queue's shards that shard.Of picks for the
+// Shards above 1, the queue of Queue's shards that base.ShardOf picks for the
 // batch's task id. The choice is stable, so a re-run with the same run id and
 // shard count finds each still-queued batch where it left it.
 func (p *Producer) QueueOf(runID string, seq uint64) string {
-	return shard.QueueOf(p.Queue, p.Shards, tasks.TaskID(runID, seq))
+	return base.QueueOf(p.Queue, p.Shards, base.TaskID(runID, seq))
 }
 
 // Queues returns every queue the producer enqueues on.
-func (p *Producer) Queues() []string { return shard.Queues(p.Queue, p.Shards) }
+func (p *Producer) Queues() []string { return base.Queues(p.Queue, p.Shards) }

@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"bitqueue/internal/results"
-	"bitqueue/internal/tasks"
 )
 
 // MaxListed is how many batch ids a Status lists per kind; the counts are
@@ -48,7 +48,7 @@ func GetStatus(ctx context.Context, store *results.Store, insp *asynq.Inspector,
 	}
 	st.Done = b.done
 	for i, seq := range b.seqs {
-		id := tasks.TaskID(rec.RunID, seq)
+		id := base.TaskID(rec.RunID, seq)
 		info := b.infos[i]
 		switch b.states[i] {
 		case BatchLost:

@@ -1,6 +1,7 @@
 package runs_test
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"log/slog"
 	"testing"
@@ -12,8 +13,6 @@ import (
 	"bitqueue/internal/input"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
-	"bitqueue/internal/shard"
-	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
 )
 
@@ -32,11 +31,11 @@ func TestStatusAndRequeue(t *testing.T) {
 	enqueue := batchEnqueuer(t, newClient(t, r.Client), runID, func(uint64) string { return queue })
 
 	for seq := range uint64(2) { // 0, 1: done
-		require.NoError(t, store.Save(ctx, runID, seq, tasks.Result{Count: 1, Width: 1, Bits: []byte{0}}))
+		require.NoError(t, store.Save(ctx, runID, seq, base.Result{Count: 1, Width: 1, Bits: []byte{0}}))
 	}
 	enqueue(2) // pending
 	enqueue(3) // failed
-	require.NoError(t, insp.ArchiveTask(queue, tasks.TaskID(runID, 3)))
+	require.NoError(t, insp.ArchiveTask(queue, base.TaskID(runID, 3)))
 	// 4: lost, neither result nor task
 	enqueue(5, asynq.ProcessIn(time.Hour)) // pending, scheduled
 
@@ -112,10 +111,10 @@ func TestEnqueueSavesRecord(t *testing.T) {
 func TestStatusShardedAndRetained(t *testing.T) {
 	t.Parallel()
 	r := redistest.Start(t)
-	base, prefix := r.Namespace(t)
+	queue, prefix := r.Namespace(t)
 	ctx := context.Background()
 	const runID = "sharded-run"
-	queues := shard.Queues(base, 3)
+	queues := base.Queues(queue, 3)
 	t.Cleanup(func() {
 		insp := asynq.NewInspectorFromRedisClient(r.Client)
 		for _, q := range queues {
@@ -126,11 +125,11 @@ func TestStatusShardedAndRetained(t *testing.T) {
 			}
 		}
 	})
-	rec := runs.Record{RunID: runID, Queue: base, Shards: 3, Batches: 4, Integers: 4, BatchSize: 1, Created: time.Now(), Updated: time.Now()}
+	rec := runs.Record{RunID: runID, Queue: queue, Shards: 3, Batches: 4, Integers: 4, BatchSize: 1, Created: time.Now(), Updated: time.Now()}
 	store := &results.Store{Client: r.Client, Prefix: prefix}
 	insp := asynq.NewInspectorFromRedisClient(r.Client)
 	enqueue := batchEnqueuer(t, newClient(t, r.Client), runID, func(seq uint64) string {
-		return shard.QueueOf(base, 3, tasks.TaskID(runID, seq))
+		return base.QueueOf(queue, 3, base.TaskID(runID, seq))
 	})
 
 	// 3: processed and kept for an hour, its result gone.
@@ -141,10 +140,10 @@ func TestStatusShardedAndRetained(t *testing.T) {
 	}
 	srv := asynq.NewServerFromRedisClient(r.Client, asynq.Config{Queues: prio, Concurrency: 1, LogLevel: asynq.ErrorLevel, TaskCheckInterval: 10 * time.Millisecond})
 	require.NoError(t, srv.Start(asynq.HandlerFunc(func(context.Context, *asynq.Task) error { return nil })))
-	id3 := tasks.TaskID(runID, 3)
+	id3 := base.TaskID(runID, 3)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		info, err := insp.GetTaskInfo(shard.QueueOf(base, 3, id3), id3)
+		info, err := insp.GetTaskInfo(base.QueueOf(queue, 3, id3), id3)
 		if err == nil && info.State == asynq.TaskStateCompleted {
 			break
 		}
@@ -153,9 +152,9 @@ func TestStatusShardedAndRetained(t *testing.T) {
 	}
 	srv.Shutdown()
 
-	require.NoError(t, store.Save(ctx, runID, 0, tasks.Result{Count: 1, Width: 1, Bits: []byte{0}})) // 0: done
-	enqueue(1)                                                                                       // 1: failed
-	require.NoError(t, insp.ArchiveTask(shard.QueueOf(base, 3, tasks.TaskID(runID, 1)), tasks.TaskID(runID, 1)))
+	require.NoError(t, store.Save(ctx, runID, 0, base.Result{Count: 1, Width: 1, Bits: []byte{0}})) // 0: done
+	enqueue(1)                                                                                      // 1: failed
+	require.NoError(t, insp.ArchiveTask(base.QueueOf(queue, 3, base.TaskID(runID, 1)), base.TaskID(runID, 1)))
 	enqueue(2) // 2: pending
 
 	st, err := runs.GetStatus(ctx, store, insp, rec)
@@ -165,7 +164,7 @@ func TestStatusShardedAndRetained(t *testing.T) {
 
 	ids, err := runs.Requeue(ctx, store, insp, rec)
 	require.NoError(t, err)
-	require.Equal(t, []string{tasks.TaskID(runID, 1)}, ids)
+	require.Equal(t, []string{base.TaskID(runID, 1)}, ids)
 	st, err = runs.GetStatus(ctx, store, insp, rec)
 	require.NoError(t, err)
 	require.Equal(t, []int{1, 2, 0, 1}, []int{st.Done, st.Pending, st.Failed, st.Lost}, "after requeue")

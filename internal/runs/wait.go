@@ -1,10 +1,10 @@
 package runs
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,7 +13,6 @@ import (
 	"bitqueue/internal/outage"
 	"bitqueue/internal/results"
 	"bitqueue/internal/shard"
-	"bitqueue/internal/tasks"
 	"bitqueue/internal/wake"
 )
 
@@ -95,7 +94,7 @@ func (p *Producer) Wait(ctx context.Context, runID string, batches int, w Watch)
 	defer timer.Stop()
 	for {
 		var done int
-		err := o.Do(ctx, "count done batches", func() (err error) { // wrapped below as "wait for results"
+		err := o.Do(ctx, "count done batches", func() (err error) {
 			done, err = p.Store.DoneCount(ctx, runID)
 			return err
 		})
@@ -103,7 +102,7 @@ func (p *Producer) Wait(ctx context.Context, runID string, batches int, w Watch)
 			if ctx.Err() != nil {
 				return waitErr(ctx, runID, batches, last)
 			}
-			return err // o.Do names the operation
+			return fmt.Errorf("wait for results: %w", err)
 		}
 		if done >= batches {
 			// Every batch is marked: done, once each mark is found to
@@ -155,7 +154,7 @@ func (p *Producer) Wait(ctx context.Context, runID string, batches int, w Watch)
 		}
 		if time.Since(lastChange) >= stallLimit {
 			var lost *LostError
-			err := o.Do(ctx, "look for lost batches", func() (err error) {
+			err := o.Do(ctx, "read the batches not done", func() (err error) {
 				lost, err = p.findLost(ctx, runID)
 				return err
 			})
@@ -219,7 +218,7 @@ func (p *Producer) checkArchived(ctx context.Context, runID string, batches int)
 	}
 	ids := failed.IDs[:0]
 	for _, id := range failed.IDs {
-		if seq, ok := seqOf(runID, id); ok && !bits.Done(seq) {
+		if seq, ok := base.SeqOf(runID, id); ok && !bits.Done(seq) {
 			ids = append(ids, id)
 		}
 	}
@@ -227,16 +226,6 @@ func (p *Producer) checkArchived(ctx context.Context, runID string, batches int)
 		return nil
 	}
 	return &failed
-}
-
-// seqOf returns the seq of a task id of the run.
-func seqOf(runID, id string) (uint64, bool) {
-	rest, ok := strings.CutPrefix(id, runID+":")
-	if !ok {
-		return 0, false
-	}
-	seq, err := strconv.ParseUint(rest, 10, 64)
-	return seq, err == nil
 }
 
 // archivedIn adds to failed the archived tasks of queue that are batches of
@@ -255,7 +244,7 @@ func (p *Producer) archivedIn(ctx context.Context, queue, runID string, batches 
 			return fmt.Errorf("list archived tasks of %s: %w", queue, err)
 		}
 		for _, t := range list {
-			if seq, ok := seqOf(runID, t.ID); ok && seq < uint64(batches) {
+			if seq, ok := base.SeqOf(runID, t.ID); ok && seq < uint64(batches) {
 				failed.IDs = append(failed.IDs, t.ID)
 				if failed.Reason == "" {
 					failed.Reason = t.LastErr
@@ -300,7 +289,7 @@ func (p *Producer) findLost(ctx context.Context, runID string) (*LostError, erro
 	}
 	e := &LostError{RunID: runID, Count: len(lost)}
 	for _, seq := range lost[:min(len(lost), MaxListed)] {
-		e.IDs = append(e.IDs, tasks.TaskID(runID, seq))
+		e.IDs = append(e.IDs, base.TaskID(runID, seq))
 	}
 	return e, nil
 }

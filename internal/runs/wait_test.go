@@ -13,8 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
 	"bitqueue/redistest"
@@ -158,7 +158,7 @@ func TestWaitReportsLostBatches(t *testing.T) {
 
 	// Its result found after all (saved by a worker that could not mark
 	// it), the batch is done, not lost.
-	require.NoError(t, r.Client.HSet(ctx, layout.ResultKey(prefix, "lossy", 3), "v", 1).Err())
+	require.NoError(t, r.Client.HSet(ctx, base.ResultKey(prefix, "lossy", 3), "v", 1).Err())
 	p.LostAfter = 100 * time.Millisecond
 	short, cancelShort := context.WithTimeout(ctx, time.Second)
 	defer cancelShort()

@@ -6,12 +6,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 	"bitqueue/internal/outage"
 )
 
 // RedisMarks keeps the marks of produced ticks in Redis, one string per tick
-// at layout.TickKey holding the time it was marked (RFC 3339, UTC), with its
+// at base.TickKey holding the time it was marked (RFC 3339, UTC), with its
 // TTL. It rides out a Redis outage of up to Rider's bound.
 type RedisMarks struct {
 	Client redis.UniversalClient
@@ -25,7 +25,7 @@ type RedisMarks struct {
 func (m *RedisMarks) Produced(ctx context.Context, runID string) (bool, error) {
 	var n int64
 	err := m.rider().Do(ctx, "read tick mark", func() (err error) {
-		n, err = m.Client.Exists(ctx, layout.TickKey(m.Prefix, runID)).Result()
+		n, err = m.Client.Exists(ctx, base.TickKey(m.Prefix, runID)).Result()
 		return err
 	})
 	return n > 0, err
@@ -40,7 +40,7 @@ func (m *RedisMarks) Mark(ctx context.Context, runID string, ttl time.Duration) 
 	}
 	at := now().UTC().Format(time.RFC3339)
 	return m.rider().Do(ctx, "mark tick produced", func() error {
-		return m.Client.Set(ctx, layout.TickKey(m.Prefix, runID), at, max(ttl, time.Millisecond)).Err()
+		return m.Client.Set(ctx, base.TickKey(m.Prefix, runID), at, max(ttl, time.Millisecond)).Err()
 	})
 }
 

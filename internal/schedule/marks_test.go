@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 	"bitqueue/redistest"
 )
 
@@ -167,7 +167,7 @@ func TestMarkTTL(t *testing.T) {
 }
 
 // RedisMarks against Redis: a mark is a string holding the time it was set,
-// with its TTL, under layout.TickKey.
+// with its TTL, under base.TickKey.
 func TestRedisMarks(t *testing.T) {
 	t.Parallel()
 	r := redistest.Start(t)
@@ -181,7 +181,7 @@ func TestRedisMarks(t *testing.T) {
 	ok, err = m.Produced(ctx, "job-20261129T120000Z")
 	require.NoError(t, err)
 	require.True(t, ok)
-	key := layout.TickKey(prefix, "job-20261129T120000Z")
+	key := base.TickKey(prefix, "job-20261129T120000Z")
 	require.Equal(t, "2026-11-29T12:00:01Z", r.Client.Get(ctx, key).Val())
 	ttl := r.Client.PTTL(ctx, key).Val()
 	require.True(t, ttl > 89*time.Minute && ttl <= 90*time.Minute, "PTTL %s", ttl)

@@ -1,14 +1,13 @@
 package schedule
 
 import (
+	"bitqueue/internal/base"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"bitqueue/internal/tasks"
 )
 
 func zone(t testing.TB, name string) *time.Location {
@@ -242,7 +241,7 @@ func TestRunID(t *testing.T) {
 			s := mustParse(t, tc.spec, tc.tz)
 			id := s.RunID("nightly", at(t, tc.tick))
 			require.Equal(t, tc.want, id)
-			require.NoError(t, tasks.ValidateRunID(id))
+			require.NoError(t, base.ValidateRunID(id))
 		})
 	}
 }
@@ -276,7 +275,7 @@ func FuzzParse(f *testing.F) {
 				return
 			}
 			require.True(t, next.After(prev), "Next(%s) = %s is not after it", prev, next)
-			require.NoError(t, tasks.ValidateRunID(s.RunID("n", next)))
+			require.NoError(t, base.ValidateRunID(s.RunID("n", next)))
 			require.False(t, strings.Contains(s.RunID("n", next), ":"))
 			prev = next
 		}

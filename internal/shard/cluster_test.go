@@ -1,6 +1,7 @@
 package shard_test
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"errors"
 	"fmt"
@@ -33,7 +34,7 @@ func TestAsynqOnCluster(t *testing.T) {
 	queues := spreadQueues(t, ctx, cc, "bits", 6)
 	// Three queues are not enough: bits-0 and bits-1 hash to slots of the
 	// same master (10957 and 15084; bits-2 to 2703).
-	few, err := shard.Place(ctx, cc, shard.Queues("bits", 3))
+	few, err := shard.Place(ctx, cc, base.Queues("bits", 3))
 	require.NoError(t, err)
 	require.Len(t, few.Idle, 1, "masters without a queue: %v", few.Queues)
 
@@ -170,11 +171,11 @@ func TestAsynqOnCluster(t *testing.T) {
 	}
 }
 
-// spreadQueues returns the queues of base sharded n ways after checking that
+// spreadQueues returns the queues of queue sharded n ways after checking that
 // they cover every master of the cluster.
-func spreadQueues(t *testing.T, ctx context.Context, cc *redis.ClusterClient, base string, n int) []string {
+func spreadQueues(t *testing.T, ctx context.Context, cc *redis.ClusterClient, queue string, n int) []string {
 	t.Helper()
-	queues := shard.Queues(base, n)
+	queues := base.Queues(queue, n)
 	p, err := shard.Place(ctx, cc, queues)
 	require.NoError(t, err)
 	require.Len(t, p.Queues, 3, "masters")

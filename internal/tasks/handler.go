@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/hibiken/asynq"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/cache"
 )
 
@@ -18,10 +17,10 @@ import (
 // twice must leave the same state as saving it once. r.Bits belongs to the
 // caller again once Save returns: a store must copy what it keeps.
 type ResultStore interface {
-	Save(ctx context.Context, runID string, seq uint64, r Result) error
+	Save(ctx context.Context, runID string, seq uint64, r base.Result) error
 }
 
-// BitsHandler processes TypeBits tasks: it converts the batch with Cache and
+// BitsHandler processes base.TypeBits tasks: it converts the batch with Cache and
 // saves the packed result to Store. It holds no other state than its
 // dependencies and reusable buffers, and is safe for concurrent use.
 type BitsHandler struct {
@@ -42,7 +41,7 @@ type Outcome struct {
 }
 
 type buffers struct {
-	batch Batch
+	batch base.Batch
 	bits  []byte
 }
 
@@ -53,46 +52,35 @@ type buffers struct {
 // worker logs every permanent failure at error level with its task id. A
 // failed write is returned for asynq to retry.
 func (h *BitsHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	if t.Type() != TypeBits {
-		return h.done(Outcome{Err: fmt.Errorf("task type %q, want %q: %w", t.Type(), TypeBits, asynq.SkipRetry)})
+	if t.Type() != base.TypeBits {
+		return h.done(Outcome{Err: fmt.Errorf("task type %q, want %q: %w", t.Type(), base.TypeBits, asynq.SkipRetry)})
 	}
 	b, _ := h.bufs.Get().(*buffers)
 	if b == nil {
 		b = new(buffers)
 	}
 	defer h.bufs.Put(b)
-	if err := DecodeBatch(&b.batch, t.Payload()); err != nil {
+	if err := base.DecodeBatch(&b.batch, t.Payload()); err != nil {
 		// Debug only: the worker logs every failure once, at error level
 		// for a permanent one, with this error and the task id.
 		id, _ := asynq.GetTaskID(ctx)
 		h.Logger.Debug("rejected malformed batch", "task_id", id, "err", err)
 		return h.done(Outcome{Err: fmt.Errorf("%w: %w", err, asynq.SkipRetry)})
 	}
-	if id, ok := asynq.GetTaskID(ctx); ok && !isTaskID(id, b.batch.RunID, b.batch.Seq) {
+	if id, ok := asynq.GetTaskID(ctx); ok && !base.IsTaskID(id, b.batch.RunID, b.batch.Seq) {
 		// Its result would land under another batch's key: never run it.
-		return h.done(Outcome{Err: fmt.Errorf("task id %s disagrees with its payload's batch %s: %w", id, TaskID(b.batch.RunID, b.batch.Seq), asynq.SkipRetry)})
+		return h.done(Outcome{Err: fmt.Errorf("task id %s disagrees with its payload's batch %s: %w", id, base.TaskID(b.batch.RunID, b.batch.Seq), asynq.SkipRetry)})
 	}
 	r, misses := Pack(h.Cache, b.batch.Nums, b.bits)
 	b.bits = r.Bits[:cap(r.Bits)]
 	err := h.Store.Save(ctx, b.batch.RunID, b.batch.Seq, r)
 	if err != nil {
-		err = fmt.Errorf("batch %s: save result: %w", TaskID(b.batch.RunID, b.batch.Seq), err)
+		err = fmt.Errorf("batch %s: save result: %w", base.TaskID(b.batch.RunID, b.batch.Seq), err)
 	}
 	if h.Logger.Enabled(ctx, slog.LevelDebug) { // spare the id's allocation otherwise
-		h.Logger.Debug("batch done", "task_id", TaskID(b.batch.RunID, b.batch.Seq), "count", r.Count, "width", r.Width, "misses", misses, "err", err)
+		h.Logger.Debug("batch done", "task_id", base.TaskID(b.batch.RunID, b.batch.Seq), "count", r.Count, "width", r.Width, "misses", misses, "err", err)
 	}
 	return h.done(Outcome{Count: r.Count, Misses: misses, Err: err})
-}
-
-// isTaskID reports whether id is TaskID(runID, seq), without building it:
-// the check runs on every batch.
-func isTaskID(id, runID string, seq uint64) bool {
-	rest, ok := strings.CutPrefix(id, runID)
-	if !ok || rest == "" || rest[0] != ':' {
-		return false
-	}
-	var buf [20]byte
-	return rest[1:] == string(strconv.AppendUint(buf[:0], seq, 10))
 }
 
 func (h *BitsHandler) done(o Outcome) error {

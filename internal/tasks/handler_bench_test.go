@@ -13,8 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/cache"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/results"
 	"bitqueue/internal/tasks"
 )
@@ -27,7 +27,7 @@ func batchTask(tb testing.TB, runID string, n int, max uint64) *asynq.Task {
 	for i := range nums {
 		nums[i] = rng.Uint64N(max)
 	}
-	t, err := tasks.NewBitsTask(tasks.Batch{RunID: runID, Nums: nums})
+	t, err := tasks.NewBitsTask(base.Batch{RunID: runID, Nums: nums})
 	require.NoError(tb, err)
 	return t
 }
@@ -63,7 +63,7 @@ func BenchmarkBitsHandlerRedis(b *testing.B) {
 	var id [4]byte
 	_, _ = crand.Read(id[:])
 	prefix := "bqbench-" + hex.EncodeToString(id[:])
-	b.Cleanup(func() { rdb.Del(context.Background(), layout.ResultKey(prefix, "bench", 0)) })
+	b.Cleanup(func() { rdb.Del(context.Background(), base.ResultKey(prefix, "bench", 0)) })
 	c, err := cache.New(cache.DefaultBits)
 	require.NoError(b, err)
 	h := &tasks.BitsHandler{Cache: c, Store: &results.Store{Client: rdb, Prefix: prefix, TTL: 60e9}, Logger: slog.New(slog.DiscardHandler)}

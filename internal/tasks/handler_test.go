@@ -1,6 +1,8 @@
 package tasks_test
 
 import (
+	"bitqueue/fixture"
+	"bitqueue/internal/base"
 	"bytes"
 	"context"
 	"errors"
@@ -21,12 +23,12 @@ import (
 // with err.
 type fakeStore struct {
 	mu    sync.Mutex
-	saves map[string]tasks.Result // by task id
+	saves map[string]base.Result // by task id
 	calls int
 	err   error
 }
 
-func (s *fakeStore) Save(_ context.Context, runID string, seq uint64, r tasks.Result) error {
+func (s *fakeStore) Save(_ context.Context, runID string, seq uint64, r base.Result) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
@@ -34,15 +36,15 @@ func (s *fakeStore) Save(_ context.Context, runID string, seq uint64, r tasks.Re
 		return s.err
 	}
 	if s.saves == nil {
-		s.saves = map[string]tasks.Result{}
+		s.saves = map[string]base.Result{}
 	}
 	// The handler reuses r.Bits once Save returns: keep a copy.
 	r.Bits = bytes.Clone(r.Bits)
-	s.saves[tasks.TaskID(runID, seq)] = r
+	s.saves[base.TaskID(runID, seq)] = r
 	return nil
 }
 
-func (s *fakeStore) saved(t *testing.T) map[string]tasks.Result {
+func (s *fakeStore) saved(t *testing.T) map[string]base.Result {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -76,11 +78,11 @@ func newHandler(t *testing.T, k int, log *bytes.Buffer) (*tasks.BitsHandler, *fa
 	if log != nil {
 		logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	return &tasks.BitsHandler{Cache: newCache(t, k), Store: store, Logger: logger, Observe: seen.observe}, store, seen
+	return &tasks.BitsHandler{Cache: fixture.Cache(t, k), Store: store, Logger: logger, Observe: seen.observe}, store, seen
 }
 
 // bitsTask is the task of batch b, failing the test if it cannot be made.
-func bitsTask(t testing.TB, b tasks.Batch) *asynq.Task {
+func bitsTask(t testing.TB, b base.Batch) *asynq.Task {
 	t.Helper()
 	task, err := tasks.NewBitsTask(b)
 	require.NoError(t, err)
@@ -88,9 +90,9 @@ func bitsTask(t testing.TB, b tasks.Batch) *asynq.Task {
 }
 
 // wantResult is the result the contract prescribes for nums.
-func wantResult(nums []uint64) tasks.Result {
+func wantResult(nums []uint64) base.Result {
 	width, bits := refPack(nums)
-	return tasks.Result{Count: len(nums), Width: width, Bits: bits}
+	return base.Result{Count: len(nums), Width: width, Bits: bits}
 }
 
 func TestBitsHandlerStoresResult(t *testing.T) {
@@ -104,16 +106,16 @@ func TestBitsHandlerStoresResult(t *testing.T) {
 		{"small", []uint64{5, 0, 2}, 0},
 		{"cache edge", []uint64{1023, 1024, 1025, 0}, 2},
 		{"2^63-1", []uint64{math.MaxInt64, 1}, 1},
-		{"random below 2^10", randomNums(1, 5000, 1<<10), 0},
-		{"max batch", randomNums(2, tasks.MaxBatch, 1<<10), 0},
+		{"random below 2^10", fixture.RandomNums(1, 5000, 1<<10), 0},
+		{"max batch", fixture.RandomNums(2, base.MaxBatch, 1<<10), 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h, store, seen := newHandler(t, 10, nil)
-			b := tasks.Batch{RunID: "run-1", Seq: 42, Nums: tt.nums}
+			b := base.Batch{RunID: "run-1", Seq: 42, Nums: tt.nums}
 			require.NoError(t, h.ProcessTask(context.Background(), bitsTask(t, b)))
-			require.Equal(t, map[string]tasks.Result{"run-1:42": wantResult(tt.nums)}, store.saved(t))
+			require.Equal(t, map[string]base.Result{"run-1:42": wantResult(tt.nums)}, store.saved(t))
 			require.Equal(t, []tasks.Outcome{{Count: len(tt.nums), Misses: tt.misses}}, seen.all())
 		})
 	}
@@ -121,16 +123,16 @@ func TestBitsHandlerStoresResult(t *testing.T) {
 
 func TestBitsHandlerMalformed(t *testing.T) {
 	t.Parallel()
-	valid := encode(t, tasks.Batch{RunID: "r", Seq: 1, Nums: []uint64{1, 2}})
+	valid := fixture.Payload(t, base.Batch{RunID: "r", Seq: 1, Nums: []uint64{1, 2}})
 	tests := []struct {
 		name string
 		task *asynq.Task
 		want string
 	}{
-		{"empty payload", asynq.NewTask(tasks.TypeBits, nil), "payload is empty"},
-		{"garbage", asynq.NewTask(tasks.TypeBits, []byte("hello, world")), "version 104"},
-		{"truncated", asynq.NewTask(tasks.TypeBits, valid[:len(valid)-1]), "needs 2 bytes"},
-		{"wrong version", asynq.NewTask(tasks.TypeBits, append([]byte{2}, valid[1:]...)), "version 2"},
+		{"empty payload", asynq.NewTask(base.TypeBits, nil), "payload is empty"},
+		{"garbage", asynq.NewTask(base.TypeBits, []byte("hello, world")), "version 104"},
+		{"truncated", asynq.NewTask(base.TypeBits, valid[:len(valid)-1]), "needs 2 bytes"},
+		{"wrong version", asynq.NewTask(base.TypeBits, append([]byte{2}, valid[1:]...)), "version 2"},
 		{"wrong task type", asynq.NewTask("bits:other", valid), `task type "bits:other"`},
 	}
 	for _, tt := range tests {
@@ -145,8 +147,8 @@ func TestBitsHandlerMalformed(t *testing.T) {
 			require.ErrorIs(t, err, asynq.SkipRetry)
 			require.Zero(t, store.calls, "nothing is saved")
 			require.Equal(t, []tasks.Outcome{{Err: err}}, seen.all())
-			if tt.task.Type() == tasks.TypeBits {
-				require.ErrorIs(t, err, tasks.ErrMalformed)
+			if tt.task.Type() == base.TypeBits {
+				require.ErrorIs(t, err, base.ErrMalformed)
 				require.Contains(t, log.String(), "rejected malformed batch")
 			}
 		})
@@ -158,7 +160,7 @@ func TestBitsHandlerStoreError(t *testing.T) {
 	h, store, seen := newHandler(t, 4, nil)
 	storeErr := errors.New("redis: connection refused")
 	store.err = storeErr
-	err := h.ProcessTask(context.Background(), bitsTask(t, tasks.Batch{RunID: "run-9", Seq: 3, Nums: []uint64{1, 100}}))
+	err := h.ProcessTask(context.Background(), bitsTask(t, base.Batch{RunID: "run-9", Seq: 3, Nums: []uint64{1, 100}}))
 	require.ErrorIs(t, err, storeErr)
 	require.False(t, tasks.IsPermanent(err), "a failed write is retried")
 	require.NotErrorIs(t, err, asynq.SkipRetry)
@@ -171,9 +173,9 @@ func TestBitsHandlerWithoutObserve(t *testing.T) {
 	t.Parallel()
 	h, store, _ := newHandler(t, 4, nil)
 	h.Observe = nil
-	require.NoError(t, h.ProcessTask(context.Background(), bitsTask(t, tasks.Batch{RunID: "r", Seq: 0, Nums: []uint64{3}})))
-	require.Error(t, h.ProcessTask(context.Background(), asynq.NewTask(tasks.TypeBits, nil)))
-	require.Equal(t, map[string]tasks.Result{"r:0": wantResult([]uint64{3})}, store.saved(t))
+	require.NoError(t, h.ProcessTask(context.Background(), bitsTask(t, base.Batch{RunID: "r", Seq: 0, Nums: []uint64{3}})))
+	require.Error(t, h.ProcessTask(context.Background(), asynq.NewTask(base.TypeBits, nil)))
+	require.Equal(t, map[string]base.Result{"r:0": wantResult([]uint64{3})}, store.saved(t))
 }
 
 func TestIsPermanent(t *testing.T) {
@@ -187,7 +189,7 @@ func TestIsPermanent(t *testing.T) {
 		{"plain", errors.New("boom"), false},
 		{"SkipRetry", asynq.SkipRetry, true},
 		{"wrapped SkipRetry", fmt.Errorf("batch r:1: %w", asynq.SkipRetry), true},
-		{"malformed alone", tasks.ErrMalformed, false},
+		{"malformed alone", base.ErrMalformed, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,16 +205,16 @@ func TestBitsHandlerConcurrent(t *testing.T) {
 	t.Parallel()
 	h, store, seen := newHandler(t, 8, nil)
 	const goroutines, perGoroutine = 16, 40
-	want := map[string]tasks.Result{}
+	want := map[string]base.Result{}
 	jobs := make([][]*asynq.Task, goroutines)
 	for g := range goroutines {
 		for i := range perGoroutine {
 			seq := uint64(g*perGoroutine + i)
 			// Sizes and widths vary so that buffers are both reused and
 			// outgrown.
-			nums := randomNums(seq, 1+int(seq*37%700), 1<<(1+seq%40))
-			b := tasks.Batch{RunID: "conc", Seq: seq, Nums: nums}
-			want[tasks.TaskID(b.RunID, b.Seq)] = wantResult(nums)
+			nums := fixture.RandomNums(seq, 1+int(seq*37%700), 1<<(1+seq%40))
+			b := base.Batch{RunID: "conc", Seq: seq, Nums: nums}
+			want[base.TaskID(b.RunID, b.Seq)] = wantResult(nums)
 			jobs[g] = append(jobs[g], bitsTask(t, b))
 		}
 	}
@@ -248,23 +250,23 @@ func TestTaskID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tt.want, tasks.TaskID(tt.run, tt.seq))
+			require.Equal(t, tt.want, base.TaskID(tt.run, tt.seq))
 		})
 	}
 }
 
 func TestNewBitsTask(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, "bits:convert", tasks.TypeBits, "the task type is a wire contract")
+	require.Equal(t, "bits:convert", base.TypeBits, "the task type is a wire contract")
 
-	b := tasks.Batch{RunID: "run-1", Seq: 7, Nums: []uint64{1, 2, 3}}
+	b := base.Batch{RunID: "run-1", Seq: 7, Nums: []uint64{1, 2, 3}}
 	task := bitsTask(t, b)
-	require.Equal(t, tasks.TypeBits, task.Type())
-	require.Equal(t, encode(t, b), task.Payload())
+	require.Equal(t, base.TypeBits, task.Type())
+	require.Equal(t, fixture.Payload(t, b), task.Payload())
 
-	_, err := tasks.NewBitsTask(tasks.Batch{RunID: "run-1", Seq: 8})
+	_, err := tasks.NewBitsTask(base.Batch{RunID: "run-1", Seq: 8})
 	require.ErrorContains(t, err, "batch run-1:8:")
-	_, err = tasks.NewBitsTask(tasks.Batch{RunID: "bad id", Seq: 8, Nums: []uint64{1}})
+	_, err = tasks.NewBitsTask(base.Batch{RunID: "bad id", Seq: 8, Nums: []uint64{1}})
 	require.ErrorContains(t, err, "run id")
 }
 
@@ -277,7 +279,7 @@ func TestNewBitsTaskEnqueued(t *testing.T) {
 	client := asynq.NewClientFromRedisClient(r.Client)
 	insp := asynq.NewInspectorFromRedisClient(r.Client)
 
-	b := tasks.Batch{RunID: "run-1", Seq: 7, Nums: []uint64{1, 2, 3}}
+	b := base.Batch{RunID: "run-1", Seq: 7, Nums: []uint64{1, 2, 3}}
 	task, err := tasks.NewBitsTask(b, asynq.Queue(queue), asynq.MaxRetry(3))
 	require.NoError(t, err)
 	info, err := client.Enqueue(task)
@@ -288,9 +290,9 @@ func TestNewBitsTaskEnqueued(t *testing.T) {
 	got, err := insp.GetTaskInfo(queue, "run-1:7")
 	require.NoError(t, err)
 	require.Equal(t, "run-1:7", got.ID)
-	require.Equal(t, tasks.TypeBits, got.Type)
+	require.Equal(t, base.TypeBits, got.Type)
 	require.Equal(t, 3, got.MaxRetry)
-	require.Equal(t, encode(t, b), got.Payload)
+	require.Equal(t, fixture.Payload(t, b), got.Payload)
 
 	// The same batch again is refused rather than run twice.
 	_, err = client.Enqueue(bitsTask(t, b), asynq.Queue(queue))
@@ -298,8 +300,8 @@ func TestNewBitsTaskEnqueued(t *testing.T) {
 }
 
 func BenchmarkProcessTask(b *testing.B) {
-	h := &tasks.BitsHandler{Cache: newCache(b, 20), Store: nopStore{}, Logger: slog.New(slog.DiscardHandler)}
-	batch := tasks.Batch{RunID: "bench-run", Seq: 1, Nums: randomNums(9, 1000, 1<<20)}
+	h := &tasks.BitsHandler{Cache: fixture.Cache(b, 20), Store: nopStore{}, Logger: slog.New(slog.DiscardHandler)}
+	batch := base.Batch{RunID: "bench-run", Seq: 1, Nums: fixture.RandomNums(9, 1000, 1<<20)}
 	task := bitsTask(b, batch)
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -308,9 +310,9 @@ func BenchmarkProcessTask(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	reportInts(b, len(batch.Nums))
+	fixture.ReportInts(b, len(batch.Nums))
 }
 
 type nopStore struct{}
 
-func (nopStore) Save(context.Context, string, uint64, tasks.Result) error { return nil }
+func (nopStore) Save(context.Context, string, uint64, base.Result) error { return nil }

@@ -1,6 +1,7 @@
 package tasks_test
 
 import (
+	"bitqueue/internal/base"
 	"testing"
 	"time"
 
@@ -24,18 +25,18 @@ func TestHandlerTrustsTheTaskID(t *testing.T) {
 	insp := asynq.NewInspectorFromRedisClient(r.Client)
 	tests := []struct {
 		name, id string
-		batch    tasks.Batch
+		batch    base.Batch
 		ok       bool
 	}{
-		{"agrees", "good:0", tasks.Batch{RunID: "good", Seq: 0, Nums: []uint64{5}}, true},
-		{"other run", "mine:1", tasks.Batch{RunID: "theirs", Seq: 1, Nums: []uint64{5}}, false},
-		{"other seq", "mine:2", tasks.Batch{RunID: "mine", Seq: 3, Nums: []uint64{5}}, false},
-		{"id of another form", "mine-4", tasks.Batch{RunID: "mine", Seq: 4, Nums: []uint64{5}}, false},
+		{"agrees", "good:0", base.Batch{RunID: "good", Seq: 0, Nums: []uint64{5}}, true},
+		{"other run", "mine:1", base.Batch{RunID: "theirs", Seq: 1, Nums: []uint64{5}}, false},
+		{"other seq", "mine:2", base.Batch{RunID: "mine", Seq: 3, Nums: []uint64{5}}, false},
+		{"id of another form", "mine-4", base.Batch{RunID: "mine", Seq: 4, Nums: []uint64{5}}, false},
 	}
 	for _, tc := range tests {
-		payload, err := tasks.EncodeBatch(tc.batch)
+		payload, err := base.EncodeBatch(tc.batch)
 		require.NoError(t, err)
-		_, err = client.Enqueue(asynq.NewTask(tasks.TypeBits, payload), asynq.TaskID(tc.id), asynq.Queue(queue), asynq.MaxRetry(5), asynq.Retention(time.Hour))
+		_, err = client.Enqueue(asynq.NewTask(base.TypeBits, payload), asynq.TaskID(tc.id), asynq.Queue(queue), asynq.MaxRetry(5), asynq.Retention(time.Hour))
 		require.NoError(t, err, tc.name)
 	}
 	srv := asynq.NewServerFromRedisClient(r.Client, asynq.Config{
@@ -59,7 +60,7 @@ func TestHandlerTrustsTheTaskID(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			info, err := insp.GetTaskInfo(queue, tc.id)
 			require.NoError(t, err)
-			want := tasks.TaskID(tc.batch.RunID, tc.batch.Seq)
+			want := base.TaskID(tc.batch.RunID, tc.batch.Seq)
 			if tc.ok {
 				require.Equal(t, asynq.TaskStateCompleted, info.State)
 				require.Contains(t, store.saved(t), want)

@@ -1,8 +1,8 @@
 // Package wake tells an idle worker fleet that work has arrived. Idle
 // workers poll their queues rarely (see worker.Config.PollInterval) and
 // listen on Redis pub/sub channels: the fleet's channel
-// (layout.WakeChannel) and one of Shards shard channels
-// (layout.WakeShardChannel), chosen at random. A producer wakes the
+// (base.WakeChannel) and one of base.WakeShards shard channels
+// (base.WakeShardChannel), chosen at random. A producer wakes the
 // listeners of one shard channel, a few workers rather than the whole fleet
 // at once; the first of them to find a task wakes the rest on the fleet's
 // channel. A wake-up is only a hint: a lost one costs latency, never a
@@ -18,24 +18,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 )
-
-// Shards is the number of shard channels of a fleet.
-const Shards = 16
-
-// Message is what a wake-up carries; listeners ignore it.
-const Message = "work"
-
-// Channels returns the channels a worker of the fleet rooted at prefix
-// listens on: the fleet's channel and a shard channel picked at random.
-func Channels(prefix string) []string {
-	return []string{layout.WakeChannel(prefix), layout.WakeShardChannel(prefix, rand.N(Shards))}
-}
 
 // Fleet wakes every listening worker of the fleet rooted at prefix.
 func Fleet(ctx context.Context, rdb redis.UniversalClient, prefix string) error {
-	return rdb.Publish(ctx, layout.WakeChannel(prefix), Message).Err()
+	return rdb.Publish(ctx, base.WakeChannel(prefix), base.WakeMessage).Err()
 }
 
 // Publish wakes the workers listening on one shard channel of the fleet
@@ -44,9 +32,9 @@ func Fleet(ctx context.Context, rdb redis.UniversalClient, prefix string) error 
 // listens; on Redis Cluster only the listeners on the node that took the
 // message and its peers are counted).
 func Publish(ctx context.Context, rdb redis.UniversalClient, prefix string) (int64, error) {
-	first := rand.N(Shards)
-	for i := range Shards {
-		n, err := rdb.Publish(ctx, layout.WakeShardChannel(prefix, (first+i)%Shards), Message).Result()
+	first := rand.N(base.WakeShards)
+	for i := range base.WakeShards {
+		n, err := rdb.Publish(ctx, base.WakeShardChannel(prefix, (first+i)%base.WakeShards), base.WakeMessage).Result()
 		if err != nil || n > 0 {
 			return n, err
 		}
@@ -99,18 +87,18 @@ func Listeners(ctx context.Context, rdb redis.UniversalClient, prefix string) (i
 	if _, ok := rdb.(*redis.ClusterClient); ok {
 		return -1, nil, nil
 	}
-	ours := layout.WakeChannel(prefix)
+	ours := base.WakeChannel(prefix)
 	n, err := rdb.PubSubNumSub(ctx, ours).Result()
 	if err != nil {
 		return 0, nil, err
 	}
-	channels, err := rdb.PubSubChannels(ctx, layout.WakeChannel("*")).Result()
+	channels, err := rdb.PubSubChannels(ctx, base.WakeChannel("*")).Result()
 	if err != nil {
 		return 0, nil, err
 	}
 	var others []string
 	for _, c := range channels {
-		if p, ok := strings.CutSuffix(c, layout.WakeChannel("")); ok && c != ours && p != "" {
+		if p, ok := strings.CutSuffix(c, base.WakeChannel("")); ok && c != ours && p != "" {
 			others = append(others, p)
 		}
 	}

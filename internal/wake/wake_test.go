@@ -8,7 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 	"bitqueue/internal/wake"
 	"bitqueue/redistest"
 )
@@ -33,7 +33,7 @@ func receive(t *testing.T, sub *redis.PubSub) *redis.Message {
 	defer cancel()
 	msg, err := sub.ReceiveMessage(ctx)
 	require.NoError(t, err)
-	require.Equal(t, wake.Message, msg.Payload)
+	require.Equal(t, base.WakeMessage, msg.Payload)
 	return msg
 }
 
@@ -41,14 +41,14 @@ func TestChannels(t *testing.T) {
 	t.Parallel()
 	seen := map[string]bool{}
 	for range 200 {
-		ch := wake.Channels("p")
+		ch := base.WakeChannels("p")
 		require.Len(t, ch, 2)
-		require.Equal(t, layout.WakeChannel("p"), ch[0], "the fleet's channel")
+		require.Equal(t, base.WakeChannel("p"), ch[0], "the fleet's channel")
 		seen[ch[1]] = true
 	}
-	require.Len(t, seen, wake.Shards, "shard channels picked at random among all shards")
-	for i := range wake.Shards {
-		require.True(t, seen[layout.WakeShardChannel("p", i)])
+	require.Len(t, seen, base.WakeShards, "shard channels picked at random among all shards")
+	for i := range base.WakeShards {
+		require.True(t, seen[base.WakeShardChannel("p", i)])
 	}
 }
 
@@ -59,12 +59,12 @@ func TestPublishFindsTheListeningShard(t *testing.T) {
 	r := redistest.Start(t)
 	_, prefix := r.Namespace(t)
 	ctx := context.Background()
-	sub := listen(t, r, layout.WakeShardChannel(prefix, 5))
+	sub := listen(t, r, base.WakeShardChannel(prefix, 5))
 	for range 5 {
 		n, err := wake.Publish(ctx, r.Client, prefix)
 		require.NoError(t, err)
 		require.EqualValues(t, 1, n, "listeners reached")
-		require.Equal(t, layout.WakeShardChannel(prefix, 5), receive(t, sub).Channel)
+		require.Equal(t, base.WakeShardChannel(prefix, 5), receive(t, sub).Channel)
 	}
 }
 
@@ -81,16 +81,16 @@ func TestFleetReachesTheFleetChannel(t *testing.T) {
 	t.Parallel()
 	r := redistest.Start(t)
 	_, prefix := r.Namespace(t)
-	sub := listen(t, r, layout.WakeChannel(prefix))
+	sub := listen(t, r, base.WakeChannel(prefix))
 	require.NoError(t, wake.Fleet(context.Background(), r.Client, prefix))
-	require.Equal(t, layout.WakeChannel(prefix), receive(t, sub).Channel)
+	require.Equal(t, base.WakeChannel(prefix), receive(t, sub).Channel)
 }
 
 func TestWhileRepeatsUntilStopped(t *testing.T) {
 	t.Parallel()
 	r := redistest.Start(t)
 	_, prefix := r.Namespace(t)
-	sub := listen(t, r, layout.WakeShardChannel(prefix, 0))
+	sub := listen(t, r, base.WakeShardChannel(prefix, 0))
 	stop := wake.While(context.Background(), r.Client, prefix, 10*time.Millisecond, false)
 	for range 3 { // at once, then again and again
 		receive(t, sub)

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"math/rand/v2"
 	"strings"
@@ -209,7 +210,7 @@ type wakeListener struct {
 }
 
 func listenWake(ctx context.Context, rdb redis.UniversalClient, prefix string, p *pacer) *wakeListener {
-	w := &wakeListener{rdb: rdb, prefix: prefix, sub: rdb.Subscribe(ctx, wake.Channels(prefix)...), done: make(chan struct{})}
+	w := &wakeListener{rdb: rdb, prefix: prefix, sub: rdb.Subscribe(ctx, base.WakeChannels(prefix)...), done: make(chan struct{})}
 	// The channel reconnects by itself after a Redis outage; its health
 	// check pings Redis only after a minute without a message.
 	ch := w.sub.Channel(redis.WithChannelHealthCheckInterval(time.Minute))

@@ -14,6 +14,7 @@
 package main
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"errors"
 	"flag"
@@ -29,7 +30,6 @@ import (
 	"bitqueue/bench/internal/suite"
 	"bitqueue/bench/peers"
 	"bitqueue/internal/cli"
-	"bitqueue/internal/tasks"
 )
 
 func main() { cli.Main("bench", run) }
@@ -52,7 +52,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 	fs.StringVar(&o.Bin, "bin", "", "directory holding the worker and producer binaries (default: beside this one)")
 	fs.IntVar(&o.Workers, "workers", 2, "W: worker processes, 1..64")
 	fs.Uint64Var(&o.Count, "count", 2_000_000, "N: random integers per trial")
-	fs.IntVar(&o.BatchSize, "batch-size", 1000, fmt.Sprintf("B: integers per batch, 1..%d", tasks.MaxBatch))
+	fs.IntVar(&o.BatchSize, "batch-size", 1000, fmt.Sprintf("B: integers per batch, 1..%d", base.MaxBatch))
 	fs.Uint64Var(&o.Max, "max", 1<<20, "integers are drawn uniformly from [0, max)")
 	fs.IntVar(&o.Repeat, "repeat", 5, "trials of the pipeline and of the ceiling (interleaved); the median is reported")
 	fs.IntVar(&o.WorkerConcurrency, "worker-concurrency", 0, "--concurrency of every worker (0: the worker's default)")
@@ -97,13 +97,13 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 		return c, err
 	}
 	var err error
-	if o.SweepBatches, err = intList("--sweep-batches", sweepBatches, 1, tasks.MaxBatch); err != nil {
+	if o.SweepBatches, err = intList("--sweep-batches", sweepBatches, 1, base.MaxBatch); err != nil {
 		return c, err
 	}
 	if o.SweepWorkers, err = intList("--sweep-workers", sweepWorkers, 1, 64); err != nil {
 		return c, err
 	}
-	if o.PeerBatches, err = intList("--peer-batches", peerBatches, 1, tasks.MaxBatch); err != nil {
+	if o.PeerBatches, err = intList("--peer-batches", peerBatches, 1, base.MaxBatch); err != nil {
 		return c, err
 	}
 	if o.Latency, err = durationList("--latency", latency); err != nil {
@@ -118,8 +118,8 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (setting
 		return c, cli.Usagef("--workers %d out of range [1, 64]", o.Workers)
 	case o.Count < 1 || o.Count > 1_000_000_000:
 		return c, cli.Usagef("--count %d out of range [1, 10^9]", o.Count)
-	case o.BatchSize < 1 || o.BatchSize > tasks.MaxBatch:
-		return c, cli.Usagef("--batch-size %d out of range [1, %d]", o.BatchSize, tasks.MaxBatch)
+	case o.BatchSize < 1 || o.BatchSize > base.MaxBatch:
+		return c, cli.Usagef("--batch-size %d out of range [1, %d]", o.BatchSize, base.MaxBatch)
 	case o.Max < 1 || o.Max > 1<<63:
 		return c, cli.Usagef("--max %d out of range [1, 2^63]", o.Max)
 	case o.Repeat < 1 || o.Repeat > 100:

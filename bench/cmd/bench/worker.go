@@ -10,9 +10,9 @@ import (
 	"github.com/hibiken/asynq"
 
 	"bitqueue/bench/internal/baseline"
+	"bitqueue/internal/base"
 	"bitqueue/internal/cache"
 	"bitqueue/internal/cli"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/logging"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/results"
@@ -47,8 +47,8 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	fs.StringVar(&handler, "handler", "", "empty, shipped or bare")
 	fs.StringVar(&redisURL, "redis", redisconn.DefaultURL, "Redis URL")
 	fs.StringVar(&queue, "queue", "", "queue to serve")
-	fs.StringVar(&prefix, "prefix", layout.DefaultPrefix, "root of the result keys")
-	fs.DurationVar(&resultTTL, "result-ttl", layout.DefaultTTL, "how long results are kept")
+	fs.StringVar(&prefix, "prefix", base.DefaultPrefix, "root of the result keys")
+	fs.DurationVar(&resultTTL, "result-ttl", base.DefaultTTL, "how long results are kept")
 	// Zero leaves internal/worker's defaults, which are the worker's.
 	fs.IntVar(&concurrency, "concurrency", 0, "tasks processed at once (0: the worker's default)")
 	fs.DurationVar(&pollInterval, "poll-interval", 0, "idle poll interval (0: the worker's default)")

@@ -1,6 +1,7 @@
 package baseline
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -52,8 +53,8 @@ func (h *ShippedHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	for i := range table {
 		table[i] = binary.LittleEndian.Uint64(raw[8*i:])
 	}
-	var b tasks.Batch
-	if err := tasks.DecodeBatch(&b, payload); err != nil {
+	var b base.Batch
+	if err := base.DecodeBatch(&b, payload); err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	return h.Store.Save(ctx, b.RunID, b.Seq, packTable(table, b.Nums))
@@ -61,7 +62,7 @@ func (h *ShippedHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 
 // packTable packs nums as tasks.Pack does, looking bitstrings up in table
 // (words in the layout of TableWord).
-func packTable(table []uint64, nums []uint64) tasks.Result {
+func packTable(table []uint64, nums []uint64) base.Result {
 	width := 1
 	for _, n := range nums {
 		width = max(width, cache.Len(n))
@@ -81,5 +82,5 @@ func packTable(table []uint64, nums []uint64) tasks.Result {
 			off++
 		}
 	}
-	return tasks.Result{Count: len(nums), Width: width, Bits: bits}
+	return base.Result{Count: len(nums), Width: width, Bits: bits}
 }

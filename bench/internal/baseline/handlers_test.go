@@ -1,6 +1,7 @@
 package baseline
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"encoding/binary"
 	"math/rand/v2"
@@ -43,12 +44,12 @@ func TestPackTableMatchesPack(t *testing.T) {
 type savedResult struct {
 	runID string
 	seq   uint64
-	r     tasks.Result
+	r     base.Result
 }
 
 type memStore struct{ saved []savedResult }
 
-func (s *memStore) Save(_ context.Context, runID string, seq uint64, r tasks.Result) error {
+func (s *memStore) Save(_ context.Context, runID string, seq uint64, r base.Result) error {
 	s.saved = append(s.saved, savedResult{runID, seq, r})
 	return nil
 }
@@ -59,7 +60,7 @@ func TestShippedHandler(t *testing.T) {
 	c, err := cache.New(k)
 	require.NoError(t, err)
 	nums := []uint64{0, 1, 5, 1023, 1 << 30}
-	payload, err := tasks.EncodeBatch(tasks.Batch{RunID: "r1", Seq: 7, Nums: nums})
+	payload, err := base.EncodeBatch(base.Batch{RunID: "r1", Seq: 7, Nums: nums})
 	require.NoError(t, err)
 	store := &memStore{}
 	h := &ShippedHandler{Store: store}

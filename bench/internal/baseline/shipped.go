@@ -37,7 +37,7 @@ func TableWord(n uint64) uint64 {
 }
 
 // EncodeShipped returns the payload of an anti-pattern task: uvarint
-// len(table), the table, then the batch payload of tasks.EncodeBatch.
+// len(table), the table, then the batch payload of base.EncodeBatch.
 func EncodeShipped(table, batch []byte) []byte {
 	p := make([]byte, 0, binary.MaxVarintLen64+len(table)+len(batch))
 	p = binary.AppendUvarint(p, uint64(len(table)))

@@ -16,11 +16,10 @@ import (
 	"bitqueue/bench/internal/redisstat"
 	"bitqueue/bench/internal/report"
 	"bitqueue/bench/internal/trial"
+	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
-	"bitqueue/internal/shard"
 	"bitqueue/redistest"
 )
 
@@ -153,18 +152,18 @@ func addCommands(a, b map[string]redisstat.CmdStat) map[string]redisstat.CmdStat
 	return a
 }
 
-// spreadQueue returns the first of base, base-1, base-2, … whose shards'
+// spreadQueue returns the first of queue, queue-1, queue-2, … whose shards'
 // queues fall on as many different masters as there are shards, so that
 // the check runs the case the model describes (shards spread evenly); a
 // queue's master follows from the hash slot of its name.
-func spreadQueue(ctx context.Context, cl *redis.ClusterClient, base string, shards int) (string, error) {
+func spreadQueue(ctx context.Context, cl *redis.ClusterClient, queue string, shards int) (string, error) {
 	for k := range 1000 {
-		q := base
+		q := queue
 		if k > 0 {
-			q = base + "-" + strconv.Itoa(k)
+			q = queue + "-" + strconv.Itoa(k)
 		}
 		masters := map[string]bool{}
-		for _, sq := range shard.Queues(q, shards) {
+		for _, sq := range base.Queues(q, shards) {
 			n, err := cl.MasterForKey(ctx, "asynq:{"+sq+"}:pending")
 			if err != nil {
 				return "", err
@@ -175,7 +174,7 @@ func spreadQueue(ctx context.Context, cl *redis.ClusterClient, base string, shar
 			return q, nil
 		}
 	}
-	return "", fmt.Errorf("no queue name %s-<k> of 1000 spreads its %d shards over as many masters", base, shards)
+	return "", fmt.Errorf("no queue name %s-<k> of 1000 spreads its %d shards over as many masters", queue, shards)
 }
 
 // held counts the keys of a run's batches one master holds.
@@ -192,7 +191,7 @@ func keysAt(ctx context.Context, cl *redis.ClusterClient, p *runs.Producer, pref
 		}
 		return n.Options().Addr, nil
 	}
-	done, err := addr(layout.DoneKey(prefix, runID))
+	done, err := addr(base.DoneKey(prefix, runID))
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +200,7 @@ func keysAt(ctx context.Context, cl *redis.ClusterClient, p *runs.Producer, pref
 		if err != nil {
 			return nil, err
 		}
-		ra, err := addr(layout.ResultKey(prefix, runID, seq))
+		ra, err := addr(base.ResultKey(prefix, runID, seq))
 		if err != nil {
 			return nil, err
 		}

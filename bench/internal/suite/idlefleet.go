@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"fmt"
 	"log/slog"
@@ -341,7 +342,7 @@ func (m *idleMeter) lone(ctx context.Context) error {
 			for j := range nums {
 				nums[j] = rand.N(o.Max)
 			}
-			t, err := tasks.NewBitsTask(tasks.Batch{RunID: id, Seq: 0, Nums: nums}, asynq.Queue(m.queue))
+			t, err := tasks.NewBitsTask(base.Batch{RunID: id, Seq: 0, Nums: nums}, asynq.Queue(m.queue))
 			if err != nil {
 				return err
 			}

@@ -14,10 +14,9 @@ import (
 	"bitqueue/bench/internal/report"
 	"bitqueue/bench/internal/track"
 	"bitqueue/bench/internal/trial"
+	"bitqueue/internal/base"
 	"bitqueue/internal/cache"
 	"bitqueue/internal/input"
-	"bitqueue/internal/layout"
-	"bitqueue/internal/tasks"
 )
 
 // mainCell measures the main configuration: R interleaved trials of the
@@ -132,7 +131,7 @@ func memory(ctx context.Context, e *trial.Env, used int64, r *track.Followed, n 
 	lens := make([]*redis.IntCmd, len(r.Done))
 	if _, err := e.Admin.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for seq := range r.Done {
-			lens[seq] = p.HStrLen(ctx, layout.ResultKey(e.Prefix, r.ID, uint64(seq)), tasks.FieldBits)
+			lens[seq] = p.HStrLen(ctx, base.ResultKey(e.Prefix, r.ID, uint64(seq)), base.FieldBits)
 		}
 		return nil
 	}); err != nil {
@@ -143,12 +142,12 @@ func memory(ctx context.Context, e *trial.Env, used int64, r *track.Followed, n 
 	}
 	const samples = 50
 	for i := range min(samples, len(r.Done)) {
-		key := layout.ResultKey(e.Prefix, r.ID, uint64(i*len(r.Done)/min(samples, len(r.Done))))
+		key := base.ResultKey(e.Prefix, r.ID, uint64(i*len(r.Done)/min(samples, len(r.Done))))
 		use, err := e.Admin.MemoryUsage(ctx, key, 0).Result()
 		if err != nil {
 			return m, fmt.Errorf("MEMORY USAGE %s: %w", key, err)
 		}
-		bl, err := e.Admin.HStrLen(ctx, key, tasks.FieldBits).Result()
+		bl, err := e.Admin.HStrLen(ctx, key, base.FieldBits).Result()
 		if err != nil {
 			return m, err
 		}

@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"errors"
 	"fmt"
@@ -15,7 +16,6 @@ import (
 	"bitqueue/internal/cache"
 	"bitqueue/internal/input"
 	"bitqueue/internal/runs"
-	"bitqueue/internal/tasks"
 )
 
 // shipped runs the anti-pattern: a fleet whose handler gets the cache inside
@@ -60,7 +60,7 @@ func shipped(ctx context.Context, e *trial.Env) (measure.Trial, error) {
 			}
 			nums = append(nums, n)
 		}
-		payload, err := tasks.EncodeBatch(tasks.Batch{RunID: id, Seq: uint64(seq), Nums: nums})
+		payload, err := base.EncodeBatch(base.Batch{RunID: id, Seq: uint64(seq), Nums: nums})
 		if err != nil {
 			return measure.Trial{}, err
 		}
@@ -69,7 +69,7 @@ func shipped(ctx context.Context, e *trial.Env) (measure.Trial, error) {
 				return measure.Trial{}, err
 			}
 		}
-		task := asynq.NewTask(baseline.TypeShipped, baseline.EncodeShipped(table, payload), asynq.TaskID(tasks.TaskID(id, uint64(seq))), asynq.Queue(q), asynq.MaxRetry(0))
+		task := asynq.NewTask(baseline.TypeShipped, baseline.EncodeShipped(table, payload), asynq.TaskID(base.TaskID(id, uint64(seq))), asynq.Queue(q), asynq.MaxRetry(0))
 		// The queue and the run id are this run's own, so a conflict is this
 		// very enqueue having gone through before go-redis retried it (an
 		// 8 MiB command can outlast the client's timeout on a busy

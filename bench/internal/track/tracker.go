@@ -14,7 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"bitqueue/internal/layout"
+	"bitqueue/internal/base"
 )
 
 // Signal is the Redis event that marks a batch as done.
@@ -128,7 +128,7 @@ func (t *Tracker) listen(space string) {
 		key := strings.TrimPrefix(m.Channel, space)
 		switch m.Payload {
 		case "hset":
-			if run, seq, err := layout.ParseResultKey(t.prefix, key); err == nil {
+			if run, seq, err := base.ParseResultKey(t.prefix, key); err == nil {
 				t.mark(run, int(seq), ResultStored, at)
 			}
 		case "del":
@@ -144,7 +144,7 @@ func (t *Tracker) listen(space string) {
 // resultPattern is the PSUBSCRIBE pattern of every result key under prefix:
 // the result key of any run ("*") with any seq ("*").
 func resultPattern(prefix string) string {
-	k := layout.ResultKey(prefix, "*", 0)
+	k := base.ResultKey(prefix, "*", 0)
 	return k[:strings.LastIndexByte(k, ':')+1] + "*"
 }
 

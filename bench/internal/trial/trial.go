@@ -11,8 +11,8 @@ import (
 	"bitqueue/bench/internal/measure"
 	"bitqueue/bench/internal/redisstat"
 	"bitqueue/bench/internal/track"
+	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/runs"
 )
 
@@ -150,7 +150,7 @@ func (e *Env) DeleteResults(ctx context.Context, runID string, batches int) {
 	for start := 0; start < batches; start += 1000 {
 		keys := make([]string, 0, 1000)
 		for seq := start; seq < min(start+1000, batches); seq++ {
-			keys = append(keys, layout.ResultKey(e.Prefix, runID, uint64(seq)))
+			keys = append(keys, base.ResultKey(e.Prefix, runID, uint64(seq)))
 		}
 		e.Admin.Unlink(ctx, keys...)
 	}

@@ -16,9 +16,9 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/cache"
 	"bitqueue/internal/cli"
-	"bitqueue/internal/layout"
 	"bitqueue/internal/logging"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/results"
@@ -37,7 +37,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet("slowworker", flag.ContinueOnError)
 	fs.StringVar(&redisURL, "redis", redisconn.DefaultURL, "Redis URL")
 	fs.StringVar(&queue, "queue", "bits", "queue to pull batches from")
-	fs.StringVar(&prefix, "prefix", layout.DefaultPrefix, "root of the result keys")
+	fs.StringVar(&prefix, "prefix", base.DefaultPrefix, "root of the result keys")
 	fs.IntVar(&concurrency, "concurrency", 4, "batches processed at once")
 	fs.DurationVar(&delay, "delay", time.Second, "how long each slow batch stalls before it is converted (it gives up early when its context ends)")
 	fs.StringVar(&slowSeqs, "slow-seqs", "", "comma-separated batch numbers that stall (empty: every batch)")

@@ -1,36 +1,17 @@
-package tasks_test
+package base_test
 
 import (
+	"bitqueue/fixture"
+	"bitqueue/internal/base"
 	"encoding/binary"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"bitqueue/internal/tasks"
 )
-
-// randomNums returns n integers below `below`, reproducibly for seed.
-func randomNums(seed uint64, n int, below uint64) []uint64 {
-	rng := rand.New(rand.NewPCG(seed, seed+1))
-	nums := make([]uint64, n)
-	for i := range nums {
-		nums[i] = rng.Uint64N(below)
-	}
-	return nums
-}
-
-// encode is EncodeBatch that fails the test on error.
-func encode(t testing.TB, b tasks.Batch) []byte {
-	t.Helper()
-	p, err := tasks.EncodeBatch(b)
-	require.NoError(t, err)
-	return p
-}
 
 // header builds the start of a payload by hand: version, run id, seq, count
 // and width, each as given, so that tests can write invalid ones.
@@ -46,7 +27,7 @@ func header(version byte, runID string, seq, count uint64, width byte) []byte {
 func TestEncodeBatchGolden(t *testing.T) {
 	t.Parallel()
 	// The payload is a wire contract: pin its exact bytes.
-	p := encode(t, tasks.Batch{RunID: "ab", Seq: 300, Nums: []uint64{1, 256, 0}})
+	p := fixture.Payload(t, base.Batch{RunID: "ab", Seq: 300, Nums: []uint64{1, 256, 0}})
 	require.Equal(t, []byte{
 		1,           // version
 		2, 'a', 'b', // run id
@@ -63,19 +44,19 @@ func TestBatchRoundTrip(t *testing.T) {
 	t.Parallel()
 	type test struct {
 		name  string
-		batch tasks.Batch
+		batch base.Batch
 		width int
 	}
 	tests := []test{
-		{"one integer", tasks.Batch{RunID: "run-1", Seq: 0, Nums: []uint64{42}}, 1},
-		{"zero", tasks.Batch{RunID: "r", Seq: 1, Nums: []uint64{0}}, 1},
-		{"2^63-1", tasks.Batch{RunID: "r", Seq: 2, Nums: []uint64{math.MaxInt64}}, 8},
-		{"zero and 2^63-1", tasks.Batch{RunID: "r", Seq: 2, Nums: []uint64{0, math.MaxInt64, 0}}, 8},
-		{"max batch", tasks.Batch{RunID: "big", Seq: 7, Nums: randomNums(1, tasks.MaxBatch, math.MaxInt64)}, 8},
-		{"max batch of zeros", tasks.Batch{RunID: "z", Seq: 7, Nums: make([]uint64, tasks.MaxBatch)}, 1},
-		{"run id of 1 char", tasks.Batch{RunID: "x", Seq: 3, Nums: []uint64{1, 2, 3}}, 1},
-		{"run id of 128 chars", tasks.Batch{RunID: strings.Repeat("aZ9._-", 22)[:128], Seq: 4, Nums: []uint64{1, 2, 3}}, 1},
-		{"largest seq", tasks.Batch{RunID: "r", Seq: math.MaxUint64, Nums: []uint64{5}}, 1},
+		{"one integer", base.Batch{RunID: "run-1", Seq: 0, Nums: []uint64{42}}, 1},
+		{"zero", base.Batch{RunID: "r", Seq: 1, Nums: []uint64{0}}, 1},
+		{"2^63-1", base.Batch{RunID: "r", Seq: 2, Nums: []uint64{math.MaxInt64}}, 8},
+		{"zero and 2^63-1", base.Batch{RunID: "r", Seq: 2, Nums: []uint64{0, math.MaxInt64, 0}}, 8},
+		{"max batch", base.Batch{RunID: "big", Seq: 7, Nums: fixture.RandomNums(1, base.MaxBatch, math.MaxInt64)}, 8},
+		{"max batch of zeros", base.Batch{RunID: "z", Seq: 7, Nums: make([]uint64, base.MaxBatch)}, 1},
+		{"run id of 1 char", base.Batch{RunID: "x", Seq: 3, Nums: []uint64{1, 2, 3}}, 1},
+		{"run id of 128 chars", base.Batch{RunID: strings.Repeat("aZ9._-", 22)[:128], Seq: 4, Nums: []uint64{1, 2, 3}}, 1},
+		{"largest seq", base.Batch{RunID: "r", Seq: math.MaxUint64, Nums: []uint64{5}}, 1},
 	}
 	for w := 1; w <= 8; w++ {
 		// The largest integer needing exactly w bytes, and the smallest.
@@ -88,28 +69,28 @@ func TestBatchRoundTrip(t *testing.T) {
 			smallest = 1 << (8 * (w - 1))
 		}
 		tests = append(tests,
-			test{fmt.Sprintf("width %d largest", w), tasks.Batch{RunID: "w", Seq: uint64(w), Nums: []uint64{0, largest, 1}}, w},
-			test{fmt.Sprintf("width %d smallest", w), tasks.Batch{RunID: "w", Seq: uint64(w), Nums: []uint64{smallest, 0}}, w},
-			test{fmt.Sprintf("width %d random", w), tasks.Batch{RunID: "w", Seq: uint64(w), Nums: append(randomNums(uint64(w), 999, largest), largest)}, w},
+			test{fmt.Sprintf("width %d largest", w), base.Batch{RunID: "w", Seq: uint64(w), Nums: []uint64{0, largest, 1}}, w},
+			test{fmt.Sprintf("width %d smallest", w), base.Batch{RunID: "w", Seq: uint64(w), Nums: []uint64{smallest, 0}}, w},
+			test{fmt.Sprintf("width %d random", w), base.Batch{RunID: "w", Seq: uint64(w), Nums: append(fixture.RandomNums(uint64(w), 999, largest), largest)}, w},
 		)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := encode(t, tt.batch)
-			h := header(tasks.PayloadVersion, tt.batch.RunID, tt.batch.Seq, uint64(len(tt.batch.Nums)), byte(tt.width))
+			p := fixture.Payload(t, tt.batch)
+			h := header(base.PayloadVersion, tt.batch.RunID, tt.batch.Seq, uint64(len(tt.batch.Nums)), byte(tt.width))
 			require.Equal(t, h, p[:len(h)], "header")
 			require.Len(t, p, len(h)+tt.width*len(tt.batch.Nums), "the payload holds width bytes per integer")
-			require.LessOrEqual(t, len(p), tasks.MaxPayload)
+			require.LessOrEqual(t, len(p), base.MaxPayload)
 
-			var got tasks.Batch
-			require.NoError(t, tasks.DecodeBatch(&got, p))
+			var got base.Batch
+			require.NoError(t, base.DecodeBatch(&got, p))
 			require.Equal(t, tt.batch, got)
 
 			// Decoding again into the same Batch reuses its storage.
 			first := &got.Nums[0]
 			got.RunID, got.Seq = "", 0
-			require.NoError(t, tasks.DecodeBatch(&got, p))
+			require.NoError(t, base.DecodeBatch(&got, p))
 			require.Equal(t, tt.batch, got)
 			require.Same(t, first, &got.Nums[0], "DecodeBatch reuses dst.Nums")
 		})
@@ -118,12 +99,12 @@ func TestBatchRoundTrip(t *testing.T) {
 
 func TestLargestPayloadFitsMaxPayload(t *testing.T) {
 	t.Parallel()
-	b := tasks.Batch{RunID: strings.Repeat("r", tasks.MaxRunID), Seq: math.MaxUint64, Nums: make([]uint64, tasks.MaxBatch)}
+	b := base.Batch{RunID: strings.Repeat("r", base.MaxRunID), Seq: math.MaxUint64, Nums: make([]uint64, base.MaxBatch)}
 	b.Nums[0] = math.MaxInt64
-	p := encode(t, b)
-	require.LessOrEqual(t, len(p), tasks.MaxPayload)
-	var got tasks.Batch
-	require.NoError(t, tasks.DecodeBatch(&got, p))
+	p := fixture.Payload(t, b)
+	require.LessOrEqual(t, len(p), base.MaxPayload)
+	var got base.Batch
+	require.NoError(t, base.DecodeBatch(&got, p))
 	require.Equal(t, b, got)
 }
 
@@ -131,24 +112,24 @@ func TestEncodeBatchErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
-		batch tasks.Batch
+		batch base.Batch
 		want  string
 	}{
-		{"nil nums", tasks.Batch{RunID: "r"}, "holds 0 integers"},
-		{"empty nums", tasks.Batch{RunID: "r", Nums: []uint64{}}, "holds 0 integers"},
-		{"above MaxBatch", tasks.Batch{RunID: "r", Nums: make([]uint64, tasks.MaxBatch+1)}, "holds 100001 integers, want 1 to 100000"},
-		{"2^63", tasks.Batch{RunID: "r", Nums: []uint64{1, 1 << 63}}, "9223372036854775808 is above 2^63-1"},
-		{"2^64-1", tasks.Batch{RunID: "r", Nums: []uint64{math.MaxUint64}}, "above 2^63-1"},
-		{"empty run id", tasks.Batch{RunID: "", Nums: []uint64{1}}, "1 to 128 characters"},
-		{"run id of 129 chars", tasks.Batch{RunID: strings.Repeat("a", 129), Nums: []uint64{1}}, "1 to 128 characters"},
-		{"run id with a colon", tasks.Batch{RunID: "a:b", Nums: []uint64{1}}, "':' at 1"},
-		{"run id with a space", tasks.Batch{RunID: "a b", Nums: []uint64{1}}, "' ' at 1"},
-		{"run id with non-ASCII", tasks.Batch{RunID: "é", Nums: []uint64{1}}, "at 0"},
+		{"nil nums", base.Batch{RunID: "r"}, "holds 0 integers"},
+		{"empty nums", base.Batch{RunID: "r", Nums: []uint64{}}, "holds 0 integers"},
+		{"above MaxBatch", base.Batch{RunID: "r", Nums: make([]uint64, base.MaxBatch+1)}, "holds 100001 integers, want 1 to 100000"},
+		{"2^63", base.Batch{RunID: "r", Nums: []uint64{1, 1 << 63}}, "9223372036854775808 is above 2^63-1"},
+		{"2^64-1", base.Batch{RunID: "r", Nums: []uint64{math.MaxUint64}}, "above 2^63-1"},
+		{"empty run id", base.Batch{RunID: "", Nums: []uint64{1}}, "1 to 128 characters"},
+		{"run id of 129 chars", base.Batch{RunID: strings.Repeat("a", 129), Nums: []uint64{1}}, "1 to 128 characters"},
+		{"run id with a colon", base.Batch{RunID: "a:b", Nums: []uint64{1}}, "':' at 1"},
+		{"run id with a space", base.Batch{RunID: "a b", Nums: []uint64{1}}, "' ' at 1"},
+		{"run id with non-ASCII", base.Batch{RunID: "é", Nums: []uint64{1}}, "at 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p, err := tasks.EncodeBatch(tt.batch)
+			p, err := base.EncodeBatch(tt.batch)
 			require.Error(t, err)
 			require.Nil(t, p)
 			require.Contains(t, err.Error(), tt.want)
@@ -179,7 +160,7 @@ func TestValidateRunID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%.20q", tt.id), func(t *testing.T) {
 			t.Parallel()
-			err := tasks.ValidateRunID(tt.id)
+			err := base.ValidateRunID(tt.id)
 			if tt.ok {
 				require.NoError(t, err)
 			} else {
@@ -191,15 +172,15 @@ func TestValidateRunID(t *testing.T) {
 
 func TestDecodeBatchTruncated(t *testing.T) {
 	t.Parallel()
-	for _, b := range []tasks.Batch{
+	for _, b := range []base.Batch{
 		{RunID: "run-1", Seq: 300, Nums: []uint64{1, 70000, 3}},
 		{RunID: "r", Seq: 0, Nums: []uint64{math.MaxInt64}},
 	} {
-		p := encode(t, b)
+		p := fixture.Payload(t, b)
 		for i := range len(p) {
-			var got tasks.Batch
-			err := tasks.DecodeBatch(&got, p[:i])
-			require.ErrorIs(t, err, tasks.ErrMalformed, "payload cut to %d of %d bytes", i, len(p))
+			var got base.Batch
+			err := base.DecodeBatch(&got, p[:i])
+			require.ErrorIs(t, err, base.ErrMalformed, "payload cut to %d of %d bytes", i, len(p))
 			require.Zero(t, got, "a failed decode leaves dst alone")
 		}
 	}
@@ -207,7 +188,7 @@ func TestDecodeBatchTruncated(t *testing.T) {
 
 func TestDecodeBatchErrors(t *testing.T) {
 	t.Parallel()
-	valid := encode(t, tasks.Batch{RunID: "r", Seq: 5, Nums: []uint64{1, 2}})
+	valid := fixture.Payload(t, base.Batch{RunID: "r", Seq: 5, Nums: []uint64{1, 2}})
 	with := func(p []byte, f func([]byte) []byte) []byte { return f(append([]byte(nil), p...)) }
 	tests := []struct {
 		name    string
@@ -222,7 +203,7 @@ func TestDecodeBatchErrors(t *testing.T) {
 		{"count above the data", append(header(1, "r", 5, 3, 1), 1, 2), "count 3 × width 1 needs 3 bytes"},
 		{"count below the data", append(header(1, "r", 5, 1, 1), 1, 2), "count 1 × width 1 needs 1 bytes"},
 		{"count 0", header(1, "r", 5, 0, 1), "count 0"},
-		{"count above MaxBatch", append(header(1, "r", 5, tasks.MaxBatch+1, 1), make([]byte, tasks.MaxBatch+1)...), "count 100001"},
+		{"count above MaxBatch", append(header(1, "r", 5, base.MaxBatch+1, 1), make([]byte, base.MaxBatch+1)...), "count 100001"},
 		{"width 0", append(header(1, "r", 5, 2, 0), 1, 2), "width 0 bytes"},
 		{"width 9", append(header(1, "r", 5, 1, 9), 0, 0, 0, 0, 0, 0, 0, 0, 1), "width 9 bytes"},
 		{"width missing", header(1, "r", 5, 1, 0)[:len(header(1, "r", 5, 1, 0))-1], "width missing"},
@@ -238,15 +219,15 @@ func TestDecodeBatchErrors(t *testing.T) {
 		{"empty run id", append(header(1, "", 5, 1, 1), 7), "1 to 128 characters"},
 		{"run id of 129 chars", append(header(1, strings.Repeat("r", 129), 5, 1, 1), 7), "1 to 128 characters"},
 		{"run id with a colon", append(header(1, "a:b", 5, 1, 1), 7), "':'"},
-		{"oversized", append(header(1, "r", 5, 1, 1), make([]byte, tasks.MaxPayload)...), fmt.Sprintf("above the limit of %d", tasks.MaxPayload)},
+		{"oversized", append(header(1, "r", 5, 1, 1), make([]byte, base.MaxPayload)...), fmt.Sprintf("above the limit of %d", base.MaxPayload)},
 		{"2^40 integers claimed", append(header(1, "r", 5, 1<<40, 8), 1, 2, 3), "count 1099511627776"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			dst := tasks.Batch{RunID: "keep", Seq: 9, Nums: []uint64{9}}
-			err := tasks.DecodeBatch(&dst, tt.payload)
-			require.ErrorIs(t, err, tasks.ErrMalformed)
+			dst := base.Batch{RunID: "keep", Seq: 9, Nums: []uint64{9}}
+			err := base.DecodeBatch(&dst, tt.payload)
+			require.ErrorIs(t, err, base.ErrMalformed)
 			require.Contains(t, err.Error(), tt.want)
 			// A failed decode leaves dst's fields alone (it may have written
 			// into the storage of dst.Nums, which it is allowed to reuse).
@@ -280,14 +261,14 @@ func TestDecodeBatchBoundsAllocation(t *testing.T) {
 	}{
 		{"2^40 integers claimed", append(header(1, "r", 5, 1<<40, 8), 1, 2, 3)},
 		{"2^64-1 integers claimed", append(header(1, "r", 5, math.MaxUint64, 8), 1, 2, 3)},
-		{"MaxBatch integers claimed, 3 present", append(header(1, "r", 5, tasks.MaxBatch, 8), 1, 2, 3)},
+		{"MaxBatch integers claimed, 3 present", append(header(1, "r", 5, base.MaxBatch, 8), 1, 2, 3)},
 		{"2^63 run id length claimed", append([]byte{1}, binary.AppendUvarint(nil, 1<<63)...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var dst tasks.Batch
+			var dst base.Batch
 			decode := func() {
-				if err := tasks.DecodeBatch(&dst, tt.payload); err == nil {
+				if err := base.DecodeBatch(&dst, tt.payload); err == nil {
 					t.Fatal("DecodeBatch accepted a payload claiming more than it holds")
 				}
 			}
@@ -299,13 +280,13 @@ func TestDecodeBatchBoundsAllocation(t *testing.T) {
 }
 
 func FuzzDecodeBatch(f *testing.F) {
-	for _, b := range []tasks.Batch{
+	for _, b := range []base.Batch{
 		{RunID: "r", Seq: 0, Nums: []uint64{0}},
 		{RunID: "run-1", Seq: 300, Nums: []uint64{1, 256, 70000}},
 		{RunID: "w8", Seq: 1 << 40, Nums: []uint64{math.MaxInt64, 0, 1 << 56}},
-		{RunID: strings.Repeat("x", 128), Seq: math.MaxUint64, Nums: randomNums(3, 50, 1<<20)},
+		{RunID: strings.Repeat("x", 128), Seq: math.MaxUint64, Nums: fixture.RandomNums(3, 50, 1<<20)},
 	} {
-		p := encode(f, b)
+		p := fixture.Payload(f, b)
 		f.Add(p)
 		f.Add(p[:len(p)-1])
 	}
@@ -315,54 +296,49 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add(append(header(1, "r", 5, 1<<40, 8), 1, 2, 3))
 	f.Add(append(header(1, "r", 5, 2, 2), 0, 1, 0, 0xff))
 	f.Fuzz(func(t *testing.T, p []byte) {
-		var b tasks.Batch
-		err := tasks.DecodeBatch(&b, p)
+		var b base.Batch
+		err := base.DecodeBatch(&b, p)
 		if err != nil {
-			require.ErrorIs(t, err, tasks.ErrMalformed)
+			require.ErrorIs(t, err, base.ErrMalformed)
 			return
 		}
 		require.NotEmpty(t, b.Nums)
-		require.LessOrEqual(t, len(b.Nums), tasks.MaxBatch)
+		require.LessOrEqual(t, len(b.Nums), base.MaxBatch)
 		for _, n := range b.Nums {
 			require.LessOrEqual(t, n, uint64(math.MaxInt64))
 		}
 		// The encoding is canonical: re-encoding gives the same bytes.
-		q, err := tasks.EncodeBatch(b)
+		q, err := base.EncodeBatch(b)
 		require.NoError(t, err)
 		require.Equal(t, p, q)
 
 		// Decoding into a used Batch gives the same result.
-		used := tasks.Batch{RunID: "old", Seq: 1, Nums: make([]uint64, 3, len(b.Nums)+3)}
-		require.NoError(t, tasks.DecodeBatch(&used, p))
+		used := base.Batch{RunID: "old", Seq: 1, Nums: make([]uint64, 3, len(b.Nums)+3)}
+		require.NoError(t, base.DecodeBatch(&used, p))
 		require.Equal(t, b, used)
 	})
 }
 
 func BenchmarkEncodeBatch(b *testing.B) {
-	batch := tasks.Batch{RunID: "bench-run", Seq: 12345, Nums: randomNums(9, 1000, 1<<20)}
+	batch := base.Batch{RunID: "bench-run", Seq: 12345, Nums: fixture.RandomNums(9, 1000, 1<<20)}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := tasks.EncodeBatch(batch); err != nil {
+		if _, err := base.EncodeBatch(batch); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportInts(b, len(batch.Nums))
+	fixture.ReportInts(b, len(batch.Nums))
 }
 
 func BenchmarkDecodeBatch(b *testing.B) {
-	p := encode(b, tasks.Batch{RunID: "bench-run", Seq: 12345, Nums: randomNums(9, 1000, 1<<20)})
-	var dst tasks.Batch
+	p := fixture.Payload(b, base.Batch{RunID: "bench-run", Seq: 12345, Nums: fixture.RandomNums(9, 1000, 1<<20)})
+	var dst base.Batch
 	b.SetBytes(int64(len(p)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := tasks.DecodeBatch(&dst, p); err != nil {
+		if err := base.DecodeBatch(&dst, p); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportInts(b, len(dst.Nums))
-}
-
-func reportInts(b *testing.B, ints int) {
-	b.Helper()
-	b.ReportMetric(float64(ints)*float64(b.N)/b.Elapsed().Seconds(), "ints/s")
+	fixture.ReportInts(b, len(dst.Nums))
 }

@@ -1,4 +1,4 @@
-package layout
+package base
 
 import (
 	"math"

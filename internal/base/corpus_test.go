@@ -1,6 +1,7 @@
-package tasks_test
+package base_test
 
 import (
+	"bitqueue/internal/base"
 	"encoding/hex"
 	"flag"
 	"os"
@@ -10,8 +11,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"bitqueue/internal/tasks"
 )
 
 // updateCorpus rewrites the fuzz seeds taken from the e2e corpora.
@@ -87,9 +86,9 @@ func TestBadPayloadCorpus(t *testing.T) {
 	for _, c := range readCorpus(t, "badpayload", "hex") {
 		t.Run(c.name, func(t *testing.T) {
 			p := unhex(t, strings.Join(c.body, " "))
-			var b tasks.Batch
-			err := tasks.DecodeBatch(&b, p)
-			require.ErrorIs(t, err, tasks.ErrMalformed)
+			var b base.Batch
+			err := base.DecodeBatch(&b, p)
+			require.ErrorIs(t, err, base.ErrMalformed)
 			require.ErrorContains(t, err, c.want)
 			checkSeed(t, "FuzzDecodeBatch", "badpayload-"+c.name, p)
 		})
@@ -105,19 +104,19 @@ func TestBadResultCorpus(t *testing.T) {
 			h := map[string]string{}
 			for _, l := range c.body {
 				field, value, _ := strings.Cut(l, " ")
-				if field == tasks.FieldBits {
+				if field == base.FieldBits {
 					value = string(unhex(t, value))
 				}
 				h[field] = value
 			}
-			_, err := tasks.ParseResult(h)
+			_, err := base.ParseResult(h)
 			if reason, ok := strings.CutPrefix(c.want, "bad result hash: "); ok {
-				require.ErrorIs(t, err, tasks.ErrBadResult)
+				require.ErrorIs(t, err, base.ErrBadResult)
 				require.ErrorContains(t, err, reason)
 			} else {
 				require.NoError(t, err, "a well-formed result")
 			}
-			checkSeed(t, "FuzzParseResult", "badresult-"+c.name, h[tasks.FieldVersion], h[tasks.FieldCount], h[tasks.FieldWidth], []byte(h[tasks.FieldBits]))
+			checkSeed(t, "FuzzParseResult", "badresult-"+c.name, h[base.FieldVersion], h[base.FieldCount], h[base.FieldWidth], []byte(h[base.FieldBits]))
 		})
 	}
 }

@@ -1,4 +1,4 @@
-package tasks
+package base
 
 import "testing"
 
@@ -21,14 +21,14 @@ func TestIsTaskID(t *testing.T) {
 		{"other:42", "run-1", 42, false},
 		{"", "r", 0, false},
 	} {
-		if got := isTaskID(tc.id, tc.runID, tc.seq); got != tc.want {
-			t.Errorf("isTaskID(%q, %q, %d) = %v, want %v", tc.id, tc.runID, tc.seq, got, tc.want)
+		if got := IsTaskID(tc.id, tc.runID, tc.seq); got != tc.want {
+			t.Errorf("IsTaskID(%q, %q, %d) = %v, want %v", tc.id, tc.runID, tc.seq, got, tc.want)
 		}
-		if got := isTaskID(tc.id, tc.runID, tc.seq); got != (tc.id == TaskID(tc.runID, tc.seq)) {
-			t.Errorf("isTaskID(%q, %q, %d) disagrees with TaskID", tc.id, tc.runID, tc.seq)
+		if got := IsTaskID(tc.id, tc.runID, tc.seq); got != (tc.id == TaskID(tc.runID, tc.seq)) {
+			t.Errorf("IsTaskID(%q, %q, %d) disagrees with TaskID", tc.id, tc.runID, tc.seq)
 		}
 	}
-	if n := testing.AllocsPerRun(100, func() { isTaskID("run-1:42", "run-1", 42) }); n != 0 {
-		t.Errorf("isTaskID allocates %v times per call", n)
+	if n := testing.AllocsPerRun(100, func() { IsTaskID("run-1:42", "run-1", 42) }); n != 0 {
+		t.Errorf("IsTaskID allocates %v times per call", n)
 	}
 }

@@ -13,7 +13,7 @@
 // A run's record, done bitmap and tick marker may sit on different Redis
 // Cluster slots from each other and from its results: nothing writes two of
 // them in one transaction.
-package layout
+package base
 
 import (
 	"errors"
@@ -76,4 +76,22 @@ func ParseResultKey(prefix, key string) (runID string, seq uint64, err error) {
 		return "", 0, fmt.Errorf("%q: %w: seq %q", key, ErrNotResultKey, rest[i+1:])
 	}
 	return rest[:i], seq, nil
+}
+
+// AsynqQueueKey returns the key asynq v0.26 keeps a queue's part of the given
+// kind under ("pending", "active", "paused", "lease", …): asynq:{<queue>}:<kind>.
+// The braces make every key of a queue share a Redis Cluster slot. They are
+// asynq's, not a contract of bitqueue: they are named here only for what
+// recognises asynq's commands (the worker's pacing of its polls) and for
+// finding a queue's cluster master.
+func AsynqQueueKey(queue, kind string) string { return "asynq:{" + queue + "}:" + kind }
+
+// AsynqQueueOf returns the queue whose key of the given kind is key
+// (AsynqQueueKey), and false for any other key.
+func AsynqQueueOf(key, kind string) (string, bool) {
+	q, ok := strings.CutPrefix(key, "asynq:{")
+	if !ok {
+		return "", false
+	}
+	return strings.CutSuffix(q, "}:"+kind)
 }

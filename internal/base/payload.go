@@ -1,4 +1,4 @@
-package tasks
+package base
 
 import (
 	"encoding/binary"

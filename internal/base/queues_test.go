@@ -1,12 +1,11 @@
-package shard_test
+package base_test
 
 import (
+	"bitqueue/internal/base"
 	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"bitqueue/internal/shard"
 )
 
 // TestOf pins the placement of task ids: changing it would send a re-run's
@@ -40,7 +39,7 @@ func TestOf(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tt.want, shard.Of(tt.id, tt.n))
+			require.Equal(t, tt.want, base.ShardOf(tt.id, tt.n))
 		})
 	}
 }
@@ -54,7 +53,7 @@ func TestOfSpreads(t *testing.T) {
 			const ids = 30_000
 			counts := make([]int, n)
 			for seq := range ids {
-				s := shard.Of(fmt.Sprintf("20261129T120000Z-1a2b3c4d:%d", seq), n)
+				s := base.ShardOf(fmt.Sprintf("20261129T120000Z-1a2b3c4d:%d", seq), n)
 				require.True(t, s >= 0 && s < n, "shard %d of %d", s, n)
 				counts[s]++
 			}
@@ -81,11 +80,11 @@ func TestQueues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tt.want, shard.Queues(tt.base, tt.n))
+			require.Equal(t, tt.want, base.Queues(tt.base, tt.n))
 		})
 	}
-	require.Len(t, shard.Queues("bits", 12), 12)
-	require.Equal(t, "bits-11", shard.Queues("bits", 12)[11])
+	require.Len(t, base.Queues("bits", 12), 12)
+	require.Equal(t, "bits-11", base.Queues("bits", 12)[11])
 }
 
 func TestQueueOf(t *testing.T) {
@@ -106,9 +105,9 @@ func TestQueueOf(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/%d/%s", tt.base, tt.n, tt.id), func(t *testing.T) {
 			t.Parallel()
-			got := shard.QueueOf(tt.base, tt.n, tt.id)
+			got := base.QueueOf(tt.base, tt.n, tt.id)
 			require.Equal(t, tt.want, got)
-			require.Contains(t, shard.Queues(tt.base, tt.n), got)
+			require.Contains(t, base.Queues(tt.base, tt.n), got)
 		})
 	}
 }
@@ -119,12 +118,12 @@ func TestValidate(t *testing.T) {
 		n  int
 		ok bool
 	}{
-		{-1, false}, {0, false}, {1, true}, {3, true}, {shard.MaxShards, true}, {shard.MaxShards + 1, false},
+		{-1, false}, {0, false}, {1, true}, {3, true}, {base.MaxShards, true}, {base.MaxShards + 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.n), func(t *testing.T) {
 			t.Parallel()
-			err := shard.Validate(tt.n)
+			err := base.CheckShards(tt.n)
 			if tt.ok {
 				require.NoError(t, err)
 				return
