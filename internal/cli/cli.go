@@ -1,13 +1,19 @@
-// Package cli holds what bitqueue's commands share on the command line: flags
-// with environment fallbacks, help grouped by topic, usage errors that name
-// the value as the user gave it, --version, subcommands after or before
-// flags, and exit codes scripts can trust.
+// Package cli holds what bitqueue's commands share on the command line. A
+// command declares its flags once, as a struct of fields tagged for kong
+// (github.com/alecthomas/kong), which Parse reads: each flag with its
+// environment variable, its group in the help, its default; subcommands as
+// fields tagged cmd. On top of kong, Parse keeps the conventions of every
+// bitqueue command: variables read through the command's getenv, decimal
+// integers only, usage errors that name the value as the user gave it, flag
+// or variable, single-dash long flags, flags before or after a subcommand,
+// --version, help grouped by topic with examples, and exit codes scripts can
+// trust. The flags several commands share (Redis, RedisWait, Prefix,
+// Logging) are declared here once.
 package cli
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -49,7 +55,7 @@ func ExitCode(err error) int {
 	var u *UsageError
 	var f SettingFault
 	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp), errors.Is(err, ErrVersion):
+	case err == nil, errors.Is(err, ErrHelp), errors.Is(err, ErrVersion):
 		return ExitOK
 	case errors.As(err, &u), errors.As(err, &f):
 		return ExitUsage

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,41 +17,35 @@ import (
 	"bitqueue/internal/cli"
 )
 
-// config is what the test command's flags set.
+// config is the test command's grammar: a flag of each kind, variables
+// derived from the names (BQ_COUNT) or given (BQ_REDIS), a flag without one.
 type config struct {
-	redis   string
-	count   int
-	verbose bool
-	timeout time.Duration
-	name    string // a flag without an environment variable
+	Redis   string        `name:"redis" var:"BQ_REDIS" default:"redis://default:6379/0" placeholder:"URL" help:"Redis URL"`
+	Count   int           `name:"count" default:"10" help:"how many integers"`
+	Verbose bool          `name:"verbose" help:"log more"`
+	Timeout time.Duration `name:"timeout" default:"1m" help:"how long to wait"`
+	Name    string        `name:"name" var:"-" placeholder:"id" help:"run id"`
 }
 
-var env = map[string]string{
-	"redis":   "BQ_REDIS",
-	"count":   "BQ_COUNT",
-	"verbose": "BQ_VERBOSE",
-	"timeout": "BQ_TIMEOUT",
-}
-
-func newFlags() (*flag.FlagSet, *config) {
-	c := &config{}
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	fs.StringVar(&c.redis, "redis", "redis://default:6379/0", "Redis `URL`")
-	fs.IntVar(&c.count, "count", 10, "how many integers")
-	fs.BoolVar(&c.verbose, "verbose", false, "log more")
-	fs.DurationVar(&c.timeout, "timeout", time.Minute, "how long to wait")
-	fs.StringVar(&c.name, "name", "", "run `id`")
-	return fs, c
-}
+// testCmd is the test command.
+var testCmd = cli.Command{Name: "test", Prefix: "BQ_"}
 
 // getenv returns a getenv reading vars.
 func getenv(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
 }
 
+// parse parses args and vars into a new config.
+func parse(t *testing.T, args []string, vars map[string]string) (*config, *cli.Parsed, error) {
+	t.Helper()
+	c := &config{}
+	p, err := cli.Parse(testCmd, c, args, getenv(vars), io.Discard)
+	return c, p, err
+}
+
 func TestParse(t *testing.T) {
 	t.Parallel()
-	defaults := config{redis: "redis://default:6379/0", count: 10, timeout: time.Minute}
+	defaults := config{Redis: "redis://default:6379/0", Count: 10, Timeout: time.Minute}
 	tests := []struct {
 		name string
 		args []string
@@ -62,27 +55,33 @@ func TestParse(t *testing.T) {
 		{"defaults", nil, nil, defaults},
 		{"env over default", nil,
 			map[string]string{"BQ_REDIS": "redis://env:6379/1", "BQ_COUNT": "7", "BQ_VERBOSE": "true", "BQ_TIMEOUT": "5s"},
-			config{redis: "redis://env:6379/1", count: 7, verbose: true, timeout: 5 * time.Second}},
+			config{Redis: "redis://env:6379/1", Count: 7, Verbose: true, Timeout: 5 * time.Second}},
 		{"flag over env", []string{"-redis", "redis://flag:6379/2", "-count=3", "-verbose=false", "-timeout", "1h"},
 			map[string]string{"BQ_REDIS": "redis://env:6379/1", "BQ_COUNT": "7", "BQ_VERBOSE": "true", "BQ_TIMEOUT": "5s"},
-			config{redis: "redis://flag:6379/2", count: 3, verbose: false, timeout: time.Hour}},
+			config{Redis: "redis://flag:6379/2", Count: 3, Verbose: false, Timeout: time.Hour}},
 		{"flag set to the default still wins", []string{"-count", "10"}, map[string]string{"BQ_COUNT": "7"}, defaults},
 		{"flag set to empty still wins", []string{"-redis="}, map[string]string{"BQ_REDIS": "redis://env:6379/1"},
-			config{redis: "", count: 10, timeout: time.Minute}},
+			config{Redis: "", Count: 10, Timeout: time.Minute}},
 		{"empty env is unset", nil, map[string]string{"BQ_COUNT": "", "BQ_REDIS": ""}, defaults},
 		{"some flags, some env", []string{"--count", "5"}, map[string]string{"BQ_COUNT": "7", "BQ_TIMEOUT": "2m"},
-			config{redis: "redis://default:6379/0", count: 5, timeout: 2 * time.Minute}},
-		{"other variables are ignored", nil, map[string]string{"COUNT": "7", "NAME": "x"}, defaults},
+			config{Redis: "redis://default:6379/0", Count: 5, Timeout: 2 * time.Minute}},
+		{"other variables are ignored", nil, map[string]string{"COUNT": "7", "NAME": "x", "BQ_NAME": "x"}, defaults},
 		{"flag without a variable", []string{"-name", "run-1"}, nil,
-			config{redis: "redis://default:6379/0", count: 10, timeout: time.Minute, name: "run-1"}},
+			config{Redis: "redis://default:6379/0", Count: 10, Timeout: time.Minute, Name: "run-1"}},
 		{"-- ends the flags", []string{"-count", "4", "--"}, nil,
-			config{redis: "redis://default:6379/0", count: 4, timeout: time.Minute}},
+			config{Redis: "redis://default:6379/0", Count: 4, Timeout: time.Minute}},
+		{"a value that starts with a dash", []string{"--name", "-x", "--count", "-3"}, nil,
+			config{Redis: "redis://default:6379/0", Count: -3, Timeout: time.Minute, Name: "-x"}},
+		{"a value that is a flag's name", []string{"--name", "--count"}, nil,
+			config{Redis: "redis://default:6379/0", Count: 10, Timeout: time.Minute, Name: "--count"}},
+		{"the last of a flag given twice", []string{"--count", "1", "-count=2"}, nil,
+			config{Redis: "redis://default:6379/0", Count: 2, Timeout: time.Minute}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fs, got := newFlags()
-			require.NoError(t, cli.Parse(fs, tt.args, getenv(tt.vars), env))
+			got, _, err := parse(t, tt.args, tt.vars)
+			require.NoError(t, err)
 			require.Equal(t, tt.want, *got)
 		})
 	}
@@ -90,44 +89,72 @@ func TestParse(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
+	type wider struct {
+		config
+		Max     uint64 `name:"max" default:"1048576" help:"largest integer"`
+		Workers int    `name:"workers" default:"2" help:"worker processes, 1..64"`
+	}
 	tests := []struct {
 		name string
 		args []string
 		vars map[string]string
-		env  map[string]string
 		want string // the whole message
 	}{
-		{"bad env int", nil, map[string]string{"BQ_COUNT": "many"}, env, "BQ_COUNT=many (for --count): want a whole number"},
-		{"bad env bool", nil, map[string]string{"BQ_VERBOSE": "sure"}, env, "BQ_VERBOSE=sure (for --verbose): want true or false"},
-		{"bad env duration", nil, map[string]string{"BQ_TIMEOUT": "5"}, env, "BQ_TIMEOUT=5 (for --timeout): want a duration such as 500ms, 30s, 5m or 1h30m"},
-		{"bad env value with spaces", nil, map[string]string{"BQ_COUNT": "1 000"}, env, `BQ_COUNT="1 000" (for --count): want a whole number`},
-		{"bad flag value", []string{"-count", "many"}, nil, env, "--count many: want a whole number"},
-		{"negative unsigned value", []string{"--max", "-5"}, nil, env, `--max "-5": want a whole number, 0 or more`},
-		{"range from the usage", []string{"--workers=x"}, nil, env, "--workers x: want a whole number from 1 to 64"},
-		{"bad bool flag", []string{"--verbose=sure"}, nil, env, "--verbose sure: want true or false"},
-		{"bad duration flag", []string{"--timeout", "10"}, nil, env, "--timeout 10: want a duration such as 500ms, 30s, 5m or 1h30m"},
-		{"the flag's value is named even when the env is good", []string{"-count", "many"}, map[string]string{"BQ_COUNT": "7"}, env, "--count many: want a whole number"},
-		{"unknown flag", []string{"-bogus"}, nil, env, "unknown flag --bogus (see test -h)"},
-		{"missing flag value", []string{"-count"}, nil, env, "--count needs a value"},
-		{"positional argument", []string{"extra"}, nil, env, `unexpected argument "extra"`},
-		{"positional argument after flags", []string{"-count", "3", "a", "b"}, nil, env, `unexpected argument "a"`},
-		{"positional argument after --", []string{"--", "-count"}, nil, env, `unexpected argument "-count"`},
-		{"variable for an unknown flag", nil, map[string]string{"BQ_X": "1"}, map[string]string{"x": "BQ_X"}, "BQ_X names an environment variable for --x, which the command does not have"},
+		{"bad env int", nil, map[string]string{"BQ_COUNT": "many"}, "BQ_COUNT=many (for --count): want a whole number"},
+		{"bad env bool", nil, map[string]string{"BQ_VERBOSE": "sure"}, "BQ_VERBOSE=sure (for --verbose): want true or false"},
+		{"bad env duration", nil, map[string]string{"BQ_TIMEOUT": "5"}, "BQ_TIMEOUT=5 (for --timeout): want a duration such as 500ms, 30s, 5m or 1h30m"},
+		{"bad env value with spaces", nil, map[string]string{"BQ_COUNT": "1 000"}, `BQ_COUNT="1 000" (for --count): want a whole number`},
+		{"bad flag value", []string{"-count", "many"}, nil, "--count many: want a whole number"},
+		{"negative unsigned value", []string{"--max", "-5"}, nil, `--max "-5": want a whole number, 0 or more`},
+		{"range from the help", []string{"--workers=x"}, nil, "--workers x: want a whole number from 1 to 64"},
+		{"bad bool flag", []string{"--verbose=sure"}, nil, "--verbose sure: want true or false"},
+		{"bad duration flag", []string{"--timeout", "10"}, nil, "--timeout 10: want a duration such as 500ms, 30s, 5m or 1h30m"},
+		{"the flag's value is named even when the env is good", []string{"-count", "many"}, map[string]string{"BQ_COUNT": "7"}, "--count many: want a whole number"},
+		{"unknown flag", []string{"-bogus"}, nil, "unknown flag --bogus (see test -h)"},
+		{"unknown flag with two dashes and a value", []string{"--bogus=1"}, nil, "unknown flag --bogus (see test -h)"},
+		{"unknown short flag", []string{"-x"}, nil, "unknown flag --x (see test -h)"},
+		{"missing flag value", []string{"-count"}, nil, "--count needs a value"},
+		{"positional argument", []string{"extra"}, nil, `unexpected argument "extra"`},
+		{"positional argument after flags", []string{"-count", "3", "a", "b"}, nil, `unexpected argument "a"`},
+		{"positional argument after --", []string{"--", "-count"}, nil, `unexpected argument "-count"`},
+		{"a lone dash", []string{"-"}, nil, `unexpected argument "-"`},
+		{"a switch's value is an argument", []string{"--verbose", "false"}, nil, `unexpected argument "false"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fs, _ := newFlags()
-			fs.Uint64("max", 1<<20, "largest integer")
-			fs.Int("workers", 2, "worker processes, 1..64")
-			err := cli.Parse(fs, tt.args, getenv(tt.vars), tt.env)
+			_, err := cli.Parse(testCmd, &wider{}, tt.args, getenv(tt.vars), io.Discard)
 			var ue *cli.UsageError
 			require.ErrorAs(t, err, &ue)
 			require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
 			require.Equal(t, tt.want, err.Error())
-			require.NotContains(t, err.Error(), "invalid value", "never the flag package's own message")
+			require.NotContains(t, err.Error(), "but got", "never kong's own message")
 		})
 	}
+}
+
+// TestParseGrammarMistake checks that a grammar kong refuses is the
+// command's mistake, a plain error, not the user's.
+func TestParseGrammarMistake(t *testing.T) {
+	t.Parallel()
+	type twice struct {
+		A int `name:"n" help:"one"`
+		B int `name:"n" help:"two"`
+	}
+	_, err := cli.Parse(testCmd, &twice{}, nil, getenv(nil), io.Discard)
+	require.Error(t, err)
+	require.Equal(t, cli.ExitFailure, cli.ExitCode(err))
+	type undefined struct {
+		A int `name:"a" default:"${nowhere}" help:"a"`
+	}
+	_, err = cli.Parse(testCmd, &undefined{}, nil, getenv(nil), io.Discard)
+	require.ErrorContains(t, err, "nowhere")
+	type badDefault struct {
+		A int `name:"a" default:"0x1" help:"a"`
+	}
+	_, err = cli.Parse(testCmd, &badDefault{}, nil, getenv(nil), io.Discard)
+	require.ErrorContains(t, err, "the default of --a, 0x1")
+	require.Equal(t, cli.ExitFailure, cli.ExitCode(err))
 }
 
 func TestParseHelp(t *testing.T) {
@@ -135,15 +162,13 @@ func TestParseHelp(t *testing.T) {
 	for _, arg := range []string{"-h", "-help", "--help"} {
 		t.Run(arg, func(t *testing.T) {
 			t.Parallel()
-			fs, _ := newFlags()
 			var out bytes.Buffer
-			fs.SetOutput(&out)
-			err := cli.Parse(fs, []string{"-count", "3", arg}, getenv(map[string]string{"BQ_COUNT": "bad"}), env)
-			require.ErrorIs(t, err, flag.ErrHelp)
+			_, err := cli.Parse(testCmd, &config{}, []string{"-count", "3", arg}, getenv(map[string]string{"BQ_COUNT": "bad"}), &out)
+			require.ErrorIs(t, err, cli.ErrHelp)
 			var ue *cli.UsageError
 			require.False(t, errors.As(err, &ue), "help is not a usage error")
 			require.Equal(t, cli.ExitOK, cli.ExitCode(err))
-			require.Empty(t, out.String(), "Parse prints nothing; the command prints its usage")
+			require.True(t, strings.HasPrefix(out.String(), "Usage: test [flags]\n"), out.String())
 		})
 	}
 }
@@ -156,8 +181,9 @@ func TestExitCode(t *testing.T) {
 		want int
 	}{
 		{"nil", nil, 0},
-		{"help", flag.ErrHelp, 0},
-		{"wrapped help", fmt.Errorf("parse: %w", flag.ErrHelp), 0},
+		{"help", cli.ErrHelp, 0},
+		{"wrapped help", fmt.Errorf("parse: %w", cli.ErrHelp), 0},
+		{"version", cli.ErrVersion, 0},
 		{"usage error", &cli.UsageError{Err: errors.New("bad flag")}, 2},
 		{"Usagef", cli.Usagef("-count %d out of range", -1), 2},
 		{"wrapped usage error", fmt.Errorf("producer: %w", cli.Usagef("bad input")), 2},
@@ -189,47 +215,6 @@ func TestUsageError(t *testing.T) {
 	require.Equal(t, "reading nums.txt: bad input", ue.Unwrap().Error())
 }
 
-func TestPrintUsage(t *testing.T) {
-	t.Parallel()
-	fs, _ := newFlags()
-	var out bytes.Buffer
-	cli.PrintUsage(&out, fs, "test [flags]", env)
-	require.Equal(t, `Usage: test [flags]
-
-Flags:
-  --count int
-    	how many integers (default 10) [$BQ_COUNT]
-  --name id
-    	run id
-  --redis URL
-    	Redis URL (default redis://default:6379/0) [$BQ_REDIS]
-  --timeout duration
-    	how long to wait (default 1m0s) [$BQ_TIMEOUT]
-  --verbose
-    	log more [$BQ_VERBOSE]
-
-Other:
-  --version
-    	print the version and exit
-  -h, --help
-    	print this help
-`, out.String())
-}
-
-func TestPrintUsageZeroDefaults(t *testing.T) {
-	t.Parallel()
-	fs := flag.NewFlagSet("zero", flag.ContinueOnError)
-	fs.Int("n", 0, "an int")
-	fs.Bool("b", false, "a bool")
-	fs.String("s", "", "a string")
-	fs.Duration("d", 0, "a duration")
-	var out bytes.Buffer
-	cli.PrintUsage(&out, fs, "zero", map[string]string{"n": "ZERO_N"})
-	require.NotContains(t, out.String(), "default", "zero defaults are not shown")
-	require.Contains(t, out.String(), "an int [$ZERO_N]\n")
-	require.Equal(t, 1, strings.Count(out.String(), "[$"), "only flags with a variable name one")
-}
-
 // TestMain lets TestMainExit run cli.Main in a child process, since it exits.
 func TestMain(m *testing.M) {
 	if mode := os.Getenv("CLI_TEST_MAIN"); mode != "" {
@@ -241,7 +226,7 @@ func TestMain(m *testing.M) {
 			case "usage":
 				return cli.Usagef("bad flag %q", "-x")
 			case "help":
-				return flag.ErrHelp
+				return cli.ErrHelp
 			default:
 				return errors.New("redis unreachable")
 			}

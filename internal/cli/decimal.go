@@ -2,58 +2,21 @@ package cli
 
 import (
 	"errors"
-	"flag"
 	"strconv"
 	"strings"
 )
 
 // errNotDecimal is why a value of an integer flag was refused when it is
-// not written in decimal digits; the message the user sees comes from want.
+// not written in decimal digits; the message the user sees names the range.
 var errNotDecimal = errors.New("not a decimal integer")
-
-// decimal wraps the value of an integer flag (flag.IntVar, Int64Var,
-// UintVar, Uint64Var) so that it takes decimal digits only, as input files
-// do: `010` is ten, not eight as the flag package reads it (base 0), and
-// `0x10`, `0b11`, `0o7`, `1_000` and `+5` are refused. A minus sign is
-// accepted for signed flags only, so that a negative value is refused by the
-// command's range check, naming the range.
-type decimal struct {
-	flag.Value
-	signed bool
-}
-
-// decimalOf returns v wrapped in a decimal when it holds an integer, and v
-// unchanged otherwise.
-func decimalOf(v flag.Value) flag.Value {
-	g, ok := v.(flag.Getter)
-	if !ok {
-		return v
-	}
-	switch g.Get().(type) {
-	case int, int64:
-		return &decimal{Value: v, signed: true}
-	case uint, uint64:
-		return &decimal{Value: v}
-	}
-	return v
-}
-
-// Set hands the wrapped value the digits of s without leading zeros, once s
-// is known to be decimal.
-func (d *decimal) Set(s string) error {
-	digits, err := decimalDigits(s, d.signed)
-	if err != nil {
-		return err
-	}
-	return d.Value.Set(digits)
-}
-
-// Get returns the wrapped value's Get, for flag.Getter.
-func (d *decimal) Get() any { return d.Value.(flag.Getter).Get() }
 
 // decimalDigits returns s, an optional minus sign (when signed) and one or
 // more digits 0-9, with the leading zeros of its digits removed: the form
-// that strconv reads as decimal whatever the base it is given.
+// that strconv reads as decimal whatever the base it is given. Integer flags
+// read their values this way, as input files do: `010` is ten, and `0x10`,
+// `0b11`, `0o7`, `1_000` and `+5` are refused. A minus sign is accepted for
+// signed flags only, so that a negative value is refused by the command's
+// range check, naming the range.
 func decimalDigits(s string, signed bool) (string, error) {
 	sign, digits := "", s
 	if signed && strings.HasPrefix(s, "-") {

@@ -1,7 +1,7 @@
 package cli_test
 
 import (
-	"flag"
+	"io"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -12,22 +12,18 @@ import (
 // integers is a command with one integer flag of each kind, each with a
 // variable.
 type integers struct {
-	i   int
-	i64 int64
-	u   uint
-	u64 uint64
-	max uint64
+	I   int    `name:"int" var:"BQ_INT" default:"1" help:"an int, 1..100"`
+	I64 int64  `name:"int64" var:"BQ_INT64" default:"1" help:"an int64"`
+	U   uint   `name:"uint" var:"BQ_UINT" default:"1" help:"a uint"`
+	U64 uint64 `name:"count" var:"BQ_COUNT" default:"1" help:"a uint64, 1..10000000000"`
+	Max uint64 `name:"max" var:"BQ_MAX" default:"1" help:"integers below max, max in 1..2^63"`
 }
 
-func newIntegers() (*flag.FlagSet, *integers, map[string]string) {
-	c := &integers{}
-	fs := flag.NewFlagSet("ints", flag.ContinueOnError)
-	fs.IntVar(&c.i, "int", 1, "an int, 1..100")
-	fs.Int64Var(&c.i64, "int64", 1, "an int64")
-	fs.UintVar(&c.u, "uint", 1, "a uint")
-	fs.Uint64Var(&c.u64, "count", 1, "a uint64, 1..10000000000")
-	fs.Uint64Var(&c.max, "max", 1, "integers below max, max in 1..2^63")
-	return fs, c, map[string]string{"int": "BQ_INT", "int64": "BQ_INT64", "uint": "BQ_UINT", "count": "BQ_COUNT", "max": "BQ_MAX"}
+// parseIntegers parses args and vars into a new integers.
+func parseIntegers(args []string, vars map[string]string) (integers, error) {
+	var c integers
+	_, err := cli.Parse(cli.Command{Name: "ints"}, &c, args, getenv(vars), io.Discard)
+	return c, err
 }
 
 // TestIntegerFlagsAreDecimal checks that every kind of integer flag reads
@@ -51,9 +47,9 @@ func TestIntegerFlagsAreDecimal(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fs, got, env := newIntegers()
-			require.NoError(t, cli.Parse(fs, tt.args, getenv(tt.vars), env))
-			require.Equal(t, tt.want, *got)
+			got, err := parseIntegers(tt.args, tt.vars)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
 		})
 	}
 }
@@ -88,8 +84,7 @@ func TestIntegerFlagsRefuseOtherBases(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fs, _, env := newIntegers()
-			err := cli.Parse(fs, tt.args, getenv(tt.vars), env)
+			_, err := parseIntegers(tt.args, tt.vars)
 			require.Error(t, err)
 			require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
 			require.Equal(t, tt.want, err.Error())

@@ -7,6 +7,8 @@ import (
 // Aliases are the environment variables that bitqueue read before every
 // variable took the BITQUEUE_ prefix, keyed by the variable that replaced
 // each. Both names keep working; when both are set, the BITQUEUE_ one wins.
+// This is the one table of them: Parse reads flags' variables through it,
+// Redis.Options the passwords, and -h shows both names.
 var Aliases = map[string]string{
 	"BITQUEUE_REDIS_URL":               "REDIS_URL",
 	"BITQUEUE_REDIS_PASSWORD":          "REDIS_PASSWORD",

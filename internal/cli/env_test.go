@@ -1,19 +1,20 @@
 package cli_test
 
 import (
-	"flag"
+	"io"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/cli"
+	"bitqueue/internal/redisconn"
 )
 
 func TestAliases(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
-		variable string // as the command's env map names it
+		variable string // as the grammar's var tag names it
 		vars     map[string]string
 		want     string
 		source   string
@@ -22,17 +23,27 @@ func TestAliases(t *testing.T) {
 		{"the older name", "BITQUEUE_REDIS_URL", map[string]string{"REDIS_URL": "redis://old:1/0"}, "redis://old:1/0", "REDIS_URL=redis://old:1/0"},
 		{"both: the BITQUEUE_ name wins", "BITQUEUE_REDIS_URL", map[string]string{"REDIS_URL": "redis://old:1/0", "BITQUEUE_REDIS_URL": "redis://new:1/0"}, "redis://new:1/0", "BITQUEUE_REDIS_URL=redis://new:1/0"},
 		{"an empty BITQUEUE_ name is unset", "BITQUEUE_REDIS_URL", map[string]string{"REDIS_URL": "redis://old:1/0", "BITQUEUE_REDIS_URL": ""}, "redis://old:1/0", "REDIS_URL=redis://old:1/0"},
-		{"a map naming the older name reads the new one too", "REDIS_URL", map[string]string{"BITQUEUE_REDIS_URL": "redis://new:1/0"}, "redis://new:1/0", "BITQUEUE_REDIS_URL=redis://new:1/0"},
-		{"a map naming the older name: the new one wins", "REDIS_URL", map[string]string{"REDIS_URL": "redis://old:1/0", "BITQUEUE_REDIS_URL": "redis://new:1/0"}, "redis://new:1/0", "BITQUEUE_REDIS_URL=redis://new:1/0"},
-		{"neither", "BITQUEUE_REDIS_URL", nil, "redis://default:6379/0", "--redis redis://default:6379/0"},
+		{"a tag naming the older name reads the new one too", "REDIS_URL", map[string]string{"BITQUEUE_REDIS_URL": "redis://new:1/0"}, "redis://new:1/0", "BITQUEUE_REDIS_URL=redis://new:1/0"},
+		{"a tag naming the older name: the new one wins", "REDIS_URL", map[string]string{"REDIS_URL": "redis://old:1/0", "BITQUEUE_REDIS_URL": "redis://new:1/0"}, "redis://new:1/0", "BITQUEUE_REDIS_URL=redis://new:1/0"},
+		{"neither", "BITQUEUE_REDIS_URL", nil, "redis://127.0.0.1:6379/0", "--redis redis://127.0.0.1:6379/0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fs, c := newFlags()
-			require.NoError(t, cli.Parse(fs, nil, getenv(tt.vars), map[string]string{"redis": tt.variable}))
-			require.Equal(t, tt.want, c.redis)
-			require.Equal(t, tt.source, cli.Source(fs, "redis"))
+			var c struct {
+				cli.Redis `embed:""`
+			}
+			var old struct {
+				URL string `name:"redis" var:"REDIS_URL" default:"${redis_url}" help:"Redis URL"`
+			}
+			grammar, url := any(&c), &c.URL
+			if tt.variable == "REDIS_URL" {
+				grammar, url = &old, &old.URL
+			}
+			p, err := cli.Parse(testCmd, grammar, nil, getenv(tt.vars), io.Discard)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, *url)
+			require.Equal(t, tt.source, p.Source("redis"))
 		})
 	}
 }
@@ -67,13 +78,38 @@ func TestVarName(t *testing.T) {
 	}
 }
 
+// TestVarsOf checks the variables of a grammar's flags: derived from the
+// name under the command's prefix, given by a var tag, or none; never for
+// --version and -h.
 func TestVarsOf(t *testing.T) {
 	t.Parallel()
-	fs := flag.NewFlagSet("x", flag.ContinueOnError)
-	fs.String("redis", "", "")
-	fs.Int("batch-size", 1, "")
-	fs.Bool("secret-thing", false, "")
-	fs.Bool("version", false, "")
-	got := cli.VarsOf(fs, "BITQUEUE_", map[string]string{"redis": "BITQUEUE_REDIS_URL", "secret-thing": ""})
-	require.Equal(t, map[string]string{"redis": "BITQUEUE_REDIS_URL", "batch-size": "BITQUEUE_BATCH_SIZE"}, got)
+	var c struct {
+		Redis  string `name:"redis" var:"BITQUEUE_REDIS_URL" help:"r"`
+		Batch  int    `name:"batch-size" help:"b"`
+		Secret bool   `name:"secret-thing" var:"-" help:"s"`
+	}
+	docs, err := cli.Flags(cli.Command{Name: "x", Prefix: "BITQUEUE_"}, &c, "")
+	require.NoError(t, err)
+	got := map[string][]string{}
+	for _, d := range docs {
+		got[d.Name] = d.Variables
+	}
+	require.Equal(t, map[string][]string{"redis": {"BITQUEUE_REDIS_URL", "REDIS_URL"}, "batch-size": {"BITQUEUE_BATCH_SIZE"}, "secret-thing": nil}, got)
+}
+
+// TestRedisOptions checks that the passwords, which have no flags, are read
+// from their variables or their older names, and the TLS flags kept.
+func TestRedisOptions(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"REDIS_PASSWORD": "a", "REDIS_SENTINEL_PASSWORD": "b", "REDIS_URL": "c"}
+	got := cli.Redis{}.Options(getenv(env))
+	require.Equal(t, redisconn.Options{Password: "a", SentinelPassword: "b"}, got)
+	require.Equal(t, redisconn.Options{}, cli.Redis{}.Options(getenv(nil)))
+
+	both := map[string]string{"REDIS_PASSWORD": "old", "BITQUEUE_REDIS_PASSWORD": "new", "REDIS_SENTINEL_PASSWORD": "s-old", "BITQUEUE_REDIS_SENTINEL_PASSWORD": ""}
+	got = cli.Redis{}.Options(getenv(both))
+	require.Equal(t, redisconn.Options{Password: "new", SentinelPassword: "s-old"}, got, "the BITQUEUE_ name wins; an empty one counts as unset")
+
+	got = cli.Redis{CAFile: "ca.pem", ServerName: "redis.internal"}.Options(getenv(nil))
+	require.Equal(t, redisconn.Options{CAFile: "ca.pem", ServerName: "redis.internal"}, got)
 }

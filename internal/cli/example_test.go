@@ -2,50 +2,51 @@ package cli_test
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"bitqueue/internal/cli"
 )
 
-// A command declares each flag once: its variable follows from its name,
-// its group in -h from the last Group. Checks made after parsing name the
-// value as the user gave it, flag or variable.
-func ExampleFlagSet() {
-	var shards int
-	var wait time.Duration
-	fs := cli.NewFlagSet("worker", "BITQUEUE_")
-	fs.Group("Queues")
-	fs.IntVar(&shards, "shards", 1, "queues to pull from, 1..256")
-	fs.Group("Redis")
-	fs.DurationVar(&wait, "redis-wait", 30*time.Second, "how long to wait for Redis")
-
+// A command declares each flag once, as a field: its variable follows from
+// its name, its group in -h from its tag; the flags commands share are
+// embedded. Checks made after parsing name the value as the user gave it,
+// flag or variable.
+func ExampleParse() {
+	var flags struct {
+		Shards int           `name:"shards" default:"1" group:"Queues" help:"queues to pull from, 1..256"`
+		Wait   time.Duration `name:"wait" default:"30s" group:"Queues" help:"how long to wait"`
+		Log    cli.Logging   `embed:"" group:"Logging"`
+	}
 	env := map[string]string{"BITQUEUE_SHARDS": "0"}
-	if err := fs.Parse([]string{"--redis-wait", "1m"}, func(k string) string { return env[k] }); err != nil {
+	p, err := cli.Parse(cli.Command{Name: "worker", Prefix: "BITQUEUE_"}, &flags, []string{"--wait", "1m"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	if shards < 1 {
-		fmt.Println(cli.Usagef("%s out of range [1, 256]", fs.Source("shards")))
+	if flags.Shards < 1 {
+		fmt.Println(cli.Usagef("%s out of range [1, 256]", p.Source("shards")))
 	}
-	fmt.Println(fs.Source("redis-wait"))
+	fmt.Println(p.Source("wait"), flags.Log.Format)
 	// Output:
 	// BITQUEUE_SHARDS=0 out of range [1, 256]
-	// --redis-wait 1m
+	// --wait 1m text
 }
 
-// Parse refuses a value with a message that names it as given, never the
-// flag package's own.
-func ExampleParse() {
-	fs, _ := newFlags()
-	err := cli.Parse(fs, nil, func(k string) string { return map[string]string{"BQ_TIMEOUT": "5"}[k] }, env)
+// Parse refuses a value with a message that names it as given, never
+// kong's own.
+func ExampleParse_refused() {
+	_, err := cli.Parse(testCmd, &config{}, nil, func(k string) string { return map[string]string{"BQ_TIMEOUT": "5"}[k] }, io.Discard)
 	fmt.Println(err)
 	// Output:
 	// BQ_TIMEOUT=5 (for --timeout): want a duration such as 500ms, 30s, 5m or 1h30m
 }
 
-// Subcommand lets flags come before the subcommand.
-func ExampleSubcommand() {
-	fmt.Println(cli.Subcommand([]string{"--redis", "redis://h:6379/0", "status", "--run-id", "r1"}, "status", "requeue"))
+// A subcommand's flags may come before it, and single dashes still work.
+func ExampleParse_subcommand() {
+	var g grouped
+	p, err := cli.Parse(groupedCmd, &g, []string{"-url", "http://h/", "sub", "--log-format", "json"}, func(string) string { return "" }, io.Discard)
+	fmt.Println(p.Command, g.Sub.Probe, g.Log.Format, err)
 	// Output:
-	// [status --redis redis://h:6379/0 --run-id r1]
+	// sub http://h/ json <nil>
 }

@@ -2,221 +2,312 @@ package cli
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
-	"regexp"
-	"slices"
+	"reflect"
 	"strings"
 	"time"
+
+	"github.com/alecthomas/kong"
+
+	"bitqueue/internal/base"
+	"bitqueue/internal/redisconn"
 )
 
-// Parse parses args into fs. A flag absent from args takes its value from the
-// environment variable env[flag name] (or one of its Aliases) when that is
-// set and non-empty. --version is added to fs when fs has no such flag, and
-// makes Parse return ErrVersion; -h makes it return flag.ErrHelp.
+// ErrHelp is what Parse returns for -h or --help, once it has printed the
+// help: the command exits 0.
+var ErrHelp = errors.New("help requested")
+
+// Command names a command for Parse, and the environment variables of its
+// flags.
+type Command struct {
+	// Name is the command as its help and its errors show it: "worker".
+	Name string
+	// Prefix starts the environment variable of every flag without a var
+	// tag: Prefix and the flag's name in upper case with dashes as
+	// underscores (VarName).
+	Prefix string
+	// Vars are the values of ${name} in the grammar's tags, such as a
+	// default that is a Go constant: {"ttl": base.DefaultTTL.String()}.
+	// Parse adds those of the shared flags (redis_url, prefix).
+	Vars map[string]string
+}
+
+// Parse parses args, then the environment (through getenv), into grammar: a
+// pointer to a struct whose fields are the command's flags, tagged for kong
+// (github.com/alecthomas/kong: name, help, default, placeholder, group,
+// embed, cmd, hidden), and its subcommands, as fields tagged cmd. A flag
+// absent from args takes its value from its environment variable when that
+// is set and not empty: the var tag names it (var:"-" for none), else it is
+// cmd.Prefix and the flag's name (VarName); Aliases are read too. Parse adds
+// --version (which makes it return ErrVersion), and -h and --help (which make
+// it print the help on stdout and return ErrHelp).
+//
+// Before kong reads args, Parse takes what Go's flag package took and kong
+// does not: a long flag with one dash (-count 5 is --count 5), and the flags
+// of a subcommand before it (producer --run-id R status is producer status
+// --run-id R). The subcommand is the first argument that is not a flag or a
+// flag's value, so that a value spelled like a subcommand is read as a
+// value.
 //
 // Integer flags take decimal digits only, from the command line and the
 // environment alike: `010` is ten, and `0x10`, `0b11`, `1_000` and `+5` are
-// refused (see decimal).
+// refused (see decimalDigits).
 //
 // Every error is a UsageError that names the value as the user gave it:
 // `--count "-5": want a whole number from 1 to 1000` for a flag,
 // `BITQUEUE_SHARDS=x (for --shards): want a whole number` for a variable,
-// never the flag package's own message. After Parse, Source tells where each
-// flag's value came from, for the checks a command makes on the values.
-func Parse(fs *flag.FlagSet, args []string, getenv func(string) string, env map[string]string) error {
-	fs.SetOutput(io.Discard)
-	if fs.Lookup("version") == nil {
-		fs.Bool("version", false, "print the version and exit")
+// `unknown flag --shard (see worker -h)`, never kong's own wording. A range
+// written in a flag's help as 1..1000 is the range its message names. The
+// Parsed result tells where each flag's value came from, for the checks a
+// command makes on the values.
+//
+// A grammar that kong refuses is a mistake of the command, reported as a
+// plain error (exit 1) that the command's tests find.
+func Parse(cmd Command, grammar any, args []string, getenv func(string) string, stdout io.Writer) (*Parsed, error) {
+	p := &parser{cmd: cmd, getenv: getenv, set: map[*kong.Value]setting{}}
+	k, err := p.kong(grammar)
+	if err != nil {
+		return nil, err
 	}
-	var last failure
-	fs.VisitAll(func(f *flag.Flag) {
-		if s, ok := f.Value.(*sourced); ok {
-			s.fail = &last
-			return
-		}
-		f.Value = &sourced{Value: decimalOf(f.Value), flag: f, fail: &last}
-	})
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		if last.src != nil {
-			return &UsageError{Err: last.message()}
-		}
-		return &UsageError{Err: rewordParseError(err, fs.Name())}
+	args, err = p.normalize(k.Model, args)
+	if err != nil {
+		return nil, err
 	}
-	if v, ok := fs.Lookup("version").Value.(flag.Getter); ok && v.Get() == true {
-		return ErrVersion
+	ctx, err := kong.Trace(k, args)
+	if err != nil {
+		return nil, &UsageError{Err: err}
 	}
-	if fs.NArg() > 0 {
-		return &UsageError{Err: &argError{arg: fs.Arg(0)}} // see DidYouMean
+	switch {
+	case given(ctx, k.Model.HelpFlag):
+		printHelp(stdout, p, k.Model, selected(ctx))
+		return nil, ErrHelp
+	case given(ctx, flagNamed(k.Model.Flags, "version")):
+		return nil, ErrVersion
+	case ctx.Error != nil:
+		return nil, p.usage(ctx.Error)
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, name := range slices.Sorted(maps.Keys(env)) {
-		if set[name] {
-			continue
-		}
-		f := fs.Lookup(name)
-		if f == nil {
-			return Usagef("%s names an environment variable for --%s, which the command does not have", env[name], name)
-		}
-		variable, v := Lookup(getenv, env[name])
-		if v == "" {
-			continue
-		}
-		f.Value.(*sourced).variable = variable
-		if err := fs.Set(name, v); err != nil {
-			return &UsageError{Err: last.message()}
+	p.phase = phaseReset
+	if err := ctx.Reset(); err != nil {
+		return nil, p.usage(err)
+	}
+	p.phase = phaseResolve
+	if err := ctx.Resolve(); err != nil {
+		return nil, p.usage(err)
+	}
+	p.phase = phaseApply
+	if _, err := ctx.Apply(); err != nil {
+		return nil, p.usage(err)
+	}
+	if err := ctx.Validate(); err != nil {
+		return nil, p.usage(err)
+	}
+	parsed := &Parsed{flags: map[string]*kong.Flag{}, set: p.set}
+	if n := selected(ctx); n != nil {
+		parsed.Command = n.Name
+	}
+	for _, path := range ctx.Path {
+		for _, f := range path.Flags {
+			parsed.flags[f.Name] = f
 		}
 	}
-	return nil
+	return parsed, nil
 }
 
-// Source returns the value of fs's flag name as the user gave it, for
+// Parsed is what Parse read besides the values it set: the subcommand, and
+// where each flag's value came from.
+type Parsed struct {
+	// Command is the subcommand given ("status", "probe"), or "" for the
+	// command itself.
+	Command string
+
+	flags map[string]*kong.Flag // the flags of the command parsed, by name
+	set   map[*kong.Value]setting
+}
+
+// setting is how a flag was given: its text, and the environment variable
+// it came from ("" for the command line).
+type setting struct{ variable, raw string }
+
+// Source returns the value of the flag name as the user gave it, for
 // messages about it: `--shards 0` when it came from the command line,
 // `BITQUEUE_SHARDS=0` when it came from the environment, `--shards 1` (the
-// default) otherwise. Values that could be misread are quoted. fs must have
-// been parsed by Parse.
-func Source(fs *flag.FlagSet, name string) string {
-	f := fs.Lookup(name)
-	if f == nil {
-		panic("cli.Source: no flag --" + name)
+// default) otherwise; a switch given as plain --wait is `--wait`. Values
+// that could be misread are quoted. A name the command does not have is a
+// mistake of the command: Source panics.
+func (p *Parsed) Source(name string) string {
+	f := p.flag(name)
+	s, ok := p.set[f.Value]
+	switch {
+	case ok && s.variable != "":
+		return s.variable + "=" + quote(s.raw)
+	case ok && s.raw == "" && f.IsBool():
+		return "--" + name
+	case ok:
+		return "--" + name + " " + quote(s.raw)
+	default:
+		return "--" + name + " " + quote(f.Default)
 	}
-	if s, ok := f.Value.(*sourced); ok {
-		return s.source()
-	}
-	return "--" + name + " " + quote(f.Value.String())
 }
 
-// Origin returns where fs's flag name took its value, without the value:
+// Origin returns where the flag name took its value, without the value:
 // the environment variable it came from (BITQUEUE_REDIS_URL), else the flag
 // (--redis). It is for messages about a value that must not be quoted as
-// given, such as a URL with a password. fs must have been parsed by Parse.
-func Origin(fs *flag.FlagSet, name string) string {
-	f := fs.Lookup(name)
-	if f == nil {
-		panic("cli.Origin: no flag --" + name)
-	}
-	if s, ok := f.Value.(*sourced); ok && s.variable != "" {
+// given, such as a URL with a password.
+func (p *Parsed) Origin(name string) string {
+	if s, ok := p.set[p.flag(name).Value]; ok && s.variable != "" {
 		return s.variable
 	}
 	return "--" + name
 }
 
-// sourced wraps a flag's value to record where it was set from and why a
-// value was refused.
-type sourced struct {
-	flag.Value
-	flag     *flag.Flag
-	raw      string   // the text last given, as the user wrote it
-	given    bool     // set from the command line or the environment
-	variable string   // the environment variable it came from, if any
-	fail     *failure // where Set records a refused value
+// Given reports whether the flag name was set, on the command line or by
+// its environment variable.
+func (p *Parsed) Given(name string) bool {
+	_, ok := p.set[p.flag(name).Value]
+	return ok
 }
 
-func (s *sourced) Set(v string) error {
-	err := s.Value.Set(v)
+func (p *Parsed) flag(name string) *kong.Flag {
+	f, ok := p.flags[name]
+	if !ok {
+		panic("cli: the command parsed has no flag --" + name)
+	}
+	return f
+}
+
+// phase is the step of Parse under way, which tells a value's decoder
+// where the text it decodes came from.
+type phase int
+
+const (
+	phaseTrace   phase = iota // the command line
+	phaseReset                // the grammar's defaults
+	phaseResolve              // environment variables
+	phaseApply
+)
+
+// parser is the state of one Parse.
+type parser struct {
+	cmd    Command
+	getenv func(string) string
+	phase  phase
+	help   *kong.Flag
+	set    map[*kong.Value]setting // the flags given, by flag or variable
+}
+
+// sharedVars are the ${name} values of the shared flags' tags.
+var sharedVars = map[string]string{
+	"redis_url": redisconn.DefaultURL,
+	"prefix":    base.DefaultPrefix,
+}
+
+// kong returns the kong parser of grammar, with the decoders and the
+// resolver of p.
+func (p *parser) kong(grammar any) (*kong.Kong, error) {
+	vars := kong.Vars{}
+	maps.Copy(vars, sharedVars)
+	maps.Copy(vars, p.cmd.Vars)
+	opts := []kong.Option{
+		kong.Name(p.cmd.Name),
+		kong.Vars(vars),
+		kong.Embed(&versionFlag{}),
+		kong.Writers(io.Discard, io.Discard),
+		kong.Resolvers(resolver{p}),
+	}
+	for _, t := range []reflect.Type{
+		reflect.TypeFor[string](), reflect.TypeFor[bool](),
+		reflect.TypeFor[int](), reflect.TypeFor[int64](), reflect.TypeFor[uint](), reflect.TypeFor[uint64](),
+		reflect.TypeFor[time.Duration](),
+	} {
+		opts = append(opts, kong.TypeMapper(t, decoder{p: p, isBool: t.Kind() == reflect.Bool}))
+	}
+	k, err := kong.New(grammar, opts...)
 	if err != nil {
-		*s.fail = failure{src: s, raw: v, err: err}
-		return err
+		return nil, fmt.Errorf("cli: %s: %w", p.cmd.Name, err)
 	}
-	s.raw, s.given = v, true
-	return nil
+	p.help = k.Model.HelpFlag
+	return k, nil
 }
 
-// IsBoolFlag keeps `--wait` working without a value for a wrapped bool.
-func (s *sourced) IsBoolFlag() bool {
-	b, ok := s.Value.(interface{ IsBoolFlag() bool })
-	return ok && b.IsBoolFlag()
+// versionFlag is the --version every command has.
+type versionFlag struct {
+	Version bool `name:"version" var:"-" help:"print the version and exit"`
 }
 
-// Get returns the wrapped value's Get, for flag.Getter.
-func (s *sourced) Get() any {
-	if g, ok := s.Value.(flag.Getter); ok {
-		return g.Get()
-	}
-	return s.Value.String()
-}
-
-func (s *sourced) source() string {
+// variables returns the environment variables of f, the BITQUEUE_ name
+// first: none for -h and --version.
+func (p *parser) variables(f *kong.Flag) []string {
+	v := f.Tag.Get("var")
 	switch {
-	case s.variable != "":
-		return s.variable + "=" + quote(s.raw)
-	case s.given:
-		return "--" + s.flag.Name + " " + quote(s.raw)
-	default:
-		return "--" + s.flag.Name + " " + quote(s.Value.String())
+	case f == p.help || v == "-":
+		return nil
+	case v == "":
+		v = VarName(p.cmd.Prefix, f.Name)
 	}
+	return names(v)
 }
 
-// failure is a value a flag refused.
-type failure struct {
-	src *sourced
-	raw string
-	err error
-}
+// resolver gives a flag not on the command line the value of its
+// environment variable, and records which variable that was.
+type resolver struct{ p *parser }
 
-// message says what was wrong with the refused value, naming it as given.
-func (f failure) message() error {
-	where := "--" + f.src.flag.Name + " " + quote(f.raw)
-	if v := f.src.variable; v != "" {
-		where = v + "=" + quote(f.raw) + " (for --" + f.src.flag.Name + ")"
-	}
-	return fmt.Errorf("%s: %s", where, want(f.src, f.err))
-}
+func (resolver) Validate(*kong.Application) error { return nil }
 
-// rangeInUsage finds a range such as "1..1000" or "1..2^63" in a flag's
-// usage text.
-var rangeInUsage = regexp.MustCompile(`(2\^[0-9]+|-?[0-9][0-9_]*)\.\.(2\^[0-9]+|-?[0-9][0-9_]*)`)
-
-// want says what a flag of s's kind accepts, with the range its usage text
-// gives, if any.
-func want(s *sourced, err error) string {
-	span := ""
-	if m := rangeInUsage.FindStringSubmatch(s.flag.Usage); m != nil {
-		span = " from " + m[1] + " to " + m[2]
-	}
-	switch s.Get().(type) {
-	case int, int64:
-		return "want a whole number" + span
-	case uint, uint64:
-		if span == "" {
-			span = ", 0 or more"
+func (r resolver) Resolve(_ *kong.Context, _ *kong.Path, f *kong.Flag) (any, error) {
+	for _, name := range r.p.variables(f) {
+		if v := r.p.getenv(name); v != "" {
+			r.p.set[f.Value] = setting{variable: name, raw: v}
+			return v, nil
 		}
-		return "want a whole number" + span
-	case float64:
-		return "want a number" + span
-	case bool:
-		return "want true or false"
-	case time.Duration:
-		return "want a duration such as 500ms, 30s, 5m or 1h30m"
-	default:
-		return err.Error()
 	}
+	return nil, nil
 }
 
-// rewordParseError rewrites the flag package's own messages, which name flags
-// with one dash, into the words of the command cmd.
-func rewordParseError(err error, cmd string) error {
-	msg := err.Error()
-	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
-		return &unknownFlag{name: strings.TrimLeft(name, "-"), cmd: cmd}
+// usage returns err, an error of kong's while parsing, as a UsageError with
+// the message of a refused value when it is one.
+func (p *parser) usage(err error) error {
+	var bad *badValue
+	switch {
+	case errors.As(err, &bad) && bad.ofDefault:
+		return fmt.Errorf("cli: %s: %w", p.cmd.Name, bad)
+	case errors.As(err, &bad):
+		return &UsageError{Err: bad}
 	}
-	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
-		return fmt.Errorf("--%s needs a value", strings.TrimLeft(name, "-"))
-	}
-	return err
+	return &UsageError{Err: err}
 }
 
-// unknownFlag is Parse's error for a flag the command does not have.
-type unknownFlag struct{ name, cmd string }
+// given reports whether the switch f was given on the command line.
+func given(ctx *kong.Context, f *kong.Flag) bool {
+	for _, path := range ctx.Path {
+		if f != nil && path.Flag == f {
+			v := ctx.Value(path)
+			return v.IsValid() && v.Kind() == reflect.Bool && v.Bool()
+		}
+	}
+	return false
+}
 
-func (e *unknownFlag) Error() string {
-	return fmt.Sprintf("unknown flag --%s (see %s -h)", e.name, e.cmd)
+// selected returns the subcommand of ctx, or nil for the command itself
+// (also when that is a hidden default subcommand, which holds the flags
+// that only the command itself takes).
+func selected(ctx *kong.Context) *kong.Node {
+	n := ctx.Selected()
+	if n == nil || n.Hidden {
+		return nil
+	}
+	return n
+}
+
+// flagNamed returns the flag of flags named name, or nil.
+func flagNamed(flags []*kong.Flag, name string) *kong.Flag {
+	for _, f := range flags {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
 }
 
 // quote returns v as is when it reads unambiguously in a message, and

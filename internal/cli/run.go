@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -29,7 +28,7 @@ func Run(ctx context.Context, name string, run RunFunc, args []string, getenv fu
 	err := run(ctx, args, getenv, stdout, stderr)
 	code := ExitCode(err)
 	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
+	case err == nil, errors.Is(err, ErrHelp):
 	case errors.Is(err, ErrVersion):
 		fmt.Fprintln(stdout, Version(name))
 	case LogFormat(args, getenv) == "json" && !refusesLogFormat(err):

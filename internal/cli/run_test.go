@@ -86,7 +86,7 @@ func TestRunReportsTheError(t *testing.T) {
 
 func TestRunQuietOnSuccessAndHelp(t *testing.T) {
 	t.Parallel()
-	for _, err := range []error{nil, flagErrHelp()} {
+	for _, err := range []error{nil, cli.ErrHelp} {
 		var stdout, stderr bytes.Buffer
 		code := cli.Run(context.Background(), "testcmd", func(context.Context, []string, func(string) string, io.Writer, io.Writer) error { return err },
 			[]string{"--log-format", "json"}, getenv(nil), &stdout, &stderr)
@@ -101,13 +101,20 @@ func TestRunQuietOnSuccessAndHelp(t *testing.T) {
 func TestRunRefusedLogFormatIsText(t *testing.T) {
 	t.Parallel()
 	parseOnly := func(withLogFormat bool) cli.RunFunc {
-		return func(_ context.Context, args []string, getenv func(string) string, _, _ io.Writer) error {
-			fs := cli.NewFlagSet("testcmd", "BQ_")
-			fs.Int("count", 1, "how many")
-			if withLogFormat {
-				fs.String("log-format", "text", "text or json")
+		return func(_ context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+			var without struct {
+				Count int `name:"count" default:"1" help:"how many"`
 			}
-			return fs.Parse(args, getenv)
+			var with struct {
+				Count int         `name:"count" default:"1" help:"how many"`
+				Log   cli.Logging `embed:""`
+			}
+			grammar := any(&without)
+			if withLogFormat {
+				grammar = &with
+			}
+			_, err := cli.Parse(cli.Command{Name: "testcmd", Prefix: "BQ_"}, grammar, args, getenv, stdout)
+			return err
 		}
 	}
 	var stdout, stderr bytes.Buffer

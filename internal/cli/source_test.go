@@ -4,8 +4,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"bitqueue/internal/cli"
 )
 
 func TestSource(t *testing.T) {
@@ -23,28 +21,32 @@ func TestSource(t *testing.T) {
 		{"the flag wins over the environment", []string{"--count", "3"}, map[string]string{"BQ_COUNT": "0"}, "count", "--count 3"},
 		{"the default", nil, nil, "count", "--count 10"},
 		{"a duration as written", []string{"--timeout", "90s"}, nil, "timeout", "--timeout 90s"},
-		{"a default duration", nil, nil, "timeout", "--timeout 1m0s"},
+		{"a default duration", nil, nil, "timeout", "--timeout 1m"},
 		{"an empty value is quoted", []string{"--redis="}, nil, "redis", `--redis ""`},
 		{"a value with a space is quoted", nil, map[string]string{"BQ_REDIS": "a b"}, "redis", `BQ_REDIS="a b"`},
 		{"a value with a leading dash is quoted", []string{"--name", "-x"}, nil, "name", `--name "-x"`},
 		{"a URL is not quoted", []string{"--redis", "redis://u@h:1/0"}, nil, "redis", "--redis redis://u@h:1/0"},
 		{"a flag without a variable", []string{"--name", "run-1"}, nil, "name", "--name run-1"},
+		{"a switch given plain", []string{"--verbose"}, nil, "verbose", "--verbose"},
+		{"a switch given a value", []string{"--verbose=false"}, nil, "verbose", "--verbose false"},
+		{"a switch from the environment", nil, map[string]string{"BQ_VERBOSE": "true"}, "verbose", "BQ_VERBOSE=true"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fs, _ := newFlags()
-			require.NoError(t, cli.Parse(fs, tt.args, getenv(tt.vars), env))
-			require.Equal(t, tt.want, cli.Source(fs, tt.flag))
+			_, p, err := parse(t, tt.args, tt.vars)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, p.Source(tt.flag))
 		})
 	}
 }
 
 func TestSourceUnknownFlagPanics(t *testing.T) {
 	t.Parallel()
-	fs, _ := newFlags()
-	require.NoError(t, cli.Parse(fs, nil, getenv(nil), env))
-	require.Panics(t, func() { cli.Source(fs, "nope") })
+	_, p, err := parse(t, nil, nil)
+	require.NoError(t, err)
+	require.Panics(t, func() { p.Source("nope") })
+	require.Panics(t, func() { p.Given("nope") })
 }
 
 // TestOrigin checks that Origin names where a value came from without the
@@ -65,12 +67,25 @@ func TestOrigin(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fs, _ := newFlags()
-			require.NoError(t, cli.Parse(fs, tt.args, getenv(tt.vars), env))
-			require.Equal(t, tt.want, cli.Origin(fs, "redis"))
+			_, p, err := parse(t, tt.args, tt.vars)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, p.Origin("redis"))
 		})
 	}
-	fs, _ := newFlags()
-	require.NoError(t, cli.Parse(fs, nil, getenv(nil), env))
-	require.Panics(t, func() { cli.Origin(fs, "nope") })
+	_, p, err := parse(t, nil, nil)
+	require.NoError(t, err)
+	require.Panics(t, func() { p.Origin("nope") })
+}
+
+// TestGiven checks that Given tells a flag given, by flag or by variable,
+// from one left to its default, even when given its default's value.
+func TestGiven(t *testing.T) {
+	t.Parallel()
+	_, p, err := parse(t, []string{"--count", "10"}, map[string]string{"BQ_TIMEOUT": "1m"})
+	require.NoError(t, err)
+	require.True(t, p.Given("count"))
+	require.True(t, p.Given("timeout"))
+	require.False(t, p.Given("redis"))
+	require.False(t, p.Given("verbose"))
+	require.Empty(t, p.Command)
 }

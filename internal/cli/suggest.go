@@ -1,41 +1,18 @@
 package cli
 
 import (
-	"errors"
-	"fmt"
 	"strings"
 )
 
-// argError is Parse's error for an argument that is no flag, when the
-// command takes none.
-type argError struct{ arg string }
-
-func (e *argError) Error() string { return fmt.Sprintf("unexpected argument %q", e.arg) }
-
-// DidYouMean returns err, a command's error from Parse, turned into
-// `unknown command "stauts" (did you mean status?)` when err is about an
-// unexpected argument spelled nearly like one of the command's subcommands
-// (a letter missing, extra, wrong or two swapped; two for names of six
-// letters or more; or the start of one); other errors come back as they
-// are.
-func DidYouMean(err error, commands ...string) error {
-	var ae *argError
-	if !errors.As(err, &ae) {
-		return err
-	}
-	if c, ok := closest(ae.arg, commands); ok {
-		return Usagef("unknown command %q (did you mean %s?)", ae.arg, c)
-	}
-	return err
-}
-
-// closest returns the command that word is a likely misspelling of.
+// closest returns the command that word is a likely misspelling of: a
+// letter missing, extra, wrong or two swapped (two such for names of six
+// letters or more), or the start of one.
 func closest(word string, commands []string) (string, bool) {
 	w := strings.ToLower(word)
 	best, bestDist := "", -1
 	for _, c := range commands {
 		if word == c {
-			return "", false // the command itself, after "--": an argument
+			return "", false
 		}
 		d := distance(w, c)
 		limit := 1

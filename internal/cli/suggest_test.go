@@ -1,7 +1,7 @@
 package cli_test
 
 import (
-	"flag"
+	"io"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -9,9 +9,18 @@ import (
 	"bitqueue/internal/cli"
 )
 
+// commands is a command with the producer's subcommands.
+type commands struct {
+	Main    config   `cmd:"" default:"withargs" hidden:""`
+	Status  struct{} `cmd:"" help:"s"`
+	Requeue struct{} `cmd:"" help:"r"`
+	Results struct{} `cmd:"" help:"r"`
+	List    struct{} `cmd:"" help:"l"`
+	Delete  struct{} `cmd:"" help:"d"`
+}
+
 func TestDidYouMean(t *testing.T) {
 	t.Parallel()
-	commands := []string{"status", "requeue", "results", "list", "delete"}
 	tests := []struct {
 		args []string
 		want string
@@ -34,26 +43,13 @@ func TestDidYouMean(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.args[len(tt.args)-1], func(t *testing.T) {
 			t.Parallel()
-			fs, _ := newFlags()
-			err := cli.DidYouMean(cli.Parse(fs, tt.args, getenv(nil), env), commands...)
+			_, err := cli.Parse(testCmd, &commands{}, tt.args, getenv(nil), io.Discard)
 			require.EqualError(t, err, tt.want)
 			require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
 		})
 	}
-	fs, _ := newFlags()
-	err := cli.DidYouMean(cli.Parse(fs, []string{"-bogus"}, getenv(nil), env), commands...)
+	_, err := cli.Parse(testCmd, &commands{}, []string{"-bogus"}, getenv(nil), io.Discard)
 	require.EqualError(t, err, "unknown flag --bogus (see test -h)", "other errors unchanged")
-	require.NoError(t, cli.DidYouMean(nil, commands...))
-}
-
-// TestFlagSetSuggestsItsCommands checks that a FlagSet suggests the
-// subcommands it lists.
-func TestFlagSetSuggestsItsCommands(t *testing.T) {
-	t.Parallel()
-	fs := cli.NewFlagSet("worker", "BQ_")
-	fs.Command("probe", "ask a worker whether it is ready")
-	fs.Int("concurrency", 8, "batches at once")
-	require.EqualError(t, fs.Parse([]string{"prob"}, getenv(nil)), `unknown command "prob" (did you mean probe?)`)
-	require.EqualError(t, fs.Parse([]string{"extra"}, getenv(nil)), `unexpected argument "extra"`)
-	require.ErrorIs(t, fs.Parse([]string{"-h"}, getenv(nil)), flag.ErrHelp)
+	_, err = cli.Parse(testCmd, &config{}, []string{"stauts"}, getenv(nil), io.Discard)
+	require.EqualError(t, err, `unexpected argument "stauts"`, "a command without subcommands suggests none")
 }

@@ -24,13 +24,14 @@ func TestVersion(t *testing.T) {
 func TestParseVersion(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"--version"}, {"-version"}, {"--count", "3", "--version"}} {
-		fs, _ := newFlags()
-		err := cli.Parse(fs, args, getenv(map[string]string{"BQ_COUNT": "bad"}), env)
+		_, _, err := parse(t, args, map[string]string{"BQ_COUNT": "bad"})
 		require.ErrorIs(t, err, cli.ErrVersion, "%v", args)
 		require.Equal(t, cli.ExitOK, cli.ExitCode(err))
 	}
-	fs, _ := newFlags()
-	require.NoError(t, cli.Parse(fs, []string{"--version=false"}, getenv(nil), env))
+	_, _, err := parse(t, []string{"--version=false"}, nil)
+	require.NoError(t, err)
+	_, _, err = parse(t, nil, map[string]string{"BQ_VERSION": "true", "BITQUEUE_VERSION": "true"})
+	require.NoError(t, err, "--version has no variable")
 }
 
 // TestRunVersion checks that a command gets --version by parsing with cli:
@@ -38,8 +39,8 @@ func TestParseVersion(t *testing.T) {
 func TestRunVersion(t *testing.T) {
 	t.Parallel()
 	run := func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-		fs, _ := newFlags()
-		return cli.Parse(fs, args, getenv, env)
+		_, err := cli.Parse(testCmd, &config{}, args, getenv, stdout)
+		return err
 	}
 	var stdout, stderr bytes.Buffer
 	code := cli.Run(context.Background(), "testcmd", run, []string{"--version"}, getenv(nil), &stdout, &stderr)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/cli"
 	"bitqueue/internal/redisconn"
 	"bitqueue/redistest"
 )
@@ -43,7 +44,7 @@ func TestCredentials(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			opts := redisconn.OptionsFromEnv(func(k string) string { return tt.env[k] })
+			opts := cli.Redis{}.Options(func(k string) string { return tt.env[k] })
 			c, err := redisconn.OpenWith(tt.url, opts)
 			require.NoError(t, err)
 			t.Cleanup(func() { c.Close() })
@@ -64,16 +65,4 @@ func TestCredentials(t *testing.T) {
 			require.NotContains(t, err.Error(), userPassword)
 		})
 	}
-}
-
-func TestOptionsFromEnv(t *testing.T) {
-	t.Parallel()
-	env := map[string]string{"REDIS_PASSWORD": "a", "REDIS_SENTINEL_PASSWORD": "b", "REDIS_URL": "c"}
-	got := redisconn.OptionsFromEnv(func(k string) string { return env[k] })
-	require.Equal(t, redisconn.Options{Password: "a", SentinelPassword: "b"}, got)
-	require.Equal(t, redisconn.Options{}, redisconn.OptionsFromEnv(func(string) string { return "" }))
-
-	both := map[string]string{"REDIS_PASSWORD": "old", "BITQUEUE_REDIS_PASSWORD": "new", "REDIS_SENTINEL_PASSWORD": "s-old", "BITQUEUE_REDIS_SENTINEL_PASSWORD": ""}
-	got = redisconn.OptionsFromEnv(func(k string) string { return both[k] })
-	require.Equal(t, redisconn.Options{Password: "new", SentinelPassword: "s-old"}, got, "the BITQUEUE_ name wins; an empty one counts as unset")
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/url"
@@ -15,33 +14,17 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Environment variables that hold secrets. They are read by the commands, not
-// by flags, so that no password shows in a process listing. Each has an
-// older name without the BITQUEUE_ prefix that still works; when both are
-// set, the BITQUEUE_ one wins.
-const (
-	// EnvPassword holds the Redis password used when the URL carries none.
-	EnvPassword = "BITQUEUE_REDIS_PASSWORD"
-	// EnvSentinelPassword holds the password of the sentinels of a
-	// redis-sentinel:// URL.
-	EnvSentinelPassword = "BITQUEUE_REDIS_SENTINEL_PASSWORD"
-
-	// EnvPasswordAlias is the older name of EnvPassword.
-	EnvPasswordAlias = "REDIS_PASSWORD"
-	// EnvSentinelPasswordAlias is the older name of EnvSentinelPassword.
-	EnvSentinelPasswordAlias = "REDIS_SENTINEL_PASSWORD"
-)
-
 // Options are the connection settings that do not come from the URL.
 type Options struct {
 	// PoolSize, when positive, raises the connection pool (per node) to at
 	// least that size.
 	PoolSize int
-	// Password authenticates to Redis when the URL has no password
-	// (REDIS_PASSWORD). The URL's user name, if any, goes with it.
+	// Password authenticates to Redis when the URL has no password (the
+	// commands read it from BITQUEUE_REDIS_PASSWORD, see cli.Redis). The
+	// URL's user name, if any, goes with it.
 	Password string
 	// SentinelPassword authenticates to the sentinels of a redis-sentinel://
-	// URL (REDIS_SENTINEL_PASSWORD); empty when they need none.
+	// URL (BITQUEUE_REDIS_SENTINEL_PASSWORD); empty when they need none.
 	SentinelPassword string
 	// CAFile names a PEM file of CA certificates to trust, besides the
 	// system's, for the server certificate of a rediss:// URL (--redis-ca).
@@ -49,45 +32,6 @@ type Options struct {
 	// ServerName, when set, is the name the server certificate must hold,
 	// instead of the URL's host (--redis-tls-server-name).
 	ServerName string
-}
-
-// Environment variables of the TLS flags (see AddFlags).
-const (
-	EnvCA         = "BITQUEUE_REDIS_CA"
-	EnvServerName = "BITQUEUE_REDIS_TLS_SERVER_NAME"
-)
-
-// AddFlags adds the TLS settings, --redis-ca and --redis-tls-server-name, to
-// fs. Their environment variables are EnvCA and EnvServerName.
-func (o *Options) AddFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.CAFile, "redis-ca", "", "PEM `file` of CA certificates to trust, besides the system's, for a rediss:// server's certificate")
-	fs.StringVar(&o.ServerName, "redis-tls-server-name", "", "`name` the rediss:// server's certificate must hold (default: the URL's host)")
-}
-
-// ReadSecrets sets o's passwords from EnvPassword and EnvSentinelPassword
-// (or their older names), which have no flags so that no password shows in
-// a process listing.
-func (o *Options) ReadSecrets(getenv func(string) string) {
-	env := OptionsFromEnv(getenv)
-	o.Password, o.SentinelPassword = env.Password, env.SentinelPassword
-}
-
-// OptionsFromEnv returns Options with the passwords read from EnvPassword
-// and EnvSentinelPassword, or from their older names REDIS_PASSWORD and
-// REDIS_SENTINEL_PASSWORD when the BITQUEUE_ ones are unset or empty.
-func OptionsFromEnv(getenv func(string) string) Options {
-	first := func(names ...string) string {
-		for _, n := range names {
-			if v := getenv(n); v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	return Options{
-		Password:         first(EnvPassword, EnvPasswordAlias),
-		SentinelPassword: first(EnvSentinelPassword, EnvSentinelPasswordAlias),
-	}
 }
 
 // OpenWith returns a client for rawURL, which is one of

@@ -12,9 +12,6 @@ import (
 	"bitqueue/internal/logging"
 )
 
-// URLHelp is the help of every command's --redis flag.
-const URLHelp = "Redis `URL`: redis://[user:password@]host:port/db, rediss://…, redis-sentinel://host:port[,…][/db]?master=NAME or redis-cluster://host:port[,…]; rediss-sentinel:// and rediss-cluster:// over TLS (password: in the URL or $BITQUEUE_REDIS_PASSWORD)"
-
 // Setup is what a command needs to reach Redis and to log: the same four
 // steps in every command (a logger, go-redis's log lines routed to it, a
 // client, a wait for Redis to answer), each a method, Start all of them.
