@@ -22,7 +22,7 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
 	err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &out, &out)
-	require.ErrorIs(t, err, flag.ErrHelp)
+	require.ErrorIs(t, err, cli.ErrHelp)
 	path := filepath.Join("testdata", "help.golden")
 	if *update {
 		require.NoError(t, os.MkdirAll("testdata", 0o755))

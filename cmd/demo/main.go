@@ -4,13 +4,9 @@
 package main
 
 import (
-	"bitqueue/internal/base"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -19,6 +15,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
 	"bitqueue/internal/redisconn"
@@ -34,58 +31,6 @@ type config struct {
 	batchSize        int
 	bin              string
 	redisURL         string
-}
-
-// newFlags declares the demo's flags, each with its environment variable
-// (BITQUEUE_DEMO_ and its name) and its group in the help.
-func newFlags(c *config) *cli.FlagSet {
-	fs := cli.NewFlagSet("demo", "BITQUEUE_DEMO_")
-	fs.Synopsis = []string{"demo [flags]"}
-	fs.Group("Input")
-	fs.Uint64Var(&c.count, "count", 1_000_000, "random integers to convert, 1..100000000")
-	fs.Uint64Var(&c.max, "max", 1<<20, "integers are drawn from [0, max), max in 1..2^63")
-	fs.Uint64Var(&c.seed, "seed", 1, "seed of the random integers")
-	fs.IntVar(&c.batchSize, "batch-size", 1000, fmt.Sprintf("integers per batch, 1..%d", base.MaxBatch))
-	fs.Group("Fleet")
-	fs.IntVar(&c.workers, "workers", 2, "worker processes to start, 1..64")
-	fs.StringVar(&c.bin, "bin", "", "`dir`ectory holding the worker and producer binaries (default: beside this one)")
-	fs.Group("Redis")
-	fs.StringVar(&c.redisURL, "redis", "", "use the Redis at this `URL` instead of an embedded one")
-	fs.Examples = []string{
-		"demo",
-		"demo --count 100000 --workers 4",
-		"demo --redis redis://127.0.0.1:6379/0",
-	}
-	return fs
-}
-
-func parse(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
-	var c config
-	fs := newFlags(&c)
-	if err := fs.Parse(args, getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.PrintUsage(stdout)
-		}
-		return c, err
-	}
-	switch {
-	case c.count < 1 || c.count > 100_000_000:
-		return c, cli.Usagef("%s out of range [1, 100000000]", fs.Source("count"))
-	case c.max < 1 || c.max > 1<<63:
-		return c, cli.Usagef("%s out of range [1, 2^63]", fs.Source("max"))
-	case c.workers < 1 || c.workers > 64:
-		return c, cli.Usagef("%s out of range [1, 64]", fs.Source("workers"))
-	case c.batchSize < 1 || c.batchSize > base.MaxBatch:
-		return c, cli.Usagef("%s out of range [1, %d]", fs.Source("batch-size"), base.MaxBatch)
-	}
-	if c.bin == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return c, err
-		}
-		c.bin = filepath.Dir(exe)
-	}
-	return c, nil
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

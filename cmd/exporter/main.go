@@ -6,13 +6,8 @@
 package main
 
 import (
-	"bitqueue/internal/base"
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
-	"net"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -27,18 +22,6 @@ func main() { cli.Main("exporter", run) }
 // otherwise: beside workers on one host, away from their ports.
 const DefaultHTTPAddr = ":9101"
 
-var env = map[string]string{
-	"redis":                 "REDIS_URL",
-	"queue":                 "BITQUEUE_QUEUE",
-	"shards":                "BITQUEUE_SHARDS",
-	"http-addr":             "BITQUEUE_HTTP_ADDR",
-	"inspect-timeout":       "BITQUEUE_INSPECT_TIMEOUT",
-	"log-format":            "BITQUEUE_LOG_FORMAT",
-	"log-level":             "BITQUEUE_LOG_LEVEL",
-	"redis-ca":              redisconn.EnvCA,
-	"redis-tls-server-name": redisconn.EnvServerName,
-}
-
 type config struct {
 	redisURL       string
 	redisFrom      string // where --redis came from, for messages: the URL may hold a password
@@ -49,46 +32,6 @@ type config struct {
 	inspectTimeout time.Duration
 	logFormat      string
 	logLevel       string
-}
-
-func parse(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
-	var c config
-	var queues string
-	fs := flag.NewFlagSet("exporter", flag.ContinueOnError)
-	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, redisconn.URLHelp)
-	c.redisOpts.AddFlags(fs)
-	fs.StringVar(&queues, "queue", "bits", "queue to report on (comma-separated for several), as given to the workers")
-	fs.IntVar(&c.shards, "shards", 1, fmt.Sprintf("report on each queue's shards, <queue>-0 … <queue>-(N-1), as the workers' --shards, 1..%d", base.MaxShards))
-	fs.StringVar(&c.httpAddr, "http-addr", DefaultHTTPAddr, "serve /healthz and /metrics on this host:port (port 0: a free one, logged)")
-	fs.DurationVar(&c.inspectTimeout, "inspect-timeout", 5*time.Second, "how long one scrape waits for Redis before reporting bitqueue_queue_inspect_success 0, 100ms..1m")
-	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	if err := cli.Parse(fs, args, getenv, env); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			cli.PrintUsage(stdout, fs, "exporter [flags]", env)
-		}
-		return c, err
-	}
-	c.redisOpts.ReadSecrets(getenv)
-	c.redisFrom = cli.Origin(fs, "redis")
-	if err := base.CheckShards(c.shards); err != nil {
-		return c, &cli.UsageError{Err: err}
-	}
-	names, err := cli.QueueList(queues, cli.Source(fs, "queue"))
-	if err != nil {
-		return c, err
-	}
-	for _, q := range names {
-		c.queues = append(c.queues, base.Queues(q, c.shards)...)
-	}
-	switch {
-	case c.inspectTimeout < 100*time.Millisecond || c.inspectTimeout > time.Minute:
-		return c, cli.Usagef("--inspect-timeout %s out of range [100ms, 1m]", c.inspectTimeout)
-	}
-	if _, port, err := net.SplitHostPort(c.httpAddr); err != nil || port == "" {
-		return c, cli.Usagef("--http-addr %q: want host:port or :port", c.httpAddr)
-	}
-	return c, nil
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

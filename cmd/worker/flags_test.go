@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"strings"
 	"testing"
@@ -55,14 +54,18 @@ func TestParseNamesTheValue(t *testing.T) {
 // working.
 func TestEveryFlagHasAVariable(t *testing.T) {
 	t.Parallel()
-	var c config
-	var queues string
-	fs := newFlags(&c, &queues)
-	vars := fs.Vars()
-	fs.VisitAll(func(f *flag.Flag) {
-		require.Contains(t, vars, f.Name, "--%s has no variable", f.Name)
-		require.True(t, strings.HasPrefix(vars[f.Name], "BITQUEUE_"), vars[f.Name])
-	})
+	vars := map[string]string{}
+	for _, sub := range []string{"", "probe"} {
+		docs, err := cli.Flags(command, &flags{}, sub)
+		require.NoError(t, err)
+		for _, d := range docs {
+			require.NotEmpty(t, d.Variables, "--%s has no variable", d.Name)
+			require.True(t, strings.HasPrefix(d.Variables[0], "BITQUEUE_"), d.Variables[0])
+			if sub == "" {
+				vars[d.Name] = d.Variables[0]
+			}
+		}
+	}
 	for name, variable := range map[string]string{
 		"redis": "BITQUEUE_REDIS_URL", "redis-wait": "BITQUEUE_REDIS_WAIT", "queue": "BITQUEUE_QUEUE",
 		"concurrency": "BITQUEUE_CONCURRENCY", "cache-bits": "BITQUEUE_CACHE_BITS", "result-ttl": "BITQUEUE_RESULT_TTL",
@@ -120,6 +123,16 @@ func TestProbeAfterFlags(t *testing.T) {
 	require.EqualError(t, err, "--timeout 0s must be positive")
 	err = run(context.Background(), []string{"probe"}, func(k string) string { return map[string]string{"BITQUEUE_PROBE_TIMEOUT": "0s"}[k] }, io.Discard, io.Discard)
 	require.EqualError(t, err, "BITQUEUE_PROBE_TIMEOUT=0s must be positive")
+	// The worker's own flags are not probe's, before it or after it.
+	for _, args := range [][]string{{"--concurrency", "2", "probe"}, {"probe", "--concurrency", "2"}} {
+		err = run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard)
+		require.EqualError(t, err, "unknown flag --concurrency (see worker probe -h)", "%v", args)
+	}
+	// A value spelled like the subcommand is a value: no --flag=value needed.
+	c, err := parse([]string{"--queue", "probe"}, func(string) string { return "" }, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, []string{"probe"}, c.queues)
+	require.Nil(t, c.probe)
 }
 
 // TestJSONLogsToTheLastLine runs the worker through cli.Run, as main does,

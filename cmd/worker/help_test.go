@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"bitqueue/internal/cli"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -33,7 +35,7 @@ func TestHelp(t *testing.T) {
 			t.Parallel()
 			var out bytes.Buffer
 			err := run(context.Background(), tt.args, func(string) string { return "" }, &out, &out)
-			require.ErrorIs(t, err, flag.ErrHelp)
+			require.ErrorIs(t, err, cli.ErrHelp)
 			path := filepath.Join("testdata", tt.golden)
 			if *update && tt.writes {
 				require.NoError(t, os.MkdirAll("testdata", 0o755))

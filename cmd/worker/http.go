@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,7 +16,6 @@ import (
 
 	"bitqueue/internal/cli"
 	"bitqueue/internal/health"
-	"bitqueue/internal/logging"
 	"bitqueue/internal/metrics"
 )
 
@@ -138,45 +135,12 @@ func startOps(addr, from string, hs *health.State, reg *prometheus.Registry, log
 // probe is `worker probe`: it asks a worker's HTTP server whether it is ready
 // (or alive, with --url …/healthz) and exits 0 when the answer is 200, 1
 // otherwise. Container images without a shell use it as their healthcheck.
-func probe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := cli.NewFlagSet("worker probe", "BITQUEUE_PROBE_")
-	fs.Synopsis = []string{"worker probe [--url URL] [--timeout D]"}
-	fs.Group("Probe")
-	url := fs.String("url", "http://127.0.0.1:8080/readyz", "`URL` to GET; 200 means healthy")
-	timeout := fs.Duration("timeout", 2*time.Second, "give up after this long")
-	// The worker's logging flags, so that `worker --log-format json probe`
-	// is what BITQUEUE_LOG_FORMAT=json already was: probe's one line of
-	// error, if any, in JSON (cli.Run writes it).
-	fs.Group("Logging")
-	logFormat := fs.String("log-format", "text", "`format` of probe's error line, if any: text or json")
-	fs.Env("log-format", cli.LogFormatVar)
-	logLevel := fs.String("log-level", "info", "log `level`, debug, info, warn or error: no effect, since probe logs nothing but its error line (accepted like the worker's --log-level)")
-	fs.Env("log-level", "BITQUEUE_LOG_LEVEL")
-	fs.Examples = []string{
-		"worker probe --url http://127.0.0.1:8081/healthz",
-		"# flags may also come before probe",
-		"worker --timeout 5s probe",
-	}
-	if err := fs.Parse(args, getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.PrintUsage(stdout)
-		}
-		return err
-	}
-	if *timeout <= 0 {
-		return cli.Usagef("%s must be positive", fs.Source("timeout"))
-	}
-	if *logFormat != "text" && *logFormat != "json" {
-		return cli.Usagef("%s: want text or json", fs.Source("log-format"))
-	}
-	if _, err := logging.New(io.Discard, *logFormat, *logLevel); err != nil {
-		return cli.Usagef("%s: want debug, info, warn or error", fs.Source("log-level"))
-	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+func probe(ctx context.Context, c probeConfig, stdout io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
 	if err != nil {
-		return cli.Usagef("%s: %v", fs.Source("url"), err)
+		return cli.Usagef("%s: %v", c.urlFrom, err)
 	}
 	resp, err := (&http.Client{}).Do(req)
 	if err != nil {
@@ -185,8 +149,8 @@ func probe(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s: %s", *url, resp.Status, strings.TrimSpace(string(body)))
+		return fmt.Errorf("%s: %s: %s", c.url, resp.Status, strings.TrimSpace(string(body)))
 	}
-	fmt.Fprintf(stdout, "%s: %s\n", *url, strings.TrimSpace(string(body)))
+	fmt.Fprintf(stdout, "%s: %s\n", c.url, strings.TrimSpace(string(body)))
 	return nil
 }

@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"bitqueue/internal/base"
 	"bitqueue/internal/cache"
 	"bitqueue/internal/cli"
 	"bitqueue/internal/logging"
@@ -29,56 +27,34 @@ import (
 func main() { cli.Main("slowworker", run) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var (
-		redisURL, queue, prefix, slowSeqs, logLevel string
-		concurrency                                 int
-		delay, shutdownTimeout                      time.Duration
-	)
-	fs := flag.NewFlagSet("slowworker", flag.ContinueOnError)
-	fs.StringVar(&redisURL, "redis", redisconn.DefaultURL, "Redis URL")
-	fs.StringVar(&queue, "queue", "bits", "queue to pull batches from")
-	fs.StringVar(&prefix, "prefix", base.DefaultPrefix, "root of the result keys")
-	fs.IntVar(&concurrency, "concurrency", 4, "batches processed at once")
-	fs.DurationVar(&delay, "delay", time.Second, "how long each slow batch stalls before it is converted (it gives up early when its context ends)")
-	fs.StringVar(&slowSeqs, "slow-seqs", "", "comma-separated batch numbers that stall (empty: every batch)")
-	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 5*time.Second, "on SIGTERM, how long in-flight batches may finish")
-	fs.StringVar(&logLevel, "log-level", "info", "log level")
-	if err := cli.Parse(fs, args, getenv, nil); err != nil {
+	f, slow, err := parse(args, getenv, stdout)
+	if err != nil {
 		return err
 	}
-	slow := map[uint64]bool{}
-	for s := range strings.SplitSeq(slowSeqs, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			return cli.Usagef("--slow-seqs: %q is not a batch number", s)
-		}
-		slow[n] = true
-	}
-	log, err := logging.New(stderr, "text", logLevel)
+	log, err := logging.New(stderr, f.Log.Format, f.Log.Level)
 	if err != nil {
 		return &cli.UsageError{Err: err}
 	}
-	rdb, err := redisconn.Open(redisURL, concurrency+10)
+	opts := f.Redis.Options(getenv)
+	opts.PoolSize = f.Concurrency + 10
+	rdb, err := redisconn.OpenWith(f.Redis.URL, opts)
 	if err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	defer rdb.Close()
 
-	store := &results.Store{Client: rdb, Prefix: prefix}
+	store := &results.Store{Client: rdb, Prefix: f.Prefix.Prefix}
 	hook := worker.HookFunc[*cache.Cache](func(context.Context) (*cache.Cache, error) {
 		c, _, err := cache.Build(16)
 		return c, err
 	})
 	return worker.Serve(ctx, worker.Config{
 		Redis:           rdb,
-		RedisURL:        redisURL,
+		RedisURL:        f.Redis.URL,
 		RedisWait:       30 * time.Second,
-		Queues:          []string{queue},
-		Concurrency:     concurrency,
-		ShutdownTimeout: shutdownTimeout,
+		Queues:          []string{f.Queue},
+		Concurrency:     f.Concurrency,
+		ShutdownTimeout: f.ShutdownTimeout,
 		PollInterval:    10 * time.Millisecond,
 		Logger:          log,
 	}, hook, func(c *cache.Cache) asynq.Handler {
@@ -88,8 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			if !isSlow(id, slow) {
 				return real.ProcessTask(ctx, t)
 			}
-			log.Info("slow batch started", "task_id", id, "delay", delay)
-			timer := time.NewTimer(delay)
+			log.Info("slow batch started", "task_id", id, "delay", f.Delay)
+			timer := time.NewTimer(f.Delay)
 			defer timer.Stop()
 			select {
 			case <-ctx.Done():
