@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
+	"fmt"
 	"io"
-	"time"
 
 	"github.com/hibiken/asynq"
 
 	"bitqueue/bench/internal/baseline"
-	"bitqueue/internal/base"
 	"bitqueue/internal/cache"
 	"bitqueue/internal/cli"
 	"bitqueue/internal/logging"
@@ -37,52 +34,28 @@ import (
 //     since a trial of a fraction of a second would otherwise measure the
 //     idle sleep of the processors. Its ceiling against the empty handler's
 //     shows what the worker's own set-up costs.
-func runWorker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var (
-		handler, redisURL, queue, prefix, logFormat, logLevel string
-		resultTTL, pollInterval                               time.Duration
-		concurrency                                           int
-	)
-	fs := flag.NewFlagSet("bench worker", flag.ContinueOnError)
-	fs.StringVar(&handler, "handler", "", "empty, shipped or bare")
-	fs.StringVar(&redisURL, "redis", redisconn.DefaultURL, "Redis URL")
-	fs.StringVar(&queue, "queue", "", "queue to serve")
-	fs.StringVar(&prefix, "prefix", base.DefaultPrefix, "root of the result keys")
-	fs.DurationVar(&resultTTL, "result-ttl", base.DefaultTTL, "how long results are kept")
-	// Zero leaves internal/worker's defaults, which are the worker's.
-	fs.IntVar(&concurrency, "concurrency", 0, "tasks processed at once (0: the worker's default)")
-	fs.DurationVar(&pollInterval, "poll-interval", 0, "idle poll interval (0: the worker's default)")
-	fs.StringVar(&logFormat, "log-format", "text", "text or json")
-	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
-	env := map[string]string{}
-	if err := cli.Parse(fs, args, getenv, env); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			cli.PrintUsage(stdout, fs, "bench worker --handler empty|shipped|bare [flags]", env)
-		}
-		return err
-	}
-	if queue == "" {
-		return cli.Usagef("--queue is required")
-	}
-	log, err := logging.New(stderr, logFormat, logLevel)
+//
+// parse has checked f.
+func runWorker(ctx context.Context, f workerFlags, stderr io.Writer) error {
+	log, err := logging.New(stderr, f.Log.Format, f.Log.Level)
 	if err != nil {
 		return &cli.UsageError{Err: err}
 	}
-	if handler == baseline.Bare {
-		return baseline.ServeBare(ctx, redisURL, queue, pollInterval, log)
+	if f.Handler == baseline.Bare {
+		return baseline.ServeBare(ctx, f.Redis, f.Queue, f.PollInterval, log)
 	}
-	rdb, err := redisconn.Open(redisURL, max(concurrency, 8)+10)
+	rdb, err := redisconn.Open(f.Redis, max(f.Concurrency, 8)+10)
 	if err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	defer rdb.Close()
 	cfg := worker.Config{
-		Redis: rdb, RedisURL: redisURL, Queues: []string{queue},
-		Concurrency: concurrency, PollInterval: pollInterval, Logger: log,
+		Redis: rdb, RedisURL: f.Redis, Queues: []string{f.Queue},
+		Concurrency: f.Concurrency, PollInterval: f.PollInterval, Logger: log,
 	}
-	store := &results.Store{Client: rdb, Prefix: prefix, TTL: resultTTL}
+	store := &results.Store{Client: rdb, Prefix: f.Prefix.Prefix, TTL: f.ResultTTL}
 
-	switch handler {
+	switch f.Handler {
 	case baseline.Empty:
 		// The same start-up as the production worker, so the processes
 		// differ only in their handler.
@@ -94,6 +67,6 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 			return &baseline.ShippedHandler{Store: store}
 		})
 	default:
-		return cli.Usagef("--handler %q: want empty, shipped or bare", handler)
+		return fmt.Errorf("--handler %q: no such baseline", f.Handler)
 	}
 }
