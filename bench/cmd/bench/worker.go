@@ -71,16 +71,16 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	if handler == baseline.Bare {
 		return baseline.ServeBare(ctx, redisURL, queue, pollInterval, log)
 	}
-	rdb, err := redisconn.Open(redisURL, max(concurrency, 8)+10)
+	db, err := redisconn.Setup{URL: redisURL, PoolSize: max(concurrency, 8) + 10, Prefix: prefix}.Open()
 	if err != nil {
 		return &cli.UsageError{Err: err}
 	}
-	defer rdb.Close()
+	defer db.Close()
 	cfg := worker.Config{
-		Redis: rdb, RedisURL: redisURL, Queues: []string{queue},
+		RDB: db, RedisURL: redisURL, Queues: []string{queue},
 		Concurrency: concurrency, PollInterval: pollInterval, Logger: log,
 	}
-	store := &results.Store{Client: rdb, Prefix: prefix, TTL: resultTTL}
+	store := &results.Saver{RDB: db, TTL: resultTTL}
 
 	switch handler {
 	case baseline.Empty:

@@ -61,19 +61,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return &cli.UsageError{Err: err}
 	}
-	rdb, err := redisconn.Open(redisURL, concurrency+10)
+	db, err := redisconn.Setup{URL: redisURL, PoolSize: concurrency + 10, Prefix: prefix}.Open()
 	if err != nil {
 		return &cli.UsageError{Err: err}
 	}
-	defer rdb.Close()
+	defer db.Close()
 
-	store := &results.Store{Client: rdb, Prefix: prefix}
+	store := &results.Saver{RDB: db}
 	hook := worker.HookFunc[*cache.Cache](func(context.Context) (*cache.Cache, error) {
 		c, _, err := cache.Build(16)
 		return c, err
 	})
 	return worker.Serve(ctx, worker.Config{
-		Redis:           rdb,
+		RDB:             db,
 		RedisURL:        redisURL,
 		RedisWait:       30 * time.Second,
 		Queues:          []string{queue},
