@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/shard"
+	"bitqueue/internal/rdb"
 	"bitqueue/redistest"
 )
 
@@ -33,7 +33,7 @@ func TestClusterShards(t *testing.T) {
 	var d deployment
 	for range 100 {
 		d = newDeployment("redis-cluster://" + cl.Addrs()).with("REDIS_PASSWORD=" + redisPassword)
-		p, err := shard.Place(ctx, cc, base.Queues(d.queue, shards))
+		p, _, err := rdb.New(cc, "").Place(ctx, base.Queues(d.queue, shards))
 		require.NoError(t, err)
 		if len(p.Idle) == 0 {
 			break

@@ -19,8 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/base"
+	"bitqueue/internal/rdb"
 	"bitqueue/internal/runs"
-	"bitqueue/internal/shard"
 	"bitqueue/redistest"
 )
 
@@ -134,11 +134,11 @@ func startSlowWorker(t *testing.T, e env, args ...string) *proc {
 // queueState returns e's queue state, all zero before the queue exists.
 func queueState(t *testing.T, e env) *asynq.QueueInfo {
 	t.Helper()
-	info, err := shard.QueueInfo(e.inspector(t), e.queue)
+	info, err := rdb.New(e.Client, e.prefix).QueueInfo(e.queue)
 	if err != nil {
 		// The queue may have come into being between QueueInfo's two
 		// questions: ask again.
-		info, err = shard.QueueInfo(e.inspector(t), e.queue)
+		info, err = rdb.New(e.Client, e.prefix).QueueInfo(e.queue)
 	}
 	require.NoError(t, err)
 	return info

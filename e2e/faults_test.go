@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/base"
-	"bitqueue/internal/results"
+	"bitqueue/internal/rdb"
 	"bitqueue/internal/runs"
 	"bitqueue/redistest"
 )
@@ -387,16 +387,15 @@ func TestFaultRedisKilled(t *testing.T) {
 // have a task in the queue, in any state.
 func survivors(t *testing.T, e env, runID string, batches int) (done, queued map[int]bool) {
 	t.Helper()
-	store := &results.Store{Client: e.Client, Prefix: e.prefix}
 	seqs := make([]uint64, batches)
 	for i := range seqs {
 		seqs[i] = uint64(i)
 	}
-	exist, err := store.Exist(context.Background(), runID, seqs)
+	left, err := rdb.New(e.Client, e.prefix).Lifetimes(context.Background(), runID, seqs)
 	require.NoError(t, err)
 	done = map[int]bool{}
-	for i, ok := range exist {
-		if ok {
+	for i, d := range left {
+		if d != rdb.Missing {
 			done[i] = true
 		}
 	}
@@ -542,13 +541,14 @@ func TestFaultTaskTimeout(t *testing.T) {
 func checkSomeResults(t *testing.T, e env, runID string, nums []uint64, batch int, keep func(seq int) bool) {
 	t.Helper()
 	ctx := context.Background()
-	store := &results.Store{Client: e.Client, Prefix: e.prefix}
+	db := rdb.New(e.Client, e.prefix)
 	for seq := 0; seq*batch < len(nums); seq++ {
 		if !keep(seq) {
 			continue
 		}
-		r, err := store.Load(ctx, runID, uint64(seq))
+		rs, err := db.LoadResults(ctx, runID, []uint64{uint64(seq)})
 		require.NoError(t, err)
+		r := rs[0]
 		rows := nums[seq*batch : min((seq+1)*batch, len(nums))]
 		require.Equal(t, len(rows), r.Count)
 		for i, n := range rows {

@@ -17,7 +17,6 @@ import (
 
 	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/runs"
 	"bitqueue/redistest"
 )
 
@@ -78,7 +77,7 @@ func TestRequeueLostRandomRun(t *testing.T) {
 	require.Equal(t, 0, rq.code, rq.stderr)
 	require.Equal(t, "run lossy: enqueued 1 lost batch(es) again on queue "+e.queue+": lossy:2\n", rq.stdout)
 
-	src := input.Random(runs.SeedFor(runID), 50, 1<<20)
+	src := input.Random(base.SeedFor(runID), 50, 1<<20)
 	finishes(t, e, runID, 5, drainSource(t, src))
 	rq = inspectRun(t, e, "requeue", "-run-id", runID)
 	require.Equal(t, 0, rq.code, rq.stderr)

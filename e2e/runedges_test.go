@@ -16,7 +16,6 @@ import (
 
 	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/runs"
 	"bitqueue/redistest"
 )
 
@@ -89,7 +88,7 @@ func TestDoneMarksVouchOnlyForLiveResults(t *testing.T) {
 	require.Equal(t, 0, rq.code, rq.stderr)
 	require.Contains(t, rq.stdout, fmt.Sprintf("enqueued %d lost batch(es) again", len(short)))
 	w := startWorker(t, e, "-shards", "2")
-	finishes(t, e, runID, 8, drainSource(t, input.Random(runs.SeedFor(runID), 8000, 1<<20)))
+	finishes(t, e, runID, 8, drainSource(t, input.Random(base.SeedFor(runID), 8000, 1<<20)))
 
 	// A result deleted behind the run's back: status calls its batch lost,
 	// and a re-run enqueues it again.

@@ -19,7 +19,6 @@ import (
 
 	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/runs"
 	"bitqueue/redistest"
 )
 
@@ -60,7 +59,7 @@ func schedTicks(t *testing.T, logs string) []schedTick {
 func checkTickResults(t *testing.T, e env, runID string, count, batch int) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := input.Random(runs.SeedFor(runID), uint64(count), 1<<20).Open()
+	s, err := input.Random(base.SeedFor(runID), uint64(count), 1<<20).Open()
 	require.NoError(t, err)
 	for seq := 0; seq*batch < count; seq++ {
 		key := base.ResultKey(e.prefix, runID, uint64(seq))

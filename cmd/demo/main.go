@@ -19,8 +19,6 @@ import (
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
 	"bitqueue/internal/redisconn"
-	"bitqueue/internal/results"
-	"bitqueue/internal/runs"
 )
 
 func main() { cli.Main("demo", run) }
@@ -47,7 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		c.redisURL = "redis://" + m.Addr() + "/0"
 		fmt.Fprintf(stdout, "embedded Redis (miniredis) at %s\n", m.Addr())
 	}
-	runID := runs.NewID(time.Now())
+	runID := base.NewRunID(time.Now())
 	queue := "demo-" + runID
 
 	var workers []*exec.Cmd
@@ -84,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	batches := runs.Batches(c.count, c.batchSize)
+	batches := base.Batches(c.count, c.batchSize)
 	fmt.Fprintf(stdout, "verified %d integers in %d batches against strconv.FormatInt: all correct\n", checked, batches)
 	fmt.Fprintf(stdout, "wall time %s (enqueue to last result), %.0f integers/s, %.0f batches/s\n",
 		wall.Round(time.Millisecond), float64(c.count)/wall.Seconds(), float64(batches)/wall.Seconds())
@@ -103,12 +101,11 @@ type sample struct {
 // verify reads every result hash of the run and compares each row with
 // strconv.FormatInt of the integer the producer drew.
 func verify(ctx context.Context, c config, runID string) (int, []sample, error) {
-	rdb, err := redisconn.Open(c.redisURL, 0)
+	db, err := redisconn.Setup{URL: c.redisURL}.Open()
 	if err != nil {
 		return 0, nil, err
 	}
-	defer rdb.Close()
-	store := &results.Store{Client: rdb}
+	defer db.Close()
 	s, err := input.Random(c.seed, c.count, c.max).Open()
 	if err != nil {
 		return 0, nil, err
@@ -116,10 +113,11 @@ func verify(ctx context.Context, c config, runID string) (int, []sample, error) 
 	var checked int
 	var samples []sample
 	for seq := uint64(0); checked < int(c.count); seq++ {
-		r, err := store.Load(ctx, runID, seq)
+		rs, err := db.LoadResults(ctx, runID, []uint64{seq})
 		if err != nil {
 			return checked, nil, err
 		}
+		r := rs[0]
 		for i := range r.Count {
 			n, err := s.Next()
 			if err != nil {

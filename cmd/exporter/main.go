@@ -10,8 +10,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"bitqueue/internal/cli"
 	"bitqueue/internal/redisconn"
 )
@@ -39,13 +37,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	rdb, log, err := redisconn.Setup{URL: c.redisURL, URLFrom: c.redisFrom, Options: c.redisOpts, LogFormat: c.logFormat, LogLevel: c.logLevel}.Start(ctx, stderr)
+	db, log, err := redisconn.Setup{URL: c.redisURL, URLFrom: c.redisFrom, Options: c.redisOpts, LogFormat: c.logFormat, LogLevel: c.logLevel}.Start(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
+	defer db.Close()
 	log.Info("exporter starting", "redis", redisconn.Redact(c.redisURL), "queues", c.queues)
-	srv, err := start(c, asynq.NewInspectorFromRedisClient(rdb), log)
+	srv, err := start(c, db, log)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bitqueue/internal/rdb"
 	"bytes"
 	"context"
 	"fmt"
@@ -93,7 +94,7 @@ func TestServesQueueMetrics(t *testing.T) {
 	require.NoError(t, err)
 	c, err := parse([]string{"--queue", queue, "--http-addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
 	require.NoError(t, err)
-	s, err := start(c, asynq.NewInspectorFromRedisClient(r.Client), log)
+	s, err := start(c, rdb.New(r.Client, ""), log)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Stop(time.Second) })
 	base := "http://" + s.Addr().String()

@@ -7,18 +7,17 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"bitqueue/internal/health"
 	"bitqueue/internal/metrics"
+	"bitqueue/internal/rdb"
 )
 
 // start listens on c.httpAddr and serves, in a goroutine until stop, the
-// queue metrics of c.queues read through insp, with the Go runtime and
-// process metrics of the exporter itself.
-func start(c config, insp *asynq.Inspector, log *slog.Logger) (*health.Server, error) {
+// queue metrics of c.queues in db's Redis, with the Go runtime and process
+// metrics of the exporter itself.
+func start(c config, db *rdb.RDB, log *slog.Logger) (*health.Server, error) {
 	reg := metrics.NewRegistry()
-	reg.MustRegister(metrics.NewQueues(insp, c.queues, c.inspectTimeout, log, nil))
+	reg.MustRegister(metrics.NewQueues(db, c.queues, c.inspectTimeout, log, nil))
 	ln, err := net.Listen("tcp", c.httpAddr)
 	if err != nil {
 		return nil, fmt.Errorf("--http-addr: %w", err)

@@ -9,14 +9,6 @@ import (
 	"bitqueue/internal/runs"
 )
 
-// deleteJSON is the output of `producer delete --json`.
-type deleteJSON struct {
-	RunID   string   `json:"run_id"`
-	Tasks   int      `json:"tasks_deleted"`
-	Results int      `json:"keys_deleted"`
-	Active  []string `json:"active"`
-}
-
 // runDelete is `producer delete`: it deletes a run's tasks (but the active
 // ones), results, done bitmap and index entry, leaving a tombstone record
 // that refuses the run id until it expires. It returns an error (exit 1)
@@ -27,21 +19,21 @@ func runDelete(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	defer in.rdb.Close()
-	st, err := runs.Delete(ctx, in.store, in.insp, in.rec, c.recordTTL)
+	defer in.db.Close()
+	st, err := in.svc.Delete(ctx, in.rec, c.recordTTL)
 	if err != nil {
 		return err
 	}
 	if c.json {
-		if err := json.NewEncoder(stdout).Encode(deleteJSON{RunID: in.rec.RunID, Tasks: st.Tasks, Results: st.Results, Active: nonNil(st.Active)}); err != nil {
+		if err := json.NewEncoder(stdout).Encode(st); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintf(stdout, "run %s: deleted %d task(s) and %d result key(s); its id is refused for %s\n", in.rec.RunID, st.Tasks, st.Results, c.recordTTL)
+		fmt.Fprintf(stdout, "run %s: deleted %d task(s) and %d result key(s); its id is refused for %s\n", st.RunID, st.Tasks, st.Results, c.recordTTL)
 	}
 	if len(st.Active) > 0 {
 		return fmt.Errorf("run %s: %d batch(es) still being processed, left to finish: %s; run delete again once they are done to remove their results",
-			in.rec.RunID, len(st.Active), listed(st.Active[:min(len(st.Active), runs.MaxListed)], len(st.Active))[2:])
+			st.RunID, len(st.Active), listed(st.Active[:min(len(st.Active), runs.MaxListed)], len(st.Active))[2:])
 	}
 	return nil
 }

@@ -11,13 +11,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/hibiken/asynq"
-
+	"bitqueue/internal/base"
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
 	"bitqueue/internal/outfile"
-	"bitqueue/internal/results"
-	"bitqueue/internal/runs"
 )
 
 // maxBatches bounds the batches of one run: their seqs stay below 2^32, the
@@ -44,16 +41,16 @@ type summary struct {
 func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.Writer) error {
 	began := time.Now()
 	if c.runID == "" {
-		c.runID = runs.NewID(began)
+		c.runID = base.NewRunID(began)
 	}
 
 	// Open contacts nothing: a malformed URL is refused before any input is read.
 	setup := c.redisSetup(c.concurrency + 2)
-	rdb, err := setup.Open()
+	db, err := setup.Open()
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
+	defer db.Close()
 
 	// The output is checked before the input is read, so that a typo
 	// costs no copy of a large input.
@@ -79,25 +76,22 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 	if err != nil {
 		return inputErr(err)
 	}
-	batches := runs.Batches(total, c.batchSize)
+	batches := base.Batches(total, c.batchSize)
 	if uint64(batches) > maxBatches {
 		return cli.Usagef("%s: %d integers in batches of %d make %d batches, more than %d; raise --batch-size", src.Name(), total, c.batchSize, batches, uint64(maxBatches))
 	}
 	log.Info("run", "run_id", c.runID, "source", src.Name(), "integers", total, "batches", batches, "seed", c.seed)
 
-	if err := setup.WaitFor(ctx, rdb, log); err != nil {
+	if err := setup.WaitFor(ctx, db, log); err != nil {
 		return err
 	}
-	client := asynq.NewClientFromRedisClient(rdb)
-	defer client.Close()
-	inspector := asynq.NewInspectorFromRedisClient(rdb)
-	p, err := runs.New(c.runsConfig(client, inspector, &results.Store{Client: rdb, Prefix: c.prefix}, log))
+	svc, err := c.service(db, log)
 	if err != nil {
 		return err
 	}
-	logPlacement(ctx, rdb, p.Queues(), log)
+	logPlacement(ctx, db, base.Queues(c.queue, c.shards), log)
 	start := time.Now()
-	st, err := p.Enqueue(ctx, c.runID, src, total)
+	rec, st, err := svc.Enqueue(ctx, c.spec(c.runID, src, total))
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("run %s: interrupted (%v) after %d of its %d batches were enqueued or found done; run the producer again with --run-id %s and the same input to enqueue the rest",
@@ -118,7 +112,7 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 			defer cancel()
 		}
 		view := newProgressView(stderr, log, c.logFormat, workerAdvice(c), c.prefix)
-		err := p.Wait(waitCtx, c.runID, st.Batches, view.watch(total))
+		err := svc.Wait(waitCtx, rec, view.watch())
 		view.close()
 		if err != nil && ctx.Err() != nil {
 			return fmt.Errorf("run %s: %w; its batches are enqueued and the workers go on: `producer status --run-id %s` tells how far it is", c.runID, err, c.runID)
@@ -128,11 +122,15 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 		}
 		switch {
 		case out != nil:
-			if err := fillOut(ctx, log, c.out, out, func(w io.Writer) error { return p.WriteOut(ctx, c.runID, src, w) }); err != nil {
+			if err := fillOut(ctx, log, c.out, out, func(w io.Writer) error { return svc.WriteRows(ctx, rec, w, src) }); err != nil {
 				return err
 			}
 		case c.out == "-":
-			if err := writeOut(ctx, p, c.runID, src, stdout); err != nil {
+			bw := bufio.NewWriterSize(stdout, 1<<16)
+			if err := svc.WriteRows(ctx, rec, bw, src); err != nil {
+				return err
+			}
+			if err := bw.Flush(); err != nil {
 				return err
 			}
 		}
@@ -160,7 +158,7 @@ func openInput(c *config) (input.Source, error) {
 		s, err = input.SnapshotFile(c.input, "")
 	default:
 		if !c.seedSet {
-			c.seed = runs.SeedFor(c.runID)
+			c.seed = base.SeedFor(c.runID)
 		}
 		return input.Random(c.seed, c.count, c.max), nil
 	}
@@ -178,13 +176,4 @@ func inputErr(err error) error {
 		return &cli.UsageError{Err: err}
 	}
 	return err
-}
-
-// writeOut writes the run's rows to w through a buffer.
-func writeOut(ctx context.Context, p *runs.Producer, runID string, src input.Source, w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	if err := p.WriteOut(ctx, runID, src, bw); err != nil {
-		return err
-	}
-	return bw.Flush()
 }

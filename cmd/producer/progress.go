@@ -66,9 +66,9 @@ func newProgressView(stderr io.Writer, log *slog.Logger, format, advice, prefix 
 	return v
 }
 
-// watch returns what Wait reports to, for a run of integers integers.
-func (v *progressView) watch(integers uint64) runs.Watch {
-	return runs.Watch{Integers: integers, Progress: v.progress, Unserved: v.unserved}
+// watch returns what Wait reports to.
+func (v *progressView) watch() runs.Watch {
+	return runs.Watch{Progress: v.progress, Unserved: v.unserved}
 }
 
 // progress shows pi when it is due: the end of the run always; otherwise

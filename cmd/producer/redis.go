@@ -4,51 +4,46 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
-
+	"bitqueue/internal/input"
+	"bitqueue/internal/rdb"
 	"bitqueue/internal/redisconn"
-	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
-	"bitqueue/internal/shard"
 )
 
 // redisSetup returns c's Redis and logging settings with a connection pool
 // of at least poolSize.
 func (c config) redisSetup(poolSize int) redisconn.Setup {
-	return redisconn.Setup{URL: c.redisURL, URLFrom: c.redisFrom, Options: c.redisOpts, PoolSize: poolSize, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel}
+	return redisconn.Setup{URL: c.redisURL, URLFrom: c.redisFrom, Options: c.redisOpts, PoolSize: poolSize, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel, Prefix: c.prefix}
 }
 
-// runsConfig is the configuration of the run producer c's flags describe,
-// enqueueing with client and reading with inspector and store.
-func (c config) runsConfig(client *asynq.Client, inspector *asynq.Inspector, store *results.Store, log *slog.Logger) runs.Config {
-	return runs.Config{
-		Client:      client,
-		Inspector:   inspector,
-		Store:       store,
-		Queue:       c.queue,
-		Shards:      c.shards,
-		BatchSize:   c.batchSize,
+// service is the run service c's flags describe, on db.
+func (c config) service(db *rdb.RDB, log *slog.Logger) (*runs.Service, error) {
+	return runs.New(runs.Config{
+		RDB:         db,
 		MaxRetry:    c.maxRetry,
-		Concurrency: c.concurrency,
 		TaskTimeout: c.taskTimeout,
 		Retention:   c.retention,
-		RedisWait:   c.redisWait,
-		Logger:      log,
+		Concurrency: c.concurrency,
 		RecordTTL:   c.recordTTL,
+		RedisWait:   c.redisWait,
 		LostAfter:   c.lostAfter,
-	}
+		Logger:      log,
+	})
+}
+
+// spec is the run c's flags describe, of total integers of src.
+func (c config) spec(runID string, src input.Source, total uint64) runs.Spec {
+	return runs.Spec{RunID: runID, Queue: c.queue, Shards: c.shards, BatchSize: c.batchSize, Source: src, Integers: total}
 }
 
 // logPlacement logs, on a Redis Cluster, which master holds each queue, and
 // warns about masters that hold none, since they take no part in the run.
-func logPlacement(ctx context.Context, rdb redis.UniversalClient, queues []string, log *slog.Logger) {
-	cc, ok := rdb.(*redis.ClusterClient)
-	if !ok {
+func logPlacement(ctx context.Context, db *rdb.RDB, queues []string, log *slog.Logger) {
+	p, cluster, err := db.Place(ctx, queues)
+	switch {
+	case !cluster:
 		return
-	}
-	p, err := shard.Place(ctx, cc, queues)
-	if err != nil {
+	case err != nil:
 		log.Warn("could not find which cluster master holds each queue", "err", err)
 		return
 	}

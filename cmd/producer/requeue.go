@@ -10,8 +10,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/hibiken/asynq"
-
+	"bitqueue/internal/base"
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
 	"bitqueue/internal/runs"
@@ -41,15 +40,6 @@ func (f *requeueFlags) check() error {
 	return nil
 }
 
-// requeueJSON is the output of `producer requeue --json`.
-type requeueJSON struct {
-	RunID        string   `json:"run_id"`
-	Queue        string   `json:"queue"`
-	Requeued     []string `json:"requeued"`      // failed batches sent back
-	Lost         int      `json:"lost"`          // lost batches found
-	EnqueuedLost []string `json:"enqueued_lost"` // lost batches enqueued again
-}
-
 // runRequeue is `producer requeue`: it sends a run's permanently failed
 // batches back to their queue, enqueues its lost batches again (their
 // integers drawn again from a random run's seed, or read from --input, which
@@ -58,13 +48,17 @@ type requeueJSON struct {
 // and an error (exit 1) when the run is unknown, when lost batches need
 // --input, or when a batch could not be requeued.
 func runRequeue(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, in, err := openInspection(ctx, "requeue", args, getenv, stdout, stderr)
+	c, err := parseInspect("requeue", args, getenv, stdout)
 	if err != nil {
 		return err
 	}
-	defer in.rdb.Close()
+	in, err := c.open(ctx, "requeue", stderr, runs.Config{MaxRetry: c.requeue.maxRetry, TaskTimeout: c.requeue.taskTimeout})
+	if err != nil {
+		return err
+	}
+	defer in.db.Close()
 	rec := in.rec
-	if rec.State == runs.StateDeleted {
+	if rec.Deleted {
 		return &cli.UsageError{Err: fmt.Errorf("%w: nothing to requeue", &runs.DeletedError{RunID: rec.RunID})}
 	}
 	src, err := requeueSource(c.requeue.input, rec)
@@ -75,68 +69,42 @@ func runRequeue(ctx context.Context, args []string, getenv func(string) string, 
 		defer s.Close()
 	}
 
-	out := requeueJSON{RunID: rec.RunID, Queue: rec.Queue}
-	var errs []error
-	out.Requeued, err = runs.Requeue(ctx, in.store, in.insp, rec)
-	errs = append(errs, err)
-	lost, err := runs.LostBatches(ctx, in.store, in.insp, rec)
-	if err != nil {
-		return errors.Join(append(errs, err)...)
+	out, err := in.svc.Requeue(ctx, rec, src)
+	var need *runs.InputNeededError
+	if errors.As(err, &need) {
+		err = fmt.Errorf("%w; %s", err, requeueAdvice(rec.RunID, false, ""))
 	}
-	out.Lost = len(lost)
-	switch {
-	case len(lost) == 0:
-	case src == nil:
-		errs = append(errs, fmt.Errorf("run %s: %d batch(es) lost and not enqueued again: their integers are only in the run's input; %s", rec.RunID, len(lost), requeueAdvice(rec.RunID, false, "")))
-	default:
-		client := asynq.NewClientFromRedisClient(in.rdb)
-		defer client.Close()
-		p, err := runs.New(runs.Config{
-			Client: client, Inspector: in.insp, Store: in.store,
-			Queue: rec.Queue, Shards: rec.Shards, BatchSize: rec.BatchSize,
-			MaxRetry: c.requeue.maxRetry, TaskTimeout: c.requeue.taskTimeout,
-			RedisWait: c.redisWait, Logger: in.log,
-		})
-		if err != nil {
-			return errors.Join(append(errs, err)...)
-		}
-		out.EnqueuedLost, err = p.EnqueueLost(ctx, rec, src, lost)
-		errs = append(errs, err)
-		in.log.Info("lost batches enqueued again", "run_id", rec.RunID, "lost", len(lost), "enqueued", len(out.EnqueuedLost))
+	if len(out.Enqueued) > 0 {
+		in.log.Info("lost batches enqueued again", "run_id", rec.RunID, "lost", out.Lost, "enqueued", len(out.Enqueued))
 	}
-
 	if c.json {
-		out.Requeued, out.EnqueuedLost = nonNil(out.Requeued), nonNil(out.EnqueuedLost)
-		if err := json.NewEncoder(stdout).Encode(out); err != nil {
-			return errors.Join(append(errs, err)...)
-		}
-		return errors.Join(errs...)
+		return errors.Join(err, json.NewEncoder(stdout).Encode(out))
 	}
 	queue := rec.Queue
 	if rec.Shards > 1 {
 		queue = fmt.Sprintf("%s (%d shards)", rec.Queue, rec.Shards)
 	}
-	if len(out.Requeued) > 0 {
-		fmt.Fprintf(stdout, "run %s: requeued %d failed batch(es) on queue %s%s\n", rec.RunID, len(out.Requeued), queue, listed(out.Requeued, len(out.Requeued)))
+	if len(out.Failed) > 0 {
+		fmt.Fprintf(stdout, "run %s: requeued %d failed batch(es) on queue %s%s\n", rec.RunID, len(out.Failed), queue, listed(out.Failed, len(out.Failed)))
 	}
-	if len(out.EnqueuedLost) > 0 {
-		fmt.Fprintf(stdout, "run %s: enqueued %d lost batch(es) again on queue %s%s\n", rec.RunID, len(out.EnqueuedLost), queue, listed(out.EnqueuedLost, len(out.EnqueuedLost)))
+	if len(out.Enqueued) > 0 {
+		fmt.Fprintf(stdout, "run %s: enqueued %d lost batch(es) again on queue %s%s\n", rec.RunID, len(out.Enqueued), queue, listed(out.Enqueued, len(out.Enqueued)))
 	}
-	if len(out.Requeued) == 0 && out.Lost == 0 {
+	if len(out.Failed) == 0 && out.Lost == 0 {
 		fmt.Fprintf(stdout, "run %s: no failed or lost batches to requeue\n", rec.RunID)
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 // requeueSource returns the source of the run's integers for its lost
 // batches: a snapshot of path (stdin for -), which the caller closes, after
-// checking that its identity is the run's; or, without path, the random
-// integers the run's recorded identity names, or nil for a run of a file or
-// stdin. An --input that is not the run's is a usage error naming both.
-func requeueSource(path string, rec runs.Record) (input.Source, error) {
-	random, isRandom := input.FromIdentity(rec.Input)
+// checking that its identity is the run's; or, without path, nil: the run's
+// own random integers, or none for a run of a file or stdin. An --input
+// that is not the run's is a usage error naming both.
+func requeueSource(path string, rec base.Record) (input.Source, error) {
+	_, isRandom := input.FromIdentity(rec.Input)
 	if path == "" {
-		return random, nil
+		return nil, nil
 	}
 	if isRandom {
 		return nil, cli.Usagef("--input %s: run %s drew random integers (%s), which are drawn again from its seed: give no --input", path, rec.RunID, rec.Input)

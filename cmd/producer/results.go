@@ -28,12 +28,12 @@ func runResults(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		defer out.Abort()
 	}
-	in, err := c.open(ctx, "results", stderr)
+	in, err := c.open(ctx, "results", stderr, runs.Config{})
 	if err != nil {
 		return err
 	}
-	defer in.rdb.Close()
-	fill := func(w io.Writer) error { return runs.WriteResults(ctx, in.store, in.rec, w) }
+	defer in.db.Close()
+	fill := func(w io.Writer) error { return in.svc.WriteRows(ctx, in.rec, w, nil) }
 	if out == nil {
 		bw := bufio.NewWriterSize(stdout, 1<<16)
 		if err := fill(bw); err != nil {

@@ -10,13 +10,9 @@ import (
 	"time"
 	_ "time/tzdata" // --tz works on hosts and images without a zone database
 
-	"github.com/hibiken/asynq"
-
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
 	"bitqueue/internal/outage"
-	"bitqueue/internal/results"
-	"bitqueue/internal/runs"
 	"bitqueue/internal/schedule"
 )
 
@@ -154,26 +150,22 @@ func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedul
 		snap.Close()
 	}
 	setup := c.redisSetup(c.concurrency + 2)
-	rdb, err := setup.Open()
+	db, err := setup.Open()
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
-	if err := setup.WaitFor(ctx, rdb, log); err != nil {
+	defer db.Close()
+	if err := setup.WaitFor(ctx, db, log); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return err
 	}
-	client := asynq.NewClientFromRedisClient(rdb)
-	defer client.Close()
-	inspector := asynq.NewInspectorFromRedisClient(rdb)
-	store := &results.Store{Client: rdb, Prefix: c.prefix}
 
 	produce := func(ctx context.Context, t schedule.Tick) error {
 		start := time.Now()
 		// Each tick reads the file once, into a snapshot of its own.
-		var src input.Source = input.Random(runs.SeedFor(t.RunID), c.count, c.max)
+		var src input.Source = input.Random(base.SeedFor(t.RunID), c.count, c.max)
 		if c.input != "" {
 			snap, err := input.SnapshotFile(c.input, "")
 			if err != nil {
@@ -186,19 +178,19 @@ func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedul
 		if err != nil {
 			return err
 		}
-		cfg := c.runsConfig(client, inspector, store, log)
-		cfg.Retention = s.tickRetention(&c, t.Time)
-		p, err := runs.New(cfg)
+		tick := c
+		tick.retention = s.tickRetention(&c, t.Time)
+		svc, err := tick.service(db, log)
 		if err != nil {
 			return err
 		}
-		st, err := p.Enqueue(ctx, t.RunID, src, total)
+		_, st, err := svc.Enqueue(ctx, tick.spec(t.RunID, src, total))
 		if err != nil {
 			return oomError(err)
 		}
 		log.Info("tick", "tick", t.Time.Format(time.RFC3339), "run_id", t.RunID, "catch_up", t.CatchUp,
 			"batches", st.Batches, "new", st.Enqueued, "already_queued", st.Queued, "already_done", st.Done,
-			"retention", p.Retention, "took", time.Since(start).Round(time.Millisecond))
+			"retention", svc.Retention, "took", time.Since(start).Round(time.Millisecond))
 		return nil
 	}
 
@@ -215,7 +207,7 @@ func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedul
 		Clock:    clock,
 		CatchUp:  s.catchUp,
 		Produce:  produce,
-		Marks:    &schedule.RedisMarks{Client: rdb, Prefix: c.prefix, Rider: outage.New(c.redisWait, log), Now: clock.Now},
+		Marks:    &schedule.RedisMarks{RDB: db, Rider: outage.New(c.redisWait, log), Now: clock.Now},
 		KeepMark: func(t schedule.Tick) time.Duration { return s.tickRetention(&c, t.Time) },
 		Logger:   log,
 	}

@@ -19,7 +19,6 @@ import (
 
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
-	"bitqueue/internal/runs"
 	"bitqueue/redistest"
 )
 
@@ -274,7 +273,7 @@ func TestScheduledReplicasAgainstRedis(t *testing.T) {
 
 	// A tick's integers are drawn from its run id's seed, as a one-shot
 	// run's are.
-	want, err := input.Random(runs.SeedFor("rep-20261129T120005Z"), 250, 1<<20).Open()
+	want, err := input.Random(base.SeedFor("rep-20261129T120005Z"), 250, 1<<20).Open()
 	require.NoError(t, err)
 	for seq := range 3 {
 		ti, err := insp.GetTaskInfo(queue, "rep-20261129T120005Z:"+strconv.Itoa(seq))

@@ -12,16 +12,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
-
 	"bitqueue/internal/base"
 	"bitqueue/internal/cli"
 	"bitqueue/internal/logging"
+	"bitqueue/internal/rdb"
 	"bitqueue/internal/redisconn"
-	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
-	"bitqueue/internal/shard"
 )
 
 // inspectConfig is the configuration of status, requeue, results, list and
@@ -184,133 +180,83 @@ func parseInspect(cmd string, args []string, getenv func(string) string, stdout 
 	return c, nil
 }
 
-// inspection is what status and requeue work with: Redis, the run's record
-// and asynq's view of its queue.
+// inspection is what an inspect subcommand works with: Redis, the run
+// service on it and, but for list, the run's record.
 type inspection struct {
-	rdb   redis.UniversalClient
-	insp  *asynq.Inspector
-	store *results.Store
-	rec   runs.Record
-	log   *slog.Logger
+	db  *rdb.RDB
+	svc *runs.Service
+	rec base.Record
+	log *slog.Logger
 }
 
 // openInspection parses the flags of cmd, connects to Redis and reads the
-// run's record (none for list). The caller closes rdb.
+// run's record (none for list). The caller closes db.
 func openInspection(ctx context.Context, cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer) (inspectConfig, *inspection, error) {
 	c, err := parseInspect(cmd, args, getenv, stdout)
 	if err != nil {
 		return c, nil, err
 	}
-	in, err := c.open(ctx, cmd, stderr)
+	in, err := c.open(ctx, cmd, stderr, runs.Config{})
 	return c, in, err
 }
 
-// open connects to Redis and reads the run's record (none for list). The
-// caller closes rdb.
-func (c inspectConfig) open(ctx context.Context, cmd string, stderr io.Writer) (*inspection, error) {
-	rdb, log, err := redisconn.Setup{
-		URL: c.redisURL, Options: c.redisOpts, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel,
-		PoolSize: 16, // runs.GetStatus looks several tasks up at once
+// open connects to Redis and reads the run's record (none for list), with a
+// run service of cfg (its RDB, RedisWait and Logger set here). The caller
+// closes db.
+func (c inspectConfig) open(ctx context.Context, cmd string, stderr io.Writer, cfg runs.Config) (*inspection, error) {
+	db, log, err := redisconn.Setup{
+		URL: c.redisURL, Options: c.redisOpts, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel, Prefix: c.prefix,
+		PoolSize: 16, // the run service looks several tasks up at once
 	}.Start(ctx, stderr)
 	if err != nil {
 		return nil, err
 	}
-	in := &inspection{
-		rdb:   rdb,
-		insp:  asynq.NewInspectorFromRedisClient(rdb),
-		store: &results.Store{Client: rdb, Prefix: c.prefix},
-		log:   log,
+	cfg.RDB, cfg.RedisWait, cfg.Logger = db, c.redisWait, log
+	svc, err := runs.New(cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
 	}
+	in := &inspection{db: db, svc: svc, log: log}
 	if cmd == "list" {
 		return in, nil
 	}
-	if in.rec, err = runs.LoadRecord(ctx, rdb, c.prefix, c.runID); err != nil {
-		rdb.Close()
+	if in.rec, err = svc.Load(ctx, c.runID); err != nil {
+		db.Close()
 		return nil, err
 	}
 	if c.queue != "" && c.queue != in.rec.Queue {
-		rdb.Close()
+		db.Close()
 		return nil, cli.Usagef("%s: run %s's batches are on queue %s, as its record says, and nothing of it is anywhere else; give no --queue", c.queueFrom, in.rec.RunID, in.rec.Queue)
 	}
 	return in, nil
 }
 
-// statusJSON is the output of `producer status --json`.
-type statusJSON struct {
-	RunID     string     `json:"run_id"`
-	Queue     string     `json:"queue"`
-	Shards    int        `json:"shards"`
-	Batches   int        `json:"batches"`
-	Integers  uint64     `json:"integers"`
-	BatchSize int        `json:"batch_size"`
-	Input     string     `json:"input"`
-	State     string     `json:"state,omitempty"`
-	Created   time.Time  `json:"created"`
-	Updated   time.Time  `json:"updated"`
-	Done      int        `json:"done"`
-	Pending   int        `json:"pending"`
-	Active    int        `json:"active"`
-	Retry     int        `json:"retry"`
-	Scheduled int        `json:"scheduled"`
-	Failed    int        `json:"failed"`
-	Lost      int        `json:"lost"`
-	FailedIDs []string   `json:"failed_ids"`
-	LostIDs   []string   `json:"lost_ids"`
-	LastError string     `json:"last_error,omitempty"`
-	Totals    totalsJSON `json:"queue_totals"`
-}
-
-// totalsJSON is the state of the run's whole queue, summed over its shards.
-type totalsJSON struct {
-	Pending        int `json:"pending"`
-	Active         int `json:"active"`
-	Scheduled      int `json:"scheduled"`
-	Retry          int `json:"retry"`
-	Archived       int `json:"archived"`
-	Completed      int `json:"completed"`
-	ProcessedTotal int `json:"processed_total"`
-	FailedTotal    int `json:"failed_total"`
-	Workers        int `json:"workers"`
-}
-
 // runStatus is `producer status`: it prints how many batches of a run are
 // done, pending, failed or lost, and the totals of the run's queue. It
-// returns an error (exit 1) when the run has failed or lost batches, as well
-// as when the run is unknown or Redis fails.
+// returns an error (exit 1) when the run has failed or lost batches or was
+// deleted, as well as when the run is unknown or Redis fails.
 func runStatus(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	c, in, err := openInspection(ctx, "status", args, getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	defer in.rdb.Close()
-	st, err := runs.GetStatus(ctx, in.store, in.insp, in.rec)
-	if err != nil {
-		return err
-	}
-	totals, err := queueTotals(in.insp, base.Queues(in.rec.Queue, in.rec.Shards))
+	defer in.db.Close()
+	st, err := in.svc.Status(ctx, in.rec)
 	if err != nil {
 		return err
 	}
 	if c.json {
-		out := statusJSON{
-			RunID: st.RunID, Queue: st.Queue, Shards: st.Shards, Batches: st.Batches, Integers: st.Integers, BatchSize: st.BatchSize,
-			Input: st.Input, State: st.State,
-			Created: st.Created, Updated: st.Updated,
-			Done: st.Done, Pending: st.Pending, Active: st.Active, Retry: st.Retry, Scheduled: st.Scheduled,
-			Failed: st.Failed, Lost: st.Lost, FailedIDs: nonNil(st.FailedIDs), LostIDs: nonNil(st.LostIDs),
-			LastError: st.LastError, Totals: totals,
-		}
-		enc := json.NewEncoder(stdout)
-		if err := enc.Encode(out); err != nil {
+		if err := json.NewEncoder(stdout).Encode(st); err != nil {
 			return err
 		}
 	} else {
-		printStatus(stdout, st, totals)
+		printStatus(stdout, st)
 	}
 	switch {
-	case st.State == runs.StateDeleted && st.Active > 0:
+	case st.State == runs.RunDeleted && st.Active > 0:
 		return fmt.Errorf("%w; %d batch(es) still being processed will write their results: run delete again once they are done", &runs.DeletedError{RunID: st.RunID}, st.Active)
-	case st.State == runs.StateDeleted:
+	case st.State == runs.RunDeleted:
 		return &runs.DeletedError{RunID: st.RunID}
 	case st.Failed > 0 && st.Lost > 0:
 		return fmt.Errorf("run %s: %d batch(es) failed and %d lost; %s", st.RunID, st.Failed, st.Lost, requeueAdvice(st.RunID, isRandom(st.Input), ""))
@@ -322,7 +268,7 @@ func runStatus(ctx context.Context, args []string, getenv func(string) string, s
 	return nil
 }
 
-func printStatus(w io.Writer, st runs.Status, t totalsJSON) {
+func printStatus(w io.Writer, st runs.Status) {
 	queue := st.Queue
 	if st.Shards > 1 {
 		queue = fmt.Sprintf("%s (%d shards)", st.Queue, st.Shards)
@@ -330,9 +276,7 @@ func printStatus(w io.Writer, st runs.Status, t totalsJSON) {
 	fmt.Fprintf(w, "run %s on queue %s: %d batches, %d integers (batch size %d), enqueued %s\n",
 		st.RunID, queue, st.Batches, st.Integers, st.BatchSize, st.Created.UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "  input    %s\n", cmp.Or(st.Input, "(not recorded)"))
-	if st.State != "" {
-		fmt.Fprintf(w, "  state    %s\n", st.State)
-	}
+	fmt.Fprintf(w, "  state    %s\n", st.State)
 	fmt.Fprintf(w, "  done     %d\n", st.Done)
 	fmt.Fprintf(w, "  pending  %d (active %d, retry %d, scheduled %d)\n", st.Pending, st.Active, st.Retry, st.Scheduled)
 	fmt.Fprintf(w, "  failed   %d%s\n", st.Failed, listed(st.FailedIDs, st.Failed))
@@ -340,6 +284,7 @@ func printStatus(w io.Writer, st runs.Status, t totalsJSON) {
 		fmt.Fprintf(w, "           last error: %s\n", st.LastError)
 	}
 	fmt.Fprintf(w, "  lost     %d%s\n", st.Lost, listed(st.LostIDs, st.Lost))
+	t := st.Totals
 	fmt.Fprintf(w, "queue %s: pending %d, active %d, scheduled %d, retry %d, archived %d, completed %d; processed %d, failed %d in all; %d worker(s)\n",
 		queue, t.Pending, t.Active, t.Scheduled, t.Retry, t.Archived, t.Completed, t.ProcessedTotal, t.FailedTotal, t.Workers)
 }
@@ -354,44 +299,4 @@ func listed(ids []string, n int) string {
 		s += fmt.Sprintf(", … (%d more)", n-len(ids))
 	}
 	return s
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-// queueTotals sums the state of queues and counts the workers serving any of
-// them.
-func queueTotals(insp *asynq.Inspector, queues []string) (totalsJSON, error) {
-	var t totalsJSON
-	for _, q := range queues {
-		info, err := shard.QueueInfo(insp, q)
-		if err != nil {
-			return totalsJSON{}, err
-		}
-		t.Pending += info.Pending
-		t.Active += info.Active
-		t.Scheduled += info.Scheduled
-		t.Retry += info.Retry
-		t.Archived += info.Archived
-		t.Completed += info.Completed
-		t.ProcessedTotal += info.ProcessedTotal
-		t.FailedTotal += info.FailedTotal
-	}
-	servers, err := insp.Servers()
-	if err != nil {
-		return totalsJSON{}, fmt.Errorf("list workers: %w", err)
-	}
-	for _, s := range servers {
-		for _, q := range queues {
-			if _, ok := s.Queues[q]; ok {
-				t.Workers++
-				break
-			}
-		}
-	}
-	return t, nil
 }

@@ -11,7 +11,6 @@ import (
 
 	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/runs"
 	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
 )
@@ -77,7 +76,7 @@ func TestScheduledInterruptedTickCompletedByNextStart(t *testing.T) {
 	insp := asynq.NewInspectorFromRedisClient(r.Client)
 	const runID = "cut-20261129T120000Z"
 	// What the stopped replica got through: batch 0 of 3.
-	s, err := input.Random(runs.SeedFor(runID), 250, 1<<20).Open()
+	s, err := input.Random(base.SeedFor(runID), 250, 1<<20).Open()
 	require.NoError(t, err)
 	nums := make([]uint64, 100)
 	for i := range nums {

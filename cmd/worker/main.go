@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if c.probe != nil {
 		return probe(ctx, *c.probe, stdout)
 	}
-	setup := redisconn.Setup{URL: c.redisURL, URLFrom: c.redisFrom, Options: c.redisOpts, PoolSize: c.concurrency + 10, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel}
+	setup := redisconn.Setup{URL: c.redisURL, URLFrom: c.redisFrom, Options: c.redisOpts, PoolSize: c.concurrency + 10, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel, Prefix: c.prefix}
 	log, err := setup.Logger(stderr)
 	if err != nil {
 		return err
@@ -70,11 +70,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		defer stop()
 	}
-	rdb, err := setup.Open()
+	db, err := setup.Open()
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
+	defer db.Close()
 	log.Info("worker starting", "redis", redisconn.Redact(c.redisURL), "queues", c.queues, "cache_bits", c.cacheBits)
 	ops, err := newOps(c, log)
 	if err != nil {
@@ -91,30 +91,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ops.metrics.ObserveCache(st)
 		return cc, nil
 	})
-	// Concurrent saves go out together (results.Group), and a save rides
-	// out a Redis outage of up to saveOutage, so that a restart does not
-	// fail the batches in flight (results.RidingStore).
-	store := &results.RidingStore{
-		Next: &results.Group{
-			Store: &results.Store{Client: rdb, Prefix: c.prefix, TTL: c.resultTTL},
-			Wrote: ops.metrics.ObserveWrite,
-		},
-		Rider: outage.New(saveOutage, log),
-	}
+	// The whole save path: concurrent saves go out together, and a write
+	// rides out a Redis outage of up to saveOutage, so that a restart does
+	// not fail the batches in flight.
+	saver := &results.Saver{RDB: db, TTL: c.resultTTL, Rider: outage.New(saveOutage, log), Observe: ops.metrics.ObserveSave}
 	return worker.Serve(ctx, worker.Config{
 		Readiness:       ops.health.Report,
 		StartupReason:   "building cache",
-		Redis:           rdb,
+		RDB:             db,
 		RedisURL:        c.redisURL,
 		RedisWait:       c.redisWait,
 		Queues:          c.queues,
 		Concurrency:     c.concurrency,
 		ShutdownTimeout: c.shutdownTimeout,
 		PollInterval:    c.pollInterval,
-		WakePrefix:      c.prefix,
 		Logger:          log,
 	}, buildCache, func(cc *cache.Cache) asynq.Handler {
-		h := &tasks.BitsHandler{Cache: cc, Store: ops.metrics.Store(store), Logger: log, Observe: ops.metrics.Observe}
+		h := &tasks.BitsHandler{Cache: cc, Store: saver, Logger: log, Observe: ops.metrics.Observe}
 		return ops.metrics.Handler(h)
 	})
 }

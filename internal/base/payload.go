@@ -15,8 +15,6 @@ const (
 	// MaxPayload is the largest payload a worker accepts: a full batch of the
 	// widest integers plus its header.
 	MaxPayload = 1 + 2*binary.MaxVarintLen64 + MaxRunID + 1 + MaxBatch*8
-	// MaxRunID is the longest run id.
-	MaxRunID = 128
 )
 
 // PayloadVersion is the version byte that starts every batch payload.
@@ -28,21 +26,6 @@ type Batch struct {
 	RunID string
 	Seq   uint64
 	Nums  []uint64
-}
-
-// ValidateRunID reports whether id can name a run: 1 to MaxRunID characters
-// from [A-Za-z0-9._-], so that task ids and result keys stay unambiguous.
-func ValidateRunID(id string) error {
-	if id == "" || len(id) > MaxRunID {
-		return fmt.Errorf("run id %q must be 1 to %d characters long", id, MaxRunID)
-	}
-	for i := range len(id) {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return fmt.Errorf("run id %q: character %q at %d is not one of [A-Za-z0-9._-]", id, c, i)
-		}
-	}
-	return nil
 }
 
 // EncodeBatch returns the payload of b:

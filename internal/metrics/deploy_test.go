@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"bitqueue/internal/rdb"
 	"encoding/json"
 	"os"
 	"regexp"
@@ -8,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
@@ -36,7 +38,7 @@ func exported(t *testing.T) map[string]bool {
 		}
 	}
 	descs := make(chan *prometheus.Desc, 64)
-	metrics.NewQueues(asynq.NewInspector(asynq.RedisClientOpt{Addr: "127.0.0.1:1"}), []string{"q"}, time.Second, nil, nil).Describe(descs)
+	metrics.NewQueues(rdb.New(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), ""), []string{"q"}, time.Second, nil, nil).Describe(descs)
 	close(descs)
 	fqName := regexp.MustCompile(`fqName: "([^"]+)"`)
 	for d := range descs {

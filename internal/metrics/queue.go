@@ -10,7 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"bitqueue/internal/shard"
+	"bitqueue/internal/rdb"
 )
 
 // States are the values of the state label of bitqueue_queue_tasks, one per
@@ -25,7 +25,7 @@ var States = []string{"pending", "active", "scheduled", "retry", "archived", "co
 // of scrapes does not grow with the number of workers; workers do not
 // register it.
 type Queues struct {
-	insp    *asynq.Inspector
+	db      *rdb.RDB
 	queues  []string
 	timeout time.Duration
 	log     *slog.Logger
@@ -34,14 +34,14 @@ type Queues struct {
 	tasks, processed, failed, latency, paused, memory, workers, success *prometheus.Desc
 }
 
-// NewQueues returns a collector of queues through insp. One scrape waits at
+// NewQueues returns a collector of queues of db's Redis. One scrape waits at
 // most timeout for Redis; when Redis is slower, or an earlier inspection is
 // still running, the scrape reports bitqueue_queue_inspect_success 0 and no
 // queue values, and logs why at warn level on log (nil: no log). labels, when
 // not nil, are added to every metric: a process that inspects several Redis
 // servers registers one collector per server, each with labels of its own
 // (such as {"redis": "shard-1"}).
-func NewQueues(insp *asynq.Inspector, queues []string, timeout time.Duration, log *slog.Logger, labels prometheus.Labels) *Queues {
+func NewQueues(db *rdb.RDB, queues []string, timeout time.Duration, log *slog.Logger, labels prometheus.Labels) *Queues {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -50,7 +50,7 @@ func NewQueues(insp *asynq.Inspector, queues []string, timeout time.Duration, lo
 		return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, variable, labels)
 	}
 	return &Queues{
-		insp: insp, queues: slices.Clone(queues), timeout: timeout, log: log,
+		db: db, queues: slices.Clone(queues), timeout: timeout, log: log,
 		busy:      make(chan struct{}, 1),
 		tasks:     desc("queue_tasks", "Tasks in the queue, by state (from Redis).", []string{"queue", "state"}),
 		processed: desc("queue_processed_total", "Tasks processed from the queue since it was created, failures included (from Redis).", q),
@@ -139,13 +139,13 @@ func (c *Queues) inspect() (snapshot, error) {
 func (c *Queues) read() (snapshot, error) {
 	var s snapshot
 	for _, q := range c.queues {
-		info, err := shard.QueueInfo(c.insp, q)
+		info, err := c.db.QueueInfo(q)
 		if err != nil {
 			return s, err
 		}
 		s.infos = append(s.infos, info)
 	}
-	servers, err := c.insp.Servers()
+	servers, err := c.db.Inspector().Servers()
 	if err != nil {
 		return s, fmt.Errorf("list servers: %w", err)
 	}

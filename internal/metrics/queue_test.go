@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"bitqueue/internal/rdb"
 	"context"
 	"fmt"
 	"net"
@@ -40,7 +41,7 @@ func TestQueuesCollector(t *testing.T) {
 	t.Cleanup(srv.Shutdown)
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(metrics.NewQueues(insp, []string{queue, never, idle}, 5*time.Second, nil, nil))
+	reg.MustRegister(metrics.NewQueues(rdb.New(r.Client, ""), []string{queue, never, idle}, 5*time.Second, nil, nil))
 
 	deadline := time.Now().Add(15 * time.Second)
 	for value(t, gather(t, reg), "bitqueue_workers", nil) != 1 {
@@ -101,9 +102,8 @@ func blackhole(t *testing.T) redis.UniversalClient {
 
 func TestQueuesCollectorBoundsScrapeTime(t *testing.T) {
 	t.Parallel()
-	insp := asynq.NewInspectorFromRedisClient(blackhole(t))
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(metrics.NewQueues(insp, []string{"q"}, 200*time.Millisecond, nil, nil))
+	reg.MustRegister(metrics.NewQueues(rdb.New(blackhole(t), ""), []string{"q"}, 200*time.Millisecond, nil, nil))
 
 	for i := range 2 { // the second scrape finds the first inspection still running
 		start := time.Now()

@@ -5,7 +5,6 @@
 package metrics
 
 import (
-	"bitqueue/internal/base"
 	"context"
 	"errors"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"bitqueue/internal/cache"
+	"bitqueue/internal/results"
 	"bitqueue/internal/tasks"
 )
 
@@ -158,9 +158,14 @@ func (m *Worker) Observe(o tasks.Outcome) {
 	m.misses.Add(float64(o.Misses))
 }
 
-// ObserveWrite records one result write of batches batches; it is
-// results.Group's Wrote.
-func (m *Worker) ObserveWrite(batches int) { m.writeGroups.Observe(float64(batches)) }
+// ObserveSave records one result save, the time it took, and, once per
+// write, the batches the write carried; it is results.Saver's Observe.
+func (m *Worker) ObserveSave(s results.Saved) {
+	m.writeSeconds.Observe(s.Took.Seconds())
+	if s.Lead {
+		m.writeGroups.Observe(float64(s.Batches))
+	}
+}
 
 // ObserveCache records the cache a worker built.
 func (m *Worker) ObserveCache(st cache.Stats) {
@@ -180,21 +185,4 @@ func (m *Worker) Handler(h asynq.Handler) asynq.Handler {
 		}()
 		return h.ProcessTask(ctx, t)
 	})
-}
-
-// Store returns s timing each Save.
-func (m *Worker) Store(s tasks.ResultStore) tasks.ResultStore {
-	return timedStore{s: s, h: m.writeSeconds}
-}
-
-type timedStore struct {
-	s tasks.ResultStore
-	h prometheus.Histogram
-}
-
-func (t timedStore) Save(ctx context.Context, runID string, seq uint64, r base.Result) error {
-	start := time.Now()
-	err := t.s.Save(ctx, runID, seq, r)
-	t.h.Observe(time.Since(start).Seconds())
-	return err
 }

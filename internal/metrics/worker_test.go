@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"bitqueue/internal/base"
+	"bitqueue/internal/results"
 	"context"
 	"errors"
 	"fmt"
@@ -87,14 +88,21 @@ next:
 	return 0
 }
 
+// slowStore takes 2 ms a save, failing with err when set, and tells observe
+// of each save as results.Saver does: the n-th save led a write of
+// batches[n] batches.
 type slowStore struct {
-	calls atomic.Int32
-	err   error
+	calls   atomic.Int32
+	err     error
+	batches []int
+	observe func(results.Saved)
 }
 
 func (s *slowStore) Save(context.Context, string, uint64, base.Result) error {
-	s.calls.Add(1)
+	n := s.calls.Add(1)
+	start := time.Now()
 	time.Sleep(2 * time.Millisecond)
+	s.observe(results.Saved{Took: time.Since(start), Batches: s.batches[n-1], Lead: true, Err: s.err})
 	return s.err
 }
 
@@ -117,8 +125,8 @@ func TestWorkerMetrics(t *testing.T) {
 
 	// Two batches through the real handler, one malformed, with the store
 	// and handler wrapped the way cmd/worker wraps them.
-	store := &slowStore{}
-	inner := &tasks.BitsHandler{Cache: c, Store: m.Store(store), Logger: slog.New(slog.DiscardHandler), Observe: m.Observe}
+	store := &slowStore{batches: []int{1, 3, 1}, observe: m.ObserveSave}
+	inner := &tasks.BitsHandler{Cache: c, Store: store, Logger: slog.New(slog.DiscardHandler), Observe: m.Observe}
 	var inFlightSeen atomic.Int32
 	gate := asynq.HandlerFunc(func(ctx context.Context, task *asynq.Task) error {
 		mfs := gather(t, reg)
@@ -139,9 +147,6 @@ func TestWorkerMetrics(t *testing.T) {
 	require.NoError(t, err)
 	require.Error(t, h.ProcessTask(context.Background(), task))
 
-	for _, n := range []int{1, 3, 1} {
-		m.ObserveWrite(n)
-	}
 	mfs = gather(t, reg)
 	writes := mfs["bitqueue_result_write_batches"].GetMetric()[0].GetHistogram()
 	require.EqualValues(t, 3, writes.GetSampleCount(), "writes")

@@ -1,9 +1,9 @@
 // Package outage is bitqueue's one mechanism for Redis availability: one
-// classifier (IsTransient, IsFatal, IsOutOfMemory) that tells errors that go
-// away when Redis comes back (a restart, a failover, a dropped connection)
-// from those that do not, and one Backoff. Rider retries an operation
-// through a run-time outage, logging one line when it begins and one when
-// it ends; redisconn.Wait waits for Redis at start-up with the same two.
+// Backoff, and a Rider that retries an operation through a run-time outage
+// — an error rdb.IsTransient calls one that goes away when Redis comes back
+// (a restart, a failover, a dropped connection) — logging one line when it
+// begins and one when it ends; redisconn.Wait waits for Redis at start-up
+// with the same two.
 package outage
 
 import (
@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"bitqueue/internal/rdb"
 )
 
 // DefaultBound is how long a Rider rides out one outage when no bound is
@@ -71,7 +73,7 @@ func (r *Rider) Do(ctx context.Context, what string, fn func() error) error {
 			r.ended(started)
 			return nil
 		}
-		if ctx.Err() != nil || !IsTransient(err) {
+		if ctx.Err() != nil || !rdb.IsTransient(err) {
 			return err
 		}
 		since := r.began(what, started, err)

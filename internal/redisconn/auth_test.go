@@ -1,6 +1,7 @@
 package redisconn_test
 
 import (
+	"bitqueue/internal/rdb"
 	"context"
 	"testing"
 	"time"
@@ -50,7 +51,7 @@ func TestCredentials(t *testing.T) {
 			t.Cleanup(func() { c.Close() })
 			log, logs := newLogger()
 			start := time.Now()
-			err = redisconn.Wait(ctx, c, tt.url, 20*time.Second, log)
+			err = redisconn.Wait(ctx, rdb.New(c, ""), tt.url, 20*time.Second, log)
 			if tt.want == "" {
 				require.NoError(t, err)
 				key := "auth-test:" + tt.name

@@ -1,6 +1,7 @@
 package redisconn_test
 
 import (
+	"bitqueue/internal/rdb"
 	"context"
 	"strings"
 	"testing"
@@ -125,7 +126,7 @@ func TestSentinelCredentials(t *testing.T) {
 			require.NoError(t, err)
 			t.Cleanup(func() { c.Close() })
 			log, logs := newLogger()
-			err = redisconn.Wait(ctx, c, tt.url, 20*time.Second, log)
+			err = redisconn.Wait(ctx, rdb.New(c, ""), tt.url, 20*time.Second, log)
 			if tt.want == "" {
 				require.NoError(t, err)
 				require.NoError(t, c.Set(ctx, "sentinel-test:"+tt.name, "x", time.Minute).Err())
@@ -152,13 +153,13 @@ func TestClusterPing(t *testing.T) {
 	t.Cleanup(func() { c.Close() })
 	ctx := context.Background()
 	log, _ := newLogger()
-	require.NoError(t, redisconn.Wait(ctx, c, url, 20*time.Second, log))
-	require.NoError(t, redisconn.Ping(ctx, c))
+	require.NoError(t, redisconn.Wait(ctx, rdb.New(c, ""), url, 20*time.Second, log))
+	require.NoError(t, rdb.New(c, "").Ping(ctx))
 
 	cl.Nodes[2].Kill()
 	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	err = redisconn.Ping(pctx, c)
+	err = rdb.New(c, "").Ping(pctx)
 	require.Error(t, err, "a master is down")
 	require.Contains(t, err.Error(), cl.Nodes[2].Addr)
 }

@@ -3,39 +3,13 @@ package redisconn
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/url"
 	"strings"
 	"syscall"
 
-	"github.com/redis/go-redis/v9"
+	"bitqueue/internal/rdb"
 )
-
-// Ping checks that Redis answers: every master of a Redis Cluster, the
-// current master of a sentinel-managed Redis, the server otherwise.
-func Ping(ctx context.Context, c redis.UniversalClient) error {
-	if _, ok := c.(*redis.ClusterClient); ok {
-		return PingMasters(ctx, c)
-	}
-	return c.Ping(ctx).Err()
-}
-
-// PingMasters pings every master of a Redis Cluster, naming the first that
-// does not answer; for any other client it does nothing and returns nil. A
-// cluster client's own PING reaches one node only.
-func PingMasters(ctx context.Context, c redis.UniversalClient) error {
-	cc, ok := c.(*redis.ClusterClient)
-	if !ok {
-		return nil
-	}
-	return cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-		if err := m.Ping(ctx).Err(); err != nil {
-			return fmt.Errorf("%s: %w", m.Options().Addr, err) // wrapped, so that outage.IsFatal sees Redis's reply
-		}
-		return nil
-	})
-}
 
 // schemeHint returns a hint for an error that may come from a URL scheme that
 // does not match the server: a TLS port closes a plaintext connection at
@@ -55,16 +29,10 @@ func schemeHint(err error, rawURL string) string {
 	return ""
 }
 
-// redactClientErr replaces the password c authenticates with, which may have
-// come from REDIS_PASSWORD rather than the URL, wherever err shows it.
-func redactClientErr(err error, c redis.UniversalClient) error {
-	var pw string
-	switch c := c.(type) {
-	case *redis.Client:
-		pw = c.Options().Password
-	case *redis.ClusterClient:
-		pw = c.Options().Password
-	}
+// redactClientErr replaces the password db authenticates with, which may
+// have come from REDIS_PASSWORD rather than the URL, wherever err shows it.
+func redactClientErr(err error, db *rdb.RDB) error {
+	pw := db.Password()
 	if pw == "" || !strings.Contains(err.Error(), pw) {
 		return err
 	}

@@ -1,6 +1,7 @@
 package redisconn_test
 
 import (
+	"bitqueue/internal/rdb"
 	"bytes"
 	"context"
 	"testing"
@@ -36,7 +37,7 @@ func TestWaitEndsOnSettingReplies(t *testing.T) {
 			t.Parallel()
 			log, logs := newLogger()
 			start := time.Now()
-			err := redisconn.Wait(ctx, open(t, tt.url, 0), tt.url, 30*time.Second, log)
+			err := redisconn.Wait(ctx, rdb.New(open(t, tt.url, 0), ""), tt.url, 30*time.Second, log)
 			require.Error(t, err)
 			require.Less(t, time.Since(start), 10*time.Second, "no waiting")
 			require.Empty(t, logs.String(), "no retries")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"bitqueue/internal/outage"
+	"bitqueue/internal/rdb"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -130,22 +131,22 @@ func redactErr(err error, rawURL string) error {
 	return err
 }
 
-// Wait pings client (every master of a cluster) until it answers, backing off
+// Wait pings db (every master of a cluster) until it answers, backing off
 // between attempts as outage.Backoff does, for at most maxWait. It logs one line
 // per failed attempt and returns an error naming the redacted URL when Redis
-// never answers. Errors that waiting cannot cure (outage.IsFatal) — a server
+// never answers. Errors that waiting cannot cure (rdb.IsFatal) — a server
 // certificate that does not verify, a server that does not speak TLS, wrong
 // or missing credentials, a user without permission to PING, a database the
 // server does not have, a server that does not know PING — end the wait at
 // once with an error that says what to fix.
-func Wait(ctx context.Context, client redis.UniversalClient, rawURL string, maxWait time.Duration, log *slog.Logger) error {
+func Wait(ctx context.Context, db *rdb.RDB, rawURL string, maxWait time.Duration, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, maxWait)
 	defer cancel()
 	start := time.Now()
 	var backoff outage.Backoff
 	var cause error // the last error that was not the wait running out
 	for attempt := 1; ; attempt++ {
-		err := Ping(ctx, client)
+		err := db.Ping(ctx)
 		if err != nil && ctx.Err() == nil {
 			cause = err
 		} else if err != nil && cause != nil {
@@ -157,9 +158,9 @@ func Wait(ctx context.Context, client redis.UniversalClient, rawURL string, maxW
 			}
 			return nil
 		}
-		hint, isPermanent := outage.IsFatal(err)
+		hint, isPermanent := rdb.IsFatal(err)
 		schemeHint := schemeHint(err, rawURL)
-		err = redactClientErr(redactErr(err, rawURL), client)
+		err = redactClientErr(redactErr(err, rawURL), db)
 		if isPermanent {
 			return fmt.Errorf("redis at %s: %v (%s)", Redact(rawURL), err, hint)
 		}

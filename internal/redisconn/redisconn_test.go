@@ -1,6 +1,7 @@
 package redisconn_test
 
 import (
+	"bitqueue/internal/rdb"
 	"context"
 	"log/slog"
 	"net"
@@ -171,7 +172,7 @@ func TestWaitAnswers(t *testing.T) {
 	m.RequireAuth(password)
 	url := "redis://:" + password + "@" + m.Addr() + "/0"
 	log, logs := newLogger()
-	require.NoError(t, redisconn.Wait(context.Background(), open(t, url, 0), url, 5*time.Second, log))
+	require.NoError(t, redisconn.Wait(context.Background(), rdb.New(open(t, url, 0), ""), url, 5*time.Second, log))
 	require.Empty(t, logs.String(), "a Redis that answers at once logs nothing")
 }
 
@@ -191,7 +192,7 @@ func TestWaitGivesUp(t *testing.T) {
 	url := "redis://:" + password + "@" + addr + "/0"
 	log, logs := newLogger()
 	start := time.Now()
-	err := redisconn.Wait(context.Background(), open(t, url, 0), url, 300*time.Millisecond, log)
+	err := redisconn.Wait(context.Background(), rdb.New(open(t, url, 0), ""), url, 300*time.Millisecond, log)
 	require.Error(t, err)
 	require.Less(t, time.Since(start), 10*time.Second, "Wait gives up after maxWait rather than hanging")
 	require.Contains(t, err.Error(), "redis at redis://:xxxxx@"+addr+"/0 did not answer within 300ms")
@@ -207,7 +208,7 @@ func TestWaitCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	log, _ := newLogger()
-	err := redisconn.Wait(ctx, open(t, url, 0), url, time.Hour, log)
+	err := redisconn.Wait(ctx, rdb.New(open(t, url, 0), ""), url, time.Hour, log)
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "did not answer within 1h0m0s")
 	requireNoSecret(t, err.Error())
@@ -219,7 +220,9 @@ func TestWaitForLateRedis(t *testing.T) {
 	url := "redis://:" + password + "@" + addr + "/0"
 	log, logs := newLogger()
 	done := make(chan error, 1)
-	go func() { done <- redisconn.Wait(context.Background(), open(t, url, 0), url, time.Minute, log) }()
+	go func() {
+		done <- redisconn.Wait(context.Background(), rdb.New(open(t, url, 0), ""), url, time.Minute, log)
+	}()
 
 	// Start Redis once Wait has failed at least once.
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "attempt=1") }, 30*time.Second, 10*time.Millisecond)

@@ -7,9 +7,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"bitqueue/internal/logging"
+	"bitqueue/internal/rdb"
 )
 
 // Setup is what a command needs to reach Redis and to log: the same four
@@ -31,6 +30,9 @@ type Setup struct {
 	// LogFormat ("text" or "json") and LogLevel ("debug", "info", "warn"
 	// or "error") shape the logger (logging.New).
 	LogFormat, LogLevel string
+	// Prefix roots the keys the opened RDB reads and writes
+	// (base.DefaultPrefix when empty).
+	Prefix string
 }
 
 // SettingError is an error of a setting — the URL, a TLS file, the log
@@ -45,23 +47,24 @@ func (e *SettingError) Unwrap() error { return e.Err }
 func (e *SettingError) SettingFault() {}
 
 // Logger returns the command's logger, writing to w, and routes go-redis's
-// own log lines to it (logging.RouteRedis). Its error is a *SettingError.
+// own log lines to it. Its error is a *SettingError.
 func (s Setup) Logger(w io.Writer) (*slog.Logger, error) {
 	log, err := logging.New(w, s.LogFormat, s.LogLevel)
 	if err != nil {
 		return nil, &SettingError{err}
 	}
-	logging.RouteRedis(log)
+	routeRedisLogs(log)
 	return log, nil
 }
 
-// Open returns a client of s.URL with s.Options and s.PoolSize; it contacts
-// nothing, so that a malformed URL is refused before any other work. Its
-// error is a *SettingError.
-func (s Setup) Open() (redis.UniversalClient, error) {
+// Open returns the RDB of s.URL with s.Options and s.PoolSize, under
+// s.Prefix; it contacts nothing, so that a malformed URL is refused before
+// any other work. Its error is a *SettingError. Closing the RDB closes the
+// client.
+func (s Setup) Open() (*rdb.RDB, error) {
 	o := s.Options
 	o.PoolSize = max(o.PoolSize, s.PoolSize)
-	rdb, err := OpenWith(s.URL, o)
+	client, err := OpenWith(s.URL, o)
 	if err != nil {
 		var ue *URLError
 		if errors.As(err, &ue) {
@@ -69,30 +72,30 @@ func (s Setup) Open() (redis.UniversalClient, error) {
 		}
 		return nil, &SettingError{err}
 	}
-	return rdb, nil
+	return rdb.New(client, s.Prefix), nil
 }
 
-// WaitFor waits up to s.Wait for rdb to answer (see Wait).
-func (s Setup) WaitFor(ctx context.Context, rdb redis.UniversalClient, log *slog.Logger) error {
-	return Wait(ctx, rdb, s.URL, s.Wait, log)
+// WaitFor waits up to s.Wait for db to answer (see Wait).
+func (s Setup) WaitFor(ctx context.Context, db *rdb.RDB, log *slog.Logger) error {
+	return Wait(ctx, db, s.URL, s.Wait, log)
 }
 
-// Start makes the logger (to stderr), opens the client and, when s.Wait is
-// positive, waits for Redis to answer. The caller closes the client.
-func (s Setup) Start(ctx context.Context, stderr io.Writer) (redis.UniversalClient, *slog.Logger, error) {
+// Start makes the logger (to stderr), opens the RDB and, when s.Wait is
+// positive, waits for Redis to answer. The caller closes the RDB.
+func (s Setup) Start(ctx context.Context, stderr io.Writer) (*rdb.RDB, *slog.Logger, error) {
 	log, err := s.Logger(stderr)
 	if err != nil {
 		return nil, nil, err
 	}
-	rdb, err := s.Open()
+	db, err := s.Open()
 	if err != nil {
 		return nil, nil, err
 	}
 	if s.Wait > 0 {
-		if err := s.WaitFor(ctx, rdb, log); err != nil {
-			rdb.Close()
+		if err := s.WaitFor(ctx, db, log); err != nil {
+			db.Close()
 			return nil, nil, err
 		}
 	}
-	return rdb, log, nil
+	return db, log, nil
 }

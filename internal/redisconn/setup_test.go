@@ -44,15 +44,16 @@ func TestSetupSettingErrors(t *testing.T) {
 }
 
 // TestSetupStart checks that Start waits for a Redis that answers and hands
-// back a client of it and a logger in the format asked for.
+// back an RDB of it, under the prefix asked for, and a logger in the format asked for.
 func TestSetupStart(t *testing.T) {
 	t.Parallel()
 	r := redistest.Start(t)
 	var stderr bytes.Buffer
-	rdb, log, err := redisconn.Setup{URL: r.URL, PoolSize: 3, Wait: 10 * time.Second, LogFormat: "json", LogLevel: "info"}.Start(context.Background(), &stderr)
+	db, log, err := redisconn.Setup{URL: r.URL, PoolSize: 3, Wait: 10 * time.Second, LogFormat: "json", LogLevel: "info", Prefix: "p"}.Start(context.Background(), &stderr)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = rdb.Close() })
-	require.NoError(t, rdb.Ping(context.Background()).Err())
+	t.Cleanup(func() { _ = db.Close() })
+	require.NoError(t, db.Ping(context.Background()))
+	require.Equal(t, "p", db.Prefix())
 	log.Info("hello")
 	require.True(t, strings.HasPrefix(stderr.String(), "{"), "a JSON line: %q", stderr.String())
 }

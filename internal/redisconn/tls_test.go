@@ -1,6 +1,7 @@
 package redisconn_test
 
 import (
+	"bitqueue/internal/rdb"
 	"context"
 	"os"
 	"strings"
@@ -52,7 +53,7 @@ func TestTLS(t *testing.T) {
 				maxWait = 2 * time.Second
 			}
 			start := time.Now()
-			err = redisconn.Wait(context.Background(), c, tt.url, maxWait, log)
+			err = redisconn.Wait(context.Background(), rdb.New(c, ""), tt.url, maxWait, log)
 			if tt.want == "" {
 				require.NoError(t, err)
 				require.NoError(t, c.Set(context.Background(), "tls-test:"+tt.name, "x", time.Minute).Err())
@@ -81,7 +82,7 @@ func TestTLSToPlaintextServer(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	log, _ := newLogger()
-	err = redisconn.Wait(context.Background(), c, url, 3*time.Second, log)
+	err = redisconn.Wait(context.Background(), rdb.New(c, ""), url, 3*time.Second, log)
 	require.ErrorContains(t, err, "did not answer within 3s")
 	require.ErrorContains(t, err, "never answers the TLS handshake")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)

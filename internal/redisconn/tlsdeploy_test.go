@@ -1,6 +1,7 @@
 package redisconn_test
 
 import (
+	"bitqueue/internal/rdb"
 	"context"
 	"fmt"
 	"os/exec"
@@ -37,7 +38,7 @@ func TestTLSSentinel(t *testing.T) {
 	require.True(t, ok, "a failover client is a *redis.Client, not a %T", c)
 	log, _ := newLogger()
 	ctx := context.Background()
-	require.NoError(t, redisconn.Wait(ctx, c, url, 20*time.Second, log))
+	require.NoError(t, redisconn.Wait(ctx, rdb.New(c, ""), url, 20*time.Second, log))
 	require.NoError(t, c.Set(ctx, "tls-sentinel-test", "x", time.Minute).Err())
 	got, err := master.ClientT(t).Get(ctx, "tls-sentinel-test").Result()
 	require.NoError(t, err)
@@ -46,7 +47,7 @@ func TestTLSSentinel(t *testing.T) {
 	bare, err := redisconn.OpenWith(url, redisconn.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { bare.Close() })
-	err = redisconn.Wait(ctx, bare, url, 20*time.Second, log)
+	err = redisconn.Wait(ctx, rdb.New(bare, ""), url, 20*time.Second, log)
 	require.ErrorContains(t, err, "not signed by a trusted CA")
 	requireNoSecret(t, err.Error())
 }
@@ -89,7 +90,7 @@ func TestTLSCluster(t *testing.T) {
 	require.True(t, ok, "a %T", c)
 	require.Equal(t, []string{nodes[0].Addr, nodes[1].Addr}, cc.Options().Addrs)
 	log, _ := newLogger()
-	require.NoError(t, redisconn.Wait(ctx, c, url, 30*time.Second, log))
+	require.NoError(t, redisconn.Wait(ctx, rdb.New(c, ""), url, 30*time.Second, log))
 	for i := range 30 { // keys spread over the slots of every master
 		require.NoError(t, c.Set(ctx, "tls-cluster-test-"+strconv.Itoa(i), "x", time.Minute).Err())
 	}

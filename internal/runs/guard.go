@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"bitqueue/internal/base"
-	"bitqueue/internal/results"
 )
 
 // How a producer keeps its enqueues within a live run: it reads the run's
@@ -29,46 +26,41 @@ const (
 // deleted (a tombstone) nor gone (its record vanished, as when Redis lost
 // its data).
 type recordGuard struct {
-	changed chan struct{} // closed and replaced at each reading
-	cancel  context.CancelFunc
-	done    chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
 
-	mu     sync.Mutex
-	err    error     // a *DeletedError or *GoneError, once found
-	at     time.Time // the last reading that found the run live
-	failed error     // why the last reading failed, if it did
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced at each reading
+	err     error         // a *DeletedError or *GoneError, once found
+	at      time.Time     // the last reading that found the run live
 }
 
-// watchRecord reads runID's record under store's prefix every guardEvery
-// until stop is called; a reading that fails for longer than bound makes
-// live fail too.
-func watchRecord(ctx context.Context, store *results.Store, runID string, bound time.Duration) *recordGuard {
+// watchRecord reads runID's record every guardEvery until stop is called; a
+// reading that fails for longer than RedisWait makes live fail too.
+func (s *Service) watchRecord(ctx context.Context, runID string) *recordGuard {
 	ctx, cancel := context.WithCancel(ctx)
 	g := &recordGuard{changed: make(chan struct{}), cancel: cancel, done: make(chan struct{}), at: time.Now()}
-	key := base.RecordKey(store.Root(), runID)
 	go func() {
 		defer close(g.done)
 		t := time.NewTicker(guardEvery)
 		defer t.Stop()
 		for {
-			// "v" is in every record: nil means no record.
-			vals, err := store.Client.HMGet(ctx, key, recVersion, recState).Result()
+			exists, deleted, err := s.RDB.RecordState(ctx, runID)
+			if err != nil && ctx.Err() != nil {
+				return
+			}
 			g.mu.Lock()
 			switch {
-			case err != nil && ctx.Err() != nil:
-				g.mu.Unlock()
-				return
 			case err != nil:
-				g.failed = err
-				if time.Since(g.at) > bound {
-					g.err = fmt.Errorf("could not read run %s's record for %s: %w", runID, bound, err)
+				if time.Since(g.at) > s.RedisWait {
+					g.err = fmt.Errorf("could not read run %s's record for %s: %w", runID, s.RedisWait, err)
 				}
-			case vals[0] == nil:
+			case !exists:
 				g.err = &GoneError{RunID: runID}
-			case vals[1] == StateDeleted:
+			case deleted:
 				g.err = &DeletedError{RunID: runID, While: "being enqueued"}
 			default:
-				g.at, g.failed = time.Now(), nil
+				g.at = time.Now()
 			}
 			close(g.changed)
 			g.changed = make(chan struct{})
@@ -121,17 +113,3 @@ func (g *recordGuard) stop() {
 	g.cancel()
 	<-g.done
 }
-
-// StoppedError is returned by Enqueue when the run was deleted, or its
-// record vanished, while it was being enqueued: it stopped, having done
-// Stats.
-type StoppedError struct {
-	Err   error // a *DeletedError or a *GoneError
-	Stats EnqueueStats
-}
-
-func (e *StoppedError) Error() string {
-	return fmt.Sprintf("%v; enqueueing stopped after %d of %d batches", e.Err, e.Stats.Enqueued+e.Stats.Queued+e.Stats.Done, e.Stats.Batches)
-}
-
-func (e *StoppedError) Unwrap() error { return e.Err }

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/base"
-	"bitqueue/internal/results"
+	"bitqueue/internal/rdb"
 	"bitqueue/redistest"
 )
 
@@ -21,20 +21,21 @@ func TestRecordGuard(t *testing.T) {
 	r := redistest.Start(t)
 	_, prefix := r.Namespace(t)
 	ctx := context.Background()
-	store := &results.Store{Client: r.Client, Prefix: prefix}
+	s, err := New(Config{RDB: rdb.New(r.Client, prefix), RedisWait: time.Minute})
+	require.NoError(t, err)
 	for _, id := range []string{"tomb", "vanish"} {
 		now := time.Now()
-		_, err := CreateRecord(ctx, r.Client, prefix, Record{RunID: id, Queue: "q", Shards: 1, Batches: 1, Integers: 1, BatchSize: 1, Input: "x", Created: now, Updated: now}, time.Hour)
+		_, _, err := s.RDB.CreateRecord(ctx, base.Record{RunID: id, Queue: "q", Shards: 1, Batches: 1, Integers: 1, BatchSize: 1, Input: "x", Created: now, Updated: now}, time.Hour)
 		require.NoError(t, err)
 	}
-	tomb := watchRecord(ctx, store, "tomb", time.Minute)
+	tomb := s.watchRecord(ctx, "tomb")
 	defer tomb.stop()
-	vanish := watchRecord(ctx, store, "vanish", time.Minute)
+	vanish := s.watchRecord(ctx, "vanish")
 	defer vanish.stop()
 	require.NoError(t, tomb.live(ctx))
 	require.NoError(t, vanish.live(ctx))
 
-	require.NoError(t, r.Client.HSet(ctx, base.RecordKey(prefix, "tomb"), recState, StateDeleted).Err())
+	require.NoError(t, s.RDB.Tombstone(ctx, "tomb", time.Now(), time.Hour))
 	require.NoError(t, r.Client.Del(ctx, base.RecordKey(prefix, "vanish")).Err())
 	time.Sleep(guardFresh) // every enqueue from now on waits for a reading after the change
 	var deleted *DeletedError

@@ -1,53 +1,117 @@
 package runs_test
 
 import (
-	"bitqueue/internal/base"
-	"errors"
-	"io"
+	"context"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture"
+	"bitqueue/internal/base"
 	"bitqueue/internal/input"
+	"bitqueue/internal/rdb"
+	"bitqueue/internal/runs"
 	"bitqueue/internal/tasks"
+	"bitqueue/redistest"
 )
 
-// newClient returns an asynq client on rdb, closed when the test ends.
-func newClient(t *testing.T, rdb redis.UniversalClient) *asynq.Client {
-	t.Helper()
-	client := asynq.NewClientFromRedisClient(rdb)
-	t.Cleanup(func() { client.Close() })
-	return client
+// env is a run service on the test's Redis, under a queue and key prefix of
+// the test's own, with the batch size and task options most tests use.
+type env struct {
+	r             *redistest.Redis
+	queue, prefix string
+	db            *rdb.RDB
+	svc           *runs.Service
+	batchSize     int
 }
 
-// batchEnqueuer returns a function that enqueues, with client, batch seq of
+// newEnv returns the env of a test, its service built from cfg with the
+// test defaults for what cfg leaves zero: one retry, four enqueues at once,
+// records kept an hour, lost batches looked for after an hour; batches of
+// one integer.
+func newEnv(t *testing.T, cfg runs.Config) *env {
+	t.Helper()
+	r := redistest.Start(t)
+	queue, prefix := r.Namespace(t)
+	return envOn(t, r, queue, prefix, r.Client, cfg)
+}
+
+// envOn returns the env of queue and prefix on r, its service sending its
+// commands through client.
+func envOn(t *testing.T, r *redistest.Redis, queue, prefix string, client redis.UniversalClient, cfg runs.Config) *env {
+	t.Helper()
+	e := &env{r: r, queue: queue, prefix: prefix, db: rdb.New(client, prefix), batchSize: 1}
+	cfg.RDB = e.db
+	if cfg.MaxRetry == 0 {
+		cfg.MaxRetry = 1
+	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.RecordTTL == 0 {
+		cfg.RecordTTL = time.Hour
+	}
+	if cfg.LostAfter == 0 {
+		cfg.LostAfter = time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	var err error
+	e.svc, err = runs.New(cfg)
+	require.NoError(t, err)
+	return e
+}
+
+// spec is the run runID of the total integers of src, on e's queue in
+// batches of e.batchSize.
+func (e *env) spec(runID string, src input.Source, total uint64) runs.Spec {
+	return runs.Spec{RunID: runID, Queue: e.queue, BatchSize: e.batchSize, Source: src, Integers: total}
+}
+
+// enqueue enqueues the run of spec, failing t on an error.
+func (e *env) enqueue(t *testing.T, runID string, src input.Source, total uint64) (base.Record, runs.EnqueueStats) {
+	t.Helper()
+	rec, st, err := e.svc.Enqueue(context.Background(), e.spec(runID, src, total))
+	require.NoError(t, err)
+	return rec, st
+}
+
+// createRecord creates the record of runID, of the total integers of src,
+// as the run's first producer would: a run begun earlier.
+func (e *env) createRecord(t *testing.T, runID string, src input.Source, total uint64) base.Record {
+	t.Helper()
+	identity, err := src.Identity()
+	require.NoError(t, err)
+	now := time.Now()
+	rec, _, err := e.db.CreateRecord(context.Background(), base.Record{
+		RunID: runID, Queue: e.queue, Shards: 1, Batches: base.Batches(total, e.batchSize), Integers: total,
+		BatchSize: e.batchSize, Input: identity, Created: now, Updated: now,
+	}, time.Hour)
+	require.NoError(t, err)
+	return rec
+}
+
+// save stores the result of batch seq of runID holding nums, as a worker
+// does, and marks it done.
+func (e *env) save(t *testing.T, runID string, seq uint64, nums ...uint64) {
+	t.Helper()
+	require.NoError(t, e.db.SaveResults(context.Background(), time.Hour, []rdb.Batch{{RunID: runID, Seq: seq, Result: fixture.Result(t, nums...)}}))
+}
+
+// batchEnqueuer returns a function that enqueues, with e's RDB, batch seq of
 // runID, holding the one integer seq, on the queue queueOf names for it,
 // with opts.
-func batchEnqueuer(t *testing.T, client *asynq.Client, runID string, queueOf func(seq uint64) string) func(seq uint64, opts ...asynq.Option) {
+func (e *env) batchEnqueuer(t *testing.T, runID string, queueOf func(seq uint64) string) func(seq uint64, opts ...asynq.Option) {
 	return func(seq uint64, opts ...asynq.Option) {
 		t.Helper()
 		task, err := tasks.NewBitsTask(base.Batch{RunID: runID, Seq: seq, Nums: []uint64{seq}}, append([]asynq.Option{asynq.Queue(queueOf(seq))}, opts...)...)
 		require.NoError(t, err)
-		_, err = client.Enqueue(task)
+		_, err = e.db.Enqueue(context.Background(), task)
 		require.NoError(t, err)
-	}
-}
-
-// integersOf reads every integer of src.
-func integersOf(t *testing.T, src input.Source) []uint64 {
-	t.Helper()
-	s, err := src.Open()
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
-	var out []uint64
-	for {
-		n, err := s.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		require.NoError(t, err)
-		out = append(out, n)
 	}
 }

@@ -1,6 +1,10 @@
 package runs
 
-import "time"
+import (
+	"time"
+
+	"bitqueue/internal/base"
+)
 
 // DefaultUnservedAfter is how long a queue of the run may go without a worker
 // serving it before Wait reports it, unless Watch.UnservedAfter says
@@ -16,9 +20,6 @@ const DefaultServerCheck = 2 * time.Second
 // write; the command decides how to show it. Wait calls its funcs from its
 // own goroutine, one at a time; either may be nil.
 type Watch struct {
-	// Integers is the number of integers in the run, which bounds
-	// ProgressInfo.Integers; 0 counts BatchSize integers in every batch.
-	Integers uint64
 	// Progress is called after every poll of the done count (every 50 to
 	// 500 ms) and once more, with Done equal to Total, when every batch is
 	// done. It paces its output itself.
@@ -42,11 +43,9 @@ type ProgressInfo struct {
 	// Done and Total count batches.
 	Done, Total int
 	// Integers is the number of integers in the done batches: BatchSize in
-	// each, the run's (Watch.Integers) at most, so exact once every batch
-	// is done.
+	// each, the run's at most, so exact once every batch is done.
 	Integers uint64
-	// TotalIntegers is the number of integers in the run (Watch.Integers,
-	// or BatchSize in every batch).
+	// TotalIntegers is the number of integers in the run.
 	TotalIntegers uint64
 	// Elapsed is the time since Wait began.
 	Elapsed time.Duration
@@ -71,18 +70,15 @@ type Unserved struct {
 	Prefixes []string
 }
 
-// progressOf returns the run's progress with done of its batches done.
-func (p *Producer) progressOf(runID string, done, batches int, w Watch, elapsed time.Duration) ProgressInfo {
-	total := uint64(batches) * uint64(max(p.BatchSize, 1))
-	if w.Integers > 0 {
-		total = w.Integers
-	}
+// progressOf returns the progress of rec's run with done of its batches
+// done.
+func progressOf(rec base.Record, done int, elapsed time.Duration) ProgressInfo {
 	return ProgressInfo{
-		RunID:         runID,
+		RunID:         rec.RunID,
 		Done:          done,
-		Total:         batches,
-		Integers:      min(uint64(done)*uint64(max(p.BatchSize, 1)), total),
-		TotalIntegers: total,
+		Total:         rec.Batches,
+		Integers:      min(uint64(done)*uint64(max(rec.BatchSize, 1)), rec.Integers),
+		TotalIntegers: rec.Integers,
 		Elapsed:       elapsed,
 	}
 }

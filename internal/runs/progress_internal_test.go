@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"bitqueue/internal/base"
 	"errors"
 	"testing"
 	"time"
@@ -14,21 +15,20 @@ func TestProgressOf(t *testing.T) {
 	tests := []struct {
 		name       string
 		batchSize  int
-		integers   uint64 // Watch.Integers
+		integers   uint64 // the run's
 		done, all  int
 		want, tall uint64 // Integers, TotalIntegers
 	}{
 		{"none done", 100, 250, 0, 3, 0, 250},
 		{"full batches done", 100, 250, 2, 3, 200, 250},
 		{"every batch done: exact, the last one short", 100, 250, 3, 3, 250, 250},
-		{"integers unknown: a batch size each", 100, 0, 2, 3, 200, 300},
 		{"batches of one", 1, 5, 4, 5, 4, 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := &Producer{Config: Config{BatchSize: tt.batchSize}}
-			got := p.progressOf("r", tt.done, tt.all, Watch{Integers: tt.integers}, time.Second)
+			rec := base.Record{RunID: "r", Batches: tt.all, Integers: tt.integers, BatchSize: tt.batchSize}
+			got := progressOf(rec, tt.done, time.Second)
 			require.Equal(t, ProgressInfo{RunID: "r", Done: tt.done, Total: tt.all, Integers: tt.want, TotalIntegers: tt.tall, Elapsed: time.Second}, got)
 			require.Equal(t, tt.done == tt.all, got.Finished())
 		})

@@ -1,6 +1,7 @@
 package runs_test
 
 import (
+	"bitqueue/internal/base"
 	"context"
 	"errors"
 	"slices"
@@ -41,25 +42,24 @@ func startServer(t *testing.T, r *redistest.Redis, queue string) *asynq.Server {
 
 // waitWatched runs Wait on a run of one batch that never gets done, under
 // w, until ctx ends, and returns the Unserved reports it made.
-func waitWatched(t *testing.T, ctx context.Context, p *runs.Producer, w runs.Watch, reports chan<- runs.Unserved) error {
+func waitWatched(t *testing.T, ctx context.Context, e *env, w runs.Watch, reports chan<- runs.Unserved) error {
 	t.Helper()
 	w.Unserved = func(u runs.Unserved) { reports <- u }
-	return p.Wait(ctx, "unserved", 1, w)
+	return e.svc.Wait(ctx, base.Record{RunID: "unserved", Queue: e.queue, Shards: 1, Batches: 1, Integers: 1, BatchSize: 1}, w)
 }
 
 // TestWaitReportsNoWorker waits on a queue no worker serves: Wait reports it
 // once the (shortened) delay has passed, naming the queue.
 func TestWaitReportsNoWorker(t *testing.T) {
 	t.Parallel()
-	r := redistest.Start(t)
-	queue, prefix := r.Namespace(t)
-	p := newProducer(t, r, queue, prefix, nil)
+	e := newEnv(t, runs.Config{})
+	queue := e.queue
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	reports := make(chan runs.Unserved, 10)
 	done := make(chan error, 1)
 	go func() {
-		done <- waitWatched(t, ctx, p, runs.Watch{UnservedAfter: 300 * time.Millisecond, ServerCheck: 50 * time.Millisecond}, reports)
+		done <- waitWatched(t, ctx, e, runs.Watch{UnservedAfter: 300 * time.Millisecond, ServerCheck: 50 * time.Millisecond}, reports)
 	}()
 	select {
 	case u := <-reports:
@@ -80,15 +80,14 @@ func TestWaitReportsNoWorker(t *testing.T) {
 // comes.
 func TestWaitWorkerPresent(t *testing.T) {
 	t.Parallel()
-	r := redistest.Start(t)
-	queue, prefix := r.Namespace(t)
-	p := newProducer(t, r, queue, prefix, nil)
+	e := newEnv(t, runs.Config{})
+	r, queue := e.r, e.queue
 	srv := startServer(t, r, queue)
 	w := runs.Watch{UnservedAfter: 200 * time.Millisecond, ServerCheck: 50 * time.Millisecond}
 
 	reports := make(chan runs.Unserved, 10)
 	short, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
-	err := waitWatched(t, short, p, w, reports)
+	err := waitWatched(t, short, e, w, reports)
 	cancel()
 	require.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)
 	require.Empty(t, reports, "a worker serves the queue: nothing to report")
@@ -97,7 +96,7 @@ func TestWaitWorkerPresent(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- waitWatched(t, ctx, p, w, reports) }()
+	go func() { done <- waitWatched(t, ctx, e, w, reports) }()
 	select {
 	case u := <-reports:
 		require.Equal(t, []string{queue}, u.Queues)

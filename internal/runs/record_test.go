@@ -10,99 +10,70 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/base"
+	"bitqueue/internal/input"
 	"bitqueue/internal/runs"
-	"bitqueue/redistest"
 )
 
-func TestRecordSaveLoad(t *testing.T) {
+// TestEnqueueBindsTheRunID checks that a run's record is created once,
+// bound to its fingerprint: the same fingerprint again refreshes it, keeping
+// its creation time; any other field refuses the run id naming the field and
+// both values, writing nothing; a tombstone refuses it whatever the
+// fingerprint; a run id never enqueued is unknown.
+func TestEnqueueBindsTheRunID(t *testing.T) {
 	t.Parallel()
-	r := redistest.Start(t)
-	_, prefix := r.Namespace(t)
+	e := newEnv(t, runs.Config{})
+	e.batchSize = 10
 	ctx := context.Background()
-
-	first := time.Date(2026, 11, 29, 12, 0, 0, 123, time.UTC)
-	rec := runs.Record{RunID: "rec-1", Queue: "q", Shards: 4, Batches: 13, Integers: 12345, BatchSize: 1000, Input: "sha256:ab", Created: first, Updated: first}
-	require.NoError(t, runs.SaveRecord(ctx, r.Client, prefix, rec, time.Hour))
-	got, err := runs.LoadRecord(ctx, r.Client, prefix, "rec-1")
+	src := input.Random(1, 95, 8)
+	spec := e.spec("fp", src, 95)
+	spec.Shards = 2
+	rec, _, err := e.svc.Enqueue(ctx, spec)
 	require.NoError(t, err)
-	require.Equal(t, rec, got)
-
-	key := base.RecordKey(prefix, "rec-1")
-	ttl := r.Client.TTL(ctx, key).Val()
-	if r.Embedded != nil {
-		ttl = r.Embedded.TTL(key)
-	}
-	require.InDelta(t, time.Hour.Seconds(), ttl.Seconds(), 60)
-
-	_, err = runs.LoadRecord(ctx, r.Client, prefix, "no-such-run")
-	require.True(t, errors.Is(err, runs.ErrUnknownRun), "error %v", err)
-	require.ErrorContains(t, err, "no-such-run")
-
-	require.NoError(t, r.Client.HSet(ctx, base.RecordKey(prefix, "broken"), "batches", "x").Err())
-	_, err = runs.LoadRecord(ctx, r.Client, prefix, "broken")
-	require.ErrorContains(t, err, "batches")
-	require.False(t, errors.Is(err, runs.ErrUnknownRun))
-}
-
-// TestCreateRecord checks that a run's record is created once, bound to its
-// fingerprint: the same fingerprint again refreshes it, keeping its creation
-// time; any other field refuses the run id naming the field and both values,
-// writing nothing; a tombstone refuses it whatever the fingerprint.
-func TestCreateRecord(t *testing.T) {
-	t.Parallel()
-	r := redistest.Start(t)
-	_, prefix := r.Namespace(t)
-	ctx := context.Background()
-	first := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	later := first.Add(time.Minute)
-	rec := runs.Record{RunID: "fp", Queue: "q", Shards: 2, Batches: 10, Integers: 95, BatchSize: 10, Input: "random seed=1 max=8 count=95", Created: first, Updated: first}
-	got, err := runs.CreateRecord(ctx, r.Client, prefix, rec, time.Hour)
+	ids, err := e.r.Client.ZRangeWithScores(ctx, base.RunsKey(e.prefix), 0, -1).Result()
 	require.NoError(t, err)
-	require.Equal(t, rec, got)
-	ids, err := r.Client.ZRangeWithScores(ctx, base.RunsKey(prefix), 0, -1).Result()
-	require.NoError(t, err)
-	require.Equal(t, []redis.Z{{Score: float64(first.UnixMilli()), Member: "fp"}}, ids, "index of runs")
+	require.Equal(t, []redis.Z{{Score: float64(rec.Created.UnixMilli()), Member: "fp"}}, ids, "index of runs")
 
-	again := rec
-	again.Created, again.Updated = later, later
-	got, err = runs.CreateRecord(ctx, r.Client, prefix, again, time.Hour)
+	stored, err := e.svc.Load(ctx, "fp")
 	require.NoError(t, err)
-	require.Equal(t, first, got.Created, "created kept")
-	require.Equal(t, later, got.Updated, "updated refreshed")
-	stored, err := runs.LoadRecord(ctx, r.Client, prefix, "fp")
+	time.Sleep(time.Millisecond)
+	_, _, err = e.svc.Enqueue(ctx, spec)
 	require.NoError(t, err)
-	require.Equal(t, got, stored)
+	again, err := e.svc.Load(ctx, "fp")
+	require.NoError(t, err)
+	require.Equal(t, stored.Created, again.Created, "created kept")
+	require.True(t, again.Updated.After(stored.Updated), "updated refreshed")
 
 	for _, tc := range []struct {
 		name, field, recorded, given string
-		change                       func(*runs.Record)
+		change                       func(*runs.Spec)
 	}{
-		{"other input", "input", rec.Input, "sha256:00", func(r *runs.Record) { r.Input = "sha256:00" }},
-		{"other count", "integers", "95", "96", func(r *runs.Record) { r.Integers, r.Batches = 96, 10 }},
-		{"other batch size", "batch_size", "10", "5", func(r *runs.Record) { r.BatchSize, r.Batches = 5, 19 }},
-		{"other shards", "shards", "2", "4", func(r *runs.Record) { r.Shards = 4 }},
-		{"other queue", "queue", "q", "q2", func(r *runs.Record) { r.Queue = "q2" }},
+		{"other input", "input", "random seed=1 max=8 count=95", "random seed=2 max=8 count=95", func(s *runs.Spec) { s.Source = input.Random(2, 95, 8) }},
+		{"other count", "input", "random seed=1 max=8 count=95", "random seed=1 max=8 count=96", func(s *runs.Spec) { s.Source, s.Integers = input.Random(1, 96, 8), 96 }},
+		{"other batch size", "batch_size", "10", "5", func(s *runs.Spec) { s.BatchSize = 5 }},
+		{"other shards", "shards", "2", "4", func(s *runs.Spec) { s.Shards = 4 }},
+		{"other queue", "queue", e.queue, e.queue + "2", func(s *runs.Spec) { s.Queue += "2" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			other := again
-			other.Updated = later.Add(time.Hour)
+			other := spec
 			tc.change(&other)
-			_, err := runs.CreateRecord(ctx, r.Client, prefix, other, time.Hour)
+			_, _, err := e.svc.Enqueue(ctx, other)
 			var mismatch *runs.MismatchError
 			require.ErrorAs(t, err, &mismatch)
 			require.Equal(t, runs.MismatchError{RunID: "fp", Field: tc.field, Recorded: tc.recorded, Given: tc.given}, *mismatch)
 			require.ErrorContains(t, err, "fp")
-			after, err := runs.LoadRecord(ctx, r.Client, prefix, "fp")
+			after, err := e.svc.Load(ctx, "fp")
 			require.NoError(t, err)
-			require.Equal(t, stored, after, "record unchanged")
+			require.Equal(t, again, after, "record unchanged")
 		})
 	}
 
-	tomb := stored
-	tomb.State = runs.StateDeleted
-	require.NoError(t, runs.SaveRecord(ctx, r.Client, prefix, tomb, time.Hour))
-	_, err = runs.CreateRecord(ctx, r.Client, prefix, again, time.Hour)
+	require.NoError(t, e.db.Tombstone(ctx, "fp", time.Now(), time.Hour))
+	_, _, err = e.svc.Enqueue(ctx, spec)
 	var deleted *runs.DeletedError
 	require.ErrorAs(t, err, &deleted)
 	require.Equal(t, "fp", deleted.RunID)
+
+	_, err = e.svc.Load(ctx, "no-such-run")
+	require.True(t, errors.Is(err, runs.ErrUnknownRun), "error %v", err)
+	require.ErrorContains(t, err, "no-such-run")
 }

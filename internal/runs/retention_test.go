@@ -2,7 +2,6 @@ package runs_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -10,9 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/input"
-	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
-	"bitqueue/redistest"
 )
 
 // A replica that found no result for a batch, and enqueues it just after a
@@ -29,31 +26,20 @@ func TestRetentionKeepsFinishedBatchesFromRunningAgain(t *testing.T) {
 		{"with retention they do not", time.Minute, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := redistest.Start(t)
-			queue, prefix := r.Namespace(t)
-			insp := asynq.NewInspectorFromRedisClient(r.Client)
+			e := newEnv(t, runs.Config{Concurrency: 2, Retention: tc.retention})
+			e.batchSize = 100
+			queue := e.queue
+			insp := e.db.Inspector()
 			t.Cleanup(func() { _, _ = insp.DeleteAllCompletedTasks(queue) }) // runs before the namespace's cleanup
-			client := asynq.NewClientFromRedisClient(r.Client)
-			p := newP(t, runs.Config{
-				Client:      client,
-				Inspector:   insp,
-				Store:       &results.Store{Client: r.Client, Prefix: prefix},
-				Queue:       queue,
-				BatchSize:   100,
-				Concurrency: 2,
-				Retention:   tc.retention,
-				Logger:      slog.New(slog.DiscardHandler),
-			})
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			src := input.Random(1, 250, 1000)
-			st, err := p.Enqueue(ctx, "ret", src, 250)
-			require.NoError(t, err)
+			_, st := e.enqueue(t, "ret", src, 250)
 			require.Equal(t, 3, st.Enqueued)
 
 			// A worker finishes every batch without writing a result: what
 			// the late replica saw when it looked for results was no result.
-			srv := asynq.NewServerFromRedisClient(r.Client, asynq.Config{
+			srv := e.db.NewServer(asynq.Config{
 				Queues:            map[string]int{queue: 1},
 				Concurrency:       2,
 				TaskCheckInterval: 20 * time.Millisecond,
@@ -70,8 +56,7 @@ func TestRetentionKeepsFinishedBatchesFromRunningAgain(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, 3-tc.again, info.Completed, "finished tasks kept")
 
-			st, err = p.Enqueue(ctx, "ret", src, 250)
-			require.NoError(t, err)
+			_, st = e.enqueue(t, "ret", src, 250)
 			require.Equal(t, tc.again, st.Enqueued, "batches enqueued again")
 			require.Equal(t, 3-tc.again, st.Queued, "batches refused by their task id")
 		})

@@ -1,59 +1,70 @@
 package runs
 
 import (
-	"bitqueue/internal/base"
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/hibiken/asynq"
 
-	"bitqueue/internal/results"
+	"bitqueue/internal/base"
 )
 
-// MaxListed is how many batch ids a Status lists per kind; the counts are
-// always exact.
+// MaxListed is how many batch ids a Status, an error or a command lists per
+// kind; the counts are always exact.
 const MaxListed = 100
 
-// Status is the state of every batch of a run. Each batch is counted once,
-// in Done, Pending or Failed, or in Lost.
+// Status is where every batch of a run stands, each counted once, in Done,
+// Pending, Failed or Lost; and the state of the run's queues. It is the
+// producer's status output, in JSON as in text.
 type Status struct {
-	Record
-	Done      int // the batch has its result
-	Pending   int // enqueued, not done yet: waiting, being processed or to be retried
-	Active    int // of Pending: being processed now
-	Retry     int // of Pending: failed, waiting to be retried
-	Scheduled int // of Pending: waiting for a set time
-	Failed    int // failed permanently: asynq archived it
-	// Lost batches have no result and no task still to run: their result
-	// expired (the task may still be kept as completed, with --retention),
-	// or their task was deleted. EnqueueLost, given the run's input,
-	// enqueues them again (LostBatches selects them).
-	Lost      int
-	FailedIDs []string // the first MaxListed failed batches' task ids, by seq
-	LostIDs   []string // the first MaxListed lost batches' task ids, by seq
-	LastError string   // the last error of the first failed batch
+	base.Record
+	State     RunState `json:"state"`
+	Done      int      `json:"done"`
+	Pending   int      `json:"pending"`   // enqueued, not done yet: waiting, being processed or to be retried
+	Active    int      `json:"active"`    // of Pending: being processed now
+	Retry     int      `json:"retry"`     // of Pending: failed, waiting to be retried
+	Scheduled int      `json:"scheduled"` // of Pending: waiting for a set time
+	Failed    int      `json:"failed"`
+	Lost      int      `json:"lost"`
+	FailedIDs []string `json:"failed_ids"` // the first MaxListed failed batches' task ids, by seq
+	LostIDs   []string `json:"lost_ids"`   // the first MaxListed lost batches' task ids, by seq
+	LastError string   `json:"last_error,omitempty"`
+	Totals    Totals   `json:"queue_totals"`
 }
 
-// GetStatus reads the state of every batch of rec's run (see assess): which
-// are done, from the run's done bitmap checked against the results (one GET,
-// one PTTL per marked batch), and, through insp, the asynq state of each one
-// not done, in the queue (or shard of the queue) the batch was enqueued on,
-// a few at a time: one round trip per batch not done.
-func GetStatus(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record) (Status, error) {
-	st := Status{Record: rec}
-	b, err := assess(ctx, store, insp, rec)
+// Totals is the state of a run's queues, summed over its shards: every
+// task in them, the run's or not, and the workers serving any of them.
+type Totals struct {
+	Pending        int `json:"pending"`
+	Active         int `json:"active"`
+	Scheduled      int `json:"scheduled"`
+	Retry          int `json:"retry"`
+	Archived       int `json:"archived"`
+	Completed      int `json:"completed"`
+	ProcessedTotal int `json:"processed_total"`
+	FailedTotal    int `json:"failed_total"`
+	Workers        int `json:"workers"`
+}
+
+// Status reads where every batch of rec's run stands (assess): one GET of
+// its done bitmap, one PTTL per marked batch, and one task lookup per batch
+// not done, a few at a time; and the state of its queues. The batches of a
+// deleted run are deleted, not lost: they are not counted as lost.
+func (s *Service) Status(ctx context.Context, rec base.Record) (Status, error) {
+	st := Status{Record: rec, FailedIDs: []string{}, LostIDs: []string{}}
+	b, err := s.assess(ctx, rec)
 	if err != nil {
 		return st, err
 	}
 	st.Done = b.done
+	st.State = runState(rec, b.done)
 	for i, seq := range b.seqs {
 		id := base.TaskID(rec.RunID, seq)
 		info := b.infos[i]
 		switch b.states[i] {
 		case BatchLost:
-			if rec.State == StateDeleted {
-				continue // deleted, not lost
+			if rec.Deleted {
+				continue
 			}
 			st.Lost++
 			if len(st.LostIDs) < MaxListed {
@@ -67,7 +78,7 @@ func GetStatus(ctx context.Context, store *results.Store, insp *asynq.Inspector,
 			if st.LastError == "" {
 				st.LastError = info.LastErr
 			}
-		case BatchQueued:
+		case BatchPending:
 			st.Pending++
 			switch info.State {
 			case asynq.TaskStateActive:
@@ -79,39 +90,63 @@ func GetStatus(ctx context.Context, store *results.Store, insp *asynq.Inspector,
 			}
 		}
 	}
-	return st, nil
+	st.Totals, err = s.totals(base.Queues(rec.Queue, rec.Shards))
+	return st, err
 }
 
-// Requeue sends the run's permanently failed batches (asynq archived them)
-// back to their queue, where they are pending again, and returns their task
-// ids, by seq. Each gets one more attempt: asynq keeps its retry count, so a
-// batch that fails again is archived again at once. A batch that left the
-// archive meanwhile is skipped. Lost batches (see Status.Lost) have no task
-// to send back: Producer.EnqueueLost enqueues them again from the run's
-// input, which the run's fingerprint makes sure is the same.
-func Requeue(ctx context.Context, store *results.Store, insp *asynq.Inspector, rec Record) ([]string, error) {
-	b, err := assess(ctx, store, insp, rec)
+// totals sums the state of queues and counts the workers serving any of
+// them.
+func (s *Service) totals(queues []string) (Totals, error) {
+	var t Totals
+	for _, q := range queues {
+		info, err := s.RDB.QueueInfo(q)
+		if err != nil {
+			return Totals{}, err
+		}
+		t.Pending += info.Pending
+		t.Active += info.Active
+		t.Scheduled += info.Scheduled
+		t.Retry += info.Retry
+		t.Archived += info.Archived
+		t.Completed += info.Completed
+		t.ProcessedTotal += info.ProcessedTotal
+		t.FailedTotal += info.FailedTotal
+	}
+	servers, err := s.RDB.Inspector().Servers()
+	if err != nil {
+		return Totals{}, fmt.Errorf("list workers: %w", err)
+	}
+	for _, srv := range servers {
+		for _, q := range queues {
+			if _, ok := srv.Queues[q]; ok {
+				t.Workers++
+				break
+			}
+		}
+	}
+	return t, nil
+}
+
+// Summary is one run of the index of runs, as List finds it.
+type Summary struct {
+	base.Record
+	Done  int      `json:"done"` // batches marked done
+	State RunState `json:"state"`
+}
+
+// List returns the runs in the index of runs, newest first, with their
+// done counts: three pipelined round trips whatever the number of runs. It
+// counts done marks, which expire with a run's first result: a result
+// deleted by hand shows in Status, not here. It removes from the index the
+// runs whose record expired.
+func (s *Service) List(ctx context.Context) ([]Summary, error) {
+	listed, err := s.RDB.ListRuns(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var requeued []string
-	var errs []error
-	for i, info := range b.infos {
-		if b.states[i] != BatchFailed {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return requeued, err
-		}
-		err := insp.RunTask(info.Queue, info.ID)
-		switch {
-		case err == nil:
-			requeued = append(requeued, info.ID)
-		case errors.Is(err, asynq.ErrTaskNotFound):
-		default:
-			errs = append(errs, fmt.Errorf("requeue %s: %w", info.ID, err))
-		}
+	out := make([]Summary, len(listed))
+	for i, l := range listed {
+		out[i] = Summary{Record: l.Record, Done: l.Done, State: runState(l.Record, l.Done)}
 	}
-	wakeFor(ctx, store, len(requeued))
-	return requeued, errors.Join(errs...)
+	return out, nil
 }

@@ -3,7 +3,6 @@ package runs_test
 import (
 	"bitqueue/internal/base"
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -11,9 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/input"
-	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
-	"bitqueue/redistest"
 )
 
 // TestStatusAndRequeue builds a run whose six batches are in every state a
@@ -21,17 +18,16 @@ import (
 // back.
 func TestStatusAndRequeue(t *testing.T) {
 	t.Parallel()
-	r := redistest.Start(t)
-	queue, prefix := r.Namespace(t)
+	e := newEnv(t, runs.Config{})
+	queue := e.queue
 	ctx := context.Background()
 	const runID = "status-run"
-	rec := runs.Record{RunID: runID, Queue: queue, Shards: 1, Batches: 6, Integers: 6, BatchSize: 1, Created: time.Now(), Updated: time.Now()}
-	store := &results.Store{Client: r.Client, Prefix: prefix}
-	insp := asynq.NewInspectorFromRedisClient(r.Client)
-	enqueue := batchEnqueuer(t, newClient(t, r.Client), runID, func(uint64) string { return queue })
+	rec := base.Record{RunID: runID, Queue: queue, Shards: 1, Batches: 6, Integers: 6, BatchSize: 1, Created: time.Now(), Updated: time.Now()}
+	insp := e.db.Inspector()
+	enqueue := e.batchEnqueuer(t, runID, func(uint64) string { return queue })
 
 	for seq := range uint64(2) { // 0, 1: done
-		require.NoError(t, store.Save(ctx, runID, seq, base.Result{Count: 1, Width: 1, Bits: []byte{0}}))
+		e.save(t, runID, seq, 0)
 	}
 	enqueue(2) // pending
 	enqueue(3) // failed
@@ -39,9 +35,10 @@ func TestStatusAndRequeue(t *testing.T) {
 	// 4: lost, neither result nor task
 	enqueue(5, asynq.ProcessIn(time.Hour)) // pending, scheduled
 
-	st, err := runs.GetStatus(ctx, store, insp, rec)
+	st, err := e.svc.Status(ctx, rec)
 	require.NoError(t, err)
 	require.Equal(t, rec, st.Record)
+	require.Equal(t, runs.RunRunning, st.State)
 	require.Equal(t, 2, st.Done, "done")
 	require.Equal(t, 2, st.Pending, "pending")
 	require.Equal(t, 1, st.Scheduled, "scheduled")
@@ -51,55 +48,45 @@ func TestStatusAndRequeue(t *testing.T) {
 	require.Equal(t, []string{runID + ":3"}, st.FailedIDs)
 	require.Equal(t, []string{runID + ":4"}, st.LostIDs)
 
-	ids, err := runs.Requeue(ctx, store, insp, rec)
-	require.NoError(t, err)
-	require.Equal(t, []string{runID + ":3"}, ids)
+	// Batch 4's integers are only in the run's input, which this run's
+	// record does not name: it stays lost.
+	out, err := e.svc.Requeue(ctx, rec, nil)
+	var need *runs.InputNeededError
+	require.ErrorAs(t, err, &need)
+	require.Equal(t, []string{runID + ":3"}, out.Failed)
 	info, err := insp.GetTaskInfo(queue, runID+":3")
 	require.NoError(t, err)
 	require.Equal(t, asynq.TaskStatePending, info.State)
 
-	st, err = runs.GetStatus(ctx, store, insp, rec)
+	st, err = e.svc.Status(ctx, rec)
 	require.NoError(t, err)
 	require.Zero(t, st.Failed, "failed after requeue")
 	require.Equal(t, 3, st.Pending, "pending after requeue")
-	ids, err = runs.Requeue(ctx, store, insp, rec)
-	require.NoError(t, err)
-	require.Empty(t, ids, "nothing left to requeue")
+	out, err = e.svc.Requeue(ctx, rec, nil)
+	require.ErrorAs(t, err, &need)
+	require.Empty(t, out.Failed, "nothing left to requeue")
 }
 
 // TestEnqueueSavesRecord checks that a producer's Enqueue leaves the run's
 // record behind, and that enqueueing the run again keeps its creation time.
 func TestEnqueueSavesRecord(t *testing.T) {
 	t.Parallel()
-	r := redistest.Start(t)
-	queue, prefix := r.Namespace(t)
+	e := newEnv(t, runs.Config{MaxRetry: 1, Concurrency: 2})
+	e.batchSize = 10
 	ctx := context.Background()
-	p := newP(t, runs.Config{
-		Client:      asynq.NewClientFromRedisClient(r.Client),
-		Inspector:   asynq.NewInspectorFromRedisClient(r.Client),
-		Store:       &results.Store{Client: r.Client, Prefix: prefix},
-		Queue:       queue,
-		BatchSize:   10,
-		MaxRetry:    1,
-		Concurrency: 2,
-		Logger:      slog.New(slog.DiscardHandler),
-		RecordTTL:   time.Hour,
-	})
 	src := input.Random(1, 95, 1000)
-	_, err := p.Enqueue(ctx, "rec-run", src, 95)
+	e.enqueue(t, "rec-run", src, 95)
+	rec, err := e.svc.Load(ctx, "rec-run")
 	require.NoError(t, err)
-	rec, err := runs.LoadRecord(ctx, r.Client, prefix, "rec-run")
-	require.NoError(t, err)
-	require.Equal(t, queue, rec.Queue)
+	require.Equal(t, e.queue, rec.Queue)
 	require.Equal(t, 10, rec.Batches)
 	require.EqualValues(t, 95, rec.Integers)
 	require.Equal(t, 10, rec.BatchSize)
 	require.Equal(t, 1, rec.Shards)
 	require.WithinDuration(t, time.Now(), rec.Created, time.Minute)
 
-	_, err = p.Enqueue(ctx, "rec-run", src, 95)
-	require.NoError(t, err)
-	again, err := runs.LoadRecord(ctx, r.Client, prefix, "rec-run")
+	e.enqueue(t, "rec-run", src, 95)
+	again, err := e.svc.Load(ctx, "rec-run")
 	require.NoError(t, err)
 	require.True(t, rec.Created.Equal(again.Created), "created kept: %s, then %s", rec.Created, again.Created)
 	require.False(t, again.Updated.Before(rec.Updated))
@@ -110,8 +97,8 @@ func TestEnqueueSavesRecord(t *testing.T) {
 // result any more: that batch is lost, not pending.
 func TestStatusShardedAndRetained(t *testing.T) {
 	t.Parallel()
-	r := redistest.Start(t)
-	queue, prefix := r.Namespace(t)
+	e := newEnv(t, runs.Config{})
+	r, queue := e.r, e.queue
 	ctx := context.Background()
 	const runID = "sharded-run"
 	queues := base.Queues(queue, 3)
@@ -125,10 +112,9 @@ func TestStatusShardedAndRetained(t *testing.T) {
 			}
 		}
 	})
-	rec := runs.Record{RunID: runID, Queue: queue, Shards: 3, Batches: 4, Integers: 4, BatchSize: 1, Created: time.Now(), Updated: time.Now()}
-	store := &results.Store{Client: r.Client, Prefix: prefix}
-	insp := asynq.NewInspectorFromRedisClient(r.Client)
-	enqueue := batchEnqueuer(t, newClient(t, r.Client), runID, func(seq uint64) string {
+	rec := base.Record{RunID: runID, Queue: queue, Shards: 3, Batches: 4, Integers: 4, BatchSize: 1, Created: time.Now(), Updated: time.Now()}
+	insp := e.db.Inspector()
+	enqueue := e.batchEnqueuer(t, runID, func(seq uint64) string {
 		return base.QueueOf(queue, 3, base.TaskID(runID, seq))
 	})
 
@@ -138,7 +124,7 @@ func TestStatusShardedAndRetained(t *testing.T) {
 	for _, q := range queues {
 		prio[q] = 1
 	}
-	srv := asynq.NewServerFromRedisClient(r.Client, asynq.Config{Queues: prio, Concurrency: 1, LogLevel: asynq.ErrorLevel, TaskCheckInterval: 10 * time.Millisecond})
+	srv := e.db.NewServer(asynq.Config{Queues: prio, Concurrency: 1, LogLevel: asynq.ErrorLevel, TaskCheckInterval: 10 * time.Millisecond})
 	require.NoError(t, srv.Start(asynq.HandlerFunc(func(context.Context, *asynq.Task) error { return nil })))
 	id3 := base.TaskID(runID, 3)
 	deadline := time.Now().Add(15 * time.Second)
@@ -152,20 +138,21 @@ func TestStatusShardedAndRetained(t *testing.T) {
 	}
 	srv.Shutdown()
 
-	require.NoError(t, store.Save(ctx, runID, 0, base.Result{Count: 1, Width: 1, Bits: []byte{0}})) // 0: done
-	enqueue(1)                                                                                      // 1: failed
+	e.save(t, runID, 0, 0) // 0: done
+	enqueue(1)             // 1: failed
 	require.NoError(t, insp.ArchiveTask(base.QueueOf(queue, 3, base.TaskID(runID, 1)), base.TaskID(runID, 1)))
 	enqueue(2) // 2: pending
 
-	st, err := runs.GetStatus(ctx, store, insp, rec)
+	st, err := e.svc.Status(ctx, rec)
 	require.NoError(t, err)
 	require.Equal(t, []int{1, 1, 1, 1}, []int{st.Done, st.Pending, st.Failed, st.Lost}, "done, pending, failed, lost")
 	require.Equal(t, []string{id3}, st.LostIDs)
 
-	ids, err := runs.Requeue(ctx, store, insp, rec)
-	require.NoError(t, err)
-	require.Equal(t, []string{base.TaskID(runID, 1)}, ids)
-	st, err = runs.GetStatus(ctx, store, insp, rec)
+	out, err := e.svc.Requeue(ctx, rec, nil)
+	var need *runs.InputNeededError
+	require.ErrorAs(t, err, &need, "batch 3's integers are only in the run's input")
+	require.Equal(t, []string{base.TaskID(runID, 1)}, out.Failed)
+	st, err = e.svc.Status(ctx, rec)
 	require.NoError(t, err)
 	require.Equal(t, []int{1, 2, 0, 1}, []int{st.Done, st.Pending, st.Failed, st.Lost}, "after requeue")
 }

@@ -3,26 +3,26 @@ package runs_test
 import (
 	"context"
 	"errors"
-	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
 	"bitqueue/redistest"
 )
 
-// commandCounter is a go-redis hook that counts the commands a client sends,
-// by name, pipelined ones included.
+// commandCounter is a go-redis hook that counts, by name, the commands a
+// client sends on keys under prefix: bitqueue's own, not asynq's, pipelined
+// ones included.
 type commandCounter struct {
+	prefix string
 	mu     sync.Mutex
 	counts map[string]int
 }
@@ -31,7 +31,9 @@ func (c *commandCounter) add(cmds ...redis.Cmder) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, cmd := range cmds {
-		c.counts[strings.ToLower(cmd.Name())]++
+		if slices.ContainsFunc(cmd.Args(), func(a any) bool { s, ok := a.(string); return ok && strings.HasPrefix(s, c.prefix+":") }) {
+			c.counts[strings.ToLower(cmd.Name())]++
+		}
 	}
 }
 
@@ -61,54 +63,34 @@ func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) red
 	}
 }
 
-// newProducer returns a producer on r under the test's own queue and prefix,
-// its store sending its commands through store (r.Client when nil).
-func newProducer(t *testing.T, r *redistest.Redis, queue, prefix string, store *redis.Client) *runs.Producer {
-	t.Helper()
-	if store == nil {
-		store = r.Client
-	}
-	return newP(t, runs.Config{
-		Client:      asynq.NewClientFromRedisClient(r.Client),
-		Inspector:   asynq.NewInspectorFromRedisClient(r.Client),
-		Store:       &results.Store{Client: store, Prefix: prefix},
-		Queue:       queue,
-		BatchSize:   1,
-		MaxRetry:    1,
-		Concurrency: 4,
-		Logger:      slog.New(slog.DiscardHandler),
-		RecordTTL:   time.Hour,
-		LostAfter:   time.Hour,
-	})
-}
-
 // TestWaitPollIsOneCommand pins what a poll of Wait costs Redis: whatever
 // the number of batches (10 or 10,000, none of them done but a few), every
-// command Wait sends through the result store is one BITCOUNT, one per poll.
-// The archive check goes through the inspector: a queue lookup per queue,
-// about once a second.
+// command Wait sends on bitqueue's keys is one BITCOUNT, one per poll. The
+// archive check goes to asynq's keys, through the inspector: a queue lookup
+// per queue, about once a second.
 func TestWaitPollIsOneCommand(t *testing.T) {
 	t.Parallel()
 	for _, batches := range []int{10, 10_000} {
 		r := redistest.Start(t)
 		queue, prefix := r.Namespace(t)
-		counter := &commandCounter{counts: map[string]int{}}
+		counter := &commandCounter{prefix: prefix, counts: map[string]int{}}
 		opt, err := redis.ParseURL(r.URL)
 		require.NoError(t, err)
 		counted := redis.NewClient(opt)
 		t.Cleanup(func() { counted.Close() })
 		counted.AddHook(counter)
-		p := newProducer(t, r, queue, prefix, counted)
+		e := envOn(t, r, queue, prefix, counted, runs.Config{})
 		ctx := context.Background()
 		for _, seq := range []uint64{0, 3, 7} {
-			require.NoError(t, p.Store.MarkDone(ctx, "polled", seq))
+			e.save(t, "polled", seq, seq)
 		}
 		before := counter.snapshot()
 
 		// The wait ends by its deadline: what the test counts is the
 		// commands of the polls it made meanwhile, however many.
 		waitCtx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
-		err = p.Wait(waitCtx, "polled", batches, runs.Watch{})
+		rec := base.Record{RunID: "polled", Queue: queue, Shards: 1, Batches: batches, Integers: uint64(batches), BatchSize: 1}
+		err = e.svc.Wait(waitCtx, rec, runs.Watch{})
 		cancel()
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		require.ErrorContains(t, err, "of run polled have no result yet")
@@ -135,22 +117,20 @@ func TestWaitPollIsOneCommand(t *testing.T) {
 // queued are not lost.
 func TestWaitReportsLostBatches(t *testing.T) {
 	t.Parallel()
-	r := redistest.Start(t)
-	queue, prefix := r.Namespace(t)
-	p := newProducer(t, r, queue, prefix, nil)
-	p.LostAfter = 200 * time.Millisecond
+	e := newEnv(t, runs.Config{LostAfter: 200 * time.Millisecond})
+	queue, prefix, r := e.queue, e.prefix, e.r
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := p.Enqueue(ctx, "lossy", input.Random(1, 5, 100), 5)
-	require.NoError(t, err)
+	rec, st := e.enqueue(t, "lossy", input.Random(1, 5, 100), 5)
 	require.Equal(t, 5, st.Enqueued)
+	insp := e.db.Inspector()
 	for _, seq := range []uint64{0, 1} {
-		require.NoError(t, p.Inspector.DeleteTask(queue, "lossy:"+string(rune('0'+seq))))
-		save(t, p, "lossy", seq, seq)
+		require.NoError(t, insp.DeleteTask(queue, "lossy:"+string(rune('0'+seq))))
+		e.save(t, "lossy", seq, seq)
 	}
-	require.NoError(t, p.Inspector.DeleteTask(queue, "lossy:3"))
+	require.NoError(t, insp.DeleteTask(queue, "lossy:3"))
 
-	err = p.Wait(ctx, "lossy", 5, runs.Watch{})
+	err := e.svc.Wait(ctx, rec, runs.Watch{})
 	var lost *runs.LostError
 	require.ErrorAs(t, err, &lost, "error %v", err)
 	require.Equal(t, runs.LostError{RunID: "lossy", IDs: []string{"lossy:3"}, Count: 1}, *lost)
@@ -159,12 +139,12 @@ func TestWaitReportsLostBatches(t *testing.T) {
 	// Its result found after all (saved by a worker that could not mark
 	// it), the batch is done, not lost.
 	require.NoError(t, r.Client.HSet(ctx, base.ResultKey(prefix, "lossy", 3), "v", 1).Err())
-	p.LostAfter = 100 * time.Millisecond
+	e.svc.LostAfter = 100 * time.Millisecond
 	short, cancelShort := context.WithTimeout(ctx, time.Second)
 	defer cancelShort()
-	err = p.Wait(short, "lossy", 5, runs.Watch{})
+	err = e.svc.Wait(short, rec, runs.Watch{})
 	require.True(t, errors.Is(err, context.DeadlineExceeded), "batches 2 and 4 still queued, nothing lost: %v", err)
-	n, err := p.Store.DoneCount(ctx, "lossy")
+	n, err := e.db.DoneCount(ctx, "lossy")
 	require.NoError(t, err)
 	require.Equal(t, 3, n, "batch 3 marked done from its result")
 }
@@ -172,19 +152,18 @@ func TestWaitReportsLostBatches(t *testing.T) {
 // TestWaitCompletes returns as soon as every batch is marked done.
 func TestWaitCompletes(t *testing.T) {
 	t.Parallel()
-	r := redistest.Start(t)
-	queue, prefix := r.Namespace(t)
-	p := newProducer(t, r, queue, prefix, nil)
+	e := newEnv(t, runs.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	go func() {
 		for seq := range uint64(20) {
-			save(t, p, "full", seq, seq)
+			e.save(t, "full", seq, seq)
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
 	var seen []runs.ProgressInfo
-	require.NoError(t, p.Wait(ctx, "full", 20, runs.Watch{Progress: func(pi runs.ProgressInfo) { seen = append(seen, pi) }}))
+	rec := base.Record{RunID: "full", Queue: e.queue, Shards: 1, Batches: 20, Integers: 20, BatchSize: 1}
+	require.NoError(t, e.svc.Wait(ctx, rec, runs.Watch{Progress: func(pi runs.ProgressInfo) { seen = append(seen, pi) }}))
 	require.NotEmpty(t, seen)
 	last := seen[len(seen)-1]
 	require.True(t, last.Finished(), "the last progress reported is the end: %+v", last)

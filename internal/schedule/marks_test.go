@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"bitqueue/internal/rdb"
 	"context"
 	"errors"
 	"fmt"
@@ -173,7 +174,7 @@ func TestRedisMarks(t *testing.T) {
 	r := redistest.Start(t)
 	_, prefix := r.Namespace(t)
 	ctx := context.Background()
-	m := &RedisMarks{Client: r.Client, Prefix: prefix, Now: func() time.Time { return at(t, "2026-11-29T12:00:01Z") }}
+	m := &RedisMarks{RDB: rdb.New(r.Client, prefix), Now: func() time.Time { return at(t, "2026-11-29T12:00:01Z") }}
 	ok, err := m.Produced(ctx, "job-20261129T120000Z")
 	require.NoError(t, err)
 	require.False(t, ok)

@@ -1,6 +1,7 @@
 package tasks_test
 
 import (
+	"bitqueue/internal/rdb"
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -58,15 +60,17 @@ func BenchmarkBitsHandlerRedis(b *testing.B) {
 	}
 	opt, err := redis.ParseURL(url)
 	require.NoError(b, err)
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
+	client := redis.NewClient(opt)
+	defer client.Close()
 	var id [4]byte
 	_, _ = crand.Read(id[:])
 	prefix := "bqbench-" + hex.EncodeToString(id[:])
-	b.Cleanup(func() { rdb.Del(context.Background(), base.ResultKey(prefix, "bench", 0)) })
+	b.Cleanup(func() {
+		client.Del(context.Background(), base.ResultKey(prefix, "bench", 0), base.DoneKey(prefix, "bench"))
+	})
 	c, err := cache.New(cache.DefaultBits)
 	require.NoError(b, err)
-	h := &tasks.BitsHandler{Cache: c, Store: &results.Store{Client: rdb, Prefix: prefix, TTL: 60e9}, Logger: slog.New(slog.DiscardHandler)}
+	h := &tasks.BitsHandler{Cache: c, Store: &results.Saver{RDB: rdb.New(client, prefix), TTL: time.Minute}, Logger: slog.New(slog.DiscardHandler)}
 	task := batchTask(b, "bench", 1000, 1<<20)
 	ctx := context.Background()
 	for b.Loop() {

@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"bitqueue/internal/rdb"
 	"bytes"
 	"context"
 	"errors"
@@ -81,7 +82,7 @@ func runChild(mode string) int {
 		})
 	}
 	err = worker.Serve(ctx, worker.Config{
-		Redis:           client,
+		RDB:             rdb.New(client, ""),
 		RedisURL:        url,
 		RedisWait:       5 * time.Second,
 		Queues:          []string{queue},

@@ -109,15 +109,15 @@ func ExampleServe() {
 	defer stop()
 
 	const url = redisconn.DefaultURL
-	rdb, err := redisconn.Open(url, 18)
+	db, err := redisconn.Setup{URL: url, PoolSize: 18}.Open()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return
 	}
-	defer rdb.Close()
+	defer db.Close()
 
 	err = worker.Serve(ctx, worker.Config{
-		Redis:       rdb,
+		RDB:         db,
 		RedisURL:    url,
 		RedisWait:   30 * time.Second,
 		Queues:      []string{"countries"},

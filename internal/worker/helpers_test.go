@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"bitqueue/internal/rdb"
 	"context"
 	"fmt"
 	"log/slog"
@@ -97,7 +98,7 @@ func testLogger(t testing.TB) (*slog.Logger, *syncWriter) {
 }
 
 // testConfig returns a Config serving queue of r through a client of its own
-// sized the way cmd/worker sizes it.
+// sized the way cmd/worker sizes it, under a key prefix of the queue's.
 func testConfig(t testing.TB, r *redistest.Redis, queue string, concurrency int) worker.Config {
 	t.Helper()
 	client, err := redisconn.Open(r.URL, concurrency+10)
@@ -105,7 +106,7 @@ func testConfig(t testing.TB, r *redistest.Redis, queue string, concurrency int)
 	t.Cleanup(func() { client.Close() })
 	log, _ := testLogger(t)
 	return worker.Config{
-		Redis:           client,
+		RDB:             rdb.New(client, "bq"+queue),
 		RedisURL:        r.URL,
 		RedisWait:       5 * time.Second,
 		Queues:          []string{queue},

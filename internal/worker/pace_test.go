@@ -8,7 +8,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/wake"
+	"bitqueue/internal/rdb"
 	"bitqueue/internal/worker"
 	"bitqueue/redistest"
 )
@@ -22,7 +22,7 @@ func idleWorker(t *testing.T, r *redistest.Redis, queue, prefix string, poll tim
 	cfg.PollInterval = poll
 	cfg.BusyPollInterval = 10 * time.Millisecond
 	cfg.IdleAfter = 100 * time.Millisecond
-	cfg.WakePrefix = prefix
+	cfg.RDB = cfg.RDB.WithPrefix(prefix)
 	handled := make(chan string, 16)
 	startServe(t, cfg, worker.HookFunc[int](func(context.Context) (int, error) { return 0, nil }),
 		func(int) asynq.Handler {
@@ -57,7 +57,7 @@ func TestWakeUpEndsIdleWait(t *testing.T) {
 
 	ids := enqueue(t, r, queue, "woken", 1)
 	ctx := context.Background()
-	stop := wake.While(ctx, r.Client, prefix, 100*time.Millisecond, false)
+	stop := wakeEvery(ctx, rdb.New(r.Client, prefix), 100*time.Millisecond)
 	defer stop()
 	require.Equal(t, ids[0], recv(t, handled, 20*time.Second, "the task after a wake-up"))
 }
@@ -86,11 +86,31 @@ func TestIdleWorkerStopsAtOnce(t *testing.T) {
 	cfg.PollInterval = time.Minute
 	cfg.BusyPollInterval = 10 * time.Millisecond
 	cfg.IdleAfter = 100 * time.Millisecond
-	cfg.WakePrefix = prefix
+	cfg.RDB = cfg.RDB.WithPrefix(prefix)
 	s := startServe(t, cfg, worker.HookFunc[int](func(context.Context) (int, error) { return 0, nil }),
 		func(int) asynq.Handler {
 			return asynq.HandlerFunc(func(context.Context, *asynq.Task) error { return nil })
 		})
 	time.Sleep(500 * time.Millisecond) // into an idle wait of 30 s or more
 	require.NoError(t, s.stop(t, 20*time.Second))
+}
+
+// wakeEvery wakes the listeners of one shard channel of db's fleet at once
+// and then every period, as a producer does while it enqueues, until the
+// returned stop is called.
+func wakeEvery(ctx context.Context, db *rdb.RDB, period time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			_, _ = db.WakeSome(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(period):
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }

@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"bitqueue/internal/rdb"
 	"context"
 	"strings"
 	"sync/atomic"
@@ -36,7 +37,7 @@ func TestReadinessFollowsServe(t *testing.T) {
 	release := make(chan struct{})
 	var handled, handledUnready atomic.Int32
 	srv := startServe(t, worker.Config{
-		Redis:               client,
+		RDB:                 rdb.New(client, ""),
 		RedisURL:            url,
 		RedisWait:           time.Minute,
 		Queues:              []string{"ready-test"},

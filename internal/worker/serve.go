@@ -10,14 +10,16 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
+	"bitqueue/internal/rdb"
 	"bitqueue/internal/redisconn"
 )
 
 // Config is how a worker process serves. Zero values take the defaults noted.
 type Config struct {
-	Redis    redis.UniversalClient
+	// RDB is the worker's Redis, under the fleet's key prefix: the worker
+	// listens on that prefix's wake channels (rdb.ListenWake).
+	RDB      *rdb.RDB
 	RedisURL string // for messages only; it is redacted before use
 	// RedisWait bounds how long start-up waits for Redis to answer (30 s).
 	RedisWait time.Duration
@@ -40,11 +42,7 @@ type Config struct {
 	// IdleAfter is how long a worker stays busy, polling every
 	// BusyPollInterval, after its last task or wake-up (2 s).
 	IdleAfter time.Duration
-	// WakePrefix, when set, is the key prefix of the fleet's wake-up
-	// channels (package wake): the worker listens on them, and wakes the
-	// fleet when it finds a task after idling.
-	WakePrefix string
-	Logger     *slog.Logger
+	Logger    *slog.Logger
 	// Readiness, when set, is told each time one of the worker's readiness
 	// checks changes: check "serve" fails with StartupReason while the hook
 	// runs, with "waiting for Redis" until Redis answers, passes just before
@@ -100,7 +98,7 @@ func Serve[S any](ctx context.Context, cfg Config, hook Hook[S], newHandler func
 	log.Info("startup hook done", "took", time.Since(start).Round(time.Microsecond))
 	cfg.Readiness(checkServe, "waiting for Redis")
 
-	if err := redisconn.Wait(ctx, cfg.Redis, cfg.RedisURL, cfg.RedisWait, log); err != nil {
+	if err := redisconn.Wait(ctx, cfg.RDB, cfg.RedisURL, cfg.RedisWait, log); err != nil {
 		cfg.Readiness(checkServe, "shutting down")
 		if ctx.Err() != nil {
 			return nil // stopped while waiting: Redis did not time out
@@ -123,19 +121,25 @@ func Serve[S any](ctx context.Context, cfg Config, hook Hook[S], newHandler func
 	var p *pacer
 	if cfg.PollInterval > cfg.BusyPollInterval {
 		p = newPacer(cfg, stopping)
-		cfg.Redis.AddHook(paceHook{p})
+		cfg.RDB.HookDequeues(cfg.Queues, p.before, p.after)
+		p.publish = func() {
+			// In the background: a lost wake-up only costs latency.
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = cfg.RDB.WakeFleet(ctx)
+			}()
+		}
 	}
 	// A worker listens on its fleet's wake channels even when it does not
 	// pace its polls: a producer tells by the listeners which prefix the
 	// fleet writes its results under.
-	if cfg.WakePrefix != "" {
-		w := listenWake(ctx, cfg.Redis, cfg.WakePrefix, p)
-		defer w.close()
+	defer cfg.RDB.ListenWake(ctx, func() {
 		if p != nil {
-			p.publish = w.publish
+			p.wake()
 		}
-	}
-	srv := asynq.NewServerFromRedisClient(cfg.Redis, asynq.Config{
+	})()
+	srv := cfg.RDB.NewServer(asynq.Config{
 		Concurrency:              cfg.Concurrency,
 		Queues:                   queues,
 		ShutdownTimeout:          cfg.ShutdownTimeout,
@@ -235,7 +239,7 @@ func redisHealth(cfg Config, log *slog.Logger) func(error) {
 	return func(err error) {
 		if err == nil { // asynq pinged one node; a cluster is ready when every master answers
 			ctx, cancel := context.WithTimeout(context.Background(), cfg.HealthCheckInterval)
-			err = redisconn.PingMasters(ctx, cfg.Redis)
+			err = cfg.RDB.PingMasters(ctx)
 			cancel()
 		}
 		switch {

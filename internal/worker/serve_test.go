@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"bitqueue/internal/rdb"
 	"context"
 	"errors"
 	"net"
@@ -184,7 +185,7 @@ func TestRedisNeverAnswers(t *testing.T) {
 		return asynq.HandlerFunc(func(context.Context, *asynq.Task) error { return nil })
 	}
 	srv := startServe(t, worker.Config{
-		Redis:     client,
+		RDB:       rdb.New(client, ""),
 		RedisURL:  url,
 		RedisWait: 500 * time.Millisecond,
 		Queues:    []string{"never-served"},
@@ -218,7 +219,7 @@ func TestStopWhileWaitingForRedis(t *testing.T) {
 
 	var newHandlerCalls atomic.Int32
 	srv := startServe(t, worker.Config{
-		Redis:     client,
+		RDB:       rdb.New(client, ""),
 		RedisURL:  url,
 		RedisWait: time.Hour,
 		Queues:    []string{"never-served"},

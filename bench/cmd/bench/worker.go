@@ -44,16 +44,16 @@ func runWorker(ctx context.Context, f workerFlags, stderr io.Writer) error {
 	if f.Handler == baseline.Bare {
 		return baseline.ServeBare(ctx, f.Redis, f.Queue, f.PollInterval, log)
 	}
-	rdb, err := redisconn.Open(f.Redis, max(f.Concurrency, 8)+10)
+	db, err := redisconn.Setup{URL: f.Redis, PoolSize: max(f.Concurrency, 8) + 10, Prefix: f.Prefix.Prefix}.Open()
 	if err != nil {
 		return &cli.UsageError{Err: err}
 	}
-	defer rdb.Close()
+	defer db.Close()
 	cfg := worker.Config{
-		Redis: rdb, RedisURL: f.Redis, Queues: []string{f.Queue},
+		RDB: db, RedisURL: f.Redis, Queues: []string{f.Queue},
 		Concurrency: f.Concurrency, PollInterval: f.PollInterval, Logger: log,
 	}
-	store := &results.Store{Client: rdb, Prefix: f.Prefix.Prefix, TTL: f.ResultTTL}
+	store := &results.Saver{RDB: db, TTL: f.ResultTTL}
 
 	switch f.Handler {
 	case baseline.Empty:

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"bitqueue/bench/internal/capacity"
@@ -18,8 +17,7 @@ import (
 	"bitqueue/bench/internal/trial"
 	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/results"
-	"bitqueue/internal/runs"
+	"bitqueue/internal/rdb"
 	"bitqueue/redistest"
 )
 
@@ -40,7 +38,7 @@ const clusterRuns = 2
 // path in this process, to worker binaries, with no keyspace events.
 func clusterCell(ctx context.Context, e *trial.Env, rep *report.Report) error {
 	o := e.Opts
-	cc := &report.ClusterCheck{Shards: clusterMasters, Workers: o.Workers, Batch: o.BatchSize, Ints: o.Count, Batches: runs.Batches(o.Count, o.BatchSize)}
+	cc := &report.ClusterCheck{Shards: clusterMasters, Workers: o.Workers, Batch: o.BatchSize, Ints: o.Count, Batches: base.Batches(o.Count, o.BatchSize)}
 	fmt.Fprintf(e.Log, "cluster: %d masters, --shards %d, W=%d N=%d B=%d\n", clusterMasters, clusterMasters, o.Workers, o.Count, o.BatchSize)
 	if err := clusterRun(ctx, e, cc); err != nil {
 		return err
@@ -102,10 +100,7 @@ func clusterRun(ctx context.Context, e *trial.Env, cc *report.ClusterCheck) erro
 		return err
 	}
 	defer f.Stop()
-	p, err := t.producer(e, q, clusterMasters)
-	if err != nil {
-		return err
-	}
+	p := t.producer(e, q, clusterMasters)
 	// Warm up: connections, scripts loaded on every master.
 	if _, err := t.serve(ctx, e, p, f, min(e.Opts.Count, uint64(100*e.Opts.BatchSize)), 0); err != nil {
 		return err
@@ -182,7 +177,7 @@ type held struct{ tasks, results, marks int }
 
 // keysAt says, by master address, whose keys of run runID's batches each
 // master holds: its task's queue, its result key, the run's done bitmap.
-func keysAt(ctx context.Context, cl *redis.ClusterClient, p *runs.Producer, prefix, runID string, batches int) (map[string]held, error) {
+func keysAt(ctx context.Context, cl *redis.ClusterClient, p trial.Producer, prefix, runID string, batches int) (map[string]held, error) {
 	at := map[string]held{}
 	addr := func(key string) (string, error) {
 		n, err := cl.MasterForKey(ctx, key)
@@ -196,7 +191,7 @@ func keysAt(ctx context.Context, cl *redis.ClusterClient, p *runs.Producer, pref
 		return nil, err
 	}
 	for seq := range uint64(batches) {
-		qa, err := addr("asynq:{" + p.QueueOf(runID, seq) + "}:pending")
+		qa, err := addr(base.AsynqQueueKey(p.QueueOf(runID, seq), "pending"))
 		if err != nil {
 			return nil, err
 		}
@@ -251,10 +246,7 @@ func calibrate(ctx context.Context, e *trial.Env, t *target, queue string, rates
 		return nil, err
 	}
 	defer f.Stop()
-	p, err := t.producer(e, queue, 1)
-	if err != nil {
-		return nil, err
-	}
+	p := t.producer(e, queue, 1)
 	if _, err := t.serve(ctx, e, p, f, min(e.Opts.Count, uint64(100*e.Opts.BatchSize)), 0); err != nil {
 		return nil, err
 	}
@@ -305,17 +297,8 @@ func (t *target) fleet(ctx context.Context, e *trial.Env, queue string, shards i
 
 // producer is the producer's code path on t, as the benchmark's trials run
 // it.
-func (t *target) producer(e *trial.Env, queue string, shards int) (*runs.Producer, error) {
-	return runs.New(runs.Config{
-		Client:      asynq.NewClientFromRedisClient(t.client),
-		Inspector:   asynq.NewInspectorFromRedisClient(t.client),
-		Store:       &results.Store{Client: t.client, Prefix: e.Prefix},
-		Queue:       queue,
-		Shards:      shards,
-		BatchSize:   e.Opts.BatchSize,
-		MaxRetry:    10,
-		Concurrency: e.Opts.ProducerConcurrency,
-	})
+func (t *target) producer(e *trial.Env, queue string, shards int) trial.Producer {
+	return trial.NewProducer(rdb.New(t.client, e.Prefix), queue, shards, e.Opts.BatchSize, e.Opts.ProducerConcurrency)
 }
 
 // served is what one run cost each master of a target.
@@ -364,9 +347,8 @@ func (t *target) read(ctx context.Context) (reading, error) {
 // (0: full speed), and waits until every batch is marked done; it returns
 // what the run cost each master. The results are left to their TTL, except
 // on the benchmark's own Redis, where they are deleted.
-func (t *target) serve(ctx context.Context, e *trial.Env, p *runs.Producer, f *fleet.Fleet, n uint64, rate float64) (served, error) {
+func (t *target) serve(ctx context.Context, e *trial.Env, p trial.Producer, f *fleet.Fleet, n uint64, rate float64) (served, error) {
 	id := e.NextRunID()
-	batches := runs.Batches(n, p.BatchSize)
 	var src input.Source = input.Random(e.Seed, n, e.Opts.Max)
 	if rate > 0 {
 		src = paced{Source: src, batch: p.BatchSize, rate: rate}
@@ -377,10 +359,11 @@ func (t *target) serve(ctx context.Context, e *trial.Env, p *runs.Producer, f *f
 	if err != nil {
 		return served{}, err
 	}
-	if _, err := p.Enqueue(wctx, id, src, n); err != nil {
+	rec, err := p.Enqueue(wctx, id, src, n)
+	if err != nil {
 		return served{}, fmt.Errorf("enqueue run %s: %w", id, err)
 	}
-	if err := p.Wait(wctx, id, batches, runs.Watch{}); err != nil {
+	if err := p.Wait(wctx, rec); err != nil {
 		if aerr := f.Alive(); aerr != nil {
 			return served{}, aerr
 		}
@@ -390,14 +373,14 @@ func (t *target) serve(ctx context.Context, e *trial.Env, p *runs.Producer, f *f
 	if err != nil {
 		return served{}, err
 	}
-	s := served{runID: id, batches: batches, span: after.at.Sub(before.at)}
+	s := served{runID: id, batches: rec.Batches, span: after.at.Sub(before.at)}
 	for i := range t.nodes {
 		s.cpu = append(s.cpu, after.cpu[i]-before.cpu[i])
 		s.reads = append(s.reads, after.reads[i]-before.reads[i])
 		s.cmds = append(s.cmds, redisstat.DiffCommands(before.cmds[i], after.cmds[i]))
 	}
 	if t.client == e.Admin {
-		e.DeleteResults(ctx, id, batches)
+		e.DeleteResults(ctx, id, rec.Batches)
 	}
 	return s, nil
 }

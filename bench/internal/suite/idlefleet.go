@@ -2,9 +2,9 @@ package suite
 
 import (
 	"bitqueue/internal/base"
+	"bitqueue/internal/rdb"
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -21,8 +21,6 @@ import (
 	"bitqueue/bench/internal/track"
 	"bitqueue/bench/internal/trial"
 	"bitqueue/internal/input"
-	"bitqueue/internal/results"
-	"bitqueue/internal/runs"
 	"bitqueue/internal/tasks"
 	"bitqueue/internal/worker"
 	"bitqueue/redistest"
@@ -78,10 +76,7 @@ func idleFleet(ctx context.Context, e *trial.Env) (*report.IdleFleet, error) {
 	fmt.Fprintf(e.Log, "  Redis CPU per idle worker: %.1f µs/s (%.4f %% of a core), %.2f commands/s; %.1f µs/s against the baseline\n",
 		1e6*r.PerWorker(), 100*r.PerWorker(), r.Calls(), 1e6*r.PerWorkerOverBaseline())
 
-	p, err := m.producer()
-	if err != nil {
-		return nil, err
-	}
+	p := m.producer()
 	r.ProbeLoad[0] = host.LoadAvg()
 	for i := range o.IdleProbes {
 		if i > 0 {
@@ -277,17 +272,8 @@ func (m *idleMeter) added(ctx context.Context) error {
 
 // producer is the producer's code path on the idle fleet's queue: a run of
 // one batch, enqueued and announced with the wake-up a producer sends.
-func (m *idleMeter) producer() (*runs.Producer, error) {
-	return runs.New(runs.Config{
-		Client:      asynq.NewClientFromRedisClient(m.prod),
-		Inspector:   asynq.NewInspectorFromRedisClient(m.admin),
-		Store:       &results.Store{Client: m.prod, Prefix: m.e.Prefix},
-		Queue:       m.queue,
-		BatchSize:   m.r.Batch,
-		MaxRetry:    10,
-		Concurrency: 1,
-		Logger:      slog.New(slog.DiscardHandler),
-	})
+func (m *idleMeter) producer() trial.Producer {
+	return trial.NewProducer(rdb.New(m.prod, m.e.Prefix), m.queue, 1, m.r.Batch, 1)
 }
 
 // gap is a random wait between two probes, in [ProbeGap[0], ProbeGap[1]).

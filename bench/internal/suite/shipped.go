@@ -15,7 +15,6 @@ import (
 	"bitqueue/bench/internal/trial"
 	"bitqueue/internal/cache"
 	"bitqueue/internal/input"
-	"bitqueue/internal/runs"
 )
 
 // shipped runs the anti-pattern: a fleet whose handler gets the cache inside
@@ -37,7 +36,7 @@ func shipped(ctx context.Context, e *trial.Env) (measure.Trial, error) {
 	}
 	table := baseline.CacheTable(cache.DefaultBits)
 	id := e.NextRunID()
-	batches := runs.Batches(o.ShippedCount, o.BatchSize)
+	batches := base.Batches(o.ShippedCount, o.BatchSize)
 	r := e.Tracker.Follow(id, batches, track.ResultStored)
 	defer e.Tracker.Forget(id)
 	before, err := e.Snapshot(ctx, f)
@@ -46,7 +45,7 @@ func shipped(ctx context.Context, e *trial.Env) (measure.Trial, error) {
 	}
 	// Like a process pool's map: at most two batches wait in the queue per
 	// worker process, so Redis holds a bounded number of copies.
-	src, err := input.Random(runs.SeedFor(id), o.ShippedCount, o.Max).Open()
+	src, err := input.Random(base.SeedFor(id), o.ShippedCount, o.Max).Open()
 	if err != nil {
 		return measure.Trial{}, err
 	}

@@ -22,8 +22,10 @@ import (
 	"bitqueue/bench/internal/config"
 	"bitqueue/bench/internal/redisstat"
 	"bitqueue/bench/internal/track"
+	"bitqueue/internal/base"
+	"bitqueue/internal/input"
+	"bitqueue/internal/rdb"
 	"bitqueue/internal/redisconn"
-	"bitqueue/internal/results"
 	"bitqueue/internal/runs"
 	"bitqueue/redistest"
 )
@@ -187,21 +189,45 @@ func (e *Env) NextRunID() string {
 	return e.ID + "-r" + strconv.Itoa(e.runSeq)
 }
 
-// Producer returns the producer's code path enqueueing on queue in batches
-// of batch integers.
-func (e *Env) Producer(queue string, batch int) *runs.Producer {
-	p, err := runs.New(runs.Config{
-		Client:      e.Client,
-		Inspector:   e.Inspector,
-		Store:       &results.Store{Client: e.prod, Prefix: e.Prefix},
-		Queue:       queue,
-		BatchSize:   batch,
-		MaxRetry:    10,
-		Concurrency: e.Opts.ProducerConcurrency,
-		Logger:      slog.New(slog.DiscardHandler),
-	})
+// Producer is the producer's code path, the run service, enqueueing on one
+// queue (and its shards) in batches of one size.
+type Producer struct {
+	svc       *runs.Service
+	queue     string
+	shards    int
+	BatchSize int
+}
+
+// NewProducer returns the producer's code path on db, enqueueing on queue
+// spread over shards, in batches of batch integers, concurrency enqueues at
+// once.
+func NewProducer(db *rdb.RDB, queue string, shards, batch, concurrency int) Producer {
+	svc, err := runs.New(runs.Config{RDB: db, MaxRetry: 10, Concurrency: concurrency, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		panic(err) // the options were checked when parsed
 	}
-	return p
+	return Producer{svc: svc, queue: queue, shards: shards, BatchSize: batch}
+}
+
+// Producer returns the producer's code path enqueueing on queue in batches
+// of batch integers.
+func (e *Env) Producer(queue string, batch int) Producer {
+	return NewProducer(rdb.New(e.prod, e.Prefix), queue, 1, batch, e.Opts.ProducerConcurrency)
+}
+
+// QueueOf returns the queue batch seq of run runID goes to.
+func (p Producer) QueueOf(runID string, seq uint64) string {
+	return base.QueueOf(p.queue, p.shards, base.TaskID(runID, seq))
+}
+
+// Enqueue enqueues run runID of the n integers of src, as the producer does.
+func (p Producer) Enqueue(ctx context.Context, runID string, src input.Source, n uint64) (base.Record, error) {
+	rec, _, err := p.svc.Enqueue(ctx, runs.Spec{RunID: runID, Queue: p.queue, Shards: p.shards, BatchSize: p.BatchSize, Source: src, Integers: n})
+	return rec, err
+}
+
+// Wait waits until every batch of rec's run is done, as producer --wait
+// does.
+func (p Producer) Wait(ctx context.Context, rec base.Record) error {
+	return p.svc.Wait(ctx, rec, runs.Watch{})
 }

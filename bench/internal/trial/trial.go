@@ -13,7 +13,6 @@ import (
 	"bitqueue/bench/internal/track"
 	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/runs"
 )
 
 // Snapshot is a reading of the CPU time used so far and of Redis's
@@ -57,7 +56,7 @@ func Cost(t *measure.Trial, before, after Snapshot) {
 // is set, the results are deleted afterwards.
 func (e *Env) Run(ctx context.Context, kind, queue string, f *fleet.Fleet, n uint64, batch int, keep bool) (measure.Trial, *track.Followed, error) {
 	id := e.NextRunID()
-	batches := runs.Batches(n, batch)
+	batches := base.Batches(n, batch)
 	signal, flags := track.ResultStored, "Kh"
 	if measure.Ceiling(kind) {
 		signal, flags = track.TaskDeleted, "Kg"

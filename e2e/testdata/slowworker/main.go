@@ -35,21 +35,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return &cli.UsageError{Err: err}
 	}
-	opts := f.Redis.Options(getenv)
-	opts.PoolSize = f.Concurrency + 10
-	rdb, err := redisconn.OpenWith(f.Redis.URL, opts)
+	db, err := redisconn.Setup{URL: f.Redis.URL, Options: f.Redis.Options(getenv), PoolSize: f.Concurrency + 10, Prefix: f.Prefix.Prefix}.Open()
 	if err != nil {
 		return &cli.UsageError{Err: err}
 	}
-	defer rdb.Close()
+	defer db.Close()
 
-	store := &results.Store{Client: rdb, Prefix: f.Prefix.Prefix}
+	store := &results.Saver{RDB: db}
 	hook := worker.HookFunc[*cache.Cache](func(context.Context) (*cache.Cache, error) {
 		c, _, err := cache.Build(16)
 		return c, err
 	})
 	return worker.Serve(ctx, worker.Config{
-		Redis:           rdb,
+		RDB:             db,
 		RedisURL:        f.Redis.URL,
 		RedisWait:       30 * time.Second,
 		Queues:          []string{f.Queue},

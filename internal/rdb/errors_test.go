@@ -1,4 +1,4 @@
-package outage_test
+package rdb_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/outage"
+	"bitqueue/internal/rdb"
 	"bitqueue/redistest"
 )
 
@@ -47,13 +47,13 @@ func TestFatalReplies(t *testing.T) {
 			var reply redis.Error
 			require.ErrorAs(t, err, &reply, "a reply of Redis's")
 			for _, err := range []error{err, fmt.Errorf("127.0.0.1:7000: %w", err)} {
-				hint, fatal := outage.IsFatal(err)
+				hint, fatal := rdb.IsFatal(err)
 				require.True(t, fatal, "IsFatal(%v)", err)
 				require.Contains(t, hint, tt.hint)
-				require.False(t, outage.IsTransient(err), "IsTransient(%v)", err)
+				require.False(t, rdb.IsTransient(err), "IsTransient(%v)", err)
 			}
 			text := errors.New("run " + err.Error())
-			_, fatal := outage.IsFatal(text)
+			_, fatal := rdb.IsFatal(text)
 			require.False(t, fatal, "the words alone, outside a reply: %v", text)
 		})
 	}

@@ -1,10 +1,11 @@
-package outage
+package rdb
 
 import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -135,4 +136,16 @@ func isReply(err error, prefixes ...string) bool {
 		}
 	}
 	return false
+}
+
+// execErr adds to a failed transaction's error the reply of the queued
+// command that was refused: EXECABORT alone does not say why (LOADING while
+// Redis loads its data after a restart, OOM when it is full).
+func execErr(cmds []redis.Cmder, err error) error {
+	for _, c := range cmds {
+		if cerr := c.Err(); cerr != nil && cerr.Error() != err.Error() {
+			return fmt.Errorf("%w (%s: %v)", err, c.Name(), cerr)
+		}
+	}
+	return err
 }

@@ -1,4 +1,4 @@
-package results_test
+package rdb_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/base"
-	"bitqueue/internal/results"
+	"bitqueue/internal/rdb"
 )
 
 // TestSaveMarksDone checks that saving a batch's result sets its bit in the
@@ -66,7 +66,7 @@ func TestLoadManyAndDeleteRun(t *testing.T) {
 		require.Equal(t, pack(t, seq, seq+1), got[i])
 	}
 	_, err = s.LoadMany(ctx, "run-1", []uint64{0, 5, 1})
-	require.ErrorIs(t, err, results.ErrNotFound)
+	require.ErrorIs(t, err, rdb.ErrNotFound)
 	require.ErrorContains(t, err, "batch run-1:5")
 	require.ErrorContains(t, err, base.ResultKey(prefix, "run-1", 5))
 
@@ -89,13 +89,13 @@ func TestDoneBitmapNeverOutlivesItsResults(t *testing.T) {
 	ctx := context.Background()
 	done := base.DoneKey(prefix, "run-1")
 	require.NoError(t, s.Save(ctx, "run-1", 0, pack(t, 1)))
-	longer := &results.Store{Client: s.Client, Prefix: prefix, TTL: 3 * ttl}
+	longer := store{s.RDB, 3 * ttl}
 	require.NoError(t, longer.Save(ctx, "run-1", 1, pack(t, 2)))
 	requireTTL(t, r, done, ttl) // the first result's, not the later one's
 
-	require.NoError(t, s.MarkDoneWithin(ctx, "run-1", 10*time.Minute, 2))
+	require.NoError(t, s.RDB.MarkDone(ctx, "run-1", 10*time.Minute, 2))
 	requireTTL(t, r, done, 10*time.Minute)
-	require.NoError(t, s.MarkDoneWithin(ctx, "run-1", results.Forever, 3))
+	require.NoError(t, s.RDB.MarkDone(ctx, "run-1", rdb.Forever, 3))
 	requireTTL(t, r, done, 10*time.Minute) // no expiry to keep: unchanged
 
 	require.NoError(t, s.Unmark(ctx, "run-1", 2, 3))
@@ -108,7 +108,7 @@ func TestDoneBitmapNeverOutlivesItsResults(t *testing.T) {
 	require.NoError(t, err)
 	require.InDelta(t, ttl, left[0], float64(time.Minute))
 	require.InDelta(t, 3*ttl, left[1], float64(time.Minute))
-	require.Equal(t, []time.Duration{results.Forever, results.Missing}, left[2:])
-	require.Equal(t, 10*time.Minute, results.Shortest(time.Hour, results.Forever, 10*time.Minute, results.Missing))
-	require.Equal(t, results.Forever, results.Shortest(results.Forever))
+	require.Equal(t, []time.Duration{rdb.Forever, rdb.Missing}, left[2:])
+	require.Equal(t, 10*time.Minute, rdb.Shortest(time.Hour, rdb.Forever, 10*time.Minute, rdb.Missing))
+	require.Equal(t, rdb.Forever, rdb.Shortest(rdb.Forever))
 }

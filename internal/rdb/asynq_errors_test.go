@@ -1,4 +1,4 @@
-package outage_test
+package rdb_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/outage"
+	"bitqueue/internal/rdb"
 )
 
 // TestAsynqErrorsAreText pins why the classifier still reads wording: an
@@ -36,7 +36,7 @@ func TestAsynqErrorsAreText(t *testing.T) {
 	require.False(t, errors.Is(err, syscall.ECONNREFUSED), "asynq kept the error's type: %v", err)
 	var ne interface{ Timeout() bool }
 	require.False(t, errors.As(err, &ne), "asynq kept a net.Error: %v", err)
-	require.True(t, outage.IsTransient(err), "IsTransient(%v)", err)
+	require.True(t, rdb.IsTransient(err), "IsTransient(%v)", err)
 	require.NoError(t, p.Up())
 }
 
@@ -48,8 +48,8 @@ func TestTypedAuthReply(t *testing.T) {
 	err := r.Client.Do(context.Background(), "AUTH", "no-such-user", "wrong").Err()
 	require.Error(t, err)
 	require.True(t, redis.IsAuthError(err), "go-redis types the reply: %v", err)
-	hint, fatal := outage.IsFatal(err)
+	hint, fatal := rdb.IsFatal(err)
 	require.True(t, fatal)
 	require.Contains(t, hint, "check the user and password")
-	require.False(t, outage.IsTransient(err))
+	require.False(t, rdb.IsTransient(err))
 }

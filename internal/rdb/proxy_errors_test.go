@@ -1,4 +1,4 @@
-package outage_test
+package rdb_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/outage"
+	"bitqueue/internal/rdb"
 	"bitqueue/redistest"
 )
 
@@ -48,7 +49,7 @@ func TestRealOutageErrorsAreTransient(t *testing.T) {
 			tt.fault(p)
 			err := c.Ping(ctx).Err()
 			require.Error(t, err)
-			require.True(t, outage.IsTransient(err), "IsTransient(%v)", err)
+			require.True(t, rdb.IsTransient(err), "IsTransient(%v)", err)
 			require.NoError(t, p.Up())
 			require.NoError(t, c.Ping(ctx).Err())
 		})

@@ -1,4 +1,4 @@
-package wake_test
+package rdb_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/base"
-	"bitqueue/internal/wake"
+	"bitqueue/internal/rdb"
 	"bitqueue/redistest"
 )
 
@@ -37,7 +37,7 @@ func receive(t *testing.T, sub *redis.PubSub) *redis.Message {
 	return msg
 }
 
-func TestChannels(t *testing.T) {
+func TestWakeChannels(t *testing.T) {
 	t.Parallel()
 	seen := map[string]bool{}
 	for range 200 {
@@ -52,48 +52,36 @@ func TestChannels(t *testing.T) {
 	}
 }
 
-// TestPublishFindsTheListeningShard: with one worker listening on one shard
-// channel, Publish reaches it whichever shard it tries first.
-func TestPublishFindsTheListeningShard(t *testing.T) {
+// TestWakeSomeFindsTheListeningShard: with one worker listening on one shard
+// channel, WakeSome reaches it whichever shard it tries first.
+func TestWakeSomeFindsTheListeningShard(t *testing.T) {
 	t.Parallel()
 	r := redistest.Start(t)
 	_, prefix := r.Namespace(t)
 	ctx := context.Background()
 	sub := listen(t, r, base.WakeShardChannel(prefix, 5))
 	for range 5 {
-		n, err := wake.Publish(ctx, r.Client, prefix)
+		n, err := rdb.New(r.Client, prefix).WakeSome(ctx)
 		require.NoError(t, err)
 		require.EqualValues(t, 1, n, "listeners reached")
 		require.Equal(t, base.WakeShardChannel(prefix, 5), receive(t, sub).Channel)
 	}
 }
 
-func TestPublishWithoutListeners(t *testing.T) {
+func TestWakeSomeWithoutListeners(t *testing.T) {
 	t.Parallel()
 	r := redistest.Start(t)
 	_, prefix := r.Namespace(t)
-	n, err := wake.Publish(context.Background(), r.Client, prefix)
+	n, err := rdb.New(r.Client, prefix).WakeSome(context.Background())
 	require.NoError(t, err)
 	require.Zero(t, n)
 }
 
-func TestFleetReachesTheFleetChannel(t *testing.T) {
+func TestWakeFleetReachesTheFleetChannel(t *testing.T) {
 	t.Parallel()
 	r := redistest.Start(t)
 	_, prefix := r.Namespace(t)
 	sub := listen(t, r, base.WakeChannel(prefix))
-	require.NoError(t, wake.Fleet(context.Background(), r.Client, prefix))
+	require.NoError(t, rdb.New(r.Client, prefix).WakeFleet(context.Background()))
 	require.Equal(t, base.WakeChannel(prefix), receive(t, sub).Channel)
-}
-
-func TestWhileRepeatsUntilStopped(t *testing.T) {
-	t.Parallel()
-	r := redistest.Start(t)
-	_, prefix := r.Namespace(t)
-	sub := listen(t, r, base.WakeShardChannel(prefix, 0))
-	stop := wake.While(context.Background(), r.Client, prefix, 10*time.Millisecond, false)
-	for range 3 { // at once, then again and again
-		receive(t, sub)
-	}
-	stop()
 }

@@ -1,4 +1,4 @@
-package shard_test
+package rdb_test
 
 import (
 	"bitqueue/internal/base"
@@ -13,7 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"bitqueue/internal/shard"
+	"bitqueue/internal/rdb"
 	"bitqueue/redistest"
 )
 
@@ -34,7 +34,7 @@ func TestAsynqOnCluster(t *testing.T) {
 	queues := spreadQueues(t, ctx, cc, "bits", 6)
 	// Three queues are not enough: bits-0 and bits-1 hash to slots of the
 	// same master (10957 and 15084; bits-2 to 2703).
-	few, err := shard.Place(ctx, cc, base.Queues("bits", 3))
+	few, _, err := rdb.New(cc, "").Place(ctx, base.Queues("bits", 3))
 	require.NoError(t, err)
 	require.Len(t, few.Idle, 1, "masters without a queue: %v", few.Queues)
 
@@ -176,7 +176,7 @@ func TestAsynqOnCluster(t *testing.T) {
 func spreadQueues(t *testing.T, ctx context.Context, cc *redis.ClusterClient, queue string, n int) []string {
 	t.Helper()
 	queues := base.Queues(queue, n)
-	p, err := shard.Place(ctx, cc, queues)
+	p, _, err := rdb.New(cc, "").Place(ctx, queues)
 	require.NoError(t, err)
 	require.Len(t, p.Queues, 3, "masters")
 	require.Empty(t, p.Idle, "queues %v on masters %v", queues, p.Queues)

@@ -1,4 +1,4 @@
-package logging
+package redisconn
 
 import (
 	"context"
@@ -9,13 +9,13 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// RouteRedis sends go-redis's own log lines, which it otherwise prints to
+// routeRedisLogs sends go-redis's own log lines, which it otherwise prints to
 // stderr in a format of its own, to log at debug level with
 // component=go-redis, so that every line a command writes is in its
 // --log-format. They are mostly connection-pool dial failures, which the
 // commands already report themselves while Redis is unreachable. go-redis
 // keeps one logger per process: a command calls this once, from its run.
-func RouteRedis(log *slog.Logger) {
+func routeRedisLogs(log *slog.Logger) {
 	redis.SetLogger(redisLogger{log})
 }
 

@@ -1,33 +1,30 @@
-package results_test
+package rdb_test
 
 import (
 	"bitqueue/fixture"
 	"context"
 	"math"
 	"math/rand/v2"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/base"
 	"bitqueue/internal/cache"
-	"bitqueue/internal/results"
+	"bitqueue/internal/rdb"
 	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
 )
 
 const ttl = time.Hour
 
-// newStore returns a Store on the test's Redis, under a key prefix of its own.
-func newStore(t *testing.T) (*results.Store, *redistest.Redis, string) {
+// newStore returns a store on the test's Redis, under a key prefix of its own.
+func newStore(t *testing.T) (store, *redistest.Redis, string) {
 	t.Helper()
 	r := redistest.Start(t)
 	_, prefix := r.Namespace(t)
-	return &results.Store{Client: r.Client, Prefix: prefix, TTL: ttl}, r, prefix
+	return store{rdb.New(r.Client, prefix), ttl}, r, prefix
 }
 
 // pack returns the result of nums.
@@ -125,44 +122,26 @@ func TestSaveReplaces(t *testing.T) {
 	require.Equal(t, res, got)
 }
 
-func TestSaveDefaults(t *testing.T) {
-	t.Parallel()
-	// The default prefix is outside any test namespace, so this test keeps
-	// to a Redis of its own rather than REDIS_URL.
-	m := miniredis.RunT(t)
-	client := redis.NewClient(&redis.Options{Addr: m.Addr()})
-	t.Cleanup(func() { client.Close() })
-	s := &results.Store{Client: client}
-	res := pack(t, 6)
-	require.NoError(t, s.Save(context.Background(), "run-1", 0, res))
-	require.True(t, m.Exists("bitqueue:result:run-1:0"))
-	require.Equal(t, base.DefaultTTL, m.TTL("bitqueue:result:run-1:0"))
-	require.Equal(t, 24*time.Hour, base.DefaultTTL)
-	got, err := s.Load(context.Background(), "run-1", 0)
-	require.NoError(t, err)
-	require.Equal(t, res, got)
-}
-
 func TestLoadErrors(t *testing.T) {
 	t.Parallel()
 	s, r, prefix := newStore(t)
 	ctx := context.Background()
 
 	_, err := s.Load(ctx, "run-1", 5)
-	require.ErrorIs(t, err, results.ErrNotFound)
+	require.ErrorIs(t, err, rdb.ErrNotFound)
 	require.Contains(t, err.Error(), prefix+":result:run-1:5")
 
 	key := prefix + ":result:run-1:6"
 	require.NoError(t, r.Client.HSet(ctx, key, "v", "2", "count", "1", "width", "1", "bits", "\x80").Err())
 	_, err = s.Load(ctx, "run-1", 6)
 	require.ErrorIs(t, err, base.ErrBadResult)
-	require.NotErrorIs(t, err, results.ErrNotFound)
+	require.NotErrorIs(t, err, rdb.ErrNotFound)
 	require.Contains(t, err.Error(), key)
 
 	require.NoError(t, r.Client.Set(ctx, prefix+":result:run-1:7", "x", 0).Err())
 	_, err = s.Load(ctx, "run-1", 7)
 	require.Error(t, err, "a key of the wrong type")
-	require.NotErrorIs(t, err, results.ErrNotFound)
+	require.NotErrorIs(t, err, rdb.ErrNotFound)
 
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
@@ -232,7 +211,7 @@ func TestSaveConcurrent(t *testing.T) {
 func BenchmarkSaveLoad(b *testing.B) {
 	r := redistest.Start(b)
 	_, prefix := r.Namespace(b)
-	s := &results.Store{Client: r.Client, Prefix: prefix, TTL: ttl}
+	s := store{rdb.New(r.Client, prefix), ttl}
 	c, err := cache.New(20)
 	require.NoError(b, err)
 	res, _ := tasks.Pack(c, fixture.RandomNums(3, 1000, 1<<20), nil)
@@ -247,44 +226,4 @@ func BenchmarkSaveLoad(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(res.Count)*float64(b.N)/b.Elapsed().Seconds(), "ints/s")
-}
-
-// BenchmarkSaveParallel saves 1,000-integer results from 8 goroutines per
-// CPU, one at a time each (Store) and grouped (Group), and reports the
-// integers saved per second and the round trips per save.
-func BenchmarkSaveParallel(b *testing.B) {
-	r := redistest.Start(b)
-	_, prefix := r.Namespace(b)
-	c, err := cache.New(20)
-	require.NoError(b, err)
-	res, _ := tasks.Pack(c, fixture.RandomNums(3, 1000, 1<<20), nil)
-	for _, group := range []bool{false, true} {
-		name := map[bool]string{false: "store", true: "group"}[group]
-		b.Run(name, func(b *testing.B) {
-			hook := &pipelineHook{}
-			client := redis.NewClient(r.Client.Options())
-			b.Cleanup(func() { client.Close() })
-			client.AddHook(hook)
-			store := &results.Store{Client: client, Prefix: prefix, TTL: ttl}
-			var saver tasks.ResultStore = store
-			if group {
-				saver = &results.Group{Store: store}
-			}
-			var seq atomic.Uint64
-			ctx := context.Background()
-			b.SetParallelism(8)
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if err := saver.Save(ctx, "bench", seq.Add(1)%4096, res); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.ReportMetric(float64(res.Count)*float64(b.N)/b.Elapsed().Seconds(), "ints/s")
-			b.ReportMetric(float64(hook.sent.Load())/float64(b.N), "round-trips/save")
-		})
-	}
 }
