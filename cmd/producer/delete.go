@@ -14,8 +14,8 @@ import (
 // that refuses the run id until it expires. It returns an error (exit 1)
 // when batches were still being processed: they will write their results,
 // which running delete again removes.
-func runDelete(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, in, err := openInspection(ctx, "delete", args, getenv, stdout, stderr)
+func runDelete(ctx context.Context, c inspectConfig, stdout, stderr io.Writer) error {
+	in, err := c.open(ctx, "delete", stderr, runs.Config{})
 	if err != nil {
 		return err
 	}

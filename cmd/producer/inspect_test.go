@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"io"
 	"strings"
 	"testing"
@@ -39,7 +38,7 @@ func TestInspectEnvironment(t *testing.T) {
 			require.Equal(t, "redis.internal", c.redisOpts.ServerName)
 		}},
 		{"password", inspectCommands, map[string]string{"BITQUEUE_REDIS_PASSWORD": "pw"}, func(t *testing.T, c inspectConfig) { require.Equal(t, "pw", c.redisOpts.Password) }},
-		{"json", inspectCommands, map[string]string{"BITQUEUE_JSON": "true"}, func(t *testing.T, c inspectConfig) { require.True(t, c.json) }},
+		{"json", []string{"status", "requeue", "list", "delete"}, map[string]string{"BITQUEUE_JSON": "true"}, func(t *testing.T, c inspectConfig) { require.True(t, c.json) }},
 		{"logging", inspectCommands, map[string]string{"BITQUEUE_LOG_FORMAT": "json", "BITQUEUE_LOG_LEVEL": "debug"}, func(t *testing.T, c inspectConfig) {
 			require.Equal(t, "json", c.logFormat)
 			require.Equal(t, "debug", c.logLevel)
@@ -90,6 +89,12 @@ func TestInspectValueErrors(t *testing.T) {
 		{"list", []string{"--log-level", "loud"}, nil, "--log-level loud: want debug, info, warn or error"},
 		{"list", []string{"--frobnicate"}, nil, "unknown flag --frobnicate (see producer list -h)"},
 		{"list", []string{"extra"}, nil, `unexpected argument "extra"`},
+		{"list", []string{"--queue", "q"}, nil, "unknown flag --queue (see producer list -h)"},
+		{"list", []string{"--run-id", "r"}, nil, "unknown flag --run-id (see producer list -h)"},
+		{"results", []string{"--run-id", "r", "--json"}, nil, "unknown flag --json (see producer results -h)"},
+		{"status", []string{"--run-id", "r", "--count", "5"}, nil, "unknown flag --count (see producer status -h)"},
+		{"requeue", []string{"--run-id", "r", "--max-retry", "101"}, nil, "--max-retry 101 out of range [0, 100]"},
+		{"requeue", []string{"--run-id", "r"}, map[string]string{"BITQUEUE_TASK_TIMEOUT": "0s"}, "BITQUEUE_TASK_TIMEOUT=0s out of range [1s, 24h]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cmd+" "+strings.Join(tt.args, " ")+" "+tt.want, func(t *testing.T) {
@@ -111,21 +116,21 @@ func TestInspectHelp(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
 			err := run(context.Background(), []string{cmd, "-h"}, func(string) string { return "" }, &stdout, &stderr)
-			require.True(t, errors.Is(err, flag.ErrHelp), "%v", err)
+			require.True(t, errors.Is(err, cli.ErrHelp), "%v", err)
 			require.Equal(t, cli.ExitOK, cli.ExitCode(err))
 			help := stdout.String()
 			require.True(t, strings.HasPrefix(help, "Usage: producer "+cmd), help)
 			for _, part := range []string{"\nRun:\n", "\nRedis:\n", "\nLogging:\n", "\nExamples:\n  producer "} {
 				require.Contains(t, help, part)
 			}
-			var c inspectConfig
-			fs := inspectFlags(cmd, &c)
-			vars := fs.Vars()
-			fs.VisitAll(func(f *flag.Flag) {
-				require.Contains(t, help, "  --"+f.Name, "-h shows --%s", f.Name)
-				require.NotEmpty(t, vars[f.Name], "--%s has a variable", f.Name)
-				require.Contains(t, help, "[$"+vars[f.Name], "-h names --%s's variable", f.Name)
-			})
+			docs, err := cli.Flags(command, &flags{}, cmd)
+			require.NoError(t, err)
+			require.GreaterOrEqual(t, len(docs), 8, "the flags of %s", cmd)
+			for _, d := range docs {
+				require.Contains(t, help, "  --"+d.Name, "-h shows --%s", d.Name)
+				require.NotEmpty(t, d.Variables, "--%s has a variable", d.Name)
+				require.Contains(t, help, "[$"+d.Variables[0], "-h names --%s's variable", d.Name)
+			}
 			for _, args := range [][]string{{cmd, "--version"}, {"--version", cmd}} {
 				err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard)
 				require.ErrorIs(t, err, cli.ErrVersion, "%v", args)

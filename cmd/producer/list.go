@@ -7,13 +7,15 @@ import (
 	"io"
 	"text/tabwriter"
 	"time"
+
+	"bitqueue/internal/runs"
 )
 
 // runList is `producer list`: the runs Redis knows under --prefix, newest
 // first, one per line (one JSON object per line with --json), with their
 // batches done out of all and their state: done, running or deleted.
-func runList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, in, err := openInspection(ctx, "list", args, getenv, stdout, stderr)
+func runList(ctx context.Context, c inspectConfig, stdout, stderr io.Writer) error {
+	in, err := c.open(ctx, "list", stderr, runs.Config{})
 	if err != nil {
 		return err
 	}

@@ -4,41 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"bitqueue/internal/base"
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
 	"bitqueue/internal/runs"
 )
-
-// requeueFlags are the flags of requeue alone: where the integers of lost
-// batches come from, and the options of the tasks it enqueues again.
-type requeueFlags struct {
-	input       string
-	maxRetry    int
-	taskTimeout time.Duration
-}
-
-func (f *requeueFlags) addFlags(fs *flag.FlagSet) {
-	fs.StringVar(&f.input, "input", "", "the run's input, for a run of a file or stdin (- for stdin): lost batches are enqueued again from it; its SHA-256 must be the one the run recorded (a random run needs none: its integers are drawn again from the recorded seed)")
-	fs.IntVar(&f.maxRetry, "max-retry", 10, "retries of a lost batch enqueued again before it is archived as failed, 0..100")
-	fs.DurationVar(&f.taskTimeout, "task-timeout", time.Minute, "how long a worker may spend on a lost batch enqueued again, 1s..24h")
-}
-
-func (f *requeueFlags) check() error {
-	switch {
-	case f.maxRetry < 0 || f.maxRetry > 100:
-		return cli.Usagef("--max-retry %d out of range [0, 100]", f.maxRetry)
-	case f.taskTimeout < time.Second || f.taskTimeout > 24*time.Hour:
-		return cli.Usagef("--task-timeout %s out of range [1s, 24h]", f.taskTimeout)
-	}
-	return nil
-}
 
 // runRequeue is `producer requeue`: it sends a run's permanently failed
 // batches back to their queue, enqueues its lost batches again (their
@@ -47,11 +21,7 @@ func (f *requeueFlags) check() error {
 // (exit 2) for an --input that is not the run's, before it changes anything,
 // and an error (exit 1) when the run is unknown, when lost batches need
 // --input, or when a batch could not be requeued.
-func runRequeue(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, err := parseInspect("requeue", args, getenv, stdout)
-	if err != nil {
-		return err
-	}
+func runRequeue(ctx context.Context, c inspectConfig, stdout, stderr io.Writer) error {
 	in, err := c.open(ctx, "requeue", stderr, runs.Config{MaxRetry: c.requeue.maxRetry, TaskTimeout: c.requeue.taskTimeout})
 	if err != nil {
 		return err

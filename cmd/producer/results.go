@@ -16,12 +16,9 @@ import (
 // contacted (exit 2 naming it): a file is written beside it and renamed only
 // once complete, so that it never holds a partial run; a FIFO or a device
 // is written in place.
-func runResults(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, err := parseInspect("results", args, getenv, stdout)
-	if err != nil {
-		return err
-	}
+func runResults(ctx context.Context, c inspectConfig, stdout, stderr io.Writer) error {
 	var out *outfile.File
+	var err error
 	if c.out != "-" {
 		if out, err = createOut(c.out); err != nil {
 			return err

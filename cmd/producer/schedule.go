@@ -3,7 +3,6 @@ package main
 import (
 	"bitqueue/internal/base"
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -43,41 +42,31 @@ type scheduled struct {
 	sched        *schedule.Schedule // parsed from spec and tz by check
 }
 
-// addScheduleFlags registers --schedule and its companions, and
-// --retention, which one-shot runs use too.
-func addScheduleFlags(fs *flag.FlagSet, c *config) {
-	fs.StringVar(&c.sched.spec, "schedule", "", "produce one run per tick until SIGTERM: a 5-field cron spec (minute hour day-of-month month day-of-week), @hourly, @daily, … or @every D; ticks follow the clock, not the start")
-	fs.StringVar(&c.sched.tz, "tz", "", "with --schedule, the IANA time zone its times are read in, such as Europe/Paris (default UTC)")
-	fs.StringVar(&c.sched.name, "name", defaultName, fmt.Sprintf("with --schedule, start of each tick's run id <name>-<UTC time>, such as nightly-20261129T1200Z; [A-Za-z0-9._-]{1,%d}", base.MaxRunID-tickTimeLen))
-	fs.IntVar(&c.sched.catchUp, "catch-up", defaultCatchUp, fmt.Sprintf("with --schedule, on start produce the last N ticks already passed that no replica marked produced (one cut short by a stop is not), oldest first, 0..%d", maxCatchUp))
-	fs.DurationVar(&c.retention, "retention", 0, fmt.Sprintf("keep each finished batch's task this long so that its id still refuses a second enqueue, 0..%s (default: none for a one-shot run; with --schedule, twice the time to the next tick, 1m..24h, and at least 1m when given)", short(maxRetention)))
-}
-
 // check validates the scheduling flags and parses the schedule into
-// c.sched.sched. fs holds the parsed flags, set those given on the command
-// line or by their environment variable; each message names a value as the
-// user gave it (cli.Source).
-func (s *scheduled) check(c *config, fs *flag.FlagSet, set map[string]bool) error {
-	src := func(name string) string { return cli.Source(fs, name) }
-	s.retentionSet = set["retention"]
+// c.sched.sched. p tells which flags were given, on the command line or by
+// their environment variable; each message names a value as the user gave
+// it (p.Source).
+func (s *scheduled) check(c *config, p *cli.Parsed) error {
+	src, set := p.Source, p.Given
+	s.retentionSet = set("retention")
 	if c.retention < 0 || c.retention > maxRetention {
 		return cli.Usagef("%s out of range [0, %s]", src("retention"), short(maxRetention))
 	}
 	if s.spec == "" {
-		if set["tz"] || set["name"] || set["catch-up"] {
-			return cli.Usagef("%s needs --schedule", src(firstSet(set, "tz", "name", "catch-up")))
+		if set("tz") || set("name") || set("catch-up") {
+			return cli.Usagef("%s needs --schedule", src(firstGiven(p, "tz", "name", "catch-up")))
 		}
 		return nil
 	}
 	switch {
-	case set["run-id"]:
+	case set("run-id"):
 		return cli.Usagef("%s does not apply to --schedule: each tick's run id is <--name>-<tick time>", src("run-id"))
-	case set["seed"]:
+	case set("seed"):
 		return cli.Usagef("%s does not apply to --schedule: each tick's integers are seeded from its run id (give another --name for other integers)", src("seed"))
 	case c.input == "-":
 		return cli.Usagef("%s (stdin) cannot be read again at every tick of --schedule; give a file", src("input"))
-	case c.wait || set["out"] || set["timeout"] || set["lost-after"] || set["json"]:
-		return cli.Usagef("%s applies to one-shot runs, not to --schedule", named(fs, firstSet(set, "wait", "out", "timeout", "lost-after", "json")))
+	case c.wait || set("out") || set("timeout") || set("lost-after") || set("json"):
+		return cli.Usagef("%s applies to one-shot runs, not to --schedule", src(firstGiven(p, "wait", "out", "timeout", "lost-after", "json")))
 	case s.retentionSet && c.retention < minTickRetention:
 		return cli.Usagef("%s is below %s, the least a scheduled tick's tasks are kept (leave it out for twice the time to the next tick)", src("retention"), short(minTickRetention))
 	case s.catchUp < 0 || s.catchUp > maxCatchUp:

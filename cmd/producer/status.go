@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,171 +12,10 @@ import (
 
 	"bitqueue/internal/base"
 	"bitqueue/internal/cli"
-	"bitqueue/internal/logging"
 	"bitqueue/internal/rdb"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/runs"
 )
-
-// inspectConfig is the configuration of status, requeue, results, list and
-// delete.
-type inspectConfig struct {
-	redisURL  string
-	redisOpts redisconn.Options // TLS settings and passwords
-	redisWait time.Duration
-	prefix    string
-	queue     string
-	queueFrom string // --queue as the user gave it, for messages
-	runID     string
-	json      bool
-	logFormat string
-	logLevel  string
-	out       string        // results: where to write
-	recordTTL time.Duration // delete: how long the tombstone lives
-	requeue   requeueFlags  // requeue: the input of lost batches, their task options
-}
-
-// inspectHelp is what each inspect subcommand's -h shows besides its flags.
-var inspectHelp = map[string]struct{ synopsis, examples []string }{
-	"status": {
-		[]string{"producer status --run-id ID [--json] [flags]   (exit 1 when batches failed or were lost)"},
-		[]string{
-			"producer status --run-id 20261201T120000Z-1a2b3c4d",
-			"producer status --run-id nightly-20261201T0000Z --json",
-			"# flags may come before or after the subcommand",
-			"producer --redis redis://10.0.0.5:6379/0 status --run-id ID",
-		},
-	},
-	"requeue": {
-		[]string{"producer requeue --run-id ID [--json] [flags]"},
-		[]string{
-			"producer requeue --run-id ID",
-			"# requeue only when status finds failed batches",
-			"producer status --run-id ID || producer requeue --run-id ID",
-		},
-	},
-	"results": {
-		[]string{"producer results --run-id ID [--out FILE] [flags]"},
-		[]string{
-			"producer results --run-id ID --out bits.tsv",
-			"producer results --run-id ID | head",
-		},
-	},
-	"list": {
-		[]string{"producer list [--json] [flags]"},
-		[]string{
-			"producer list",
-			"BITQUEUE_PREFIX=staging producer list --json",
-		},
-	},
-	"delete": {
-		[]string{"producer delete --run-id ID [--json] [flags]"},
-		[]string{
-			"producer delete --run-id ID",
-			"# refuse the deleted run's id for a week",
-			"producer delete --run-id ID --record-ttl 168h",
-		},
-	},
-}
-
-// inspectFlags declares the flags of the inspect subcommand cmd (status,
-// requeue, results, list or delete) into c. Each has the variable of the
-// producer's flag of the same meaning; --queue, which overrides the queue in
-// the run's record rather than naming where to enqueue, has its own,
-// BITQUEUE_RUN_QUEUE.
-func inspectFlags(cmd string, c *inspectConfig) *cli.FlagSet {
-	fs := cli.NewFlagSet("producer "+cmd, "BITQUEUE_")
-	h := inspectHelp[cmd]
-	fs.Synopsis, fs.Examples = h.synopsis, h.examples
-
-	fs.Group("Run")
-	if cmd != "list" {
-		fs.StringVar(&c.runID, "run-id", "", "`id` of the run (required)")
-	}
-	switch cmd {
-	case "results":
-		fs.StringVar(&c.out, "out", "-", "write \"<n>\\t<bitstring>\" per integer of the run, in order, to this `file` (- for stdout): checked before Redis is contacted, written beside it and renamed when complete (a FIFO or a device: in place)")
-	case "delete":
-		fs.DurationVar(&c.recordTTL, "record-ttl", base.DefaultTTL, "how long the deleted run's record is kept, refusing its run id (at least 1s)")
-	case "requeue":
-		c.requeue.addFlags(fs.FlagSet)
-	}
-	queueUsage := "`queue` of the run's batches (default: the queue in the run's record)"
-	if cmd == "list" {
-		queueUsage = "no effect: list reads each run's queue from its record (accepted like the other subcommands' --queue)"
-	}
-	fs.StringVar(&c.queue, "queue", "", queueUsage)
-	fs.Env("queue", "BITQUEUE_RUN_QUEUE")
-	fs.StringVar(&c.prefix, "prefix", base.DefaultPrefix, "`prefix` of the result and run keys, as given to the producer")
-	jsonUsage := "print one JSON object instead of text"
-	switch cmd {
-	case "list":
-		jsonUsage = "print one JSON object per run instead of a table"
-	case "results":
-		jsonUsage = "no effect: the rows are text (accepted like the other subcommands' --json)"
-	}
-	fs.BoolVar(&c.json, "json", false, jsonUsage)
-
-	fs.Group("Redis")
-	fs.StringVar(&c.redisURL, "redis", redisconn.DefaultURL, redisconn.URLHelp)
-	fs.Env("redis", "BITQUEUE_REDIS_URL")
-	fs.DurationVar(&c.redisWait, "redis-wait", 10*time.Second, "how long to wait for Redis to answer before giving up")
-	c.redisOpts.AddFlags(fs.FlagSet)
-
-	fs.Group("Logging")
-	fs.StringVar(&c.logFormat, "log-format", "text", "log `format`: text or json")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
-	return fs
-}
-
-// parseInspect parses the flags of the inspect subcommand cmd and checks
-// them; each message names a value as the user gave it (cli.Source).
-func parseInspect(cmd string, args []string, getenv func(string) string, stdout io.Writer) (inspectConfig, error) {
-	var c inspectConfig
-	fs := inspectFlags(cmd, &c)
-	if err := fs.Parse(args, getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.PrintUsage(stdout)
-		}
-		return c, err
-	}
-	c.redisOpts.ReadSecrets(getenv)
-	c.queueFrom = fs.Source("queue")
-	switch {
-	case c.runID == "" && cmd != "list":
-		return c, cli.Usagef("--run-id is required")
-	case cmd == "results" && c.out == "":
-		return c, cli.Usagef("%s must name a file, or - for stdout", fs.Source("out"))
-	case cmd == "delete" && c.recordTTL < time.Second:
-		return c, cli.Usagef("%s must be at least 1s", fs.Source("record-ttl"))
-	case c.redisWait <= 0:
-		return c, cli.Usagef("%s must be positive", fs.Source("redis-wait"))
-	case base.CheckPrefix(c.prefix) != nil:
-		return c, cli.Usagef("%s must be non-empty without spaces", fs.Source("prefix"))
-	case strings.ContainsAny(c.queue, " \t\r\n"):
-		return c, cli.Usagef("%s must not hold spaces", fs.Source("queue"))
-	case c.queue != "" && base.CheckQueue(c.queue) != nil:
-		return c, cli.Usagef("%s %v", fs.Source("queue"), base.CheckQueue(c.queue))
-	case c.logFormat != "text" && c.logFormat != "json":
-		return c, cli.Usagef("%s: want text or json", fs.Source("log-format"))
-	}
-	if _, err := logging.New(io.Discard, c.logFormat, c.logLevel); err != nil {
-		return c, cli.Usagef("%s: want debug, info, warn or error", fs.Source("log-level"))
-	}
-	if cmd == "requeue" {
-		if err := c.requeue.check(); err != nil {
-			return c, err
-		}
-	}
-	if cmd == "list" {
-		return c, nil
-	}
-	if err := base.ValidateRunID(c.runID); err != nil {
-		why := strings.TrimLeft(strings.TrimPrefix(err.Error(), fmt.Sprintf("run id %q", c.runID)), ": ")
-		return c, cli.Usagef("%s: %s", fs.Source("run-id"), why)
-	}
-	return c, nil
-}
 
 // inspection is what an inspect subcommand works with: Redis, the run
 // service on it and, but for list, the run's record.
@@ -189,23 +26,12 @@ type inspection struct {
 	log *slog.Logger
 }
 
-// openInspection parses the flags of cmd, connects to Redis and reads the
-// run's record (none for list). The caller closes db.
-func openInspection(ctx context.Context, cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer) (inspectConfig, *inspection, error) {
-	c, err := parseInspect(cmd, args, getenv, stdout)
-	if err != nil {
-		return c, nil, err
-	}
-	in, err := c.open(ctx, cmd, stderr, runs.Config{})
-	return c, in, err
-}
-
 // open connects to Redis and reads the run's record (none for list), with a
 // run service of cfg (its RDB, RedisWait and Logger set here). The caller
 // closes db.
 func (c inspectConfig) open(ctx context.Context, cmd string, stderr io.Writer, cfg runs.Config) (*inspection, error) {
 	db, log, err := redisconn.Setup{
-		URL: c.redisURL, Options: c.redisOpts, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel, Prefix: c.prefix,
+		URL: c.redisURL, URLFrom: c.redisFrom, Options: c.redisOpts, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel, Prefix: c.prefix,
 		PoolSize: 16, // the run service looks several tasks up at once
 	}.Start(ctx, stderr)
 	if err != nil {
@@ -236,8 +62,8 @@ func (c inspectConfig) open(ctx context.Context, cmd string, stderr io.Writer, c
 // done, pending, failed or lost, and the totals of the run's queue. It
 // returns an error (exit 1) when the run has failed or lost batches or was
 // deleted, as well as when the run is unknown or Redis fails.
-func runStatus(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, in, err := openInspection(ctx, "status", args, getenv, stdout, stderr)
+func runStatus(ctx context.Context, c inspectConfig, stdout, stderr io.Writer) error {
+	in, err := c.open(ctx, "status", stderr, runs.Config{})
 	if err != nil {
 		return err
 	}
