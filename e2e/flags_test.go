@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -185,6 +186,80 @@ func TestUsageErrorsAreOneLine(t *testing.T) {
 			t.Parallel()
 			code, stderr := usageRun(t, tt.command, nil, tt.args...)
 			requireUsageLine(t, tt.command, code, stderr, tt.what)
+		})
+	}
+}
+
+// TestSubcommandFlagsEitherSide runs the producer's subcommands with their
+// own flags before the subcommand, after it, and with a flag's value
+// spelled like a subcommand: `producer --run-id requeue status` is status
+// of the run named requeue, no --run-id=requeue needed (it used to requeue
+// a run named status). `worker --timeout 1s probe` is probe with its own
+// --timeout.
+func TestSubcommandFlagsEitherSide(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	r := produceEnv(t, e, nil, "-count", "5", "-batch-size", "5", "-run-id", "requeue", "-json")
+	require.Equal(t, 0, r.code, r.stderr)
+	where := []string{"-redis", e.URL, "-prefix", e.prefix}
+	for _, args := range [][]string{
+		append(append([]string{}, where...), "-run-id", "requeue", "status", "-json"),
+		append([]string{"status", "--run-id", "requeue", "--json"}, where...),
+		append(append([]string{"--json", "--run-id=requeue"}, where...), "status"),
+		append(append([]string{"--run-id", "requeue"}, where...), "--json", "status"),
+	} {
+		r := runBin(t, "producer", nil, args...)
+		require.Equal(t, 0, r.code, "%q: %s", args, r.stderr)
+		var st struct {
+			RunID   string `json:"run_id"`
+			Batches int    `json:"batches"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &st), "%q: %s", args, r.stdout)
+		require.Equal(t, "requeue", st.RunID, "%q", args)
+		require.Equal(t, 1, st.Batches, "%q", args)
+	}
+
+	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", redistest.FreePortT(t))
+	for _, args := range [][]string{
+		{"-timeout", "1s", "-url", url, "probe"},
+		{"probe", "--url=" + url, "--timeout", "1s"},
+	} {
+		r := runBin(t, "worker", nil, args...)
+		require.Equal(t, 1, r.code, "%q: %s", args, r.stderr)
+		require.Contains(t, r.stderr, "connection refused", "%q", args)
+	}
+	r = runBin(t, "worker", nil, "-timeout", "0s", "probe")
+	requireRefused(t, "worker", r, "--timeout 0s must be positive")
+}
+
+// TestSubcommandsTakeOnlyTheirFlags gives each subcommand a flag that
+// would do nothing there: each is refused with exit 2, naming the flag and
+// the subcommand's -h, before Redis is contacted. `producer list --queue`
+// and `producer results --json` used to be accepted and ignored.
+func TestSubcommandsTakeOnlyTheirFlags(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"producer", []string{"list", "-queue", "q"}, "unknown flag --queue (see producer list -h)"},
+		{"producer", []string{"-queue", "q", "list"}, "unknown flag --queue (see producer list -h)"},
+		{"producer", []string{"list", "-run-id", "r"}, "unknown flag --run-id (see producer list -h)"},
+		{"producer", []string{"results", "-run-id", "r", "-json"}, "unknown flag --json (see producer results -h)"},
+		{"producer", []string{"status", "-run-id", "r", "-count", "5"}, "unknown flag --count (see producer status -h)"},
+		{"producer", []string{"-count", "5", "-run-id", "r", "delete"}, "unknown flag --count (see producer delete -h)"},
+		{"worker", []string{"probe", "-concurrency", "2"}, "unknown flag --concurrency (see worker probe -h)"},
+		{"worker", []string{"probe", "-redis", "redis://127.0.0.1:1/0"}, "unknown flag --redis (see worker probe -h)"},
+		{"worker", []string{"-url", "http://127.0.0.1:1/readyz"}, "unknown flag --url (see worker -h)"},
+	} {
+		t.Run(tt.name+" "+strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			args := tt.args
+			if tt.name == "producer" {
+				args = append([]string{"-redis", nowhere(t), "-redis-wait", "1s"}, args...)
+			}
+			requireRefused(t, tt.name, runBin(t, tt.name, nil, args...), tt.want)
 		})
 	}
 }
