@@ -15,6 +15,7 @@ import (
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
 	"bitqueue/internal/logging"
+	"bitqueue/internal/progress"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/schedule"
@@ -248,7 +249,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	stderr = liveStderr(stderr, c.logFormat, getenv) // on a terminal, --wait's progress line stays below the logs
+	stderr = progress.Stderr(stderr, c.logFormat, getenv) // on a terminal, --wait's progress line stays below the logs
 	log, err := c.redisSetup(0).Logger(stderr)
 	if err != nil {
 		return err
