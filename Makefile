@@ -10,7 +10,7 @@ GOFLAGS ?=
 SHELL   := /bin/bash
 
 .DEFAULT_GOAL := help
-.PHONY: help build demo test test-short test-faults fuzz vet fmt-check mod-check check clean bench bench-e2e bench-quick compose-check alerts-check docs
+.PHONY: help build demo test test-short test-faults fuzz vet lint fmt-check mod-check check clean bench bench-e2e bench-quick compose-check alerts-check docs
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,12 @@ vet: ## go vet every package of both modules (and the fault tests' slow worker, 
 	$(GO) vet ./... ./e2e/testdata/slowworker
 	cd bench && $(GO) vet ./...
 
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: ## staticcheck every package of both modules (the pinned version, fetched by the module proxy)
+	$(STATICCHECK) ./... ./e2e/testdata/slowworker
+	cd bench && $(STATICCHECK) ./...
+
 fmt-check: ## fail when a Go file of either module is not gofmt-formatted
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
@@ -65,7 +71,7 @@ mod-check: ## fail when go.mod or go.sum of either module is not tidy (the produ
 	$(GO) mod tidy -diff
 	cd bench && $(GO) mod tidy -diff
 
-check: fmt-check mod-check vet test ## everything CI runs
+check: fmt-check mod-check vet lint test ## everything CI runs
 
 # docker-compose (Debian's package) or the compose plugin of docker.
 COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || echo docker compose)

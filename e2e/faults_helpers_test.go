@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -234,17 +233,6 @@ func countLines(s, sub string) int {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
-}
-
-// nonEmptyLines returns the non-empty lines of b.
-func nonEmptyLines(b []byte) [][]byte {
-	var out [][]byte
-	for _, l := range bytes.Split(b, []byte("\n")) {
-		if len(bytes.TrimSpace(l)) > 0 {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 // leases describes the queue's active tasks as asynq keeps them: how many

@@ -47,9 +47,6 @@ func StartProcess(cmd *exec.Cmd) (*Process, error) {
 // Pid returns the process id (also its process group id).
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
-// Name returns the base name of the program.
-func (p *Process) Name() string { return p.cmd.Path }
-
 // Logs returns what the process has written so far to the LogBuffer.
 func (p *Process) Logs() string { return p.logs.String() }
 

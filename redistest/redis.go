@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"os"
 
 	"github.com/alicebob/miniredis/v2"
@@ -21,55 +20,6 @@ type Redis struct {
 	URL      string
 	Client   *redis.Client
 	Embedded *miniredis.Miniredis // nil when URL names a real server
-}
-
-// Open connects to the Redis at url and checks that it answers. Close
-// closes the client.
-func Open(ctx context.Context, url string) (*Redis, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", URLEnv, err)
-	}
-	r := &Redis{URL: url, Client: redis.NewClient(opt)}
-	if err := r.Client.Ping(ctx).Err(); err != nil {
-		r.Client.Close()
-		return nil, fmt.Errorf("Redis at %s does not answer: %w", url, err)
-	}
-	return r, nil
-}
-
-// Embedded starts a miniredis on loopback and connects to it. Close stops
-// it.
-func Embedded(ctx context.Context) (*Redis, error) {
-	m, err := miniredis.Run()
-	if err != nil {
-		return nil, err
-	}
-	r, err := Open(ctx, "redis://"+m.Addr()+"/0")
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
-	r.Embedded = m
-	return r, nil
-}
-
-// FromEnv is Open on REDIS_URL when it is set, Embedded otherwise.
-func FromEnv(ctx context.Context) (*Redis, error) {
-	if url := lookupURL(); url != "" {
-		return Open(ctx, url)
-	}
-	return Embedded(ctx)
-}
-
-// Close closes the client, and stops the embedded server if there is one.
-func (r *Redis) Close() {
-	if r.Client != nil {
-		r.Client.Close()
-	}
-	if r.Embedded != nil {
-		r.Embedded.Close()
-	}
 }
 
 // NewNamespace returns a queue name and a key prefix nobody else uses:

@@ -230,9 +230,6 @@ func (s *Server) Client() *redis.Client {
 	return redis.NewClient(opt)
 }
 
-// Pid returns the process id of the server now running.
-func (s *Server) Pid() int { return s.proc.Pid() }
-
 // Running reports whether the server process runs (it may be paused).
 func (s *Server) Running() bool { return s.proc != nil && !s.proc.Exited() }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"bitqueue/internal/cli"
+	"bitqueue/internal/progress"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/schedule"
 )
@@ -75,7 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	stderr = liveStderr(stderr, c.logFormat, getenv) // on a terminal, --wait's progress line stays below the logs
+	stderr = progress.Stderr(stderr, c.logFormat, getenv) // on a terminal, --wait's progress line stays below the logs
 	log, err := c.redisSetup(0).Logger(stderr)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
 	"bitqueue/internal/outfile"
+	"bitqueue/internal/progress"
 )
 
 // maxBatches bounds the batches of one run: their seqs stay below 2^32, the
@@ -111,9 +112,9 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 			waitCtx, cancel = context.WithTimeoutCause(ctx, c.timeout, fmt.Errorf("timed out after %s", c.timeout))
 			defer cancel()
 		}
-		view := newProgressView(stderr, log, c.logFormat, workerAdvice(c), c.prefix)
-		err := svc.Wait(waitCtx, rec, view.watch())
-		view.close()
+		view := progress.NewView(stderr, log, c.logFormat, workerAdvice(c), c.prefix)
+		err := svc.Wait(waitCtx, rec, view.Watch())
+		view.Close()
 		if err != nil && ctx.Err() != nil {
 			return fmt.Errorf("run %s: %w; its batches are enqueued and the workers go on: `producer status --run-id %s` tells how far it is", c.runID, err, c.runID)
 		}
@@ -176,4 +177,20 @@ func inputErr(err error) error {
 		return &cli.UsageError{Err: err}
 	}
 	return err
+}
+
+// workerAdvice is what the no-worker warning advises: the worker command
+// that serves c's queues.
+func workerAdvice(c config) string {
+	cmd := "start bin/worker"
+	if c.queue != defaultQueue {
+		cmd += " --queue " + c.queue
+	}
+	if c.shards > 1 {
+		cmd += fmt.Sprintf(" --shards %d", c.shards)
+	}
+	if c.prefix != base.DefaultPrefix {
+		cmd += " --prefix " + c.prefix
+	}
+	return cmd + " on the same Redis, or check why the workers stopped (a worker still building its cache serves nothing yet)"
 }

@@ -103,13 +103,13 @@ func printStatus(w io.Writer, st runs.Status) {
 		st.RunID, queue, st.Batches, st.Integers, st.BatchSize, st.Created.UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "  input    %s\n", cmp.Or(st.Input, "(not recorded)"))
 	fmt.Fprintf(w, "  state    %s\n", st.State)
-	fmt.Fprintf(w, "  done     %d\n", st.Done)
-	fmt.Fprintf(w, "  pending  %d (active %d, retry %d, scheduled %d)\n", st.Pending, st.Active, st.Retry, st.Scheduled)
-	fmt.Fprintf(w, "  failed   %d%s\n", st.Failed, listed(st.FailedIDs, st.Failed))
+	fmt.Fprintf(w, "  %-8s %d\n", runs.BatchDone, st.Done)
+	fmt.Fprintf(w, "  %-8s %d (active %d, retry %d, scheduled %d)\n", runs.BatchPending, st.Pending, st.Active, st.Retry, st.Scheduled)
+	fmt.Fprintf(w, "  %-8s %d%s\n", runs.BatchFailed, st.Failed, listed(st.FailedIDs, st.Failed))
 	if st.LastError != "" {
 		fmt.Fprintf(w, "           last error: %s\n", st.LastError)
 	}
-	fmt.Fprintf(w, "  lost     %d%s\n", st.Lost, listed(st.LostIDs, st.Lost))
+	fmt.Fprintf(w, "  %-8s %d%s\n", runs.BatchLost, st.Lost, listed(st.LostIDs, st.Lost))
 	t := st.Totals
 	fmt.Fprintf(w, "queue %s: pending %d, active %d, scheduled %d, retry %d, archived %d, completed %d; processed %d, failed %d in all; %d worker(s)\n",
 		queue, t.Pending, t.Active, t.Scheduled, t.Retry, t.Archived, t.Completed, t.ProcessedTotal, t.FailedTotal, t.Workers)

@@ -61,7 +61,7 @@ func CheckPrefix(prefix string) error {
 var ErrNotResultKey = errors.New("not a result key")
 
 // ParseResultKey returns the run id and seq of a key made by ResultKey with
-// prefix.
+// prefix: the benchmark follows results by the keys Redis reports written.
 func ParseResultKey(prefix, key string) (runID string, seq uint64, err error) {
 	rest, ok := strings.CutPrefix(key, prefix+":result:")
 	if !ok {

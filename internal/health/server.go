@@ -31,7 +31,7 @@ func Serve(ln net.Listener, h http.Handler, paths string, log *slog.Logger) *Ser
 		done: make(chan error, 1),
 	}
 	go func() { s.done <- s.srv.Serve(ln) }()
-	log.Info("http listening", "addr", s.addr.String(), "paths", paths)
+	log.Info("http listening", "addr", s.Addr().String(), "paths", paths)
 	return s
 }
 

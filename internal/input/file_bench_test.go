@@ -20,7 +20,11 @@ func BenchmarkInputFilePass(b *testing.B) {
 	const n = 1_000_000
 	path := filepath.Join(b.TempDir(), "numbers.txt")
 	writeNumbers(b, path, n, 1<<20)
-	src := input.File(path)
+	src, err := input.SnapshotFile(path, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
 	for b.Loop() {
 		got, err := input.Count(src)
 		if err != nil || got != n {

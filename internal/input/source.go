@@ -1,8 +1,6 @@
 package input
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -71,51 +69,6 @@ func Count(src Source) (uint64, error) {
 	}
 	return n, nil
 }
-
-// File returns the Source of the integers in the file at path.
-func File(path string) Source { return fileSource{path: path, name: path} }
-
-type fileSource struct{ path, name string }
-
-func (f fileSource) Name() string { return f.name }
-
-// Identity hashes the file's bytes.
-func (f fileSource) Identity() (string, error) {
-	fh, err := os.Open(f.path)
-	if err != nil {
-		return "", &Error{Source: f.name, Reason: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
-	}
-	defer fh.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, fh); err != nil {
-		return "", &Error{Source: f.name, Reason: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func (f fileSource) Open() (Stream, error) {
-	fh, err := os.Open(f.path)
-	if err != nil {
-		return nil, &Error{Source: f.name, Reason: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
-	}
-	st, err := fh.Stat()
-	if err != nil {
-		fh.Close()
-		return nil, &Error{Source: f.name, Reason: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
-	}
-	if st.IsDir() {
-		fh.Close()
-		return nil, &Error{Source: f.name, Reason: "is a directory, want a file of integers"}
-	}
-	return &fileStream{Scanner: NewScanner(fh, f.name), f: fh}, nil
-}
-
-type fileStream struct {
-	*Scanner
-	f *os.File
-}
-
-func (s *fileStream) Close() error { return s.f.Close() }
 
 func unwrapPath(err error) error {
 	if pe, ok := err.(*os.PathError); ok {

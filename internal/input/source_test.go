@@ -31,7 +31,7 @@ func writeFile(t *testing.T, content string) string {
 func TestFile(t *testing.T) {
 	t.Parallel()
 	path := writeFile(t, "3 1 4\n1 5\n9\n")
-	src := input.File(path)
+	src := snapshot(t, path)
 	require.Equal(t, path, src.Name())
 	want := []uint64{3, 1, 4, 1, 5, 9}
 	require.Equal(t, want, readSource(t, src))
@@ -41,12 +41,7 @@ func TestFile(t *testing.T) {
 func TestFileBadToken(t *testing.T) {
 	t.Parallel()
 	path := writeFile(t, "1\n2 -3\n")
-	s, err := input.File(path).Open()
-	require.NoError(t, err)
-	defer s.Close()
-	require.Equal(t, uint64(1), mustNext(t, s))
-	require.Equal(t, uint64(2), mustNext(t, s))
-	_, err = s.Next()
+	_, err := input.SnapshotFile(path, t.TempDir())
 	requireInputError(t, err, path, 2, "-3")
 }
 
@@ -65,7 +60,7 @@ func TestFileOpenErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, err := input.File(tt.path).Open()
+			s, err := input.SnapshotFile(tt.path, t.TempDir())
 			require.Nil(t, s)
 			ie := requireInputError(t, err, tt.path, 0, "")
 			require.Contains(t, ie.Reason, tt.reason)

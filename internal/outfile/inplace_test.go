@@ -216,7 +216,7 @@ func TestCreateRefusesSpecialFiles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.root {
 				needRoot(t)
-				require.NoError(t, syscall.Mknod(tc.path, syscall.S_IFBLK|0o600, 7<<8|0)) // b 7 0: a loop device, never opened
+				require.NoError(t, syscall.Mknod(tc.path, syscall.S_IFBLK|0o600, 7<<8)) // b 7 0 (major 7, minor 0): a loop device, never opened
 			}
 			before, err := os.Lstat(tc.path)
 			require.NoError(t, err)

@@ -43,8 +43,3 @@ func (s store) Exist(ctx context.Context, runID string, seqs []uint64) ([]bool, 
 	}
 	return out, nil
 }
-
-// MarkDone marks seqs done as a save does, expiring with the store's TTL.
-func (s store) MarkDone(ctx context.Context, runID string, seqs ...uint64) error {
-	return s.RDB.MarkDone(ctx, runID, s.ttl, seqs...)
-}

@@ -75,7 +75,7 @@ func TestURLErrorsShowTheValue(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := redisconn.Open(tt.url, 0)
+			_, err := redisconn.OpenWith(tt.url, redisconn.Options{})
 			require.Error(t, err)
 			var ue *redisconn.URLError
 			require.ErrorAs(t, err, &ue)

@@ -14,19 +14,10 @@ import (
 
 	"bitqueue/internal/outage"
 	"bitqueue/internal/rdb"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // DefaultURL is used when neither --redis nor REDIS_URL is given.
 const DefaultURL = "redis://127.0.0.1:6379/0"
-
-// Open returns a client for rawURL (see OpenWith for the forms it takes)
-// with no options but poolSize, which, when positive, raises the connection
-// pool to at least that size. Open does not contact Redis; see Wait.
-func Open(rawURL string, poolSize int) (redis.UniversalClient, error) {
-	return OpenWith(rawURL, Options{PoolSize: poolSize})
-}
 
 // Redact returns rawURL with any password replaced by "xxxxx". A URL that does
 // not parse (see parse) is replaced whole, since its password cannot be

@@ -27,11 +27,12 @@ func requireNoSecret(t *testing.T, s string) {
 	}
 }
 
-// open is redisconn.Open that fails the test on error and closes the client
+// open is redisconn.OpenWith with a pool of poolSize that fails the test
+// on error and closes the client
 // when the test ends.
 func open(t *testing.T, rawURL string, poolSize int) redis.UniversalClient {
 	t.Helper()
-	c, err := redisconn.Open(rawURL, poolSize)
+	c, err := redisconn.OpenWith(rawURL, redisconn.Options{PoolSize: poolSize})
 	require.NoError(t, err)
 	require.NotNil(t, c)
 	t.Cleanup(func() { c.Close() })
@@ -122,7 +123,7 @@ func TestOpenErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := redisconn.Open(tt.url, 0)
+			c, err := redisconn.OpenWith(tt.url, redisconn.Options{})
 			require.Error(t, err)
 			require.Nil(t, c)
 			require.True(t, strings.HasPrefix(err.Error(), "redis URL "), err.Error())

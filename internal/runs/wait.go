@@ -81,7 +81,7 @@ func (s *Service) Wait(ctx context.Context, rec base.Record, w Watch) error {
 			case err != nil && ctx.Err() != nil:
 				return waitErr(ctx, runID, batches, last)
 			case err != nil:
-				return err
+				return fmt.Errorf("wait for results: %w", err)
 			}
 			done = batches - len(missing)
 		}
@@ -110,7 +110,7 @@ func (s *Service) Wait(ctx context.Context, rec base.Record, w Watch) error {
 			case err != nil && ctx.Err() != nil:
 				return waitErr(ctx, runID, batches, last)
 			case err != nil:
-				return err
+				return fmt.Errorf("wait for results: %w", err)
 			case failed != nil:
 				return failed
 			}
@@ -130,7 +130,7 @@ func (s *Service) Wait(ctx context.Context, rec base.Record, w Watch) error {
 			case errors.As(err, &gone), errors.As(err, &deleted), errors.As(err, &misplaced):
 				return err
 			case err != nil:
-				return fmt.Errorf("look for lost batches: %w", err)
+				return fmt.Errorf("wait for results: %w", err)
 			case lost != nil:
 				return lost
 			}

@@ -1,7 +1,6 @@
 package worker_test
 
 import (
-	"bitqueue/internal/rdb"
 	"bytes"
 	"context"
 	"errors"
@@ -46,12 +45,12 @@ func runChild(mode string) int {
 	url, queue, marker := os.Getenv(childRedisEnv), os.Getenv(childQueueEnv), os.Getenv(childMarkerEnv)
 	want, _ := strconv.Atoi(os.Getenv(childTasksEnv))
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	client, err := redisconn.Open(url, 10)
+	db, err := redisconn.Setup{URL: url, PoolSize: 10}.Open()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		return 2
 	}
-	defer client.Close()
+	defer db.Close()
 
 	var hook worker.Hook[int]
 	switch mode {
@@ -82,7 +81,7 @@ func runChild(mode string) int {
 		})
 	}
 	err = worker.Serve(ctx, worker.Config{
-		RDB:             rdb.New(client, ""),
+		RDB:             db,
 		RedisURL:        url,
 		RedisWait:       5 * time.Second,
 		Queues:          []string{queue},

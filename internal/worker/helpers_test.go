@@ -1,7 +1,6 @@
 package worker_test
 
 import (
-	"bitqueue/internal/rdb"
 	"context"
 	"fmt"
 	"log/slog"
@@ -101,12 +100,12 @@ func testLogger(t testing.TB) (*slog.Logger, *syncWriter) {
 // sized the way cmd/worker sizes it, under a key prefix of the queue's.
 func testConfig(t testing.TB, r *redistest.Redis, queue string, concurrency int) worker.Config {
 	t.Helper()
-	client, err := redisconn.Open(r.URL, concurrency+10)
+	db, err := redisconn.Setup{URL: r.URL, PoolSize: concurrency + 10}.Open()
 	require.NoError(t, err)
-	t.Cleanup(func() { client.Close() })
+	t.Cleanup(func() { db.Close() })
 	log, _ := testLogger(t)
 	return worker.Config{
-		RDB:             rdb.New(client, "bq"+queue),
+		RDB:             db.WithPrefix("bq" + queue),
 		RedisURL:        r.URL,
 		RedisWait:       5 * time.Second,
 		Queues:          []string{queue},

@@ -1,7 +1,6 @@
 package worker_test
 
 import (
-	"bitqueue/internal/rdb"
 	"context"
 	"strings"
 	"sync/atomic"
@@ -29,15 +28,15 @@ func TestReadinessFollowsServe(t *testing.T) {
 	url := "redis://" + m.Addr() + "/0"
 	m.Close() // Redis is down when the worker starts
 
-	client, err := redisconn.Open(url, 0)
+	db, err := redisconn.Setup{URL: url, PoolSize: 0}.Open()
 	require.NoError(t, err)
-	t.Cleanup(func() { client.Close() })
+	t.Cleanup(func() { db.Close() })
 	log, logs := testLogger(t)
 	hs := health.New(nil)
 	release := make(chan struct{})
 	var handled, handledUnready atomic.Int32
 	srv := startServe(t, worker.Config{
-		RDB:                 rdb.New(client, ""),
+		RDB:                 db,
 		RedisURL:            url,
 		RedisWait:           time.Minute,
 		Queues:              []string{"ready-test"},

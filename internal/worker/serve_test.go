@@ -1,7 +1,6 @@
 package worker_test
 
 import (
-	"bitqueue/internal/rdb"
 	"context"
 	"errors"
 	"net"
@@ -170,9 +169,9 @@ func TestRedisNeverAnswers(t *testing.T) {
 
 	const password = "s3cret-pa55"
 	url := "redis://:" + password + "@" + addr + "/0"
-	client, err := redisconn.Open(url, 0)
+	db, err := redisconn.Setup{URL: url, PoolSize: 0}.Open()
 	require.NoError(t, err)
-	t.Cleanup(func() { client.Close() })
+	t.Cleanup(func() { db.Close() })
 	log, logs := testLogger(t)
 
 	var hookCalls, newHandlerCalls atomic.Int32
@@ -185,7 +184,7 @@ func TestRedisNeverAnswers(t *testing.T) {
 		return asynq.HandlerFunc(func(context.Context, *asynq.Task) error { return nil })
 	}
 	srv := startServe(t, worker.Config{
-		RDB:       rdb.New(client, ""),
+		RDB:       db,
 		RedisURL:  url,
 		RedisWait: 500 * time.Millisecond,
 		Queues:    []string{"never-served"},
@@ -212,14 +211,14 @@ func TestStopWhileWaitingForRedis(t *testing.T) {
 	require.NoError(t, err)
 	url := "redis://" + ln.Addr().String() + "/0"
 	require.NoError(t, ln.Close())
-	client, err := redisconn.Open(url, 0)
+	db, err := redisconn.Setup{URL: url, PoolSize: 0}.Open()
 	require.NoError(t, err)
-	t.Cleanup(func() { client.Close() })
+	t.Cleanup(func() { db.Close() })
 	log, logs := testLogger(t)
 
 	var newHandlerCalls atomic.Int32
 	srv := startServe(t, worker.Config{
-		RDB:       rdb.New(client, ""),
+		RDB:       db,
 		RedisURL:  url,
 		RedisWait: time.Hour,
 		Queues:    []string{"never-served"},

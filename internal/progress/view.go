@@ -1,4 +1,8 @@
-package main
+// Package progress shows how far a run has come while the producer waits
+// for it, on standard error, in the way that suits where standard error
+// goes: one line redrawn in place on a terminal, a plain line every few
+// seconds in a pipe or a file, numeric info lines in a JSON log.
+package progress
 
 import (
 	"fmt"
@@ -8,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"bitqueue/internal/base"
 	"bitqueue/internal/runs"
 )
 
@@ -36,10 +39,10 @@ const (
 	rateWindow = 10 * time.Second
 )
 
-// progressView shows what runs.Producer.Wait tells on standard error, in the
+// View shows what runs.Producer.Wait tells on standard error, in the
 // way that suits where it goes (progressMode). Its clock is Wait's: the
 // Elapsed of each report paces the lines and measures the rate.
-type progressView struct {
+type View struct {
 	mode   progressMode
 	out    io.Writer // progressPlain: where lines go
 	live   *liveLine // progressLive: the line redrawn
@@ -52,11 +55,11 @@ type progressView struct {
 	rate  rateMeter
 }
 
-// newProgressView returns the view of --wait's progress on stderr, which
+// NewView returns the view of --wait's progress on stderr, which
 // run wrapped in a *liveLine when it is a terminal (see liveStderr). advice
 // ends the warning about queues no worker serves.
-func newProgressView(stderr io.Writer, log *slog.Logger, format, advice, prefix string) *progressView {
-	v := &progressView{mode: progressPlain, out: stderr, log: log, advice: advice, prefix: prefix}
+func NewView(stderr io.Writer, log *slog.Logger, format, advice, prefix string) *View {
+	v := &View{mode: progressPlain, out: stderr, log: log, advice: advice, prefix: prefix}
 	switch l, ok := stderr.(*liveLine); {
 	case format == "json":
 		v.mode = progressJSON
@@ -67,14 +70,14 @@ func newProgressView(stderr io.Writer, log *slog.Logger, format, advice, prefix 
 }
 
 // watch returns what Wait reports to.
-func (v *progressView) watch() runs.Watch {
+func (v *View) Watch() runs.Watch {
 	return runs.Watch{Progress: v.progress, Unserved: v.unserved}
 }
 
 // progress shows pi when it is due: the end of the run always; otherwise
 // every liveEvery on a terminal (from the first report) and every
 // progressEvery elsewhere.
-func (v *progressView) progress(pi runs.ProgressInfo) {
+func (v *View) progress(pi runs.ProgressInfo) {
 	v.rate.add(pi.Elapsed, pi.Integers)
 	if pi.Finished() {
 		v.finish(pi)
@@ -111,7 +114,7 @@ func (v *progressView) progress(pi runs.ProgressInfo) {
 }
 
 // finish shows the last line: every batch done, and how long it took.
-func (v *progressView) finish(pi runs.ProgressInfo) {
+func (v *View) finish(pi runs.ProgressInfo) {
 	took := pi.Elapsed.Round(time.Millisecond)
 	line := fmt.Sprintf("run %s: %d/%d batches done in %s", pi.RunID, pi.Done, pi.Total, took)
 	switch v.mode {
@@ -125,7 +128,7 @@ func (v *progressView) finish(pi runs.ProgressInfo) {
 }
 
 // unserved warns that no worker serves some of the run's queues.
-func (v *progressView) unserved(u runs.Unserved) {
+func (v *View) unserved(u runs.Unserved) {
 	msg := fmt.Sprintf("no worker serves queue(s) %s for %s", strings.Join(u.Queues, ", "), u.For.Round(time.Second))
 	switch {
 	case len(u.Prefixes) > 0:
@@ -139,7 +142,7 @@ func (v *progressView) unserved(u runs.Unserved) {
 
 // close ends a live line left open by a wait that did not finish, so that
 // what follows (the error) starts on a line of its own.
-func (v *progressView) close() {
+func (v *View) Close() {
 	if v.live != nil {
 		v.live.end()
 	}
@@ -236,20 +239,4 @@ func (m *rateMeter) perSecond() (float64, bool) {
 		return 0, true
 	}
 	return float64(last.n-first.n) / dt, true
-}
-
-// workerAdvice is what the no-worker warning advises: the worker command
-// that serves c's queues.
-func workerAdvice(c config) string {
-	cmd := "start bin/worker"
-	if c.queue != defaultQueue {
-		cmd += " --queue " + c.queue
-	}
-	if c.shards > 1 {
-		cmd += fmt.Sprintf(" --shards %d", c.shards)
-	}
-	if c.prefix != base.DefaultPrefix {
-		cmd += " --prefix " + c.prefix
-	}
-	return cmd + " on the same Redis, or check why the workers stopped (a worker still building its cache serves nothing yet)"
 }

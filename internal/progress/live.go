@@ -1,4 +1,4 @@
-package main
+package progress
 
 import (
 	"io"
@@ -21,11 +21,11 @@ type liveLine struct {
 	midLine bool   // a write left the cursor after text of its own
 }
 
-// liveStderr returns stderr wrapped in a *liveLine when it is a terminal
+// Stderr returns stderr wrapped in a *liveLine when it is a terminal
 // that understands ANSI escapes and logs are text; otherwise stderr itself.
-// Give the result to the logger and to newProgressView, so that log lines
+// Give the result to the logger and to NewView, so that log lines
 // and the progress line share the terminal.
-func liveStderr(stderr io.Writer, logFormat string, getenv func(string) string) io.Writer {
+func Stderr(stderr io.Writer, logFormat string, getenv func(string) string) io.Writer {
 	if logFormat != "text" || getenv("TERM") == "dumb" || !isTerminal(stderr) {
 		return stderr
 	}

@@ -1,4 +1,4 @@
-package main
+package progress
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ func (r report) info() runs.ProgressInfo {
 }
 
 // newTestView returns a view of mode writing to a buffer, and the buffer.
-func newTestView(t *testing.T, mode progressMode) (*progressView, *bytes.Buffer) {
+func newTestView(t *testing.T, mode progressMode) (*View, *bytes.Buffer) {
 	t.Helper()
 	var stderr bytes.Buffer
 	format := "text"
@@ -45,7 +45,7 @@ func newTestView(t *testing.T, mode progressMode) (*progressView, *bytes.Buffer)
 	}
 	log, err := logging.New(w, format, "info")
 	require.NoError(t, err)
-	return newProgressView(w, log, format, "start bin/worker", "bitqueue"), &stderr
+	return NewView(w, log, format, "start bin/worker", "bitqueue"), &stderr
 }
 
 // jsonLines returns each JSON log line of out as "msg key=value …" for the
@@ -126,7 +126,7 @@ func TestProgressView(t *testing.T) {
 			for _, r := range tt.reports {
 				v.progress(r.info())
 			}
-			v.close()
+			v.Close()
 			if tt.mode == progressJSON {
 				require.Equal(t, tt.json, jsonLines(t, out.String(), "run_id", "done", "total", "ints_per_sec", "eta_seconds", "took"))
 				return
@@ -221,12 +221,12 @@ func TestLiveStderr(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	require.Same(t, &b, liveStderr(&b, "text", env("xterm")), "a buffer is no terminal")
+	require.Same(t, &b, Stderr(&b, "text", env("xterm")), "a buffer is no terminal")
 	require.False(t, isTerminal(&b))
 	// JSON logs and a dumb terminal never get a live line, whatever
 	// standard error is.
 	for _, tt := range []struct{ format, term string }{{"json", "xterm"}, {"text", "dumb"}} {
-		_, ok := liveStderr(os.Stderr, tt.format, env(tt.term)).(*liveLine)
+		_, ok := Stderr(os.Stderr, tt.format, env(tt.term)).(*liveLine)
 		require.False(t, ok, "%s logs, TERM=%s", tt.format, tt.term)
 	}
 }
@@ -249,18 +249,5 @@ func TestHumanRate(t *testing.T) {
 		{0, "1s"}, {400 * time.Millisecond, "1s"}, {2600 * time.Millisecond, "3s"}, {125 * time.Second, "2m5s"}, {time.Hour + 3*time.Second, "1h0m3s"},
 	} {
 		require.Equal(t, tt.want, shortDuration(tt.d), "%s", tt.d)
-	}
-}
-
-func TestWorkerAdvice(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		c    config
-		want string
-	}{
-		{config{queue: "bits", shards: 1, prefix: "bitqueue"}, "start bin/worker on the same Redis"},
-		{config{queue: "jobs", shards: 4, prefix: "staging"}, "start bin/worker --queue jobs --shards 4 --prefix staging on the same Redis"},
-	} {
-		require.True(t, strings.HasPrefix(workerAdvice(tt.c), tt.want), workerAdvice(tt.c))
 	}
 }
