@@ -265,8 +265,10 @@ func (r resolver) Resolve(_ *kong.Context, _ *kong.Path, f *kong.Flag) (any, err
 	return nil, nil
 }
 
-// usage returns err, an error of kong's while parsing, as a UsageError with
-// the message of a refused value when it is one.
+// usage returns err, an error of kong's while parsing, as a UsageError: the
+// message of a refused value when it is one, kong's own otherwise. A
+// default of the grammar that does not parse is the command's mistake, a
+// plain error.
 func (p *parser) usage(err error) error {
 	var bad *badValue
 	switch {
