@@ -75,6 +75,10 @@ func Parse(cmd Command, grammar any, args []string, getenv func(string) string, 
 	if err != nil {
 		return nil, err
 	}
+	// The steps of kong.Parse, taken one by one: -h and --version are
+	// answered before the environment is read (a bad variable does not
+	// hide the help), and the decoders know whether a value comes from the
+	// command line, a default or a variable.
 	ctx, err := kong.Trace(k, args)
 	if err != nil {
 		return nil, &UsageError{Err: err}
