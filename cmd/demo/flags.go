@@ -4,9 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 
-	"bitqueue/internal/base"
 	"bitqueue/internal/cli"
 )
 
@@ -16,7 +14,6 @@ import (
 var command = cli.Command{
 	Name:   "demo",
 	Prefix: "BITQUEUE_DEMO_",
-	Vars:   map[string]string{"max_batch": strconv.Itoa(base.MaxBatch)},
 }
 
 // flags are the demo's command line. Its --redis is not the shared
@@ -47,21 +44,11 @@ func (flags) Usage() cli.Usage {
 // variable.
 func parse(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
 	var f flags
-	p, err := cli.Parse(command, &f, args, getenv, stdout)
+	_, err := cli.Parse(command, &f, args, getenv, stdout)
 	if err != nil {
 		return config{}, err
 	}
 	c := config{count: f.Count, max: f.Max, seed: f.Seed, workers: f.Workers, batchSize: f.BatchSize, bin: f.Bin, redisURL: f.Redis}
-	switch {
-	case c.count < 1 || c.count > 100_000_000:
-		return c, cli.Usagef("%s out of range [1, 100000000]", p.Source("count"))
-	case c.max < 1 || c.max > 1<<63:
-		return c, cli.Usagef("%s out of range [1, 2^63]", p.Source("max"))
-	case c.workers < 1 || c.workers > 64:
-		return c, cli.Usagef("%s out of range [1, 64]", p.Source("workers"))
-	case c.batchSize < 1 || c.batchSize > base.MaxBatch:
-		return c, cli.Usagef("%s out of range [1, %d]", p.Source("batch-size"), base.MaxBatch)
-	}
 	if c.bin == "" {
 		exe, err := os.Executable()
 		if err != nil {

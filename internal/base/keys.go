@@ -26,6 +26,10 @@ import (
 // DefaultPrefix is the root of every key bitqueue writes.
 const DefaultPrefix = "bitqueue"
 
+// DefaultQueue is the queue of batches unless told otherwise, the
+// producer's and the workers' alike.
+const DefaultQueue = "bits"
+
 // DefaultTTL is how long a result, a done bitmap and a run record are kept
 // unless configured otherwise.
 const DefaultTTL = 24 * time.Hour

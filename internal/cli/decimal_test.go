@@ -40,9 +40,9 @@ func TestIntegerFlagsAreDecimal(t *testing.T) {
 		{"plain", []string{"-int", "10", "-int64", "10", "-uint", "10", "-count", "10"}, nil, integers{10, 10, 10, 10, 1}},
 		{"leading zeros are decimal", []string{"-int", "010", "-int64", "010", "-uint", "010", "-count", "010"}, nil, integers{10, 10, 10, 10, 1}},
 		{"leading zeros from variables", nil, map[string]string{"BQ_INT": "010", "BQ_INT64": "0008", "BQ_UINT": "09", "BQ_COUNT": "007"}, integers{10, 8, 9, 7, 1}},
-		{"zero", []string{"-int", "0", "-int64", "000", "-uint", "0", "-count", "00"}, nil, integers{0, 0, 0, 0, 1}},
-		{"negative signed values pass to the range check", []string{"-int", "-010", "-int64", "-5"}, nil, integers{-10, -5, 1, 1, 1}},
-		{"largest uint64", []string{"-count", "018446744073709551615"}, nil, integers{1, 1, 1, 18446744073709551615, 1}},
+		{"zero", []string{"-int64", "000", "-uint", "0"}, nil, integers{1, 0, 0, 1, 1}},
+		{"negative signed values", []string{"-int64", "-05"}, nil, integers{1, -5, 1, 1, 1}},
+		{"range ends", []string{"-int", "0100", "-count", "10000000000", "-max", "9223372036854775808"}, nil, integers{100, 1, 1, 10000000000, 1 << 63}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,6 +50,34 @@ func TestIntegerFlagsAreDecimal(t *testing.T) {
 			got, err := parseIntegers(tt.args, tt.vars)
 			require.NoError(t, err)
 			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// TestIntegerFlagsRefuseOutOfRange checks that a value given outside the
+// range its flag's help writes as lo..hi is refused, named as given, with
+// the range; a flag whose help gives none takes any value of its type.
+func TestIntegerFlagsRefuseOutOfRange(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		vars map[string]string
+		want string
+	}{
+		{"zero", []string{"-int", "0"}, nil, "--int 0 out of range [1, 100]"},
+		{"negative", []string{"-int", "-010"}, nil, `--int "-010" out of range [1, 100]`},
+		{"above", nil, map[string]string{"BQ_COUNT": "10000000001"}, "BQ_COUNT=10000000001 out of range [1, 10000000000]"},
+		{"largest uint64", []string{"-count", "018446744073709551615"}, nil, "--count 018446744073709551615 out of range [1, 10000000000]"},
+		{"above a power of two", []string{"-max", "9223372036854775809"}, nil, "--max 9223372036854775809 out of range [1, 2^63]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := parseIntegers(tt.args, tt.vars)
+			require.Error(t, err)
+			require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
+			require.Equal(t, tt.want, err.Error())
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,7 +31,8 @@ type Command struct {
 	Prefix string
 	// Vars are the values of ${name} in the grammar's tags, such as a
 	// default that is a Go constant: {"ttl": base.DefaultTTL.String()}.
-	// Parse adds those of the shared flags (redis_url, prefix).
+	// Parse adds those of the shared flags (redis_url, prefix) and of
+	// bitqueue's limits (queue, max_batch, max_shards, max_run_id, ttl).
 	Vars map[string]string
 }
 
@@ -59,7 +61,9 @@ type Command struct {
 // `--count "-5": want a whole number from 1 to 1000` for a flag,
 // `BITQUEUE_SHARDS=x (for --shards): want a whole number` for a variable,
 // `unknown flag --shard (see worker -h)`, never kong's own wording. A range
-// written in a flag's help as 1..1000 is the range its message names. The
+// written in a flag's help as 1..1000 (or 1s..24h for a duration) is the
+// range a value given must fall in, and the range its messages name:
+// `--shards 0 out of range [1, 256]`. The
 // Parsed result tells where each flag's value came from, for the checks a
 // command makes on the values.
 //
@@ -111,9 +115,16 @@ func Parse(cmd Command, grammar any, args []string, getenv func(string) string, 
 	if n := selected(ctx); n != nil {
 		parsed.Command = n.Name
 	}
+	var flags []*kong.Flag
 	for _, path := range ctx.Path {
 		for _, f := range path.Flags {
 			parsed.flags[f.Name] = f
+			flags = append(flags, f)
+		}
+	}
+	for _, f := range flags {
+		if err := parsed.checkRange(f); err != nil {
+			return nil, err
 		}
 	}
 	return parsed, nil
@@ -173,6 +184,18 @@ func (p *Parsed) Given(name string) bool {
 	return ok
 }
 
+// FirstGiven returns the first of names that was given, flag or variable,
+// or the first of names when none was: the flag to name in a message about
+// several.
+func (p *Parsed) FirstGiven(names ...string) string {
+	for _, n := range names {
+		if p.Given(n) {
+			return n
+		}
+	}
+	return names[0]
+}
+
 func (p *Parsed) flag(name string) *kong.Flag {
 	f, ok := p.flags[name]
 	if !ok {
@@ -201,10 +224,15 @@ type parser struct {
 	set    map[*kong.Value]setting // the flags given, by flag or variable
 }
 
-// sharedVars are the ${name} values of the shared flags' tags.
+// sharedVars are the ${name} values every command's tags may use.
 var sharedVars = map[string]string{
-	"redis_url": redisconn.DefaultURL,
-	"prefix":    base.DefaultPrefix,
+	"redis_url":  redisconn.DefaultURL,
+	"prefix":     base.DefaultPrefix,
+	"queue":      base.DefaultQueue,
+	"max_batch":  strconv.Itoa(base.MaxBatch),
+	"max_shards": strconv.Itoa(base.MaxShards),
+	"max_run_id": strconv.Itoa(base.MaxRunID),
+	"ttl":        base.DefaultTTL.String(),
 }
 
 // kong returns the kong parser of grammar, with the decoders and the

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"fmt"
+	"math/big"
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -115,9 +117,58 @@ func (d decoder) refuse(v *kong.Value, raw string) error {
 	return bad
 }
 
-// rangeInHelp finds a range such as "1..1000" or "1..2^63" in a flag's
-// help.
-var rangeInHelp = regexp.MustCompile(`(2\^[0-9]+|-?[0-9][0-9_]*)\.\.(2\^[0-9]+|-?[0-9][0-9_]*)`)
+// rangeInHelp finds the first range in a flag's help: "1..1000", "1..2^63",
+// or of durations, "1s..24h".
+var rangeInHelp = regexp.MustCompile(`(2\^[0-9]+|-?[0-9][0-9_]*(?:[nµu]?s|ms|m|h)?)\.\.(2\^[0-9]+|-?[0-9][0-9_]*(?:[nµu]?s|ms|m|h)?)`)
+
+// checkRange refuses the value of f when it was given, flag or variable,
+// outside the range f's help writes as lo..hi.
+func (p *Parsed) checkRange(f *kong.Flag) error {
+	m := rangeInHelp.FindStringSubmatch(f.Help)
+	if m == nil || !p.Given(f.Name) {
+		return nil
+	}
+	v, lo, hi := f.Target, m[1], m[2]
+	var in bool
+	if v.Type() == reflect.TypeFor[time.Duration]() {
+		l, errL := time.ParseDuration(lo)
+		h, errH := time.ParseDuration(hi)
+		if errL != nil || errH != nil {
+			return fmt.Errorf("cli: --%s: the range %s..%s of its help is not of durations", f.Name, lo, hi)
+		}
+		d := time.Duration(v.Int())
+		in = l <= d && d <= h
+	} else {
+		var n big.Int
+		switch v.Kind() {
+		case reflect.Int, reflect.Int64:
+			n.SetInt64(v.Int())
+		case reflect.Uint, reflect.Uint64:
+			n.SetUint64(v.Uint())
+		default:
+			return nil
+		}
+		l, okL := bound(lo)
+		h, okH := bound(hi)
+		if !okL || !okH {
+			return fmt.Errorf("cli: --%s: the range %s..%s of its help is not of whole numbers", f.Name, lo, hi)
+		}
+		in = n.Cmp(l) >= 0 && n.Cmp(h) <= 0
+	}
+	if !in {
+		return Usagef("%s out of range [%s, %s]", p.Source(f.Name), lo, hi)
+	}
+	return nil
+}
+
+// bound reads a whole number of a range: decimal, or a power of two, 2^63.
+func bound(s string) (*big.Int, bool) {
+	if exp, ok := strings.CutPrefix(s, "2^"); ok {
+		e, err := strconv.Atoi(exp)
+		return new(big.Int).Lsh(big.NewInt(1), uint(e)), err == nil
+	}
+	return new(big.Int).SetString(strings.ReplaceAll(s, "_", ""), 10)
+}
 
 // want says what a flag of v's kind takes, with the range its help gives,
 // if any.

@@ -4,7 +4,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,7 +20,6 @@ import (
 var command = cli.Command{
 	Name:   "bench",
 	Prefix: "BITQUEUE_BENCH_",
-	Vars:   map[string]string{"max_batch": strconv.Itoa(base.MaxBatch), "ttl": base.DefaultTTL.String()},
 }
 
 // flags are the benchmark's command line: the benchmark itself, or a
@@ -171,40 +169,10 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (c setti
 	}
 	src := p.Source
 	switch {
-	case o.Workers < 1 || o.Workers > 64:
-		return c, cli.Usagef("%s out of range [1, 64]", src("workers"))
-	case o.Count < 1 || o.Count > 1_000_000_000:
-		return c, cli.Usagef("%s out of range [1, 10^9]", src("count"))
-	case o.BatchSize < 1 || o.BatchSize > base.MaxBatch:
-		return c, cli.Usagef("%s out of range [1, %d]", src("batch-size"), base.MaxBatch)
-	case o.Max < 1 || o.Max > 1<<63:
-		return c, cli.Usagef("%s out of range [1, 2^63]", src("max"))
-	case o.Repeat < 1 || o.Repeat > 100:
-		return c, cli.Usagef("%s out of range [1, 100]", src("repeat"))
-	case o.SweepRepeat < 1 || o.SweepRepeat > 100:
-		return c, cli.Usagef("%s out of range [1, 100]", src("sweep-repeat"))
-	case o.WorkerConcurrency < 0 || o.WorkerConcurrency > 1000:
-		return c, cli.Usagef("%s out of range [0, 1000]", src("worker-concurrency"))
 	case o.PollInterval < 0:
 		return c, cli.Usagef("%s must not be negative", src("poll-interval"))
-	case o.ProducerConcurrency < 1 || o.ProducerConcurrency > 256:
-		return c, cli.Usagef("%s out of range [1, 256]", src("producer-concurrency"))
-	case o.IdleSamples < 0 || o.IdleSamples > 100_000:
-		return c, cli.Usagef("%s out of range [0, 100000]", src("idle-samples"))
-	case o.LatencyCount < 1 || o.LatencyCount > 1_000_000_000:
-		return c, cli.Usagef("%s out of range [1, 10^9]", src("latency-count"))
-	case o.LatencyRepeat < 1 || o.LatencyRepeat > 100:
-		return c, cli.Usagef("%s out of range [1, 100]", src("latency-repeat"))
-	case o.IdleWorkers < 0 || o.IdleWorkers > 200:
-		return c, cli.Usagef("%s out of range [0, 200]", src("idle-workers"))
-	case o.IdleAdded < 0 || o.IdleAdded > 200:
-		return c, cli.Usagef("%s out of range [0, 200]", src("idle-added"))
 	case o.IdleWindow < time.Second:
 		return c, cli.Usagef("%s: at least 1s", src("idle-window"))
-	case o.IdleProbes < 0 || o.IdleProbes > 1000:
-		return c, cli.Usagef("%s out of range [0, 1000]", src("idle-probes"))
-	case o.LoneProbes < 0 || o.LoneProbes > 100:
-		return c, cli.Usagef("%s out of range [0, 100]", src("lone-probes"))
 	case o.Only != "" && o.Only != config.OnlyIdle && o.Only != config.OnlyLatency:
 		return c, cli.Usagef("%s: want %q or %q", src("only"), config.OnlyIdle, config.OnlyLatency)
 	case o.Only == config.OnlyLatency && len(o.Latency) == 0:
