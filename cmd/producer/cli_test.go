@@ -35,11 +35,11 @@ func TestEnvironment(t *testing.T) {
 		env   map[string]string
 		check func(t *testing.T, c config)
 	}{
-		{"REDIS_URL", map[string]string{"REDIS_URL": "redis://old:1/0"}, func(t *testing.T, c config) { require.Equal(t, "redis://old:1/0", c.redisURL) }},
-		{"BITQUEUE_REDIS_URL wins", map[string]string{"REDIS_URL": "redis://old:1/0", "BITQUEUE_REDIS_URL": "redis://new:1/0"}, func(t *testing.T, c config) { require.Equal(t, "redis://new:1/0", c.redisURL) }},
-		{"concurrency", map[string]string{"BITQUEUE_PRODUCER_CONCURRENCY": "32"}, func(t *testing.T, c config) { require.Equal(t, 32, c.concurrency) }},
-		{"the workers' concurrency is not the producer's", map[string]string{"BITQUEUE_CONCURRENCY": "500"}, func(t *testing.T, c config) { require.Equal(t, 8, c.concurrency) }},
-		{"batch size", map[string]string{"BITQUEUE_BATCH_SIZE": "10"}, func(t *testing.T, c config) { require.Equal(t, 10, c.batchSize) }},
+		{"REDIS_URL", map[string]string{"REDIS_URL": "redis://old:1/0"}, func(t *testing.T, c config) { require.Equal(t, "redis://old:1/0", c.Redis.URL) }},
+		{"BITQUEUE_REDIS_URL wins", map[string]string{"REDIS_URL": "redis://old:1/0", "BITQUEUE_REDIS_URL": "redis://new:1/0"}, func(t *testing.T, c config) { require.Equal(t, "redis://new:1/0", c.Redis.URL) }},
+		{"concurrency", map[string]string{"BITQUEUE_PRODUCER_CONCURRENCY": "32"}, func(t *testing.T, c config) { require.Equal(t, 32, c.Concurrency) }},
+		{"the workers' concurrency is not the producer's", map[string]string{"BITQUEUE_CONCURRENCY": "500"}, func(t *testing.T, c config) { require.Equal(t, 8, c.Concurrency) }},
+		{"batch size", map[string]string{"BITQUEUE_BATCH_SIZE": "10"}, func(t *testing.T, c config) { require.Equal(t, 10, c.BatchSize) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -10,8 +11,10 @@ import (
 	"bitqueue/internal/base"
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
+	"bitqueue/internal/rdb"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/runs"
+	"bitqueue/internal/schedule"
 )
 
 // command is how the producer's flags read their variables: BITQUEUE_ and
@@ -22,18 +25,9 @@ var command = cli.Command{
 	Name:   "producer",
 	Prefix: "BITQUEUE_",
 	Vars: map[string]string{
-		"default_queue":   defaultQueue,
 		"max_count":       strconv.FormatUint(uint64(input.MaxCount), 10),
-		"max_batch":       strconv.Itoa(base.MaxBatch),
-		"max_shards":      strconv.Itoa(base.MaxShards),
-		"max_run_id":      strconv.Itoa(base.MaxRunID),
-		"max_name":        strconv.Itoa(base.MaxRunID - tickTimeLen),
-		"max_retention":   short(maxRetention),
-		"ttl":             base.DefaultTTL.String(),
+		"max_name":        strconv.Itoa(schedule.MaxNameLen),
 		"lost_after":      runs.DefaultLostAfter.String(),
-		"schedule_name":   defaultName,
-		"catch_up":        strconv.Itoa(defaultCatchUp),
-		"max_catch_up":    strconv.Itoa(maxCatchUp),
 		"redis_wait":      "10s",
 		"redis_wait_help": "how long to wait for Redis to answer, at start-up and during an outage, before giving up",
 	},
@@ -42,10 +36,7 @@ var command = cli.Command{
 // flags are the producer's command line: the flags of producing itself, of
 // each subcommand, and those all of them take (Redis, --prefix, logging).
 type flags struct {
-	Redis  cli.Redis     `embed:"" group:"Redis"`
-	Wait   cli.RedisWait `embed:"" group:"Redis"`
-	Prefix cli.Prefix    `embed:"" group:"Run"`
-	Log    cli.Logging   `embed:"" group:"Logging"`
+	shared `embed:""`
 
 	Produce produceFlags `cmd:"" default:"withargs" hidden:""`
 	Status  statusFlags  `cmd:"" help:"how many batches of a run are done, pending, failed or lost (see producer status -h)"`
@@ -53,6 +44,14 @@ type flags struct {
 	Results resultsFlags `cmd:"" help:"write a run's rows, n<TAB>bits, in input order, from its results alone (see producer results -h)"`
 	List    listFlags    `cmd:"" help:"the runs Redis knows: id, created, batches done/total, state (see producer list -h)"`
 	Delete  deleteFlags  `cmd:"" help:"remove a run's queued batches, results and record, keeping a tombstone (see producer delete -h)"`
+}
+
+// shared are the flags every command of the producer takes.
+type shared struct {
+	Redis     cli.Redis     `embed:"" group:"Redis"`
+	RedisWait cli.RedisWait `embed:"" group:"Redis"`
+	Prefix    cli.Prefix    `embed:"" group:"Run"`
+	Log       cli.Logging   `embed:"" group:"Logging"`
 }
 
 // produceFlags are the flags of producing: a one-shot run, or one run per
@@ -65,23 +64,23 @@ type produceFlags struct {
 	BatchSize int    `name:"batch-size" default:"1000" group:"Input" help:"integers per batch, 1..${max_batch}"`
 
 	RunID       string        `name:"run-id" placeholder:"id" group:"Run" help:"id of the run, [A-Za-z0-9._-]{1,${max_run_id}}; re-running with the same id enqueues nothing twice (default: generated and logged)"`
-	JSON        bool          `name:"json" group:"Run" help:"print a one-line JSON summary of the run on stdout (run_id, batches, integers, enqueued, already_queued, already_done, waited, seconds) instead of the run id alone"`
+	JSON        bool          `name:"json" group:"Run" help:"print a one-line JSON summary of the run on stdout (run_id, batches, enqueued, already_queued, already_done, integers, waited, seconds) instead of the run id alone"`
 	Wait        bool          `name:"wait" group:"Run" help:"wait until every batch of the run has its result, showing progress on stderr (done/total batches, integers/s, ETA: one line redrawn on a terminal, a line every 5s in a pipe or file, info lines with --log-format json) and warning when no worker has served the run's queues for 10s"`
 	Timeout     time.Duration `name:"timeout" var:"BITQUEUE_WAIT_TIMEOUT" default:"0s" group:"Run" help:"with --wait, give up after this long (0: no limit)"`
 	LostAfter   time.Duration `name:"lost-after" default:"${lost_after}" group:"Run" help:"with --wait, when no batch got done for this long, look for lost batches (no result, no task) and exit 1 naming them"`
 	Out         string        `name:"out" placeholder:"file" group:"Run" help:"with --wait, write \"<n>\\t<bitstring>\" per input integer, in input order, to this file (- for stdout): checked before anything is enqueued (its directory must be writable, and it must not be the input), written beside it and renamed over it once complete (a FIFO or a device: in place)"`
-	Queue       string        `name:"queue" default:"${default_queue}" placeholder:"queue" group:"Run" help:"queue to enqueue batches on"`
+	Queue       string        `name:"queue" default:"${queue}" placeholder:"queue" group:"Run" help:"queue to enqueue batches on"`
 	Shards      int           `name:"shards" default:"1" group:"Run" help:"spread the batches over this many queues, <queue>-0 … <queue>-(N-1), by a hash of their task id, 1..${max_shards}; give the workers the same --shards"`
 	MaxRetry    int           `name:"max-retry" default:"10" group:"Run" help:"retries of a failing batch before it is archived as failed, 0..100"`
 	TaskTimeout time.Duration `name:"task-timeout" default:"1m" group:"Run" help:"how long a worker may spend on one batch before it is cancelled and retried, 1s..24h"`
 	Concurrency int           `name:"concurrency" var:"BITQUEUE_PRODUCER_CONCURRENCY" default:"8" group:"Run" help:"enqueues in flight at once, 1..256"`
 	RecordTTL   time.Duration `name:"record-ttl" default:"${ttl}" group:"Run" help:"how long the run's record, read by producer status and requeue, is kept (at least 1s; match the workers' --result-ttl)"`
-	Retention   time.Duration `name:"retention" default:"0s" group:"Run" help:"keep each finished batch's task this long so that its id still refuses a second enqueue, 0..${max_retention} (default: none for a one-shot run; with --schedule, twice the time to the next tick, 1m..24h, and at least 1m when given)"`
+	Retention   time.Duration `name:"retention" default:"0s" group:"Run" help:"keep each finished batch's task this long so that its id still refuses a second enqueue, 0..168h (default: none for a one-shot run; with --schedule, twice the time to the next tick, 1m..24h, and at least 1m when given)"`
 
 	Schedule string `name:"schedule" placeholder:"spec" group:"Schedule" help:"produce one run per tick until SIGTERM: a 5-field cron spec (minute hour day-of-month month day-of-week), @hourly, @daily, … or @every D; ticks follow the clock, not the start"`
 	TZ       string `name:"tz" placeholder:"zone" group:"Schedule" help:"with --schedule, the IANA time zone its times are read in, such as Europe/Paris (default UTC)"`
-	Name     string `name:"name" var:"BITQUEUE_SCHEDULE_NAME" default:"${schedule_name}" group:"Schedule" help:"with --schedule, start of each tick's run id <name>-<UTC time>, such as nightly-20261129T1200Z; [A-Za-z0-9._-]{1,${max_name}}"`
-	CatchUp  int    `name:"catch-up" default:"${catch_up}" group:"Schedule" help:"with --schedule, on start produce the last N ticks already passed that no replica marked produced (one cut short by a stop is not), oldest first, 0..${max_catch_up}"`
+	Name     string `name:"name" var:"BITQUEUE_SCHEDULE_NAME" default:"bitqueue" group:"Schedule" help:"with --schedule, start of each tick's run id <name>-<UTC time>, such as nightly-20261129T1200Z; [A-Za-z0-9._-]{1,${max_name}}"`
+	CatchUp  int    `name:"catch-up" default:"1" group:"Schedule" help:"with --schedule, on start produce the last N ticks already passed that no replica marked produced (one cut short by a stop is not), oldest first, 0..1000"`
 }
 
 // runFlags are the flags of the subcommands that read one run. --queue,
@@ -150,8 +149,6 @@ func (statusFlags) Usage() cli.Usage {
 		Examples: []string{
 			"producer status --run-id 20261201T120000Z-1a2b3c4d",
 			"producer status --run-id nightly-20261201T0000Z --json",
-			"# flags may come before or after the subcommand",
-			"producer --redis redis://10.0.0.5:6379/0 status --run-id ID",
 		},
 	}
 }
@@ -206,132 +203,137 @@ func parseArgs(args []string, getenv func(string) string, stdout io.Writer) (*fl
 	return &f, p, err
 }
 
-// parse parses and checks the command line of producing (see config).
-func parse(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
-	f, p, err := parseArgs(args, getenv, stdout)
-	if err != nil {
-		return config{}, err
+// conn is how every command of the producer reaches Redis and logs: the
+// shared flags, checked.
+type conn struct {
+	shared
+	redisFrom string            // where --redis came from, for messages: the URL may hold a password
+	redisOpts redisconn.Options // TLS settings and passwords
+}
+
+func (f *flags) conn(p *cli.Parsed, getenv func(string) string) (conn, error) {
+	c := conn{shared: f.shared, redisFrom: p.Origin("redis"), redisOpts: f.Redis.Options(getenv)}
+	for _, err := range []error{f.RedisWait.Check(p), f.Prefix.Check(p), f.Log.Check(p)} {
+		if err != nil {
+			return c, err
+		}
 	}
-	if p.Command != "" {
-		return config{}, cli.Usagef("producer %s: not a run to produce", p.Command)
-	}
-	return f.config(p, getenv)
+	return c, nil
+}
+
+// setup returns c's Redis and logging settings with a connection pool of at
+// least poolSize.
+func (c conn) setup(poolSize int) redisconn.Setup {
+	return redisconn.Setup{URL: c.Redis.URL, URLFrom: c.redisFrom, Options: c.redisOpts, PoolSize: poolSize,
+		Wait: c.RedisWait.Wait, LogFormat: c.Log.Format, LogLevel: c.Log.Level, Prefix: c.Prefix.Prefix}
+}
+
+// config is the command line of producing, checked (check).
+type config struct {
+	conn
+	produceFlags
+	seedSet bool               // --seed was given; otherwise the run id seeds the integers
+	sched   *schedule.Schedule // parsed from --schedule and --tz
 }
 
 // config returns the configuration of producing that f describes, checked;
 // each message names a value as the user gave it, flag or environment
-// variable (p.Source), and its allowed range.
+// variable (p.Source).
 func (f *flags) config(p *cli.Parsed, getenv func(string) string) (config, error) {
-	g := f.Produce
-	c := config{
-		redisURL:    f.Redis.URL,
-		redisFrom:   p.Origin("redis"),
-		redisWait:   f.Wait.Wait,
-		redisOpts:   f.Redis.Options(getenv),
-		prefix:      f.Prefix.Prefix,
-		logFormat:   f.Log.Format,
-		logLevel:    f.Log.Level,
-		queue:       g.Queue,
-		count:       g.Count,
-		max:         g.Max,
-		seed:        g.Seed,
-		seedSet:     p.Given("seed"),
-		input:       g.Input,
-		batchSize:   g.BatchSize,
-		runID:       g.RunID,
-		wait:        g.Wait,
-		timeout:     g.Timeout,
-		lostAfter:   g.LostAfter,
-		out:         g.Out,
-		maxRetry:    g.MaxRetry,
-		taskTimeout: g.TaskTimeout,
-		recordTTL:   g.RecordTTL,
-		concurrency: g.Concurrency,
-		retention:   g.Retention,
-		sched:       scheduled{spec: g.Schedule, tz: g.TZ, name: g.Name, catchUp: g.CatchUp},
-		shards:      g.Shards,
-		json:        g.JSON,
+	cn, err := f.conn(p, getenv)
+	c := config{conn: cn, produceFlags: f.Produce, seedSet: p.Given("seed")}
+	if err == nil {
+		err = c.check(p)
 	}
-	return c, check(&c, p, f)
+	return c, err
 }
 
-// check validates c, parsed by p from f.
-func check(c *config, p *cli.Parsed, f *flags) error {
+// check validates c, parsed by p. The ranges in the flags' help are checked
+// by cli.Parse already.
+func (c *config) check(p *cli.Parsed) error {
 	src := p.Source
-	if base.CheckShards(c.shards) != nil {
-		return cli.Usagef("%s out of range [1, %d]", src("shards"), base.MaxShards)
-	}
-	if c.shards > 1 && c.sched.spec != "" {
+	if c.Shards > 1 && c.Schedule != "" {
 		return cli.Usagef("%s with %s is not supported", src("shards"), src("schedule"))
 	}
-	if err := c.sched.check(c, p); err != nil {
+	if err := c.checkSchedule(p); err != nil {
 		return err
 	}
 	counted := p.Given("count")
 	switch {
-	case counted && c.input != "":
+	case counted && c.Input != "":
 		return cli.Usagef("give exactly one of --count N and --input FILE, not both: %s and %s", src("count"), src("input"))
-	case !counted && c.input == "":
+	case !counted && c.Input == "":
 		return cli.Usagef("give exactly one of --count N and --input FILE (or BITQUEUE_COUNT, BITQUEUE_INPUT): neither is set")
-	case counted && (c.count < 1 || c.count > input.MaxCount):
-		return cli.Usagef("%s out of range [1, %d]", src("count"), uint64(input.MaxCount))
-	case c.max < 1 || c.max > 1<<63:
-		return cli.Usagef("%s out of range [1, 2^63]", src("max"))
-	case c.input != "" && (p.Given("max") || p.Given("seed")):
-		return cli.Usagef("%s applies to --count, not --input", src(firstGiven(p, "max", "seed")))
-	case c.batchSize < 1 || c.batchSize > base.MaxBatch:
-		return cli.Usagef("%s out of range [1, %d]", src("batch-size"), base.MaxBatch)
-	case c.lostAfter <= 0:
+	case c.Input != "" && (p.Given("max") || p.Given("seed")):
+		return cli.Usagef("%s applies to --count, not --input", src(p.FirstGiven("max", "seed")))
+	case c.LostAfter <= 0:
 		return cli.Usagef("%s must be positive", src("lost-after"))
-	case c.timeout < 0:
+	case c.Timeout < 0:
 		return cli.Usagef("%s must not be negative", src("timeout"))
-	case !c.wait && c.out != "":
+	case !c.Wait && c.Out != "":
 		return cli.Usagef("%s needs --wait", src("out"))
-	case !c.wait && c.timeout > 0:
+	case !c.Wait && c.Timeout > 0:
 		return cli.Usagef("%s needs --wait", src("timeout"))
-	case !c.wait && p.Given("lost-after"):
+	case !c.Wait && p.Given("lost-after"):
 		return cli.Usagef("%s needs --wait", src("lost-after"))
-	case c.json && c.out == "-":
+	case c.JSON && c.Out == "-":
 		return cli.Usagef("%s and %s both write to stdout; give --out a file", src("json"), src("out"))
-	case c.maxRetry < 0 || c.maxRetry > 100:
-		return cli.Usagef("%s out of range [0, 100]", src("max-retry"))
-	case c.taskTimeout < time.Second || c.taskTimeout > 24*time.Hour:
-		return cli.Usagef("%s out of range [1s, 24h]", src("task-timeout"))
-	case c.concurrency < 1 || c.concurrency > 256:
-		return cli.Usagef("%s out of range [1, 256]", src("concurrency"))
-	case c.recordTTL < time.Second:
+	case c.RecordTTL < time.Second:
 		return cli.Usagef("%s must be at least 1s", src("record-ttl"))
 	}
-	if err := firstErr(f.Wait.Check(p), f.Prefix.Check(p), f.Log.Check(p)); err != nil {
-		return err
-	}
-	if err := base.CheckQueue(c.queue); err != nil {
+	if err := base.CheckQueue(c.Queue); err != nil {
 		return cli.Usagef("%s %v", src("queue"), err)
 	}
-	if c.runID != "" {
-		return checkRunID(c.runID, p)
+	if c.RunID != "" {
+		return checkRunID(c.RunID, p)
 	}
 	return nil
 }
 
-// firstGiven returns the first of names that was given, flag or variable,
-// or the first of names when none was.
-func firstGiven(p *cli.Parsed, names ...string) string {
-	for _, n := range names {
-		if p.Given(n) {
-			return n
+// checkSchedule validates the scheduling flags and parses the schedule into
+// c.sched. p tells which flags were given, on the command line or by their
+// environment variable; each message names a value as the user gave it
+// (p.Source).
+func (c *config) checkSchedule(p *cli.Parsed) error {
+	src, set := p.Source, p.Given
+	if c.Schedule == "" {
+		if set("tz") || set("name") || set("catch-up") {
+			return cli.Usagef("%s needs --schedule", src(p.FirstGiven("tz", "name", "catch-up")))
 		}
+		return nil
 	}
-	return names[0]
-}
-
-// firstErr returns the first error that is not nil.
-func firstErr(errs ...error) error {
-	for _, err := range errs {
+	switch {
+	case set("run-id"):
+		return cli.Usagef("%s does not apply to --schedule: each tick's run id is <--name>-<tick time>", src("run-id"))
+	case set("seed"):
+		return cli.Usagef("%s does not apply to --schedule: each tick's integers are seeded from its run id (give another --name for other integers)", src("seed"))
+	case c.Input == "-":
+		return cli.Usagef("%s (stdin) cannot be read again at every tick of --schedule; give a file", src("input"))
+	case c.Wait || set("out") || set("timeout") || set("lost-after") || set("json"):
+		return cli.Usagef("%s applies to one-shot runs, not to --schedule", src(p.FirstGiven("wait", "out", "timeout", "lost-after", "json")))
+	case set("retention") && c.Retention < schedule.MinRetention:
+		return cli.Usagef("%s is below %s, the least a scheduled tick's tasks are kept (leave it out for twice the time to the next tick)", src("retention"), schedule.MinRetention)
+	case c.TZ == "Local":
+		return cli.Usagef("%s differs from host to host; name a zone such as Europe/Paris, or leave --tz out for UTC", src("tz"))
+	}
+	if err := base.ValidateRunID(c.Name); err != nil || len(c.Name) > schedule.MaxNameLen {
+		return cli.Usagef("%s must be 1 to %d characters from [A-Za-z0-9._-]", src("name"), schedule.MaxNameLen)
+	}
+	loc := time.UTC
+	if c.TZ != "" {
+		l, err := time.LoadLocation(c.TZ)
 		if err != nil {
-			return err
+			return cli.Usagef("%s: unknown time zone (want an IANA name such as Europe/Paris)", src("tz"))
 		}
+		loc = l
 	}
+	sched, err := schedule.Parse(c.Schedule, loc)
+	if err != nil {
+		// The error names the spec already: say it once, as given.
+		why := strings.TrimLeft(strings.TrimPrefix(err.Error(), fmt.Sprintf("schedule %q", c.Schedule)), ": ")
+		return cli.Usagef("%s: %s", src("schedule"), why)
+	}
+	c.sched = sched
 	return nil
 }
 
@@ -344,95 +346,62 @@ func checkRunID(id string, p *cli.Parsed) error {
 	return nil
 }
 
-// inspectConfig is the configuration of status, requeue, results, list and
-// delete.
+// inspectConfig is the command line of status, requeue, results, list and
+// delete, checked: the run's flags and, in sub, the subcommand's flags.
 type inspectConfig struct {
-	redisURL  string
-	redisFrom string            // where --redis came from, for messages: the URL may hold a password
-	redisOpts redisconn.Options // TLS settings and passwords
-	redisWait time.Duration
-	prefix    string
-	queue     string
+	conn
+	runFlags
 	queueFrom string // --queue as the user gave it, for messages
-	runID     string
-	json      bool
-	logFormat string
-	logLevel  string
-	out       string        // results: where to write
-	recordTTL time.Duration // delete: how long the tombstone lives
-	requeue   requeueConfig // requeue: the input of lost batches, their task options
-}
-
-// requeueConfig is what requeue alone takes: where the integers of lost
-// batches come from, and the options of the tasks it enqueues again.
-type requeueConfig struct {
-	input       string
-	maxRetry    int
-	taskTimeout time.Duration
-}
-
-// parseInspect parses and checks the command line of the inspect
-// subcommand cmd, args being what follows cmd.
-func parseInspect(cmd string, args []string, getenv func(string) string, stdout io.Writer) (inspectConfig, error) {
-	f, p, err := parseArgs(append([]string{cmd}, args...), getenv, stdout)
-	if err != nil {
-		return inspectConfig{}, err
-	}
-	return f.inspectConfig(p, getenv)
+	sub       *flags // the subcommand's own flags: sub.Status, sub.Requeue, …
 }
 
 // inspectConfig returns the configuration of the inspect subcommand
 // p.Command that f describes, checked; each message names a value as the
 // user gave it (p.Source).
 func (f *flags) inspectConfig(p *cli.Parsed, getenv func(string) string) (inspectConfig, error) {
-	c := inspectConfig{
-		redisURL:  f.Redis.URL,
-		redisFrom: p.Origin("redis"),
-		redisOpts: f.Redis.Options(getenv),
-		redisWait: f.Wait.Wait,
-		prefix:    f.Prefix.Prefix,
-		logFormat: f.Log.Format,
-		logLevel:  f.Log.Level,
-	}
-	var run runFlags
-	switch p.Command {
-	case "status":
-		run, c.json = f.Status.Run, f.Status.JSON
-	case "requeue":
-		r := f.Requeue
-		run, c.json = r.Run, r.JSON
-		c.requeue = requeueConfig{input: r.Input, maxRetry: r.MaxRetry, taskTimeout: r.TaskTimeout}
-	case "results":
-		run, c.out = f.Results.Run, f.Results.Out
-	case "list":
-		c.json = f.List.JSON
-	case "delete":
-		run, c.json, c.recordTTL = f.Delete.Run, f.Delete.JSON, f.Delete.RecordTTL
-	default:
-		return c, cli.Usagef("producer %q: not a subcommand that reads runs", p.Command)
-	}
-	if err := firstErr(f.Wait.Check(p), f.Prefix.Check(p), f.Log.Check(p)); err != nil {
+	cn, err := f.conn(p, getenv)
+	c := inspectConfig{conn: cn, sub: f}
+	if err != nil || p.Command == "list" {
 		return c, err
 	}
-	if p.Command == "list" {
-		return c, nil
+	c.queueFrom = p.Source("queue")
+	switch p.Command {
+	case "status":
+		c.runFlags = f.Status.Run
+	case "requeue":
+		c.runFlags = f.Requeue.Run
+	case "results":
+		c.runFlags = f.Results.Run
+	case "delete":
+		c.runFlags = f.Delete.Run
 	}
-	c.runID, c.queue, c.queueFrom = run.RunID, run.Queue, p.Source("queue")
 	switch {
-	case c.runID == "":
+	case c.RunID == "":
 		return c, cli.Usagef("--run-id is required")
-	case p.Command == "results" && c.out == "":
+	case p.Command == "results" && f.Results.Out == "":
 		return c, cli.Usagef("%s must name a file, or - for stdout", p.Source("out"))
-	case p.Command == "delete" && c.recordTTL < time.Second:
+	case p.Command == "delete" && f.Delete.RecordTTL < time.Second:
 		return c, cli.Usagef("%s must be at least 1s", p.Source("record-ttl"))
-	case strings.ContainsAny(c.queue, " \t\r\n"):
+	case strings.ContainsAny(c.Queue, " \t\r\n"):
 		return c, cli.Usagef("%s must not hold spaces", p.Source("queue"))
-	case c.queue != "" && base.CheckQueue(c.queue) != nil:
-		return c, cli.Usagef("%s %v", p.Source("queue"), base.CheckQueue(c.queue))
-	case p.Command == "requeue" && (c.requeue.maxRetry < 0 || c.requeue.maxRetry > 100):
-		return c, cli.Usagef("%s out of range [0, 100]", p.Source("max-retry"))
-	case p.Command == "requeue" && (c.requeue.taskTimeout < time.Second || c.requeue.taskTimeout > 24*time.Hour):
-		return c, cli.Usagef("%s out of range [1s, 24h]", p.Source("task-timeout"))
+	case c.Queue != "" && base.CheckQueue(c.Queue) != nil:
+		return c, cli.Usagef("%s %v", p.Source("queue"), base.CheckQueue(c.Queue))
 	}
-	return c, checkRunID(c.runID, p)
+	return c, checkRunID(c.RunID, p)
+}
+
+// runsConfig is the configuration of the run service c's flags describe,
+// on db.
+func (c config) runsConfig(db *rdb.RDB, log *slog.Logger) runs.Config {
+	return runs.Config{
+		RDB:         db,
+		MaxRetry:    c.MaxRetry,
+		TaskTimeout: c.TaskTimeout,
+		Retention:   c.Retention,
+		Concurrency: c.Concurrency,
+		RecordTTL:   c.RecordTTL,
+		RedisWait:   c.RedisWait.Wait,
+		LostAfter:   c.LostAfter,
+		Logger:      log,
+	}
 }

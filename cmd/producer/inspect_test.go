@@ -28,26 +28,28 @@ func TestInspectEnvironment(t *testing.T) {
 		env   map[string]string
 		check func(t *testing.T, c inspectConfig)
 	}{
-		{"BITQUEUE_REDIS_URL", inspectCommands, map[string]string{"BITQUEUE_REDIS_URL": "redis://new:1/0"}, func(t *testing.T, c inspectConfig) { require.Equal(t, "redis://new:1/0", c.redisURL) }},
-		{"REDIS_URL, its alias", inspectCommands, map[string]string{"REDIS_URL": "redis://old:1/0"}, func(t *testing.T, c inspectConfig) { require.Equal(t, "redis://old:1/0", c.redisURL) }},
-		{"BITQUEUE_REDIS_URL wins", inspectCommands, map[string]string{"REDIS_URL": "redis://old:1/0", "BITQUEUE_REDIS_URL": "redis://new:1/0"}, func(t *testing.T, c inspectConfig) { require.Equal(t, "redis://new:1/0", c.redisURL) }},
-		{"prefix", inspectCommands, map[string]string{"BITQUEUE_PREFIX": "staging"}, func(t *testing.T, c inspectConfig) { require.Equal(t, "staging", c.prefix) }},
-		{"redis wait", inspectCommands, map[string]string{"BITQUEUE_REDIS_WAIT": "3s"}, func(t *testing.T, c inspectConfig) { require.Equal(t, 3*time.Second, c.redisWait) }},
+		{"BITQUEUE_REDIS_URL", inspectCommands, map[string]string{"BITQUEUE_REDIS_URL": "redis://new:1/0"}, func(t *testing.T, c inspectConfig) { require.Equal(t, "redis://new:1/0", c.Redis.URL) }},
+		{"REDIS_URL, its alias", inspectCommands, map[string]string{"REDIS_URL": "redis://old:1/0"}, func(t *testing.T, c inspectConfig) { require.Equal(t, "redis://old:1/0", c.Redis.URL) }},
+		{"BITQUEUE_REDIS_URL wins", inspectCommands, map[string]string{"REDIS_URL": "redis://old:1/0", "BITQUEUE_REDIS_URL": "redis://new:1/0"}, func(t *testing.T, c inspectConfig) { require.Equal(t, "redis://new:1/0", c.Redis.URL) }},
+		{"prefix", inspectCommands, map[string]string{"BITQUEUE_PREFIX": "staging"}, func(t *testing.T, c inspectConfig) { require.Equal(t, "staging", c.Prefix.Prefix) }},
+		{"redis wait", inspectCommands, map[string]string{"BITQUEUE_REDIS_WAIT": "3s"}, func(t *testing.T, c inspectConfig) { require.Equal(t, 3*time.Second, c.RedisWait.Wait) }},
 		{"TLS", inspectCommands, map[string]string{"BITQUEUE_REDIS_CA": "ca.pem", "BITQUEUE_REDIS_TLS_SERVER_NAME": "redis.internal"}, func(t *testing.T, c inspectConfig) {
 			require.Equal(t, "ca.pem", c.redisOpts.CAFile)
 			require.Equal(t, "redis.internal", c.redisOpts.ServerName)
 		}},
 		{"password", inspectCommands, map[string]string{"BITQUEUE_REDIS_PASSWORD": "pw"}, func(t *testing.T, c inspectConfig) { require.Equal(t, "pw", c.redisOpts.Password) }},
-		{"json", []string{"status", "requeue", "list", "delete"}, map[string]string{"BITQUEUE_JSON": "true"}, func(t *testing.T, c inspectConfig) { require.True(t, c.json) }},
-		{"logging", inspectCommands, map[string]string{"BITQUEUE_LOG_FORMAT": "json", "BITQUEUE_LOG_LEVEL": "debug"}, func(t *testing.T, c inspectConfig) {
-			require.Equal(t, "json", c.logFormat)
-			require.Equal(t, "debug", c.logLevel)
+		{"json", []string{"status", "requeue", "list", "delete"}, map[string]string{"BITQUEUE_JSON": "true"}, func(t *testing.T, c inspectConfig) {
+			require.True(t, c.sub.Status.JSON || c.sub.Requeue.JSON || c.sub.List.JSON || c.sub.Delete.JSON)
 		}},
-		{"run id", []string{"status", "requeue", "results", "delete"}, map[string]string{"BITQUEUE_RUN_ID": "from-env"}, func(t *testing.T, c inspectConfig) { require.Equal(t, "from-env", c.runID) }},
-		{"queue: its own variable", []string{"status", "requeue", "results", "delete"}, map[string]string{"BITQUEUE_RUN_QUEUE": "other"}, func(t *testing.T, c inspectConfig) { require.Equal(t, "other", c.queue) }},
-		{"the producer's queue is not the record's", []string{"status", "requeue", "results", "delete"}, map[string]string{"BITQUEUE_QUEUE": "other"}, func(t *testing.T, c inspectConfig) { require.Empty(t, c.queue) }},
-		{"out", []string{"results"}, map[string]string{"BITQUEUE_OUT": "bits.tsv"}, func(t *testing.T, c inspectConfig) { require.Equal(t, "bits.tsv", c.out) }},
-		{"record ttl", []string{"delete"}, map[string]string{"BITQUEUE_RECORD_TTL": "168h"}, func(t *testing.T, c inspectConfig) { require.Equal(t, 168*time.Hour, c.recordTTL) }},
+		{"logging", inspectCommands, map[string]string{"BITQUEUE_LOG_FORMAT": "json", "BITQUEUE_LOG_LEVEL": "debug"}, func(t *testing.T, c inspectConfig) {
+			require.Equal(t, "json", c.Log.Format)
+			require.Equal(t, "debug", c.Log.Level)
+		}},
+		{"run id", []string{"status", "requeue", "results", "delete"}, map[string]string{"BITQUEUE_RUN_ID": "from-env"}, func(t *testing.T, c inspectConfig) { require.Equal(t, "from-env", c.RunID) }},
+		{"queue: its own variable", []string{"status", "requeue", "results", "delete"}, map[string]string{"BITQUEUE_RUN_QUEUE": "other"}, func(t *testing.T, c inspectConfig) { require.Equal(t, "other", c.Queue) }},
+		{"the producer's queue is not the record's", []string{"status", "requeue", "results", "delete"}, map[string]string{"BITQUEUE_QUEUE": "other"}, func(t *testing.T, c inspectConfig) { require.Empty(t, c.Queue) }},
+		{"out", []string{"results"}, map[string]string{"BITQUEUE_OUT": "bits.tsv"}, func(t *testing.T, c inspectConfig) { require.Equal(t, "bits.tsv", c.sub.Results.Out) }},
+		{"record ttl", []string{"delete"}, map[string]string{"BITQUEUE_RECORD_TTL": "168h"}, func(t *testing.T, c inspectConfig) { require.Equal(t, 168*time.Hour, c.sub.Delete.RecordTTL) }},
 	}
 	for _, tt := range tests {
 		for _, cmd := range tt.cmds {

@@ -5,49 +5,13 @@ package main
 import (
 	"context"
 	"io"
-	"time"
 
 	"bitqueue/internal/cli"
 	"bitqueue/internal/progress"
-	"bitqueue/internal/redisconn"
 	"bitqueue/internal/schedule"
 )
 
 func main() { cli.Main("producer", run) }
-
-// defaultQueue is the queue of the producer's batches unless --queue says
-// otherwise: the workers' default too.
-const defaultQueue = "bits"
-
-type config struct {
-	redisURL    string
-	redisFrom   string // where --redis came from, for messages: the URL may hold a password
-	redisWait   time.Duration
-	queue       string
-	prefix      string
-	count       uint64
-	max         uint64
-	seed        uint64
-	seedSet     bool
-	input       string
-	batchSize   int
-	runID       string
-	wait        bool
-	timeout     time.Duration
-	lostAfter   time.Duration
-	out         string
-	maxRetry    int
-	taskTimeout time.Duration
-	recordTTL   time.Duration
-	concurrency int
-	logFormat   string
-	logLevel    string
-	retention   time.Duration
-	sched       scheduled
-	shards      int
-	json        bool
-	redisOpts   redisconn.Options // TLS settings and passwords; PoolSize is set at Open
-}
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	f, p, err := parseArgs(args, getenv, stdout)
@@ -59,29 +23,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		switch p.Command {
-		case "status":
-			return runStatus(ctx, ic, stdout, stderr)
-		case "requeue":
-			return runRequeue(ctx, ic, stdout, stderr)
-		case "results":
-			return runResults(ctx, ic, stdout, stderr)
-		case "list":
-			return runList(ctx, ic, stdout, stderr)
-		case "delete":
-			return runDelete(ctx, ic, stdout, stderr)
+		inspect := map[string]func(context.Context, inspectConfig, io.Writer, io.Writer) error{
+			"status": runStatus, "requeue": runRequeue, "results": runResults, "list": runList, "delete": runDelete,
 		}
+		return inspect[p.Command](ctx, ic, stdout, stderr)
 	}
 	c, err := f.config(p, getenv)
 	if err != nil {
 		return err
 	}
-	stderr = progress.Stderr(stderr, c.logFormat, getenv) // on a terminal, --wait's progress line stays below the logs
-	log, err := c.redisSetup(0).Logger(stderr)
+	stderr = progress.Stderr(stderr, c.Log.Format, getenv) // on a terminal, --wait's progress line stays below the logs
+	log, err := c.setup(0).Logger(stderr)
 	if err != nil {
 		return err
 	}
-	if c.sched.spec != "" {
+	if c.sched != nil {
 		return runScheduled(ctx, c, log, schedule.SystemClock{})
 	}
 	return runOnce(ctx, c, log, stdout, stderr)

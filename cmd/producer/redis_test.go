@@ -34,7 +34,7 @@ func TestParseRedisAndShards(t *testing.T) {
 			t.Parallel()
 			c, err := parse(append(tt.args, "-count", "1"), func(k string) string { return tt.env[k] }, io.Discard)
 			require.NoError(t, err)
-			require.Equal(t, tt.shards, c.shards)
+			require.Equal(t, tt.shards, c.Shards)
 			require.Equal(t, tt.opts, c.redisOpts)
 		})
 	}

@@ -66,8 +66,8 @@ func TestParseSchedule(t *testing.T) {
 			c, err := parse(tc.args, noEnv, io.Discard)
 			if tc.want == "" {
 				require.NoError(t, err)
-				if c.sched.spec != "" {
-					require.NotNil(t, c.sched.sched)
+				if c.Schedule != "" {
+					require.NotNil(t, c.sched)
 				}
 				return
 			}
@@ -95,8 +95,8 @@ func TestTickRetention(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := parse(append(tc.args, "-count", "1"), noEnv, io.Discard)
 			require.NoError(t, err)
-			tick := c.sched.sched.Next(time.Date(2026, 11, 29, 11, 59, 59, 0, time.UTC))
-			require.Equal(t, tc.want, c.sched.tickRetention(&c, tick))
+			tick := c.sched.Next(time.Date(2026, 11, 29, 11, 59, 59, 0, time.UTC))
+			require.Equal(t, tc.want, c.producer(nil, nil, &fakeClock{}).Retention(tick))
 		})
 	}
 }
@@ -305,23 +305,4 @@ func TestScheduledRejectsBadFileAtStart(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "is a directory")
 	require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
-}
-
-func TestShort(t *testing.T) {
-	t.Parallel()
-	for d, want := range map[time.Duration]string{
-		168 * time.Hour:               "168h",
-		time.Hour:                     "1h",
-		90 * time.Minute:              "1h30m",
-		time.Minute:                   "1m",
-		150 * time.Second:             "2m30s",
-		10 * time.Second:              "10s",
-		time.Hour + 10*time.Second:    "1h0m10s",
-		1500 * time.Millisecond:       "1.5s",
-		0:                             "0s",
-		-time.Second:                  "-1s",
-		24*time.Hour + 30*time.Minute: "24h30m",
-	} {
-		require.Equal(t, want, short(d), "short(%d)", d)
-	}
 }

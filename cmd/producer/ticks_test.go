@@ -27,7 +27,7 @@ func TestDefaultCatchUpIsOne(t *testing.T) {
 	t.Parallel()
 	c, err := parse([]string{"-schedule", "@hourly", "-count", "1"}, noEnv, io.Discard)
 	require.NoError(t, err)
-	require.Equal(t, 1, c.sched.catchUp)
+	require.Equal(t, 1, c.CatchUp)
 }
 
 // A tick produced to its end is marked for as long as catch-up can reach it;

@@ -61,6 +61,25 @@ func SnapshotFile(path, dir string) (*Snapshot, error) {
 	return s, nil
 }
 
+// Open returns the integers of a run, which the caller closes: a snapshot
+// of what an --input names (SnapshotPath) or, when path is "", count
+// random integers drawn below max from seed (Random).
+func Open(path string, stdin io.Reader, count, max, seed uint64) (Source, error) {
+	if path == "" {
+		return Random(seed, count, max), nil
+	}
+	return SnapshotPath(path, stdin)
+}
+
+// SnapshotPath snapshots what an --input names: the file at path, or stdin
+// for "-", into the system's temporary directory.
+func SnapshotPath(path string, stdin io.Reader) (*Snapshot, error) {
+	if path == "-" {
+		return SnapshotReader(stdin, "", "stdin")
+	}
+	return SnapshotFile(path, "")
+}
+
 // SnapshotReader snapshots what r holds (standard input, say), naming it
 // name, as SnapshotFile does a file. When r is an *os.File, Original
 // describes it.

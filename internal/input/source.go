@@ -21,6 +21,9 @@ type Source interface {
 	// "sha256:<hex>" of the bytes for a file or stdin. A run id is bound to
 	// it (see runs.Fingerprint).
 	Identity() (string, error)
+	// Close releases what the source holds, a snapshot's copy; it is safe
+	// to call more than once.
+	Close() error
 }
 
 // Stream is one pass over a Source.
@@ -91,6 +94,8 @@ func Random(seed, count, max uint64) Source {
 type randomSource struct{ seed, count, max uint64 }
 
 func (randomSource) Name() string { return "random" }
+
+func (randomSource) Close() error { return nil }
 
 // Len returns the count the source was made with: a random source knows it
 // without drawing its integers.

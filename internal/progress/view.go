@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/runs"
 )
 
@@ -239,4 +240,20 @@ func (m *rateMeter) perSecond() (float64, bool) {
 		return 0, true
 	}
 	return float64(last.n-first.n) / dt, true
+}
+
+// WorkerAdvice is what the warning about queues no worker serves advises:
+// the worker command that serves the queue with shards under prefix.
+func WorkerAdvice(queue string, shards int, prefix string) string {
+	cmd := "start bin/worker"
+	if queue != base.DefaultQueue {
+		cmd += " --queue " + queue
+	}
+	if shards > 1 {
+		cmd += fmt.Sprintf(" --shards %d", shards)
+	}
+	if prefix != base.DefaultPrefix {
+		cmd += " --prefix " + prefix
+	}
+	return cmd + " on the same Redis, or check why the workers stopped (a worker still building its cache serves nothing yet)"
 }

@@ -17,10 +17,11 @@ import (
 // Deleted is what Delete removed, the producer's delete output in JSON as in
 // text.
 type Deleted struct {
-	RunID   string   `json:"run_id"`
-	Tasks   int      `json:"tasks_deleted"` // tasks deleted, in any state but active
-	Results int      `json:"keys_deleted"`  // result keys and done bitmap deleted
-	Active  []string `json:"active"`        // task ids of batches being processed, left to finish
+	RunID   string        `json:"run_id"`
+	Tasks   int           `json:"tasks_deleted"` // tasks deleted, in any state but active
+	Results int           `json:"keys_deleted"`  // result keys and done bitmap deleted
+	Active  []string      `json:"active"`        // task ids of batches being processed, left to finish
+	TTL     time.Duration `json:"-"`             // how long the tombstone refuses the run id
 }
 
 // Delete deletes rec's run: it first turns the run's record into a tombstone
@@ -38,6 +39,7 @@ func (s *Service) Delete(ctx context.Context, rec base.Record, ttl time.Duration
 	if ttl <= 0 {
 		ttl = base.DefaultTTL
 	}
+	out.TTL = ttl
 	if err := s.RDB.Tombstone(ctx, rec.RunID, time.Now(), ttl); err != nil {
 		return out, err
 	}

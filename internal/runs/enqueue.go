@@ -50,10 +50,10 @@ func (s Spec) validate() error {
 
 // EnqueueStats counts what Enqueue did with each batch of a run.
 type EnqueueStats struct {
-	Batches  int // batches in the run
-	Enqueued int // newly enqueued
-	Queued   int // already enqueued and not yet done: left alone
-	Done     int // already holding a result: left alone
+	Batches  int `json:"batches"`        // batches in the run
+	Enqueued int `json:"enqueued"`       // newly enqueued
+	Queued   int `json:"already_queued"` // already enqueued and not yet done: left alone
+	Done     int `json:"already_done"`   // already holding a result: left alone
 }
 
 // Fingerprint is what a run id is bound to: a run's record holds it from the
@@ -380,5 +380,26 @@ func (s *Service) wakeWhile(ctx context.Context, period time.Duration, all bool)
 	return func() {
 		cancel()
 		<-done
+	}
+}
+
+// LogPlacement logs, on a Redis Cluster, which master holds each of the
+// queues of a run on queue with shards, and warns about masters that hold
+// none, since they take no part in the run.
+func (s *Service) LogPlacement(ctx context.Context, queue string, shards int) {
+	queues := base.Queues(queue, shards)
+	p, cluster, err := s.RDB.Place(ctx, queues)
+	switch {
+	case !cluster:
+		return
+	case err != nil:
+		s.Logger.Warn("could not find which cluster master holds each queue", "err", err)
+		return
+	}
+	for addr, qs := range p.Queues {
+		s.Logger.Info("cluster master", "addr", addr, "queues", qs)
+	}
+	if len(p.Idle) > 0 {
+		s.Logger.Warn("cluster masters hold none of the queues and take no part: raise --shards (on the producer and the workers) to spread the queues over every master", "idle", p.Idle, "shards", len(queues), "masters", len(p.Queues))
 	}
 }

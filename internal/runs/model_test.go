@@ -126,7 +126,7 @@ func TestResultsListDelete(t *testing.T) {
 
 	st, err := e.svc.Delete(ctx, newer, time.Hour)
 	require.NoError(t, err)
-	require.Equal(t, runs.Deleted{RunID: "newer", Tasks: 2, Results: 2, Active: []string{}}, st, "two tasks; a result and the bitmap")
+	require.Equal(t, runs.Deleted{RunID: "newer", Tasks: 2, Results: 2, Active: []string{}, TTL: time.Hour}, st, "two tasks; a result and the bitmap")
 	info, err := e.db.Inspector().GetQueueInfo(e.queue)
 	require.NoError(t, err)
 	require.Equal(t, 3, info.Pending, "the older run's tasks are left")

@@ -21,6 +21,8 @@ type Requeued struct {
 	Failed   []string `json:"requeued"`      // failed batches sent back, task ids by seq
 	Lost     int      `json:"lost"`          // lost batches found
 	Enqueued []string `json:"enqueued_lost"` // lost batches enqueued again, task ids by seq
+
+	shards int // of the run's queue, for WriteText
 }
 
 // Requeue repairs rec's run. It sends the run's failed batches (asynq
@@ -41,7 +43,7 @@ type Requeued struct {
 // is enqueued. Idle workers are woken. It rides out a Redis outage of up to
 // RedisWait, and stops at the first other error, returning what it did.
 func (s *Service) Requeue(ctx context.Context, rec base.Record, src input.Source) (Requeued, error) {
-	out := Requeued{RunID: rec.RunID, Queue: rec.Queue, Failed: []string{}, Enqueued: []string{}}
+	out := Requeued{RunID: rec.RunID, Queue: rec.Queue, Failed: []string{}, Enqueued: []string{}, shards: rec.Shards}
 	if rec.Deleted {
 		return out, &DeletedError{RunID: rec.RunID}
 	}

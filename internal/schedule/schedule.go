@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"bitqueue/internal/base"
 )
 
 // MaxEvery is the longest period "@every D" accepts.
@@ -243,4 +245,25 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
+}
+
+// MaxNameLen is the longest name a tick's run id (RunID) can start with and
+// still be a run id.
+const MaxNameLen = base.MaxRunID - len("-20060102T150405Z")
+
+// MinRetention is the least time the tasks of a tick may be kept once done:
+// below it, a replica a little behind could find neither the task nor the
+// result of a batch that was just finished, and enqueue it again.
+const MinRetention = time.Minute
+
+// Retention returns how long the tasks of the tick at t are kept once done,
+// unless told otherwise: twice the time to the next tick, from MinRetention
+// to a day, which covers replicas whose clocks or starts lag behind by up
+// to a tick.
+func (s *Schedule) Retention(t time.Time) time.Duration {
+	next := s.Next(t)
+	if next.IsZero() {
+		return 24 * time.Hour
+	}
+	return min(max(2*next.Sub(t), MinRetention), 24*time.Hour)
 }
