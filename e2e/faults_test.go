@@ -443,7 +443,7 @@ func TestFaultRedisUnreachableAtStart(t *testing.T) {
 	workers := []*proc{spawnWorker(t, late, withArgs("-redis-wait", "1m")...), spawnWorker(t, late, withArgs("-redis-wait", "1m")...)}
 	run := startProducer(t, late, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID, "-wait", "-timeout", "2m", "-out", out, "-redis-wait", "1m")
 	const waiting = "redis not reachable yet; retrying"
-	// Backoff doubles from 100 ms: four lines take 0.7 s at the least.
+	// Backoff doubles from 100 ms, ±50 %: four lines take 0.35 s at the least.
 	redistest.WaitFor(t, 30*time.Second, "workers and producer waiting for Redis", func() bool {
 		return countLines(workers[0].Logs(), waiting) >= 4 && countLines(workers[1].Logs(), waiting) >= 4 &&
 			countLines(run.stderr.String(), waiting) >= 4

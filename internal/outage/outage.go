@@ -21,9 +21,10 @@ import (
 const DefaultBound = 30 * time.Second
 
 // Rider retries operations through a Redis outage: an operation failing
-// with a transient error is tried again with backoff (MinBackoff doubling to
-// MaxBackoff) until it succeeds, fails otherwise, or Redis has been failing
-// for longer than the bound. Operations running at once share one outage:
+// with a transient error is tried again after the waits of a Backoff (about
+// FirstBackoff doubling to at most MaxBackoff, with jitter) until it
+// succeeds, fails otherwise, or Redis has been failing for longer than the
+// bound. Operations running at once share one outage:
 // it is logged once when it begins and once when it ends. A Rider is safe
 // for concurrent use.
 type Rider struct {

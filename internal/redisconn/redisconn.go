@@ -122,8 +122,9 @@ func redactErr(err error, rawURL string) error {
 	return err
 }
 
-// Wait pings db (every master of a cluster) until it answers, backing off
-// between attempts as outage.Backoff does, for at most maxWait. It logs one line
+// Wait pings db (every master of a cluster) until it answers, waiting between
+// attempts as outage.Backoff says (with jitter, so that a fleet starting
+// together does not retry in step), for at most maxWait. It logs one line
 // per failed attempt and returns an error naming the redacted URL when Redis
 // never answers. Errors that waiting cannot cure (rdb.IsFatal) — a server
 // certificate that does not verify, a server that does not speak TLS, wrong
