@@ -15,6 +15,7 @@ import (
 	"bitqueue/internal/base"
 	"bitqueue/internal/cli"
 	"bitqueue/internal/logging"
+	"bitqueue/internal/progress"
 	"bitqueue/internal/rdb"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/runs"
@@ -253,19 +254,27 @@ func runStatus(ctx context.Context, args []string, getenv func(string) string, s
 	} else {
 		printStatus(stdout, st)
 	}
+	var advice string
 	switch {
 	case st.State == runs.RunDeleted && st.Active > 0:
 		return fmt.Errorf("%w; %d batch(es) still being processed will write their results: run delete again once they are done", &runs.DeletedError{RunID: st.RunID}, st.Active)
 	case st.State == runs.RunDeleted:
 		return &runs.DeletedError{RunID: st.RunID}
 	case st.Failed > 0 && st.Lost > 0:
-		return fmt.Errorf("run %s: %d batch(es) failed and %d lost; %s", st.RunID, st.Failed, st.Lost, requeueAdvice(st.RunID, isRandom(st.Input), ""))
+		advice = fmt.Sprintf("run %s: %d batch(es) failed and %d lost; %s", st.RunID, st.Failed, st.Lost, requeueAdvice(st.RunID, isRandom(st.Input), ""))
 	case st.Failed > 0:
-		return fmt.Errorf("run %s: %d batch(es) failed; `producer requeue --run-id %s` sends them back", st.RunID, st.Failed, st.RunID)
+		advice = fmt.Sprintf("run %s: %d batch(es) failed; `producer requeue --run-id %s` sends them back", st.RunID, st.Failed, st.RunID)
 	case st.Lost > 0:
-		return fmt.Errorf("run %s: %d batch(es) lost; %s", st.RunID, st.Lost, requeueAdvice(st.RunID, isRandom(st.Input), ""))
+		advice = fmt.Sprintf("run %s: %d batch(es) lost; %s", st.RunID, st.Lost, requeueAdvice(st.RunID, isRandom(st.Input), ""))
+	default:
+		return nil
 	}
-	return nil
+	if len(st.Totals.Paused) > 0 {
+		// Requeued batches would wait on the paused queue: say so with
+		// the advice (a queue removed while paused stays paused).
+		advice += "; but " + progress.PausedMessage(st.Totals.Paused)
+	}
+	return errors.New(advice)
 }
 
 func printStatus(w io.Writer, st runs.Status) {
@@ -287,6 +296,9 @@ func printStatus(w io.Writer, st runs.Status) {
 	t := st.Totals
 	fmt.Fprintf(w, "queue %s: pending %d, active %d, scheduled %d, retry %d, archived %d, completed %d; processed %d, failed %d in all; %d worker(s)\n",
 		queue, t.Pending, t.Active, t.Scheduled, t.Retry, t.Archived, t.Completed, t.ProcessedTotal, t.FailedTotal, t.Workers)
+	if len(t.Paused) > 0 {
+		fmt.Fprintln(w, progress.PausedMessage(t.Paused))
+	}
 }
 
 // listed formats up to runs.MaxListed ids of n.

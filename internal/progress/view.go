@@ -69,9 +69,9 @@ func NewView(stderr io.Writer, log *slog.Logger, format, advice, prefix string) 
 	return v
 }
 
-// watch returns what Wait reports to.
+// Watch returns what Wait reports to.
 func (v *View) Watch() runs.Watch {
-	return runs.Watch{Progress: v.progress, Unserved: v.unserved}
+	return runs.Watch{Progress: v.progress, Unserved: v.unserved, Paused: v.paused}
 }
 
 // progress shows pi when it is due: the end of the run always; otherwise
@@ -140,7 +140,27 @@ func (v *View) unserved(u runs.Unserved) {
 	v.log.Warn(msg, "run_id", u.RunID, "queues", u.Queues, "unserved_for", u.For.Round(time.Second))
 }
 
-// close ends a live line left open by a wait that did not finish, so that
+// paused warns that some of the run's queues are paused.
+func (v *View) paused(p runs.Paused) {
+	v.log.Warn(PausedMessage(p.Queues), "run_id", p.RunID, "queues", p.Queues)
+}
+
+// PausedMessage says that queues (some of a run's, at least one) are
+// paused, and how to resume each: "queue bits is paused: `asynq queue
+// unpause bits`; no worker takes its batches until then". --wait's warning
+// and status say it alike.
+func PausedMessage(queues []string) string {
+	cmds := make([]string, len(queues))
+	for i, q := range queues {
+		cmds[i] = "`asynq queue unpause " + q + "`"
+	}
+	if len(queues) == 1 {
+		return fmt.Sprintf("queue %s is paused: %s; no worker takes its batches until then", queues[0], cmds[0])
+	}
+	return fmt.Sprintf("queues %s are paused: %s; no worker takes their batches until then", strings.Join(queues, ", "), strings.Join(cmds, ", "))
+}
+
+// Close ends a live line left open by a wait that did not finish, so that
 // what follows (the error) starts on a line of its own.
 func (v *View) Close() {
 	if v.live != nil {
