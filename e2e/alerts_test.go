@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -119,9 +121,32 @@ func asynqmonQueries(queue string) []string {
 	}
 }
 
+// dashboardQueries returns the query of every panel of
+// deploy/grafana-dashboard.json with its variables given values: every job,
+// every queue, rates over a minute.
+func dashboardQueries(t *testing.T) []string {
+	t.Helper()
+	var dash struct {
+		Panels []struct {
+			Targets []struct{ Expr string }
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(readRepoFile(t, "deploy/grafana-dashboard.json")), &dash))
+	vars := strings.NewReplacer(`$job`, `.*`, `$queue`, `.*`, `$__rate_interval`, `1m`)
+	var out []string
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			out = append(out, vars.Replace(tg.Expr))
+		}
+	}
+	require.NotEmpty(t, out)
+	return out
+}
+
 // TestAlertsFireInPrometheus runs Debian's Prometheus on deploy/alerts.yml
 // (its `for` cut to 1s), scraping two real workers and the real exporter
 // every second, and checks through its HTTP API that:
+//   - every query of the dashboard runs and finds series;
 //   - a paused queue with batches waiting fires BitqueueQueuePaused, and
 //     asynqmon's metrics tab queries find the exporter's asynq_* series;
 //   - one worker killed while the other runs fires BitqueueWorkerDown for
@@ -158,6 +183,9 @@ func TestAlertsFireInPrometheus(t *testing.T) {
 	require.Contains(t, a.Annotations["description"], "`asynq queue unpause "+e.queue+"`")
 	for _, q := range asynqmonQueries(e.queue) {
 		redistest.WaitFor(t, 30*time.Second, "a series for asynqmon's query "+q, func() bool { return len(prom.query(t, q)) > 0 })
+	}
+	for _, q := range dashboardQueries(t) {
+		redistest.WaitFor(t, 30*time.Second, "a series for the dashboard's query "+q, func() bool { return len(prom.query(t, q)) > 0 })
 	}
 	info, err := insp.GetQueueInfo(e.queue)
 	require.NoError(t, err)
