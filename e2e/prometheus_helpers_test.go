@@ -66,8 +66,7 @@ type scrapeJob struct {
 
 // promServer is a Prometheus server a test started, and its HTTP API.
 type promServer struct {
-	url string
-	p   *proc
+	url string // base URL
 }
 
 // startPrometheus starts Debian's prometheus on a free loopback port, with
@@ -102,7 +101,7 @@ func startPrometheus(t *testing.T, jobs []scrapeJob, ruleFiles ...string) *promS
 		"--web.listen-address="+addr,
 		"--log.level=warn",
 	))
-	s := &promServer{url: "http://" + addr, p: p}
+	s := &promServer{url: "http://" + addr}
 	redistest.WaitFor(t, time.Minute, "prometheus to be ready", func() bool {
 		require.True(t, p.alive(), "prometheus exited:\n%s", p.LogBuffer().Tail(40))
 		code, _ := httpGet(t, s.url+"/-/ready")
