@@ -83,19 +83,26 @@ func runStatus(ctx context.Context, c inspectConfig, stdout, stderr io.Writer) e
 	if err := show(stdout, c.sub.Status.JSON, st); err != nil {
 		return err
 	}
+	var advice string
 	switch {
 	case st.State == runs.RunDeleted && st.Active > 0:
 		return fmt.Errorf("%w; %d batch(es) still being processed will write their results: run delete again once they are done", &runs.DeletedError{RunID: st.RunID}, st.Active)
 	case st.State == runs.RunDeleted:
 		return &runs.DeletedError{RunID: st.RunID}
 	case st.Failed > 0 && st.Lost > 0:
-		return fmt.Errorf("run %s: %d batch(es) failed and %d lost; %s", st.RunID, st.Failed, st.Lost, requeueAdvice(st.RunID, isRandom(st.Input), ""))
+		advice = fmt.Sprintf("run %s: %d batch(es) failed and %d lost; %s", st.RunID, st.Failed, st.Lost, requeueAdvice(st.RunID, isRandom(st.Input), ""))
 	case st.Failed > 0:
-		return fmt.Errorf("run %s: %d batch(es) failed; `producer requeue --run-id %s` sends them back", st.RunID, st.Failed, st.RunID)
+		advice = fmt.Sprintf("run %s: %d batch(es) failed; `producer requeue --run-id %s` sends them back", st.RunID, st.Failed, st.RunID)
 	case st.Lost > 0:
-		return fmt.Errorf("run %s: %d batch(es) lost; %s", st.RunID, st.Lost, requeueAdvice(st.RunID, isRandom(st.Input), ""))
+		advice = fmt.Sprintf("run %s: %d batch(es) lost; %s", st.RunID, st.Lost, requeueAdvice(st.RunID, isRandom(st.Input), ""))
+	default:
+		return nil
 	}
-	return nil
+	if len(st.Totals.Paused) > 0 {
+		// Requeued batches would wait on the paused queue.
+		advice += "; but " + runs.PausedMessage(st.Totals.Paused)
+	}
+	return errors.New(advice)
 }
 
 // runRequeue is `producer requeue`: it sends a run's permanently failed

@@ -20,10 +20,12 @@ var States = []string{"pending", "active", "scheduled", "retry", "archived", "co
 // Queues is a prometheus.Collector of the state of asynq queues, read from
 // Redis through asynq's Inspector at each scrape: tasks per queue and state,
 // tasks processed and failed since the queue was created, the age of the
-// oldest pending task, and the number of live worker processes. It is
-// registered by cmd/exporter, one process per fleet, so that the Redis load
-// of scrapes does not grow with the number of workers; workers do not
-// register it.
+// oldest pending task, and the number of live worker processes, under
+// bitqueue's names (bitqueue_queue_*, bitqueue_workers) and, when
+// WithAsynqNames says so, under those of asynq's own collector too (asynq_*,
+// see asynqDescs), from the same inspection. It is registered by
+// cmd/exporter, one process per fleet, so that the Redis load of scrapes
+// does not grow with the number of workers; workers do not register it.
 type Queues struct {
 	db      *rdb.RDB
 	queues  []string
@@ -32,15 +34,19 @@ type Queues struct {
 	busy    chan struct{} // holds a token while an inspection runs
 
 	tasks, processed, failed, latency, paused, memory, workers, success *prometheus.Desc
+
+	asynq      asynqDescs
+	asynqNames bool // send asynq's names too
 }
 
 // NewQueues returns a collector of queues of db's Redis. One scrape waits at
 // most timeout for Redis; when Redis is slower, or an earlier inspection is
 // still running, the scrape reports bitqueue_queue_inspect_success 0 and no
-// queue values, and logs why at warn level on log (nil: no log). labels, when
-// not nil, are added to every metric: a process that inspects several Redis
-// servers registers one collector per server, each with labels of its own
-// (such as {"redis": "shard-1"}).
+// queue values (under either name), and logs why at warn level on log (nil:
+// no log). labels, when not nil, are added to every metric, asynq's names
+// included: a process that inspects several Redis servers registers one
+// collector per server, each with labels of its own (such as
+// {"redis": "shard-1"}).
 func NewQueues(db *rdb.RDB, queues []string, timeout time.Duration, log *slog.Logger, labels prometheus.Labels) *Queues {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -60,13 +66,32 @@ func NewQueues(db *rdb.RDB, queues []string, timeout time.Duration, log *slog.Lo
 		memory:    desc("queue_memory_bytes", "Approximate memory the queue's tasks take in Redis, sampled by asynq.", q),
 		workers:   desc("workers", "Live worker processes serving at least one of the exported queues (from Redis).", nil),
 		success:   desc("queue_inspect_success", "1 when the last inspection of the queues in Redis succeeded within its time limit, 0 otherwise.", nil),
+		asynq:     newAsynqDescs(labels),
 	}
+}
+
+// WithAsynqNames makes c send every queue's state under the names, types
+// and labels of asynq's own queue collector too (asynq_tasks_enqueued_total,
+// asynq_queue_size, …), which asynqmon's metrics tab and asynq's dashboards
+// query, and returns c. They come from the same inspection as bitqueue's
+// names, at no Redis cost of their own. Two of asynq's gauges end in _total
+// (asynq_tasks_enqueued_total, asynq_queue_paused_total), which Prometheus's
+// naming lint flags; they keep asynq's names all the same, since that is
+// what their readers query.
+func (c *Queues) WithAsynqNames() *Queues {
+	c.asynqNames = true
+	return c
 }
 
 // Describe sends the descriptors of every metric Collect may send.
 func (c *Queues) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.tasks, c.processed, c.failed, c.latency, c.paused, c.memory, c.workers, c.success} {
 		ch <- d
+	}
+	if c.asynqNames {
+		for _, d := range c.asynq.all() {
+			ch <- d
+		}
 	}
 }
 
@@ -76,8 +101,9 @@ type snapshot struct {
 	workers int
 }
 
-// Collect inspects the queues, for at most the collector's timeout, and
-// sends what it read.
+// Collect inspects the queues, once, for at most the collector's timeout,
+// and sends what it read under bitqueue's names (and asynq's, see
+// WithAsynqNames).
 func (c *Queues) Collect(ch chan<- prometheus.Metric) {
 	snap, err := c.inspect()
 	if err != nil {
@@ -95,12 +121,11 @@ func (c *Queues) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.processed, prometheus.CounterValue, float64(info.ProcessedTotal), q)
 		ch <- prometheus.MustNewConstMetric(c.failed, prometheus.CounterValue, float64(info.FailedTotal), q)
 		ch <- prometheus.MustNewConstMetric(c.latency, prometheus.GaugeValue, info.Latency.Seconds(), q)
-		paused := 0.0
-		if info.Paused {
-			paused = 1
-		}
-		ch <- prometheus.MustNewConstMetric(c.paused, prometheus.GaugeValue, paused, q)
+		ch <- prometheus.MustNewConstMetric(c.paused, prometheus.GaugeValue, boolValue(info.Paused), q)
 		ch <- prometheus.MustNewConstMetric(c.memory, prometheus.GaugeValue, float64(info.MemoryUsage), q)
+		if c.asynqNames {
+			c.asynq.collect(ch, info)
+		}
 	}
 }
 

@@ -70,9 +70,9 @@ func NewView(stderr io.Writer, log *slog.Logger, format, advice, prefix string) 
 	return v
 }
 
-// watch returns what Wait reports to.
+// Watch returns what Wait reports to.
 func (v *View) Watch() runs.Watch {
-	return runs.Watch{Progress: v.progress, Unserved: v.unserved}
+	return runs.Watch{Progress: v.progress, Unserved: v.unserved, Paused: v.paused}
 }
 
 // progress shows pi when it is due: the end of the run always; otherwise
@@ -141,7 +141,12 @@ func (v *View) unserved(u runs.Unserved) {
 	v.log.Warn(msg, "run_id", u.RunID, "queues", u.Queues, "unserved_for", u.For.Round(time.Second))
 }
 
-// close ends a live line left open by a wait that did not finish, so that
+// paused warns that some of the run's queues are paused.
+func (v *View) paused(p runs.Paused) {
+	v.log.Warn(runs.PausedMessage(p.Queues), "run_id", p.RunID, "queues", p.Queues)
+}
+
+// Close ends a live line left open by a wait that did not finish, so that
 // what follows (the error) starts on a line of its own.
 func (v *View) Close() {
 	if v.live != nil {

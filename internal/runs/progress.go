@@ -31,9 +31,15 @@ type Watch struct {
 	// UnservedAfter is how long a queue may go unserved before Unserved is
 	// called (DefaultUnservedAfter).
 	UnservedAfter time.Duration
+	// Paused is called when some of the run's queues are found paused: at
+	// the first check that sees them, and again only when a queue not
+	// paused at the check before is.
+	Paused func(Paused)
 	// ServerCheck is how often the workers are listed while Unserved is set
 	// (DefaultServerCheck): one asynq Inspector.Servers call, which reads
-	// each worker's record and those of the batches it holds.
+	// each worker's record and those of the batches it holds; and how often
+	// the queues are checked for a pause while Paused is set, one EXISTS a
+	// queue in one round trip.
 	ServerCheck time.Duration
 }
 
@@ -68,6 +74,14 @@ type Unserved struct {
 	// the queues: none of them listens under the run's prefix, so they write
 	// its results where the producer does not look (a --prefix mismatch).
 	Prefixes []string
+}
+
+// Paused reports queues of a run that are paused: workers serve them but
+// take no batch from them until they are resumed (`asynq queue unpause`).
+type Paused struct {
+	RunID string
+	// Queues are the run's queues paused now, in the run's order.
+	Queues []string
 }
 
 // progressOf returns the progress of rec's run with done of its batches

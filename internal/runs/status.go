@@ -33,7 +33,8 @@ type Status struct {
 }
 
 // Totals is the state of a run's queues, summed over its shards: every
-// task in them, the run's or not, and the workers serving any of them.
+// task in them, the run's or not, the workers serving any of them, and
+// which of them are paused.
 type Totals struct {
 	Pending        int `json:"pending"`
 	Active         int `json:"active"`
@@ -44,6 +45,10 @@ type Totals struct {
 	ProcessedTotal int `json:"processed_total"`
 	FailedTotal    int `json:"failed_total"`
 	Workers        int `json:"workers"`
+	// Paused are the run's queues (its shards, with --shards) that are
+	// paused, in shard order; empty when none is. No worker takes a
+	// batch from a paused queue until it is resumed.
+	Paused []string `json:"paused"`
 }
 
 // Status reads where every batch of rec's run stands (assess): one GET of
@@ -90,14 +95,14 @@ func (s *Service) Status(ctx context.Context, rec base.Record) (Status, error) {
 			}
 		}
 	}
-	st.Totals, err = s.totals(base.Queues(rec.Queue, rec.Shards))
+	st.Totals, err = s.totals(ctx, base.Queues(rec.Queue, rec.Shards))
 	return st, err
 }
 
-// totals sums the state of queues and counts the workers serving any of
-// them.
-func (s *Service) totals(queues []string) (Totals, error) {
-	var t Totals
+// totals sums the state of queues, counts the workers serving any of them
+// and finds those paused.
+func (s *Service) totals(ctx context.Context, queues []string) (Totals, error) {
+	t := Totals{Paused: []string{}}
 	for _, q := range queues {
 		info, err := s.RDB.QueueInfo(q)
 		if err != nil {
@@ -112,6 +117,11 @@ func (s *Service) totals(queues []string) (Totals, error) {
 		t.ProcessedTotal += info.ProcessedTotal
 		t.FailedTotal += info.FailedTotal
 	}
+	paused, err := s.RDB.PausedQueues(ctx, queues)
+	if err != nil {
+		return Totals{}, err
+	}
+	t.Paused = append(t.Paused, paused...)
 	servers, err := s.RDB.Inspector().Servers()
 	if err != nil {
 		return Totals{}, fmt.Errorf("list workers: %w", err)

@@ -31,6 +31,9 @@ func (st Status) WriteText(w io.Writer) error {
 	t := st.Totals
 	fmt.Fprintf(&b, "queue %s: pending %d, active %d, scheduled %d, retry %d, archived %d, completed %d; processed %d, failed %d in all; %d worker(s)\n",
 		queue, t.Pending, t.Active, t.Scheduled, t.Retry, t.Archived, t.Completed, t.ProcessedTotal, t.FailedTotal, t.Workers)
+	if len(t.Paused) > 0 {
+		fmt.Fprintln(&b, PausedMessage(t.Paused))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -82,6 +85,21 @@ func Listed(ids []string, n int) string {
 		s += fmt.Sprintf(", … (%d more)", n-len(ids))
 	}
 	return s
+}
+
+// PausedMessage says that queues (some of a run's, at least one) are
+// paused, and how to resume each: "queue bits is paused: `asynq queue
+// unpause bits`; no worker takes its batches until then". --wait's warning
+// and status say it alike.
+func PausedMessage(queues []string) string {
+	cmds := make([]string, len(queues))
+	for i, q := range queues {
+		cmds[i] = "`asynq queue unpause " + q + "`"
+	}
+	if len(queues) == 1 {
+		return fmt.Sprintf("queue %s is paused: %s; no worker takes its batches until then", queues[0], cmds[0])
+	}
+	return fmt.Sprintf("queues %s are paused: %s; no worker takes their batches until then", strings.Join(queues, ", "), strings.Join(cmds, ", "))
 }
 
 // queueText names a run's queue, with its number of shards when it has

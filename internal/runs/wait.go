@@ -20,13 +20,15 @@ const (
 )
 
 // Wait polls Redis until every one of rec's batches is done, telling w
-// how far the run has come after every poll (w.Progress) and when no worker
-// serves some of its queues (w.Unserved); it writes nothing itself. Each poll
-// is one BITCOUNT of the run's done bitmap, whatever the number of batches;
-// about once a second it also looks for archived batches, a constant number
-// of commands per queue while none is archived; while w.Unserved is set, it
-// lists asynq's servers every w.ServerCheck. It polls every 50 ms while
-// batches get done, backing off to 500 ms while none does.
+// how far the run has come after every poll (w.Progress), when no worker
+// serves some of its queues (w.Unserved) and when some are paused
+// (w.Paused); it writes nothing itself. Each poll is one BITCOUNT of the
+// run's done bitmap, whatever the number of batches; about once a second it
+// also looks for archived batches, a constant number of commands per queue
+// while none is archived; while w.Unserved is set, it lists asynq's servers
+// every w.ServerCheck, and while w.Paused is set, it reads which queues are
+// paused as often. It polls every 50 ms while batches get done, backing off
+// to 500 ms while none does.
 //
 // Once every batch is marked done, it checks once that each mark's result
 // exists (see assess): a mark whose result is gone is cleared and its batch
@@ -44,10 +46,15 @@ func (s *Service) Wait(ctx context.Context, rec base.Record, w Watch) error {
 	runID, batches := rec.RunID, rec.Batches
 	start := time.Now()
 	lostAfter := s.LostAfter
+	queues := base.Queues(rec.Queue, rec.Shards)
 	var workers *workerWatch
 	if w.Unserved != nil {
-		workers = newWorkerWatch(s.RDB.Inspector().Servers, base.Queues(rec.Queue, rec.Shards), w)
+		workers = newWorkerWatch(s.RDB.Inspector().Servers, queues, w)
 		workers.elsewhereNow = func() ([]string, error) { return s.elsewhere(ctx, runID, nil) }
+	}
+	var paused *pausedWatch
+	if w.Paused != nil {
+		paused = newPausedWatch(func() ([]string, error) { return s.RDB.PausedQueues(ctx, queues) }, w)
 	}
 	stallLimit := lostAfter
 	interval := minPoll
@@ -145,6 +152,15 @@ func (s *Service) Wait(ctx context.Context, rec base.Record, w Watch) error {
 				s.Logger.Debug("could not list the workers", "err", err)
 			case queues != nil:
 				w.Unserved(Unserved{RunID: runID, Queues: queues, For: unservedFor, Prefixes: workers.elsewhere})
+			}
+		}
+		if paused != nil {
+			queues, err := paused.check(time.Now())
+			switch {
+			case err != nil:
+				s.Logger.Debug("could not read which queues are paused", "err", err)
+			case queues != nil:
+				w.Paused(Paused{RunID: runID, Queues: queues})
 			}
 		}
 		timer.Reset(interval)
