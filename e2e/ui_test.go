@@ -1,0 +1,182 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"bitqueue/redistest"
+)
+
+// uiAddrRE matches the exporter's log line saying where its web UI listens.
+var uiAddrRE = regexp.MustCompile(`msg="http listening" addr=(\S+) paths="asynqmon`)
+
+// startUI starts an exporter of e's queue serving its web UI on a free
+// loopback port, with args, and returns the process and the UI's base URL.
+func startUI(t *testing.T, e env, args ...string) (*proc, string) {
+	t.Helper()
+	args = append([]string{"-redis", e.URL, "-queue", e.queue, "-http-addr", "127.0.0.1:0", "-ui-addr", "127.0.0.1:0"}, args...)
+	p := spawnBin(t, "exporter", args...)
+	var addr string
+	redistest.WaitFor(t, 30*time.Second, "the exporter's web UI", func() bool {
+		m := uiAddrRE.FindStringSubmatch(p.Logs())
+		if m != nil {
+			addr = m[1]
+		}
+		return m != nil || !p.alive()
+	})
+	require.NotEmpty(t, addr, "the exporter exited:\n%s", p.Logs())
+	return p, "http://" + addr
+}
+
+// uiTask is a task as asynqmon's API lists it.
+type uiTask struct {
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	Payload string `json:"payload"`
+	Result  string `json:"result"`
+}
+
+// uiTasks returns the tasks of queue in state (pending, completed, …) that
+// the web UI at ui lists, by id.
+func uiTasks(t *testing.T, ui, queue, state string) map[string]uiTask {
+	t.Helper()
+	code, body := httpGet(t, ui+"/api/queues/"+url.PathEscape(queue)+"/"+state+"_tasks?page_size=100")
+	require.Equal(t, http.StatusOK, code, body)
+	var list struct {
+		Tasks []uiTask `json:"tasks"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &list), body)
+	tasks := map[string]uiTask{}
+	for _, tk := range list.Tasks {
+		tasks[tk.ID] = tk
+	}
+	return tasks
+}
+
+// uiDo sends a request of method to url, as the UI's buttons do, and
+// returns the status and body of the answer.
+func uiDo(t *testing.T, method, url string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// countingInput returns the integers 0..n-1, as a file for --input.
+func countingInput(t *testing.T, n int) string {
+	t.Helper()
+	nums := make([]uint64, n)
+	for i := range nums {
+		nums[i] = uint64(i)
+	}
+	return writeInput(t, nums)
+}
+
+// TestUIShowsBatchesReadable enqueues a run with no worker to take it and
+// reads its pending batches through the exporter's web UI: each payload
+// reads "run R seq S: N ints (max width W)", under the task id asynq has
+// always had, <run-id>:<seq>.
+func TestUIShowsBatchesReadable(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	// 0..2499 in batches of 1000: the largest integers are 999, 1999 and
+	// 2499, of 10, 11 and 12 bits.
+	r := produce(t, e, "-input", countingInput(t, 2500), "-batch-size", "1000", "-run-id", "ui-run")
+	require.Equal(t, 0, r.code, r.stderr)
+	_, ui := startUI(t, e)
+
+	tasks := uiTasks(t, ui, e.queue, "pending")
+	payloads := map[string]string{}
+	for id, tk := range tasks {
+		require.Equal(t, "bits:convert", tk.Type, id)
+		payloads[id] = tk.Payload
+	}
+	require.Equal(t, map[string]string{
+		"ui-run:0": "run ui-run seq 0: 1000 ints (max width 10)",
+		"ui-run:1": "run ui-run seq 1: 1000 ints (max width 11)",
+		"ui-run:2": "run ui-run seq 2: 500 ints (max width 12)",
+	}, payloads)
+
+	pending, err := e.inspector(t).ListPendingTasks(e.queue)
+	require.NoError(t, err)
+	var ids []string
+	for _, info := range pending {
+		ids = append(ids, info.ID)
+	}
+	require.ElementsMatch(t, []string{"ui-run:0", "ui-run:1", "ui-run:2"}, ids, "asynq's own task ids, as its CLI shows them")
+
+	code, body := httpGet(t, ui+"/api/queues/"+e.queue+"/tasks/ui-run:1")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"payload":"run ui-run seq 1: 1000 ints (max width 11)"`, "a task's own page")
+	code, body = httpGet(t, ui+"/")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, `<div id="root">`, "the UI's page")
+}
+
+// TestUIReadOnlyRefusesChanges checks that --ui-read-only lets the UI list
+// tasks but refuses what would change a queue, which a writable UI does.
+func TestUIReadOnlyRefusesChanges(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	r := produce(t, e, "-input", countingInput(t, 20), "-batch-size", "10", "-run-id", "ro-run")
+	require.Equal(t, 0, r.code, r.stderr)
+	_, ro := startUI(t, e, "-ui-read-only")
+
+	require.Len(t, uiTasks(t, ro, e.queue, "pending"), 2, "a read-only UI still shows")
+	for _, c := range []struct{ method, path string }{
+		{http.MethodPost, "/api/queues/" + e.queue + ":pause"},
+		{http.MethodDelete, "/api/queues/" + e.queue + "/pending_tasks/ro-run:0"},
+		{http.MethodPost, "/api/queues/" + e.queue + "/pending_tasks:archive_all"},
+		{http.MethodDelete, "/api/queues/" + e.queue + "?force=true"},
+	} {
+		code, body := uiDo(t, c.method, ro+c.path)
+		require.Equal(t, http.StatusMethodNotAllowed, code, "%s %s: %s", c.method, c.path, body)
+		require.Contains(t, body, "read-only mode")
+	}
+	info, err := e.inspector(t).GetQueueInfo(e.queue)
+	require.NoError(t, err)
+	require.False(t, info.Paused)
+	require.Equal(t, 2, info.Pending, "no batch deleted or archived")
+
+	_, rw := startUI(t, e)
+	code, body := uiDo(t, http.MethodPost, rw+"/api/queues/"+e.queue+":pause")
+	require.Equal(t, http.StatusNoContent, code, body)
+	info, err = e.inspector(t).GetQueueInfo(e.queue)
+	require.NoError(t, err)
+	require.True(t, info.Paused, "a writable UI pauses the queue")
+}
+
+// TestUIShowsWhereResultsAre runs batches whose tasks asynq keeps
+// (--retention) and checks that the UI says where their results are, not
+// "non-printable bytes": a worker stores a result in bitqueue's result
+// hash, never on the task.
+func TestUIShowsWhereResultsAre(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	startWorker(t, e, "-cache-bits", "10")
+	r := produce(t, e, "-input", countingInput(t, 20), "-batch-size", "10", "-run-id", "kept", "-retention", "1h", "-wait", "-timeout", "1m")
+	require.Equal(t, 0, r.code, r.stderr)
+	_, ui := startUI(t, e)
+
+	tasks := uiTasks(t, ui, e.queue, "completed")
+	require.Len(t, tasks, 2)
+	for id, tk := range tasks {
+		require.Equal(t, "in bitqueue's result hash: producer results --run-id <run>", tk.Result, id)
+		require.Contains(t, tk.Payload, "run kept seq ", id)
+	}
+}
