@@ -3,9 +3,13 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -179,4 +183,76 @@ func TestUIShowsWhereResultsAre(t *testing.T) {
 		require.Equal(t, "in bitqueue's result hash: producer results --run-id <run>", tk.Result, id)
 		require.Contains(t, tk.Payload, "run kept seq ", id)
 	}
+}
+
+// TestUIMetricsTabFromPrometheus runs a Prometheus that scrapes the
+// exporter and loads deploy/asynqmon-rules.yml, and checks that every query
+// of the web UI's metrics tab (--ui-prometheus) has a series of the queue.
+func TestUIMetricsTabFromPrometheus(t *testing.T) {
+	t.Parallel()
+	prometheus, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Skip("prometheus is not installed: this test runs one on deploy/asynqmon-rules.yml (apt-get install prometheus; CI installs it for make alerts-check)")
+	}
+	e := setup(t)
+	r := produce(t, e, "-input", countingInput(t, 30), "-batch-size", "10", "-run-id", "tab")
+	require.Equal(t, 0, r.code, r.stderr)
+	promAddr := fmt.Sprintf("127.0.0.1:%d", redistest.FreePortT(t))
+	exporter, ui := startUI(t, e, "-ui-prometheus", "http://"+promAddr)
+	metrics, err := url.Parse(opsURL(t, exporter)) // its first "http listening": /metrics
+	require.NoError(t, err)
+
+	rules, err := filepath.Abs("../deploy/asynqmon-rules.yml")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	config := filepath.Join(dir, "prometheus.yml")
+	require.NoError(t, os.WriteFile(config, fmt.Appendf(nil, `global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: [%q]
+scrape_configs:
+  - job_name: bitqueue-exporter
+    static_configs:
+      - targets: [%q]
+`, rules, metrics.Host), 0o644))
+	spawnUntil(t, exec.Command(prometheus, "--config.file", config, "--storage.tsdb.path", filepath.Join(dir, "data"),
+		"--web.listen-address", promAddr), 60*time.Second, "Server is ready to receive web requests")
+
+	// Each field of the answer is Prometheus's answer to one query.
+	type series struct {
+		Metric map[string]string `json:"metric"`
+		Values [][2]any          `json:"values"`
+	}
+	var tab map[string]struct {
+		Status string `json:"status"`
+		Data   struct {
+			Result []series `json:"result"`
+		} `json:"data"`
+	}
+	var missing []string
+	err = redistest.Await(60*time.Second, "a series of the queue for every query of the metrics tab", func() bool {
+		code, body := httpGet(t, ui+"/api/metrics?duration=300&queues="+e.queue)
+		require.Equal(t, http.StatusOK, code, body)
+		require.NoError(t, json.Unmarshal([]byte(body), &tab), body)
+		missing = nil
+		for query, answer := range tab {
+			require.Equal(t, "success", answer.Status, "%s: %s", query, body)
+			found := false
+			for _, s := range answer.Data.Result {
+				found = found || (s.Metric["queue"] == e.queue && len(s.Values) > 0)
+			}
+			if !found {
+				missing = append(missing, query)
+			}
+		}
+		return len(tab) == 9 && len(missing) == 0
+	})
+	require.NoError(t, err, "queries without a series of %s: %v", e.queue, missing)
+	last := func(query string) string {
+		vs := tab[query].Data.Result[0].Values
+		return fmt.Sprint(vs[len(vs)-1][1])
+	}
+	require.Equal(t, "3", last("queue_size"), "three pending batches")
+	require.Equal(t, "3", last("pending_tasks_by_queue"))
+	require.Equal(t, "0", last("archived_tasks_by_queue"))
 }
