@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"bitqueue/redistest"
 )
@@ -255,4 +256,39 @@ scrape_configs:
 	require.Equal(t, "3", last("queue_size"), "three pending batches")
 	require.Equal(t, "3", last("pending_tasks_by_queue"))
 	require.Equal(t, "0", last("archived_tasks_by_queue"))
+}
+
+// TestComposeServesTheExportersUI checks docker-compose.yml's monitoring
+// profile: asynqmon is the exporter's web UI on loopback, its metrics tab
+// on the compose Prometheus, which loads the rules that tab needs; no
+// service runs asynqmon's own image.
+func TestComposeServesTheExportersUI(t *testing.T) {
+	t.Parallel()
+	var compose struct {
+		Services map[string]struct {
+			Image       string            `yaml:"image"`
+			Entrypoint  []string          `yaml:"entrypoint"`
+			Environment map[string]string `yaml:"environment"`
+			Ports       []string          `yaml:"ports"`
+			Volumes     []string          `yaml:"volumes"`
+			Profiles    []string          `yaml:"profiles"`
+		} `yaml:"services"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(readRepoFile(t, "docker-compose.yml")), &compose))
+	for name, s := range compose.Services {
+		require.NotContains(t, s.Image, "asynqmon", "service %s: the exporter serves asynqmon", name)
+	}
+	ui := compose.Services["asynqmon"]
+	require.Equal(t, []string{"/usr/local/bin/exporter"}, ui.Entrypoint)
+	require.Equal(t, []string{"monitoring"}, ui.Profiles)
+	require.Equal(t, ":8080", ui.Environment["BITQUEUE_UI_ADDR"])
+	require.Equal(t, []string{"127.0.0.1:8081:8080"}, ui.Ports, "the UI on loopback, where asynqmon's image was")
+	require.Equal(t, "http://prometheus:9090", ui.Environment["BITQUEUE_UI_PROMETHEUS"])
+	require.Contains(t, compose.Services["prometheus"].Volumes, "./deploy/asynqmon-rules.yml:/etc/prometheus/asynqmon-rules.yml:ro")
+
+	var prom struct {
+		RuleFiles []string `yaml:"rule_files"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(readRepoFile(t, "deploy/prometheus.yml")), &prom))
+	require.Contains(t, prom.RuleFiles, "/etc/prometheus/asynqmon-rules.yml")
 }
