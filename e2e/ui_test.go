@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"image/png"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -291,4 +294,66 @@ func TestComposeServesTheExportersUI(t *testing.T) {
 	}
 	require.NoError(t, yaml.Unmarshal([]byte(readRepoFile(t, "deploy/prometheus.yml")), &prom))
 	require.Contains(t, prom.RuleFiles, "/etc/prometheus/asynqmon-rules.yml")
+}
+
+var uiScreenshot = flag.Bool("ui-screenshot", false, "take docs/img/asynqmon-pending.png anew with Debian's chromium (make ui-screenshot)")
+
+// uiScreenshotPath is the picture of asynqmon that docs/operations.md shows,
+// from this package's directory.
+const uiScreenshotPath = "../docs/img/asynqmon-pending.png"
+
+// TestUIScreenshot checks the picture of the web UI docs/operations.md
+// shows: a PNG of a 1280x800 window, well under 1 MB. With -ui-screenshot
+// (make ui-screenshot) it first takes it anew: a redis-server of its own, a
+// run of 100 batches enqueued by the producer with no worker, the
+// exporter's UI, and headless chromium on the queue's pending batches.
+func TestUIScreenshot(t *testing.T) {
+	t.Parallel()
+	if *uiScreenshot {
+		takeUIScreenshot(t)
+	}
+	f, err := os.Open(uiScreenshotPath)
+	require.NoError(t, err, "run make ui-screenshot")
+	defer f.Close()
+	st, err := f.Stat()
+	require.NoError(t, err)
+	require.Less(t, st.Size(), int64(500_000), "%s: a screenshot of one page, well under 1 MB", uiScreenshotPath)
+	cfg, err := png.DecodeConfig(f)
+	require.NoError(t, err)
+	require.Equal(t, [2]int{1280, 800}, [2]int{cfg.Width, cfg.Height})
+	require.True(t, strings.Contains(readRepoFile(t, "docs/operations.md"), "](img/asynqmon-pending.png)"), "docs/operations.md shows the picture")
+}
+
+// takeUIScreenshot writes uiScreenshotPath: the pending batches of a run,
+// as the exporter's web UI lists them, in a 1280x800 window.
+func takeUIScreenshot(t *testing.T) {
+	t.Helper()
+	chromium, err := exec.LookPath("chromium")
+	require.NoError(t, err, "the screenshot needs Debian's chromium: apt-get install -y chromium")
+	srv, err := redistest.NewServer(redistest.Options{})
+	require.NoError(t, err)
+	t.Cleanup(srv.Close)
+	// A Redis of its own: the run on the default queue and prefix, as an
+	// operator sees them.
+	client := srv.Client()
+	t.Cleanup(func() { client.Close() })
+	e := env{Redis: &redistest.Redis{URL: srv.URL(), Client: client}, queue: "bits", prefix: "bitqueue"}
+	// One enqueue at a time, so that the batches wait in seq order; a run id
+	// without a dash, which asynqmon's id column would cut.
+	r := produce(t, e, "-count", "100000", "-seed", "7", "-batch-size", "1000", "-run-id", "nightly", "-concurrency", "1")
+	require.Equal(t, 0, r.code, r.stderr)
+	_, ui := startUI(t, e)
+	out, err := filepath.Abs(uiScreenshotPath)
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Dir(out), 0o755))
+	// As root, chromium runs only without its sandbox; the other switches
+	// keep it off the network, which it would otherwise call at start.
+	// The virtual time lets the page fetch its tasks and draw them.
+	cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000", "--window-size=1280,800",
+		"--screenshot="+out, ui+"/queues/bits?status=pending")
+	res := runCmd(t, cmd)
+	require.Equal(t, 0, res.code, "chromium:\n%s", res.stderr)
+	t.Logf("wrote %s", uiScreenshotPath)
 }
