@@ -187,6 +187,22 @@ func TestUIShowsWhereResultsAre(t *testing.T) {
 		require.Equal(t, "in bitqueue's result hash: producer results --run-id <run>", tk.Result, id)
 		require.Contains(t, tk.Payload, "run kept seq ", id)
 	}
+
+	// The other pages asynqmon reads work on asynq v0.26 too: the worker
+	// shows among the servers, serving the queue.
+	for _, path := range []string{"/api/queues", "/api/queue_stats", "/api/servers", "/api/scheduler_entries", "/api/redis_info", "/api/queues/" + e.queue + "/groups"} {
+		code, body := httpGet(t, ui+path)
+		require.Equal(t, http.StatusOK, code, "%s: %s", path, body)
+	}
+	var servers struct {
+		Servers []struct {
+			Queues map[string]int `json:"queue_priorities"`
+		} `json:"servers"`
+	}
+	_, body := httpGet(t, ui+"/api/servers")
+	require.NoError(t, json.Unmarshal([]byte(body), &servers), body)
+	require.Len(t, servers.Servers, 1, body)
+	require.Contains(t, servers.Servers[0].Queues, e.queue, body)
 }
 
 // TestUIMetricsTabFromPrometheus runs a Prometheus that scrapes the
