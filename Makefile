@@ -10,7 +10,7 @@ GOFLAGS ?=
 SHELL   := /bin/bash
 
 .DEFAULT_GOAL := help
-.PHONY: help build demo test test-short test-faults fuzz vet lint fmt-check mod-check check clean bench bench-e2e bench-quick compose-check alerts-check docs
+.PHONY: help build demo test test-short test-faults fuzz vet lint fmt-check mod-check check clean bench bench-e2e bench-quick compose-check alerts-check docs ui-screenshot
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -85,6 +85,9 @@ alerts-check: ## validate deploy/alerts.yml and run its unit tests (deploy/alert
 
 docs: ## regenerate docs/flags.md from the commands' own -h (a test fails when it is stale)
 	$(GO) test $(GOFLAGS) -count=1 -run '^TestFlagsPage$$' ./e2e -update-flags-page
+
+ui-screenshot: ## take docs/img/asynqmon-pending.png anew: a redis-server, a run with no worker, the exporter's web UI, headless chromium (apt-get install -y chromium)
+	$(GO) test $(GOFLAGS) -count=1 -run '^TestUIScreenshot$$' ./e2e -ui-screenshot -v
 
 BENCH_FLAGS ?=
 

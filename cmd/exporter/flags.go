@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -24,6 +25,9 @@ type flags struct {
 	Shards         int           `name:"shards" default:"1" group:"Queues" help:"report on each queue's shards, <queue>-0 … <queue>-(N-1), as the workers' --shards, 1..${max_shards}"`
 	HTTPAddr       string        `name:"http-addr" default:"${http_addr}" placeholder:"host:port" group:"HTTP" help:"serve /healthz and /metrics on this host:port (port 0: a free one, logged)"`
 	InspectTimeout time.Duration `name:"inspect-timeout" default:"5s" group:"HTTP" help:"how long one scrape waits for Redis before reporting bitqueue_queue_inspect_success 0, 100ms..1m"`
+	UIAddr         string        `name:"ui-addr" placeholder:"host:port" group:"Web UI" help:"serve asynqmon, asynq's web UI (queues, tasks, batches' payloads, workers), on this host:port (port 0: a free one, logged); none when empty"`
+	UIReadOnly     bool          `name:"ui-read-only" group:"Web UI" help:"the web UI only shows: it refuses every request but GET (no pausing queues, no deleting, running or archiving tasks)"`
+	UIPrometheus   string        `name:"ui-prometheus" placeholder:"URL" group:"Web UI" help:"base URL of the Prometheus that scrapes this exporter and loads deploy/asynqmon-rules.yml, for the web UI's metrics tab (none when empty)"`
 	Redis          cli.Redis     `embed:"" group:"Redis"`
 	Log            cli.Logging   `embed:"" group:"Logging"`
 }
@@ -35,6 +39,8 @@ func (flags) Usage() cli.Usage {
 			"exporter --redis redis://10.0.0.5:6379/0",
 			"# the queues of workers started with --queue a,b --shards 4",
 			"exporter --queue a,b --shards 4 --http-addr :9101",
+			"# asynq's web UI on :8081, showing only, its metrics tab from Prometheus",
+			"exporter --ui-addr :8081 --ui-read-only --ui-prometheus http://prometheus:9090",
 		},
 	}
 }
@@ -57,6 +63,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		inspectTimeout: f.InspectTimeout,
 		logFormat:      f.Log.Format,
 		logLevel:       f.Log.Level,
+		ui:             uiConfig{addr: f.UIAddr, addrFrom: p.Origin("ui-addr"), readOnly: f.UIReadOnly, prometheus: f.UIPrometheus},
 	}
 	if base.CheckShards(c.shards) != nil {
 		return c, cli.Usagef("%s out of range [1, %d]", p.Source("shards"), base.MaxShards)
@@ -74,5 +81,31 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	if _, port, err := net.SplitHostPort(c.httpAddr); err != nil || port == "" {
 		return c, cli.Usagef("%s: want host:port or :port", p.Source("http-addr"))
 	}
+	if err := checkUI(c.ui, p); err != nil {
+		return c, err
+	}
 	return c, f.Log.Check(p)
+}
+
+// checkUI checks the web UI's flags: an address to serve on, a Prometheus
+// URL it can query, and no setting of a UI that is not served.
+func checkUI(c uiConfig, p *cli.Parsed) error {
+	switch {
+	case c.addr == "" && c.readOnly:
+		return cli.Usagef("%s applies to the web UI, and no --ui-addr serves one", p.Source("ui-read-only"))
+	case c.addr == "" && c.prometheus != "":
+		return cli.Usagef("%s applies to the web UI, and no --ui-addr serves one", p.Source("ui-prometheus"))
+	case c.addr == "":
+		return nil
+	}
+	if _, port, err := net.SplitHostPort(c.addr); err != nil || port == "" {
+		return cli.Usagef("%s: want host:port or :port", p.Source("ui-addr"))
+	}
+	if c.prometheus != "" {
+		u, err := url.Parse(c.prometheus)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return cli.Usagef("%s: want Prometheus's base URL, http://host:port[/path]", p.Source("ui-prometheus"))
+		}
+	}
+	return nil
 }

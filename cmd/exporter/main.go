@@ -2,11 +2,14 @@
 // from Redis, once for a whole fleet: tasks per queue and state, processed
 // and failed totals, the age of the oldest pending batch and the number of
 // live workers. Run one per Redis deployment; workers export only their own
-// metrics, so adding workers adds no Redis load from scrapes.
+// metrics, so adding workers adds no Redis load from scrapes. With --ui-addr
+// it also serves asynqmon, asynq's web UI, showing each batch's run, seq and
+// size rather than its bytes.
 package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 
@@ -30,6 +33,7 @@ type config struct {
 	inspectTimeout time.Duration
 	logFormat      string
 	logLevel       string
+	ui             uiConfig
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -47,7 +51,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	ui, err := startUI(c.ui, db, log)
+	if err != nil {
+		return errors.Join(err, srv.Stop(time.Second))
+	}
 	<-ctx.Done()
 	log.Info("exporter stopping")
-	return srv.Stop(5 * time.Second)
+	if ui != nil {
+		err = ui.Stop(5 * time.Second)
+	}
+	return errors.Join(err, srv.Stop(5*time.Second))
 }

@@ -74,6 +74,7 @@ func TestHelpListsEveryFlagWithItsVariable(t *testing.T) {
 		"redis": "BITQUEUE_REDIS_URL", "queue": "BITQUEUE_QUEUE", "shards": "BITQUEUE_SHARDS", "http-addr": "BITQUEUE_HTTP_ADDR",
 		"inspect-timeout": "BITQUEUE_INSPECT_TIMEOUT", "log-format": "BITQUEUE_LOG_FORMAT", "log-level": "BITQUEUE_LOG_LEVEL",
 		"redis-ca": "BITQUEUE_REDIS_CA", "redis-tls-server-name": "BITQUEUE_REDIS_TLS_SERVER_NAME",
+		"ui-addr": "BITQUEUE_UI_ADDR", "ui-read-only": "BITQUEUE_UI_READ_ONLY", "ui-prometheus": "BITQUEUE_UI_PROMETHEUS",
 	}, vars)
 }
 

@@ -28,6 +28,16 @@ type Batch struct {
 	Nums  []uint64
 }
 
+// Width is the bit length of b's largest integer, at least 1: the width of
+// the bitstrings of b's result, and of its result hash's width field.
+func (b Batch) Width() int {
+	var largest uint64
+	for _, n := range b.Nums {
+		largest = max(largest, n)
+	}
+	return bitLen(largest)
+}
+
 // EncodeBatch returns the payload of b:
 //
 //	version byte (1)

@@ -97,6 +97,29 @@ func TestBatchRoundTrip(t *testing.T) {
 	}
 }
 
+func TestBatchWidth(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		nums []uint64
+		want int
+	}{
+		{"no integer", nil, 1},
+		{"zero", []uint64{0}, 1},
+		{"one", []uint64{1}, 1},
+		{"two", []uint64{2}, 2},
+		{"the largest counts, wherever it is", []uint64{3, 1 << 19, 7}, 20},
+		{"2^20-1", []uint64{1<<20 - 1}, 20},
+		{"2^63-1", []uint64{0, math.MaxInt64}, 63},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, base.Batch{RunID: "r", Nums: tt.nums}.Width())
+		})
+	}
+}
+
 func TestLargestPayloadFitsMaxPayload(t *testing.T) {
 	t.Parallel()
 	b := base.Batch{RunID: strings.Repeat("r", base.MaxRunID), Seq: math.MaxUint64, Nums: make([]uint64, base.MaxBatch)}
