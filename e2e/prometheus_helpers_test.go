@@ -75,6 +75,12 @@ type promServer struct {
 // is killed when t ends.
 func startPrometheus(t *testing.T, jobs []scrapeJob, ruleFiles ...string) *promServer {
 	t.Helper()
+	return startPrometheusAt(t, fmt.Sprintf("127.0.0.1:%d", redistest.FreePortT(t)), jobs, ruleFiles...)
+}
+
+// startPrometheusAt is startPrometheus listening on addr.
+func startPrometheusAt(t *testing.T, addr string, jobs []scrapeJob, ruleFiles ...string) *promServer {
+	t.Helper()
 	bin := needPrometheusBinary(t, "prometheus")
 	dir := t.TempDir()
 	var scrapes []map[string]any
@@ -94,7 +100,6 @@ func startPrometheus(t *testing.T, jobs []scrapeJob, ruleFiles ...string) *promS
 	require.NoError(t, err)
 	configFile := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(configFile, config, 0o644))
-	addr := fmt.Sprintf("127.0.0.1:%d", redistest.FreePortT(t))
 	p := spawn(t, exec.Command(bin,
 		"--config.file="+configFile,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),

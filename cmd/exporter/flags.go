@@ -27,7 +27,7 @@ type flags struct {
 	InspectTimeout time.Duration `name:"inspect-timeout" default:"5s" group:"HTTP" help:"how long one scrape waits for Redis before reporting bitqueue_queue_inspect_success 0, 100ms..1m"`
 	UIAddr         string        `name:"ui-addr" placeholder:"host:port" group:"Web UI" help:"serve asynqmon, asynq's web UI (queues, tasks, batches' payloads, workers), on this host:port (port 0: a free one, logged); none when empty"`
 	UIReadOnly     bool          `name:"ui-read-only" group:"Web UI" help:"the web UI only shows: it refuses every request but GET (no pausing queues, no deleting, running or archiving tasks)"`
-	UIPrometheus   string        `name:"ui-prometheus" placeholder:"URL" group:"Web UI" help:"base URL of the Prometheus that scrapes this exporter and loads deploy/asynqmon-rules.yml, for the web UI's metrics tab (none when empty)"`
+	UIPrometheus   string        `name:"ui-prometheus" placeholder:"URL" group:"Web UI" help:"base URL of the Prometheus that scrapes this exporter, for the web UI's metrics tab (none when empty)"`
 	Redis          cli.Redis     `embed:"" group:"Redis"`
 	Log            cli.Logging   `embed:"" group:"Logging"`
 }
