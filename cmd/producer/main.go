@@ -7,10 +7,13 @@ import (
 	"io"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"bitqueue/internal/cli"
 	"bitqueue/internal/progress"
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/schedule"
+	"bitqueue/internal/tracing"
 )
 
 func main() { cli.Main("producer", run) }
@@ -47,6 +50,7 @@ type config struct {
 	shards      int
 	json        bool
 	redisOpts   redisconn.Options // TLS settings and passwords; PoolSize is set at Open
+	tracer      trace.Tracer      // of the run's spans; nil when tracing is off
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -80,6 +84,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log, err := c.redisSetup(0).Logger(stderr)
 	if err != nil {
 		return err
+	}
+	tr, err := tracing.Start(ctx, "producer", getenv, log)
+	if err != nil {
+		return err
+	}
+	defer tr.Stop(log) // sends the last spans
+	if tr.On() {
+		c.tracer = tr.Tracer()
 	}
 	if c.sched.spec != "" {
 		return runScheduled(ctx, c, log, schedule.SystemClock{})

@@ -11,11 +11,15 @@ import (
 	"os"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"bitqueue/internal/base"
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
 	"bitqueue/internal/outfile"
 	"bitqueue/internal/progress"
+	"bitqueue/internal/runs"
+	"bitqueue/internal/tracing"
 )
 
 // maxBatches bounds the batches of one run: their seqs stay below 2^32, the
@@ -38,12 +42,15 @@ type summary struct {
 // runOnce produces one run: it checks --out, snapshots and checks the input,
 // enqueues, and with --wait waits for the results and writes them out. It
 // prints the run id on stdout once the run is enqueued (unless --out - writes
-// rows there), or with --json a summary once it is through.
-func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.Writer) error {
+// rows there), or with --json a summary once it is through. The run is a
+// span, the root of a trace, with its enqueue, wait and output as children.
+func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.Writer) (err error) {
 	began := time.Now()
 	if c.runID == "" {
 		c.runID = base.NewRunID(began)
 	}
+	ctx, span := c.startSpan(ctx, spanRun, trace.WithAttributes(tracing.AttrRunID.String(c.runID)))
+	defer func() { tracing.End(span, err) }()
 
 	// Open contacts nothing: a malformed URL is refused before any input is read.
 	setup := c.redisSetup(c.concurrency + 2)
@@ -82,6 +89,7 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 		return cli.Usagef("%s: %d integers in batches of %d make %d batches, more than %d; raise --batch-size", src.Name(), total, c.batchSize, batches, uint64(maxBatches))
 	}
 	log.Info("run", "run_id", c.runID, "source", src.Name(), "integers", total, "batches", batches, "seed", c.seed)
+	span.SetAttributes(tracing.AttrBatches.Int(batches), tracing.AttrIntegers.Int64(int64(total)))
 
 	if err := setup.WaitFor(ctx, db, log); err != nil {
 		return err
@@ -92,7 +100,7 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 	}
 	logPlacement(ctx, db, base.Queues(c.queue, c.shards), log)
 	start := time.Now()
-	rec, st, err := svc.Enqueue(ctx, c.spec(c.runID, src, total))
+	rec, st, err := c.enqueue(ctx, svc, c.spec(c.runID, src, total))
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("run %s: interrupted (%v) after %d of its %d batches were enqueued or found done; run the producer again with --run-id %s and the same input to enqueue the rest",
@@ -113,7 +121,9 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 			defer cancel()
 		}
 		view := progress.NewView(stderr, log, c.logFormat, workerAdvice(c), c.prefix)
-		err := svc.Wait(waitCtx, rec, view.Watch())
+		wctx, wspan := c.startSpan(waitCtx, spanWait)
+		err := svc.Wait(wctx, rec, view.Watch())
+		tracing.End(wspan, err)
 		view.Close()
 		if err != nil && ctx.Err() != nil {
 			return fmt.Errorf("run %s: %w; its batches are enqueued and the workers go on: `producer status --run-id %s` tells how far it is", c.runID, err, c.runID)
@@ -121,19 +131,8 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 		if err != nil {
 			return runError(err, c.input)
 		}
-		switch {
-		case out != nil:
-			if err := fillOut(ctx, log, c.out, out, func(w io.Writer) error { return svc.WriteRows(ctx, rec, w, src) }); err != nil {
-				return err
-			}
-		case c.out == "-":
-			bw := bufio.NewWriterSize(stdout, 1<<16)
-			if err := svc.WriteRows(ctx, rec, bw, src); err != nil {
-				return err
-			}
-			if err := bw.Flush(); err != nil {
-				return err
-			}
+		if err := writeRows(ctx, c, log, svc, rec, src, out, stdout); err != nil {
+			return err
 		}
 	}
 	if c.json {
@@ -144,6 +143,24 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 		})
 	}
 	return nil
+}
+
+// writeRows writes rec's rows to --out, as a span: to out when it names a
+// file, to stdout with --out -, nowhere without --out.
+func writeRows(ctx context.Context, c config, log *slog.Logger, svc *runs.Service, rec base.Record, src input.Source, out *outfile.File, stdout io.Writer) (err error) {
+	if out == nil && c.out != "-" {
+		return nil
+	}
+	ctx, span := c.startSpan(ctx, spanWriteRows)
+	defer func() { tracing.End(span, err) }()
+	if out != nil {
+		return fillOut(ctx, log, c.out, out, func(w io.Writer) error { return svc.WriteRows(ctx, rec, w, src) })
+	}
+	bw := bufio.NewWriterSize(stdout, 1<<16)
+	if err := svc.WriteRows(ctx, rec, bw, src); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // openInput returns the source of c's integers: a snapshot of the file or of

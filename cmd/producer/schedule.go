@@ -9,10 +9,13 @@ import (
 	"time"
 	_ "time/tzdata" // --tz works on hosts and images without a zone database
 
+	"go.opentelemetry.io/otel/trace"
+
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
 	"bitqueue/internal/outage"
 	"bitqueue/internal/schedule"
+	"bitqueue/internal/tracing"
 )
 
 // Limits of the scheduling flags.
@@ -151,8 +154,12 @@ func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedul
 		return err
 	}
 
-	produce := func(ctx context.Context, t schedule.Tick) error {
+	produce := func(ctx context.Context, t schedule.Tick) (err error) {
 		start := time.Now()
+		// Each tick is a trace of its own.
+		ctx, span := c.startSpan(ctx, spanTick, trace.WithNewRoot(), trace.WithAttributes(tracing.AttrRunID.String(t.RunID),
+			tracing.AttrTick.String(t.Time.Format(time.RFC3339)), tracing.AttrCatchUp.Bool(t.CatchUp)))
+		defer func() { tracing.End(span, err) }()
 		// Each tick reads the file once, into a snapshot of its own.
 		var src input.Source = input.Random(base.SeedFor(t.RunID), c.count, c.max)
 		if c.input != "" {
@@ -167,13 +174,14 @@ func runScheduled(ctx context.Context, c config, log *slog.Logger, clock schedul
 		if err != nil {
 			return err
 		}
+		span.SetAttributes(tracing.AttrBatches.Int(base.Batches(total, c.batchSize)), tracing.AttrIntegers.Int64(int64(total)))
 		tick := c
 		tick.retention = s.tickRetention(&c, t.Time)
 		svc, err := tick.service(db, log)
 		if err != nil {
 			return err
 		}
-		_, st, err := svc.Enqueue(ctx, tick.spec(t.RunID, src, total))
+		_, st, err := tick.enqueue(ctx, svc, tick.spec(t.RunID, src, total))
 		if err != nil {
 			return oomError(err)
 		}

@@ -155,7 +155,9 @@ func (s *Service) bind(ctx context.Context, spec Spec, identity string) (base.Re
 // deleted meanwhile, or whose record vanishes, stops it with a
 // *StoppedError. It rides out a Redis outage of up to RedisWait; when Redis
 // is out of memory it stops at once with an *OutOfMemoryError, leaving what
-// it enqueued in the queue.
+// it enqueued in the queue. Each task carries the trace context of ctx's
+// span, when ctx holds one (tasks.NewBitsTaskWithContext), so that the
+// workers' spans of its batches join the caller's trace.
 func (s *Service) Enqueue(ctx context.Context, spec Spec) (base.Record, EnqueueStats, error) {
 	if err := spec.validate(); err != nil {
 		return base.Record{}, EnqueueStats{}, err
@@ -239,7 +241,7 @@ func (s *Service) Enqueue(ctx context.Context, spec Spec) (base.Record, EnqueueS
 			mu.Unlock()
 			return nil
 		}
-		t, err := tasks.NewBitsTask(b, asynq.Queue(queueOf(rec, b.Seq)))
+		t, err := tasks.NewBitsTaskWithContext(ctx, b, asynq.Queue(queueOf(rec, b.Seq)))
 		if err != nil {
 			return err
 		}

@@ -96,14 +96,14 @@ func (h *BitsHandler) process(ctx context.Context, t *asynq.Task, span trace.Spa
 	}
 	endStep(step, nil)
 	if span != nil {
-		span.SetAttributes(AttrRunID.String(b.batch.RunID), AttrSeq.Int64(int64(b.batch.Seq)), AttrIntegers.Int(len(b.batch.Nums)))
+		span.SetAttributes(tracing.AttrRunID.String(b.batch.RunID), tracing.AttrSeq.Int64(int64(b.batch.Seq)), tracing.AttrIntegers.Int(len(b.batch.Nums)))
 	}
 
 	_, step = h.step(ctx, span, SpanConvert)
 	r, misses := Pack(h.Cache, b.batch.Nums, b.bits)
 	b.bits = r.Bits[:cap(r.Bits)]
 	if step != nil {
-		step.SetAttributes(AttrMisses.Int(misses), AttrBytes.Int(len(r.Bits)))
+		step.SetAttributes(tracing.AttrMisses.Int(misses), tracing.AttrBytes.Int(len(r.Bits)))
 		step.End()
 	}
 

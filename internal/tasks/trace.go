@@ -7,6 +7,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"bitqueue/internal/tracing"
 )
 
 // The spans of a traced batch on the worker: SpanBatch, in the trace of the
@@ -17,22 +19,6 @@ const (
 	SpanDecode  = "decode"
 	SpanConvert = "convert"
 	SpanSave    = "save"
-)
-
-// Attributes of the spans of a batch, on the producer's side and the
-// worker's.
-const (
-	AttrRunID    = attribute.Key("bitqueue.run_id")
-	AttrSeq      = attribute.Key("bitqueue.seq")
-	AttrIntegers = attribute.Key("bitqueue.integers")
-	AttrMisses   = attribute.Key("bitqueue.misses")
-	AttrBytes    = attribute.Key("bitqueue.bytes")
-	// After OpenTelemetry's messaging conventions.
-	AttrSystem    = attribute.Key("messaging.system")
-	AttrQueue     = attribute.Key("messaging.destination.name")
-	AttrTaskID    = attribute.Key("messaging.message.id")
-	AttrOperation = attribute.Key("messaging.operation.type")
-	AttrRetry     = attribute.Key("bitqueue.retry")
 )
 
 // traceContext is the one propagation bitqueue's tasks know: W3C trace
@@ -56,15 +42,15 @@ func startBatch(ctx context.Context, tracer trace.Tracer, t *asynq.Task) (contex
 	if h := t.Headers(); len(h) > 0 {
 		ctx = traceContext.Extract(ctx, propagation.MapCarrier(h))
 	}
-	attrs := []attribute.KeyValue{AttrSystem.String("asynq"), AttrOperation.String("process")}
+	attrs := []attribute.KeyValue{tracing.AttrSystem.String("asynq"), tracing.AttrOperation.String("process")}
 	if id, ok := asynq.GetTaskID(ctx); ok {
-		attrs = append(attrs, AttrTaskID.String(id))
+		attrs = append(attrs, tracing.AttrTaskID.String(id))
 	}
 	if q, ok := asynq.GetQueueName(ctx); ok {
-		attrs = append(attrs, AttrQueue.String(q))
+		attrs = append(attrs, tracing.AttrQueue.String(q))
 	}
 	if n, ok := asynq.GetRetryCount(ctx); ok {
-		attrs = append(attrs, AttrRetry.Int(n))
+		attrs = append(attrs, tracing.AttrRetry.Int(n))
 	}
 	return tracer.Start(ctx, SpanBatch, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...))
 }

@@ -18,6 +18,7 @@ import (
 	"bitqueue/fixture"
 	"bitqueue/internal/base"
 	"bitqueue/internal/tasks"
+	"bitqueue/internal/tracing"
 )
 
 // recorder returns a tracer whose spans, all sampled, end up in the returned
@@ -115,17 +116,17 @@ func TestBitsHandlerTracesBatch(t *testing.T) {
 	require.Equal(t, trace.SpanKindConsumer, batch.SpanKind())
 	require.Equal(t, codes.Unset, batch.Status().Code)
 	a := attrs(batch)
-	require.Equal(t, "run-1", a[tasks.AttrRunID].AsString())
-	require.Equal(t, int64(42), a[tasks.AttrSeq].AsInt64())
-	require.Equal(t, int64(4), a[tasks.AttrIntegers].AsInt64())
-	require.Equal(t, "asynq", a[tasks.AttrSystem].AsString())
+	require.Equal(t, "run-1", a[tracing.AttrRunID].AsString())
+	require.Equal(t, int64(42), a[tracing.AttrSeq].AsInt64())
+	require.Equal(t, int64(4), a[tracing.AttrIntegers].AsInt64())
+	require.Equal(t, "asynq", a[tracing.AttrSystem].AsString())
 	for _, name := range []string{tasks.SpanDecode, tasks.SpanConvert, tasks.SpanSave} {
 		s := spans[name]
 		require.NotNil(t, s, name)
 		require.Equal(t, batch.SpanContext().SpanID(), s.Parent().SpanID(), "%s is a step of the batch", name)
 		require.Equal(t, codes.Unset, s.Status().Code, name)
 	}
-	require.Equal(t, int64(1), attrs(spans[tasks.SpanConvert])[tasks.AttrMisses].AsInt64(), "4096 is outside a 2^10 cache")
+	require.Equal(t, int64(1), attrs(spans[tasks.SpanConvert])[tracing.AttrMisses].AsInt64(), "4096 is outside a 2^10 cache")
 }
 
 func TestBitsHandlerTracesFailures(t *testing.T) {
