@@ -383,3 +383,28 @@ func TestScheduledTicksTraceOfTheirOwn(t *testing.T) {
 		require.ElementsMatch(t, []string{"0", "1"}, batches, "the batches of %s", tk.runID)
 	}
 }
+
+// TestTracingSettingsRefused gives the producer and the worker OTEL_*
+// values bitqueue cannot use: each exits 2 at once, naming the variable
+// and its value, before contacting Redis.
+func TestTracingSettingsRefused(t *testing.T) {
+	t.Parallel()
+	url := nowhere(t)
+	tests := []struct {
+		name, variable, message string
+	}{
+		{"another exporter", "OTEL_TRACES_EXPORTER=zipkin", "OTEL_TRACES_EXPORTER=zipkin: want otlp or none"},
+		{"gRPC", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc: want http/protobuf or http/json: bitqueue sends OTLP over HTTP"},
+		{"no URL", "OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318", "OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318: want an http:// or https:// URL such as http://localhost:4318"},
+	}
+	for _, tt := range tests {
+		for cmd, args := range map[string][]string{"producer": {"-count", "10"}, "worker": nil} {
+			t.Run(tt.name+"/"+cmd, func(t *testing.T) {
+				t.Parallel()
+				c := exec.Command(filepath.Join(bin, cmd), append([]string{"-redis", url}, args...)...)
+				c.Env = otelEnv(tt.variable)
+				requireRefused(t, cmd, runCmd(t, c), tt.message)
+			})
+		}
+	}
+}
