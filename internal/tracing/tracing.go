@@ -16,7 +16,6 @@ package tracing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -170,10 +169,9 @@ func Start(ctx context.Context, service string, getenv func(string) string, log 
 		resource.WithHost(),
 		resource.WithProcessPID(),
 	)
-	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
-		return nil, fmt.Errorf("tracing: resource: %w", err)
-	}
 	if err != nil {
+		// Such as a malformed OTEL_RESOURCE_ATTRIBUTES: the spans go out
+		// with the attributes that could be read.
 		log.Warn("tracing: resource attributes", "err", err)
 	}
 	// Failures to export are the collector's, never the work's: a warning.
