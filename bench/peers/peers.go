@@ -30,6 +30,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"bitqueue/bench/internal/config"
 )
 
 // Celery and Pool name the peers Config.Peer accepts, and Result.Peer reports.
@@ -93,7 +95,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		}
 	}()
 
-	env := append(os.Environ(),
+	env := append(config.ProcessEnv(),
 		"PYTHONPATH="+dir,
 		"PYTHONDONTWRITEBYTECODE=1",
 		"BQ_REDIS_URL="+cfg.RedisURL,

@@ -15,6 +15,7 @@ import (
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/schedule"
+	"bitqueue/internal/tracing"
 )
 
 // command is how the producer's flags read their variables: BITQUEUE_ and
@@ -234,6 +235,7 @@ type config struct {
 	produceFlags
 	seedSet bool               // --seed was given; otherwise the run id seeds the integers
 	sched   *schedule.Schedule // parsed from --schedule and --tz
+	tracing *tracing.Tracing   // set up by run; nil: off
 }
 
 // config returns the configuration of producing that f describes, checked;
@@ -403,5 +405,6 @@ func (c config) runsConfig(db *rdb.RDB, log *slog.Logger) runs.Config {
 		RedisWait:   c.RedisWait.Wait,
 		LostAfter:   c.LostAfter,
 		Logger:      log,
+		Tracer:      c.tracing.Tracer(),
 	}
 }

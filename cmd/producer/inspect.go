@@ -27,8 +27,7 @@ type inspection struct {
 }
 
 // open connects to Redis and reads the run's record (none for list), with a
-// run service of cfg (its RDB, RedisWait and Logger set here). The caller
-// closes db.
+// run service of cfg (RDB, RedisWait and Logger set here); the caller closes db.
 func (c inspectConfig) open(ctx context.Context, cmd string, stderr io.Writer, cfg runs.Config) (in *inspection, err error) {
 	setup := c.setup(16) // the run service looks several tasks up at once
 	db, log, err := setup.Start(ctx, stderr)
@@ -83,6 +82,7 @@ func runStatus(ctx context.Context, c inspectConfig, stdout, stderr io.Writer) e
 	if err := show(stdout, c.sub.Status.JSON, st); err != nil {
 		return err
 	}
+	_, random := input.FromIdentity(st.Input)
 	var advice string
 	switch {
 	case st.State == runs.RunDeleted && st.Active > 0:
@@ -90,11 +90,11 @@ func runStatus(ctx context.Context, c inspectConfig, stdout, stderr io.Writer) e
 	case st.State == runs.RunDeleted:
 		return &runs.DeletedError{RunID: st.RunID}
 	case st.Failed > 0 && st.Lost > 0:
-		advice = fmt.Sprintf("run %s: %d batch(es) failed and %d lost; %s", st.RunID, st.Failed, st.Lost, requeueAdvice(st.RunID, isRandom(st.Input), ""))
+		advice = fmt.Sprintf("run %s: %d batch(es) failed and %d lost; %s", st.RunID, st.Failed, st.Lost, requeueAdvice(st.RunID, random, ""))
 	case st.Failed > 0:
 		advice = fmt.Sprintf("run %s: %d batch(es) failed; `producer requeue --run-id %s` sends them back", st.RunID, st.Failed, st.RunID)
 	case st.Lost > 0:
-		advice = fmt.Sprintf("run %s: %d batch(es) lost; %s", st.RunID, st.Lost, requeueAdvice(st.RunID, isRandom(st.Input), ""))
+		advice = fmt.Sprintf("run %s: %d batch(es) lost; %s", st.RunID, st.Lost, requeueAdvice(st.RunID, random, ""))
 	default:
 		return nil
 	}
@@ -105,13 +105,11 @@ func runStatus(ctx context.Context, c inspectConfig, stdout, stderr io.Writer) e
 	return errors.New(advice)
 }
 
-// runRequeue is `producer requeue`: it sends a run's permanently failed
-// batches back to their queue, enqueues its lost batches again (their
-// integers drawn again from a random run's seed, or read from --input, which
-// must be the run's input), and prints their ids. It returns a usage error
-// (exit 2) for an --input that is not the run's, before it changes anything,
-// and an error (exit 1) when the run is unknown, when lost batches need
-// --input, or when a batch could not be requeued.
+// runRequeue is `producer requeue`: it sends a run's failed batches back to
+// their queue and enqueues its lost ones again (from the seed of a random
+// run, or --input), and prints their ids. An --input that is not the run's
+// is a usage error (exit 2), before anything changes; an unknown run, lost
+// batches that need --input or a batch not requeued, an error (exit 1).
 func runRequeue(ctx context.Context, c inspectConfig, stdout, stderr io.Writer) error {
 	in, err := c.open(ctx, "requeue", stderr, runs.Config{MaxRetry: c.sub.Requeue.MaxRetry, TaskTimeout: c.sub.Requeue.TaskTimeout})
 	if err != nil {
@@ -140,11 +138,9 @@ func runRequeue(ctx context.Context, c inspectConfig, stdout, stderr io.Writer) 
 	return errors.Join(err, show(stdout, c.sub.Requeue.JSON, out))
 }
 
-// requeueSource returns the source of the run's integers for its lost
-// batches: a snapshot of path (stdin for -), which the caller closes, after
-// checking that its identity is the run's; or, without path, nil: the run's
-// own random integers, or none for a run of a file or stdin. An --input
-// that is not the run's is a usage error naming both.
+// requeueSource returns a snapshot of path (stdin for -), which the caller
+// closes, once its identity is found to be rec's input (a usage error naming
+// both otherwise); or, without path, nil.
 func requeueSource(path string, rec base.Record) (input.Source, error) {
 	_, isRandom := input.FromIdentity(rec.Input)
 	if path == "" {

@@ -9,6 +9,7 @@ import (
 	"bitqueue/internal/cli"
 	"bitqueue/internal/progress"
 	"bitqueue/internal/schedule"
+	"bitqueue/internal/tracing"
 )
 
 func main() { cli.Main("producer", run) }
@@ -37,6 +38,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	tr, err := tracing.Start(ctx, "producer", getenv, log)
+	if err != nil {
+		return err
+	}
+	defer tr.Stop(log) // sends the last spans
+	c.tracing = tr
 	if c.sched != nil {
 		return runScheduled(ctx, c, log, schedule.SystemClock{})
 	}

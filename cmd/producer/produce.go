@@ -20,12 +20,10 @@ import (
 	"bitqueue/internal/rdb"
 	"bitqueue/internal/runs"
 	"bitqueue/internal/schedule"
-)
+	"bitqueue/internal/tracing"
 
-// maxBatches bounds the batches of one run: their seqs stay below 2^32, the
-// range of a Redis bitmap's offsets (the run's done bitmap is indexed by
-// seq). Only batch sizes of 1 and 2 can reach it within input.MaxCount.
-const maxBatches = 1 << 32
+	"go.opentelemetry.io/otel/trace"
+)
 
 // summary is what --json prints once a one-shot run is through.
 type summary struct {
@@ -40,11 +38,14 @@ type summary struct {
 // enqueues, and with --wait waits for the results and writes them out. It
 // prints the run id on stdout once the run is enqueued (unless --out - writes
 // rows there), or with --json a summary once it is through.
-func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.Writer) error {
+func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.Writer) (err error) {
 	began := time.Now()
 	if c.RunID == "" {
 		c.RunID = base.NewRunID(began)
 	}
+	// The root span of the run's trace, parent of the run service's spans.
+	ctx, span := c.tracing.Tracer().Start(ctx, "producer run", trace.WithAttributes(tracing.AttrRunID.String(c.RunID)))
+	defer func() { tracing.End(span, err) }()
 
 	// Open contacts nothing: a malformed URL is refused before any input is read.
 	setup := c.setup(c.Concurrency + 2)
@@ -82,10 +83,11 @@ func runOnce(ctx context.Context, c config, log *slog.Logger, stdout, stderr io.
 		return inputErr(err)
 	}
 	batches := base.Batches(total, c.BatchSize)
-	if uint64(batches) > maxBatches {
-		return cli.Usagef("%s: %d integers in batches of %d make %d batches, more than %d; raise --batch-size", src.Name(), total, c.BatchSize, batches, uint64(maxBatches))
+	if uint64(batches) > base.MaxBatches {
+		return cli.Usagef("%s: %d integers in batches of %d make %d batches, more than %d; raise --batch-size", src.Name(), total, c.BatchSize, batches, uint64(base.MaxBatches))
 	}
 	log.Info("run", "run_id", c.RunID, "source", src.Name(), "integers", total, "batches", batches, "seed", c.Seed)
+	span.SetAttributes(tracing.AttrBatches.Int(batches), tracing.AttrIntegers.Int64(int64(total)))
 
 	if err := setup.WaitFor(ctx, db, log); err != nil {
 		return err
@@ -238,11 +240,10 @@ var flagsOf = map[string]string{
 	"queue":      "--queue",
 }
 
-// runError adds the command's advice to the errors of runs. A run id
-// refused for another fingerprint or for a deleted run is a usage error
-// (exit 2); lost batches say how to enqueue them again, with the run's
-// --input (empty for random input), a vanished record how to start over,
-// and a full Redis how to enqueue the rest (exit 1).
+// runError adds the command's advice to the errors of runs: a run id refused
+// for another fingerprint or a deleted run is a usage error (exit 2); lost
+// batches, with the run's --input ("" for random), a vanished record and a
+// full Redis say how to go on (exit 1).
 func runError(err error, inputFlag string) error {
 	var mismatch *runs.MismatchError
 	var deleted *runs.DeletedError
@@ -296,11 +297,4 @@ func requeueAdvice(runID string, random bool, file string) string {
 		return fmt.Sprintf("`producer requeue --run-id %s --input FILE` enqueues them again, FILE holding the run's input", runID)
 	}
 	return fmt.Sprintf("`producer requeue --run-id %s --input %s` enqueues them again", runID, file)
-}
-
-// isRandom reports whether a run's recorded input identity names random
-// integers, which requeue draws again without an --input.
-func isRandom(identity string) bool {
-	_, ok := input.FromIdentity(identity)
-	return ok
 }

@@ -19,6 +19,7 @@ import (
 	"bitqueue/internal/redisconn"
 	"bitqueue/internal/results"
 	"bitqueue/internal/tasks"
+	"bitqueue/internal/tracing"
 	"bitqueue/internal/worker"
 )
 
@@ -63,6 +64,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	tr, err := tracing.Start(ctx, "worker", getenv, log)
+	if err != nil {
+		return err
+	}
+	defer tr.Stop(log) // sends the last spans
 	if c.cpuProfile != "" {
 		stop, err := startCPUProfile(c.cpuProfile)
 		if err != nil {
@@ -108,6 +114,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Logger:          log,
 	}, buildCache, func(cc *cache.Cache) asynq.Handler {
 		h := &tasks.BitsHandler{Cache: cc, Store: saver, Logger: log, Observe: ops.metrics.Observe}
+		if tr.On() { // off, the handler starts no span at all
+			h.Tracer = tr.Tracer()
+		}
 		return ops.metrics.Handler(h)
 	})
 }

@@ -12,6 +12,10 @@ import (
 const (
 	// MaxBatch is the largest number of integers in one batch.
 	MaxBatch = 100_000
+	// MaxBatches bounds the batches of one run: their seqs stay below 2^32,
+	// the range of a Redis bitmap's offsets (the run's done bitmap is
+	// indexed by seq).
+	MaxBatches = 1 << 32
 	// MaxPayload is the largest payload a worker accepts: a full batch of the
 	// widest integers plus its header.
 	MaxPayload = 1 + 2*binary.MaxVarintLen64 + MaxRunID + 1 + MaxBatch*8

@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"go.opentelemetry.io/otel/trace"
 
 	"bitqueue/internal/base"
 	"bitqueue/internal/input"
 	"bitqueue/internal/rdb"
 	"bitqueue/internal/tasks"
+	"bitqueue/internal/tracing"
 )
 
 // Spec is a run to enqueue: its id, where its batches go and what they
@@ -155,8 +157,22 @@ func (s *Service) bind(ctx context.Context, spec Spec, identity string) (base.Re
 // deleted meanwhile, or whose record vanishes, stops it with a
 // *StoppedError. It rides out a Redis outage of up to RedisWait; when Redis
 // is out of memory it stops at once with an *OutOfMemoryError, leaving what
-// it enqueued in the queue.
-func (s *Service) Enqueue(ctx context.Context, spec Spec) (base.Record, EnqueueStats, error) {
+// it enqueued in the queue. Each task carries the trace context of ctx's
+// span, when ctx holds one (tasks.NewBitsTaskWithContext), so that the
+// workers' spans of its batches join the caller's trace.
+func (s *Service) Enqueue(ctx context.Context, spec Spec) (rec base.Record, st EnqueueStats, err error) {
+	ctx, span := s.Tracer.Start(ctx, SpanEnqueue, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+		tracing.AttrSystem.String("asynq"), tracing.AttrOperation.String("send"), tracing.AttrQueue.String(spec.Queue),
+		tracing.AttrRunID.String(spec.RunID)))
+	defer func() {
+		span.SetAttributes(tracing.AttrBatches.Int(st.Batches), tracing.AttrEnqueued.Int(st.Enqueued),
+			tracing.AttrAlreadyQueued.Int(st.Queued), tracing.AttrAlreadyDone.Int(st.Done))
+		tracing.End(span, err)
+	}()
+	return s.enqueue(ctx, spec)
+}
+
+func (s *Service) enqueue(ctx context.Context, spec Spec) (base.Record, EnqueueStats, error) {
 	if err := spec.validate(); err != nil {
 		return base.Record{}, EnqueueStats{}, err
 	}
@@ -239,7 +255,7 @@ func (s *Service) Enqueue(ctx context.Context, spec Spec) (base.Record, EnqueueS
 			mu.Unlock()
 			return nil
 		}
-		t, err := tasks.NewBitsTask(b, asynq.Queue(queueOf(rec, b.Seq)))
+		t, err := tasks.NewBitsTaskWithContext(ctx, b, asynq.Queue(queueOf(rec, b.Seq)))
 		if err != nil {
 			return err
 		}

@@ -137,7 +137,7 @@ func (s *Service) enqueueLost(ctx context.Context, rec base.Record, src input.So
 		}
 		id := base.TaskID(rec.RunID, seq)
 		queue := queueOf(rec, seq)
-		t, err := tasks.NewBitsTask(base.Batch{RunID: rec.RunID, Seq: seq, Nums: nums}, append([]asynq.Option{asynq.Queue(queue)}, opts...)...)
+		t, err := tasks.NewBitsTaskWithContext(ctx, base.Batch{RunID: rec.RunID, Seq: seq, Nums: nums}, append([]asynq.Option{asynq.Queue(queue)}, opts...)...)
 		if err != nil {
 			return enqueued, err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"bitqueue/internal/base"
 	"bitqueue/internal/input"
+	"bitqueue/internal/tracing"
 )
 
 // WriteRows writes one line per integer of rec's run, in seq and row order,
@@ -19,7 +20,13 @@ import (
 // input is not nil, every row is also checked against it (the run's input,
 // read alongside): a row that does not hold its input integer is an error.
 // A deleted run is a *DeletedError.
-func (s *Service) WriteRows(ctx context.Context, rec base.Record, w io.Writer, in input.Source) error {
+func (s *Service) WriteRows(ctx context.Context, rec base.Record, w io.Writer, in input.Source) (err error) {
+	ctx, span := s.Tracer.Start(ctx, SpanWriteRows)
+	defer func() { tracing.End(span, err) }()
+	return s.writeRows(ctx, rec, w, in)
+}
+
+func (s *Service) writeRows(ctx context.Context, rec base.Record, w io.Writer, in input.Source) error {
 	if rec.Deleted {
 		return &DeletedError{RunID: rec.RunID}
 	}

@@ -33,6 +33,9 @@ import (
 	"bitqueue/internal/input"
 	"bitqueue/internal/outage"
 	"bitqueue/internal/rdb"
+
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Config is what a Service needs: its Redis, the options of the tasks it
@@ -62,6 +65,9 @@ type Config struct {
 	LostAfter time.Duration
 	// Logger receives the service's log lines; default: none.
 	Logger *slog.Logger
+	// Tracer makes the spans of Enqueue, Wait and WriteRows (the tasks
+	// Enqueue makes carry its span's context); default: none, a no-op.
+	Tracer trace.Tracer
 }
 
 // DefaultLostAfter is how long Wait lets the done count stand still before it
@@ -70,7 +76,8 @@ const DefaultLostAfter = 10 * time.Second
 
 // WithDefaults returns c with each zero setting that has a default set to
 // it: Concurrency 1, RecordTTL base.DefaultTTL, RedisWait
-// outage.DefaultBound, LostAfter DefaultLostAfter, a Logger that discards.
+// outage.DefaultBound, LostAfter DefaultLostAfter, a Logger that discards,
+// a Tracer that records nothing.
 func (c Config) WithDefaults() Config {
 	if c.Concurrency == 0 {
 		c.Concurrency = 1
@@ -86,6 +93,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Tracer == nil {
+		c.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	return c
 }

@@ -10,6 +10,7 @@ import (
 
 	"bitqueue/internal/base"
 	"bitqueue/internal/rdb"
+	"bitqueue/internal/tracing"
 )
 
 // Poll intervals of Wait: it polls every minPoll while batches get done, and
@@ -41,7 +42,13 @@ const (
 // many batches are missing) when ctx ends first. It rides out a Redis outage of up to
 // RedisWait (a restart, a failover), logging one line when the outage begins
 // and one when it ends.
-func (s *Service) Wait(ctx context.Context, rec base.Record, w Watch) error {
+func (s *Service) Wait(ctx context.Context, rec base.Record, w Watch) (err error) {
+	ctx, span := s.Tracer.Start(ctx, SpanWait)
+	defer func() { tracing.End(span, err) }()
+	return s.wait(ctx, rec, w)
+}
+
+func (s *Service) wait(ctx context.Context, rec base.Record, w Watch) error {
 	o := s.rider
 	runID, batches := rec.RunID, rec.Batches
 	start := time.Now()

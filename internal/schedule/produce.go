@@ -8,6 +8,9 @@ import (
 	"bitqueue/internal/input"
 	"bitqueue/internal/outage"
 	"bitqueue/internal/runs"
+	"bitqueue/internal/tracing"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Producer enqueues one run per tick of its Schedule through the run
@@ -75,9 +78,12 @@ func (p *Producer) Retention(t time.Time) time.Duration {
 	return p.Schedule.Retention(t)
 }
 
-// produce enqueues the run of tick t.
-func (p *Producer) produce(ctx context.Context, t Tick) error {
+// produce enqueues the run of tick t, a trace of its own.
+func (p *Producer) produce(ctx context.Context, t Tick) (err error) {
 	start := time.Now()
+	ctx, span := p.Runs.Tracer.Start(ctx, "producer tick", trace.WithNewRoot(), trace.WithAttributes(tracing.AttrRunID.String(t.RunID),
+		tracing.AttrTick.String(t.Time.Format(time.RFC3339)), tracing.AttrCatchUp.Bool(t.CatchUp)))
+	defer func() { tracing.End(span, err) }()
 	src, err := p.Input(t.RunID)
 	if err != nil {
 		return err
@@ -87,6 +93,7 @@ func (p *Producer) produce(ctx context.Context, t Tick) error {
 	if err != nil {
 		return err
 	}
+	span.SetAttributes(tracing.AttrBatches.Int(base.Batches(total, p.BatchSize)), tracing.AttrIntegers.Int64(int64(total)))
 	cfg := p.Runs
 	cfg.Retention = p.Retention(t.Time)
 	svc, err := runs.New(cfg)

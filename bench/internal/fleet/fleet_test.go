@@ -98,3 +98,21 @@ func TestVmHWM(t *testing.T) {
 	_, err = VmHWM(-1)
 	require.Error(t, err)
 }
+
+// TestStartLeavesTracingOff starts a process with OTEL_* variables in the
+// benchmark's environment: the process sees none of them, so that every
+// worker measured runs with tracing off.
+func TestStartLeavesTracingOff(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+	t.Setenv("OTEL_TRACES_EXPORTER", "otlp")
+	t.Setenv("BITQUEUE_FLEET_CHECK", "kept")
+	f, err := Start(context.Background(), "test", 1, func(int) []string {
+		return []string{"/bin/sh", "-c", `echo "msg=serving otel=$(env | grep -c '^OTEL_') check=$BITQUEUE_FLEET_CHECK" >&2; trap 'exit 0' TERM; while :; do sleep 0.05; done`}
+	}, 30*time.Second)
+	require.NoError(t, err)
+	t.Cleanup(f.Stop)
+	p := f.Procs[0]
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	require.Contains(t, p.tail, "msg=serving otel=0 check=kept", "the process's environment: the benchmark's without OTEL_*")
+}

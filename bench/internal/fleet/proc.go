@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"bitqueue/bench/internal/config"
 )
 
 // Proc is one worker process of a fleet.
@@ -30,6 +32,7 @@ type Proc struct {
 
 func startProc(ctx context.Context, argv []string, timeout time.Duration) (*Proc, error) {
 	p := &Proc{cmd: exec.Command(argv[0], argv[1:]...), done: make(chan error, 1)}
+	p.cmd.Env = config.ProcessEnv() // tracing off
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		return nil, err

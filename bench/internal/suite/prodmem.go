@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"bitqueue/bench/internal/config"
 	"bitqueue/bench/internal/fleet"
 	"bitqueue/bench/internal/report"
 	"bitqueue/bench/internal/trial"
@@ -42,6 +43,7 @@ func producerMemory(ctx context.Context, e *trial.Env, rep *report.Report) error
 		common := []string{"--redis", e.URL, "--prefix", e.Prefix, "--run-id", id}
 		cmd := exec.CommandContext(ctx, bin, append([]string{"--queue", q, "--count", strconv.FormatUint(cb.Count, 10),
 			"--max", strconv.FormatUint(e.Opts.Max, 10), "--batch-size", strconv.Itoa(cb.Batch), "--log-level", "warn"}, common...)...)
+		cmd.Env = config.ProcessEnv() // tracing off
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		start := time.Now()
@@ -71,6 +73,7 @@ func producerMemory(ctx context.Context, e *trial.Env, rep *report.Report) error
 		rep.ProducerRSS = append(rep.ProducerRSS, row)
 		fmt.Fprintf(e.Log, "  peak RSS %.1f MiB in %s\n", float64(row.PeakRSS)/(1<<20), row.Wall.Round(time.Millisecond))
 		del := exec.CommandContext(ctx, bin, append([]string{"delete"}, common...)...)
+		del.Env = config.ProcessEnv()
 		if b, err := del.CombinedOutput(); err != nil {
 			return fmt.Errorf("producer delete --run-id %s: %v: %s", id, err, b)
 		}

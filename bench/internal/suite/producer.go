@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"bitqueue/bench/internal/config"
 	"bitqueue/bench/internal/trial"
 	"bitqueue/internal/input"
 )
@@ -36,6 +37,7 @@ func producerFile(ctx context.Context, e *trial.Env) (wall, cpu []time.Duration,
 		id := e.NextRunID()
 		cmd := exec.CommandContext(ctx, filepath.Join(o.Bin, "producer"), "--redis", e.URL, "--queue", q, "--prefix", e.Prefix,
 			"--input", path, "--batch-size", strconv.Itoa(o.BatchSize), "--run-id", id, "--log-level", "warn")
+		cmd.Env = config.ProcessEnv() // tracing off
 		start := time.Now()
 		if outb, err := cmd.CombinedOutput(); err != nil {
 			return nil, nil, fmt.Errorf("producer: %v: %s", err, outb)

@@ -1,0 +1,122 @@
+package tracing_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"bitqueue/internal/tracing"
+)
+
+// env returns a getenv of the variables in m.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// paths is a collector that records the paths of the requests it gets.
+type paths struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func collector(t *testing.T) (*httptest.Server, *paths) {
+	t.Helper()
+	p := &paths{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		p.mu.Lock()
+		p.list = append(p.list, r.Method+" "+r.URL.Path)
+		p.mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	t.Cleanup(srv.Close)
+	return srv, p
+}
+
+func (p *paths) get() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.list...)
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+func TestStartOff(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+	}{
+		{"nothing set", nil},
+		{"exporter none", map[string]string{"OTEL_TRACES_EXPORTER": "none"}},
+		{"exporter none wins over an endpoint", map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}},
+		{"SDK disabled", map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "otlp"}},
+		{"a service name alone", map[string]string{"OTEL_SERVICE_NAME": "w"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr, err := tracing.Start(context.Background(), "worker", env(tt.env), discard)
+			require.NoError(t, err)
+			require.False(t, tr.On())
+			_, span := tr.Tracer().Start(context.Background(), "x")
+			require.False(t, span.SpanContext().IsValid(), "off, the tracer is the no-op one")
+			span.End()
+			tr.Stop(discard)
+		})
+	}
+}
+
+func TestStartRefusesBadSettings(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"unknown exporter", map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, "OTEL_TRACES_EXPORTER=zipkin: want otlp or none"},
+		{"grpc", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc: want http/protobuf or http/json"},
+		{"grpc for traces", map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"}, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc"},
+		{"endpoint without scheme", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318: want an http:// or https:// URL"},
+		{"traces endpoint without host", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://"}, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://: want"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tracing.Start(context.Background(), "worker", env(tt.env), discard)
+			require.ErrorContains(t, err, tt.want)
+			var bad *tracing.EnvError
+			require.ErrorAs(t, err, &bad, "a setting's fault: the commands exit 2")
+		})
+	}
+}
+
+// TestStartSendsToEndpoint checks where spans go: under
+// OTEL_EXPORTER_OTLP_ENDPOINT's path, /v1/traces; to
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is. Stop sends what is left.
+func TestStartSendsToEndpoint(t *testing.T) {
+	tests := []struct {
+		name, endpointVar, path, want string
+	}{
+		{"endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", "", "POST /v1/traces"},
+		{"endpoint with a path", "OTEL_EXPORTER_OTLP_ENDPOINT", "/otlp/", "POST /otlp/v1/traces"},
+		{"traces endpoint", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "/custom/traces", "POST /custom/traces"},
+		{"traces endpoint without a path", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "", "POST /"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, got := collector(t)
+			tr, err := tracing.Start(context.Background(), "worker", env(map[string]string{tt.endpointVar: srv.URL + tt.path}), discard)
+			require.NoError(t, err)
+			require.True(t, tr.On())
+			_, span := tr.Tracer().Start(context.Background(), "x")
+			require.True(t, span.SpanContext().IsValid())
+			span.End()
+			require.Empty(t, got.get(), "spans wait for their batch")
+			tr.Stop(discard)
+			require.Equal(t, []string{tt.want}, got.get(), "Stop sends the spans left")
+		})
+	}
+}
