@@ -95,7 +95,7 @@ bench: ## Go micro-benchmarks of the product packages (cache, payload, result, h
 	$(GO) test $(GOFLAGS) -run '^$$' -bench . -benchmem ./internal/...
 
 bench-e2e: build ## end-to-end benchmark on a real redis-server it starts, peers (Celery, a process pool), the idle fleet, the latency scenario, sweep and the three-master cluster check included (~10–15 min): rewrites BENCHMARKS.md's figures and docs/bench-sweep.svg
-	$(BIN)/bench --sweep --profile --cluster --markdown BENCHMARKS.md --chart docs/bench-sweep.svg $(BENCH_FLAGS)
+	$(BIN)/bench --sweep --profile --cluster --markdown BENCHMARKS.md --readme README.md --chart docs/bench-sweep.svg $(BENCH_FLAGS)
 
 bench-quick: build ## the end-to-end benchmark's main figures and the peers at B=1,000 and 10,000, printed, nothing rewritten (~1 min; BENCH_FLAGS=--peers=false leaves the peers out)
 	$(BIN)/bench --repeat 1 --latency none $(BENCH_FLAGS)

@@ -78,6 +78,7 @@ type benchFlags struct {
 
 	Only     string `name:"only" placeholder:"part" group:"Output" help:"run one part alone and print it, no --markdown: \"idle\" (the idle fleet) or \"latency\" (the latency scenario)"`
 	Markdown string `name:"markdown" placeholder:"file" group:"Output" help:"rewrite the generated section of this file (BENCHMARKS.md) with the figures"`
+	Readme   string `name:"readme" placeholder:"file" group:"Output" help:"with --profile, rewrite the startup hook's figures in this file (README.md), between its bench-e2e:hook markers"`
 	Chart    string `name:"chart" placeholder:"file" group:"Output" help:"draw the sweep into this file (.svg or .png); needs --sweep"`
 }
 
@@ -102,7 +103,7 @@ func (flags) Usage() cli.Usage {
 			"# the main figures and the peers, printed, nothing rewritten",
 			"bench --repeat 1 --latency none",
 			"# everything, rewriting BENCHMARKS.md's figures and the sweep's chart",
-			"bench --sweep --profile --cluster --markdown BENCHMARKS.md --chart docs/bench-sweep.svg",
+			"bench --sweep --profile --cluster --markdown BENCHMARKS.md --readme README.md --chart docs/bench-sweep.svg",
 		},
 	}
 }
@@ -135,7 +136,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (c setti
 		return settings{worker: &w}, nil
 	}
 	b := f.Bench
-	c.markdown, c.chart = b.Markdown, b.Chart
+	c.markdown, c.chart, c.readme = b.Markdown, b.Chart, b.Readme
 	o := &c.opts
 	*o = config.Options{
 		RedisURL: b.Redis, RedisServer: b.RedisServer, Bin: b.Bin,
@@ -179,6 +180,8 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (c setti
 		return c, cli.Usagef("%s needs --latency", src("only"))
 	case o.Only == config.OnlyIdle && o.IdleWorkers == 0:
 		return c, cli.Usagef("%s needs --idle-workers above 0", src("only"))
+	case c.readme != "" && !o.Profile:
+		return c, cli.Usagef("%s quotes the figures --profile measures: add --profile", src("readme"))
 	case o.Only != "" && (c.markdown != "" || c.chart != "" || o.Sweep || o.Cluster):
 		return c, cli.Usagef("%s runs and prints its part alone; --markdown, --chart, --sweep and --cluster take the whole benchmark", src("only"))
 	case o.TrialTimeout <= 0:

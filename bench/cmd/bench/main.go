@@ -36,6 +36,7 @@ type settings struct {
 	opts     config.Options
 	markdown string
 	chart    string
+	readme   string       // README.md, whose startup hook figures are rewritten
 	worker   *workerFlags // the command is `bench worker`: the rest is unset
 }
 
@@ -82,6 +83,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		fmt.Fprintf(stderr, "figures written to %s\n", c.markdown)
+	}
+	if c.readme != "" && rep.Hook != nil {
+		if err := report.UpdateBlock(c.readme, "hook", rep.Hook.HookBlock()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "the startup hook's figures written to %s\n", c.readme)
 	}
 	return nil
 }

@@ -24,6 +24,9 @@ func MedianDuration(ds []time.Duration) time.Duration {
 	return median(ds, func(d time.Duration) time.Duration { return d })
 }
 
+// MedianFloat returns the median of vs (the lower one of an even count).
+func MedianFloat(vs []float64) float64 { return median(vs, func(v float64) float64 { return v }) }
+
 // median returns the element of xs whose key is the median (the lower one
 // of an even count).
 func median[T any, K cmp.Ordered](xs []T, key func(T) K) T {

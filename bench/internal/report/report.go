@@ -79,6 +79,9 @@ type Report struct {
 	Latency    *Latency
 	Profile    string // top of a worker's CPU profile
 	ProfileErr string
+	// Hook compares the startup hook's cache with math/bits, nil unless the
+	// benchmark ran with --profile (both need the go tool).
+	Hook *Hook
 	Sweep      []measure.Cell
 
 	// IdleFleet is what an idle fleet cost a Redis of its own and how soon

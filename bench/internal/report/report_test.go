@@ -459,3 +459,31 @@ func TestLatencyNeeds(t *testing.T) {
 	require.Contains(t, latencyReport().Markdown("bench", "", ""), section, "the section alone is the one the report holds")
 	require.Empty(t, fakeReport().LatencySection(), "a run without the scenario")
 }
+
+// TestUpdateBlock checks that a named block's text is replaced between its
+// markers, the rest of the file kept, and that a file without them is an
+// error rather than a figure written nowhere.
+func TestUpdateBlock(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "README.md")
+	doc := "# Title\n\nBefore.\n<!-- bench-e2e:hook:begin -->\nold figures\n<!-- bench-e2e:hook:end -->\nAfter.\n"
+	require.NoError(t, os.WriteFile(path, []byte(doc), 0o644))
+	require.NoError(t, UpdateBlock(path, "hook", "new figures\n"))
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "# Title\n\nBefore.\n<!-- bench-e2e:hook:begin -->\nnew figures\n<!-- bench-e2e:hook:end -->\nAfter.\n", string(got))
+	require.ErrorContains(t, UpdateBlock(path, "other", "x"), "no \"<!-- bench-e2e:other:begin -->\"")
+}
+
+// TestHookBlock checks README's paragraph of the hook's figures: every row,
+// its figures and ratio.
+func TestHookBlock(t *testing.T) {
+	t.Parallel()
+	h := &Hook{Count: 5, Rows: []HookRow{
+		{What: "one bitstring", Cache: "BenchmarkLookup", Direct: "BenchmarkDirect", CacheIntsPerS: 200e6, DirectIntsPerS: 250e6},
+		{What: "a batch", Cache: "BenchmarkPack", Direct: "BenchmarkPackDirect", CacheIntsPerS: 150e6, DirectIntsPerS: 150e6},
+	}}
+	require.Equal(t, "Measured by `make bench-e2e` (`make bench`'s benchmarks, median of 5 runs, on the machine of [BENCHMARKS.md](BENCHMARKS.md#the-startup-hooks-cache-against-bitslen64)):"+
+		" one bitstring, 200.00 M ints/s with the cache (`BenchmarkLookup`) against 250.00 M with `bits.Len64` (`BenchmarkDirect`), × 0.80;"+
+		" a batch, 150.00 M ints/s with the cache (`BenchmarkPack`) against 150.00 M with `bits.Len64` (`BenchmarkPackDirect`), × 1.00.", h.HookBlock())
+}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"os"
 	"strings"
 )
@@ -32,4 +33,23 @@ func replaceSection(doc, section string) string {
 		return doc + section
 	}
 	return doc[:begin] + section + strings.TrimPrefix(doc[end+len(EndMarker):], "\n")
+}
+
+// UpdateBlock replaces the text between the markers of the block name in the
+// file at path, <!-- bench-e2e:NAME:begin --> and <!-- bench-e2e:NAME:end -->
+// each on a line of its own, with body: a figure a page quotes stays the one
+// the benchmark measured. A file without the markers is an error.
+func UpdateBlock(path, name, body string) error {
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	begin, end := "<!-- bench-e2e:"+name+":begin -->\n", "\n<!-- bench-e2e:"+name+":end -->"
+	i := strings.Index(string(doc), begin)
+	j := strings.Index(string(doc), end)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s: no %q and %q markers", path, strings.TrimSpace(begin), strings.TrimSpace(end))
+	}
+	out := string(doc[:i+len(begin)]) + strings.TrimSpace(body) + string(doc[j:])
+	return os.WriteFile(path, []byte(out), 0o644)
 }
