@@ -4,7 +4,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"strconv"
 	"time"
 
 	"bitqueue/internal/base"
@@ -16,12 +15,12 @@ import (
 var command = cli.Command{
 	Name:   "exporter",
 	Prefix: "BITQUEUE_",
-	Vars:   map[string]string{"max_shards": strconv.Itoa(base.MaxShards), "http_addr": DefaultHTTPAddr},
+	Vars:   map[string]string{"http_addr": DefaultHTTPAddr},
 }
 
 // flags are the exporter's command line.
 type flags struct {
-	Queue          string        `name:"queue" default:"bits" placeholder:"queue" group:"Queues" help:"queue to report on (comma-separated for several), as given to the workers"`
+	Queue          string        `name:"queue" default:"${queue}" placeholder:"queue" group:"Queues" help:"queue to report on (comma-separated for several), as given to the workers"`
 	Shards         int           `name:"shards" default:"1" group:"Queues" help:"report on each queue's shards, <queue>-0 … <queue>-(N-1), as the workers' --shards, 1..${max_shards}"`
 	HTTPAddr       string        `name:"http-addr" default:"${http_addr}" placeholder:"host:port" group:"HTTP" help:"serve /healthz and /metrics on this host:port (port 0: a free one, logged)"`
 	InspectTimeout time.Duration `name:"inspect-timeout" default:"5s" group:"HTTP" help:"how long one scrape waits for Redis before reporting bitqueue_queue_inspect_success 0, 100ms..1m"`
@@ -65,18 +64,12 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		logLevel:       f.Log.Level,
 		ui:             uiConfig{addr: f.UIAddr, addrFrom: p.Origin("ui-addr"), readOnly: f.UIReadOnly, prometheus: f.UIPrometheus},
 	}
-	if base.CheckShards(c.shards) != nil {
-		return c, cli.Usagef("%s out of range [1, %d]", p.Source("shards"), base.MaxShards)
-	}
 	names, err := cli.QueueList(f.Queue, p.Source("queue"))
 	if err != nil {
 		return c, err
 	}
 	for _, q := range names {
 		c.queues = append(c.queues, base.Queues(q, c.shards)...)
-	}
-	if c.inspectTimeout < 100*time.Millisecond || c.inspectTimeout > time.Minute {
-		return c, cli.Usagef("%s out of range [100ms, 1m]", p.Source("inspect-timeout"))
 	}
 	if _, port, err := net.SplitHostPort(c.httpAddr); err != nil || port == "" {
 		return c, cli.Usagef("%s: want host:port or :port", p.Source("http-addr"))
