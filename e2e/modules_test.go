@@ -70,14 +70,7 @@ func TestProductModuleLeavesOutTheBenchmark(t *testing.T) {
 	t.Parallel()
 	product := inRepo(t, ".", "go", "list", "-m", "all")
 	require.Contains(t, product, "github.com/hibiken/asynq", "go list -m all lists the product's modules")
-	// gonum's numeric module is a requirement of grpc's go.mod (for grpc's
-	// own tests), which the OTLP exporter brings into the graph: allowed
-	// there and only there, and no package of it is built.
-	grpcOnly := requiredOnlyBy(t, inRepo(t, ".", "go", "mod", "graph"), "gonum.org/v1/gonum", "google.golang.org/grpc")
 	for m := range strings.SplitSeq(strings.TrimSpace(product), "\n") {
-		if grpcOnly && strings.HasPrefix(m, "gonum.org/v1/gonum ") {
-			continue
-		}
 		require.NotRegexp(t, plotting, m, "the product's module graph (go list -m all at the root) holds a plotting module")
 	}
 	for p := range strings.SplitSeq(inRepo(t, ".", "go", "list", "-deps", "-test", "./..."), "\n") {
@@ -105,23 +98,20 @@ func TestProductModuleLeavesOutTheBenchmark(t *testing.T) {
 	require.Contains(t, required, "gonum.org/v1/plot", "the plotting modules are the benchmark's")
 }
 
-// requiredOnlyBy reports whether module mod is in graph, the output of go
-// mod graph, and every module that requires it is by.
-func requiredOnlyBy(t *testing.T, graph, mod, by string) bool {
-	t.Helper()
-	found := false
-	for line := range strings.SplitSeq(strings.TrimSpace(graph), "\n") {
-		from, to, ok := strings.Cut(line, " ")
-		require.True(t, ok, "go mod graph line %q", line)
-		if path, _, _ := strings.Cut(to, "@"); path != mod {
-			continue
-		}
-		if path, _, _ := strings.Cut(from, "@"); path != by {
-			return false
-		}
-		found = true
+// TestProductLinksNoGRPC checks that no command, package or test of the
+// product imports a package of gRPC: bitqueue sends its spans over OTLP/HTTP
+// with a client of its own (internal/tracing), since the OTLP collector
+// package of the SDK's HTTP client holds the gRPC service stubs too, and
+// would link grpc into every command and bring grpc's module graph (gonum's
+// among it) into the product's.
+func TestProductLinksNoGRPC(t *testing.T) {
+	t.Parallel()
+	deps := inRepo(t, ".", "go", "list", "-deps", "-test", "./...")
+	require.Contains(t, deps, "go.opentelemetry.io/otel/sdk/trace\n", "go list -deps lists the packages the product builds")
+	for p := range strings.SplitSeq(deps, "\n") {
+		require.NotContains(t, p, "google.golang.org/grpc", "the product's packages and their tests import a gRPC package")
+		require.NotContains(t, p, "go.opentelemetry.io/proto/otlp/collector/", "the product's packages and their tests import an OTLP collector package (gRPC stubs)")
 	}
-	return found
 }
 
 // requireMake skips the test, saying why, where make is not installed.

@@ -20,9 +20,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
-	"google.golang.org/protobuf/encoding/protojson"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"bitqueue/internal/base"
@@ -39,13 +39,14 @@ type otlpSpan struct {
 }
 
 // otlpReceiver is a real OTLP/HTTP collector endpoint, in the test's
-// process: it decodes every export request (protobuf or JSON, gzipped or
-// not) with OTLP's own message types and keeps its spans.
+// process: it decodes every export request (protobuf, gzipped or not) with
+// OTLP's own message types and keeps its spans.
 type otlpReceiver struct {
 	*httptest.Server
 	mu       sync.Mutex
 	spans    []otlpSpan
 	requests int
+	headers  []http.Header // of each export request
 }
 
 // startReceiver starts an OTLP/HTTP receiver on a free loopback port,
@@ -63,6 +64,10 @@ func (r *otlpReceiver) export(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "not an OTLP traces export", http.StatusNotFound)
 		return
 	}
+	if ct := req.Header.Get("Content-Type"); ct != "application/x-protobuf" {
+		http.Error(w, "not an OTLP/HTTP protobuf body: "+ct, http.StatusUnsupportedMediaType)
+		return
+	}
 	var body io.Reader = req.Body
 	if req.Header.Get("Content-Encoding") == "gzip" {
 		gz, err := gzip.NewReader(req.Body)
@@ -77,19 +82,13 @@ func (r *otlpReceiver) export(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	var msg coltracepb.ExportTraceServiceRequest
-	jsonBody := req.Header.Get("Content-Type") == "application/json"
-	if jsonBody {
-		err = protojson.Unmarshal(raw, &msg)
-	} else {
-		err = proto.Unmarshal(raw, &msg)
-	}
+	resourceSpans, err := decodeExport(raw)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	var got []otlpSpan
-	for _, rs := range msg.GetResourceSpans() {
+	for _, rs := range resourceSpans {
 		res := attrMap(rs.GetResource().GetAttributes())
 		for _, ss := range rs.GetScopeSpans() {
 			for _, s := range ss.GetSpans() {
@@ -104,19 +103,44 @@ func (r *otlpReceiver) export(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.spans = append(r.spans, got...)
 	r.requests++
+	r.headers = append(r.headers, req.Header.Clone())
 	r.mu.Unlock()
-	var out []byte
-	if jsonBody {
-		out, err = protojson.Marshal(&coltracepb.ExportTraceServiceResponse{})
-	} else {
-		out, err = proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
+	// An empty ExportTraceServiceResponse: a full success.
+	w.Header().Set("Content-Type", "application/x-protobuf")
+}
+
+// decodeExport decodes an OTLP ExportTraceServiceRequest, whose one field is
+// `repeated ResourceSpans resource_spans = 1`, without the collector package
+// of OTLP's Go types (which would bring gRPC into the product's module).
+func decodeExport(raw []byte) ([]*tracepb.ResourceSpans, error) {
+	var out []*tracepb.ResourceSpans
+	for len(raw) > 0 {
+		num, typ, n := protowire.ConsumeTag(raw)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		raw = raw[n:]
+		if num != 1 || typ != protowire.BytesType {
+			// Unknown fields are skipped, as protobuf does.
+			n = protowire.ConsumeFieldValue(num, typ, raw)
+			if n < 0 {
+				return nil, protowire.ParseError(n)
+			}
+			raw = raw[n:]
+			continue
+		}
+		b, n := protowire.ConsumeBytes(raw)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		raw = raw[n:]
+		rs := &tracepb.ResourceSpans{}
+		if err := proto.Unmarshal(b, rs); err != nil {
+			return nil, err
+		}
+		out = append(out, rs)
 	}
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", req.Header.Get("Content-Type"))
-	_, _ = w.Write(out)
+	return out, nil
 }
 
 // attrMap returns OTLP attributes as text by key.
@@ -390,21 +414,54 @@ func TestScheduledTicksTraceOfTheirOwn(t *testing.T) {
 func TestTracingSettingsRefused(t *testing.T) {
 	t.Parallel()
 	url := nowhere(t)
+	const on = "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318"
 	tests := []struct {
-		name, variable, message string
+		name    string
+		vars    []string
+		message string
 	}{
-		{"another exporter", "OTEL_TRACES_EXPORTER=zipkin", "OTEL_TRACES_EXPORTER=zipkin: want otlp or none"},
-		{"gRPC", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc: want http/protobuf or http/json: bitqueue sends OTLP over HTTP"},
-		{"no URL", "OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318", "OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318: want an http:// or https:// URL such as http://localhost:4318"},
+		{"another exporter", []string{"OTEL_TRACES_EXPORTER=zipkin"}, "OTEL_TRACES_EXPORTER=zipkin: want otlp or none"},
+		{"gRPC", []string{"OTEL_EXPORTER_OTLP_PROTOCOL=grpc"}, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc: want http/protobuf or http/json: bitqueue sends OTLP over HTTP"},
+		{"no URL", []string{"OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318: want an http:// or https:// URL such as http://localhost:4318"},
+		{"timeout", []string{on, "OTEL_EXPORTER_OTLP_TIMEOUT=10s"}, "OTEL_EXPORTER_OTLP_TIMEOUT=10s: want a positive whole number of milliseconds such as 10000"},
+		{"compression", []string{on, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=zstd"}, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=zstd: want gzip or none"},
+		{"headers", []string{on, "OTEL_EXPORTER_OTLP_HEADERS=api-key=s3cret,Bearer s3cret"}, "OTEL_EXPORTER_OTLP_HEADERS=api-key=…,…: want key=value pairs separated by commas, values URL-encoded, such as api-key=secret,team=jobs%20queue: pair 2 has no ="},
 	}
 	for _, tt := range tests {
 		for cmd, args := range map[string][]string{"producer": {"-count", "10"}, "worker": nil} {
 			t.Run(tt.name+"/"+cmd, func(t *testing.T) {
 				t.Parallel()
 				c := exec.Command(filepath.Join(bin, cmd), append([]string{"-redis", url}, args...)...)
-				c.Env = otelEnv(tt.variable)
+				c.Env = otelEnv(tt.vars...)
 				requireRefused(t, cmd, runCmd(t, c), tt.message)
 			})
 		}
+	}
+}
+
+// TestTracesSentWithExporterSettings runs a traced producer asking for
+// gzip and headers (OTEL_EXPORTER_OTLP_COMPRESSION, _TRACES_HEADERS with a
+// URL-encoded value): every export request the receiver gets is gzipped,
+// carries the headers, and holds the run's spans.
+func TestTracesSentWithExporterSettings(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	rcv := startReceiver(t)
+	res := produceOTel(t, e, otelEnv("OTEL_EXPORTER_OTLP_ENDPOINT="+rcv.URL, "OTEL_EXPORTER_OTLP_COMPRESSION=gzip",
+		"OTEL_EXPORTER_OTLP_TRACES_HEADERS=x-tenant=bit%20queue,Authorization=Bearer%20t0ken"),
+		"-count", "1000", "-batch-size", "500", "-run-id", "gzipped")
+	require.Equal(t, 0, res.code, "stderr:\n%s", res.stderr)
+
+	run := one(t, rcv.received(), "producer run")
+	require.Equal(t, "gzipped", run.attrs["bitqueue.run_id"])
+	one(t, rcv.received(), "enqueue")
+	rcv.mu.Lock()
+	headers := append([]http.Header(nil), rcv.headers...)
+	rcv.mu.Unlock()
+	require.NotEmpty(t, headers)
+	for _, h := range headers {
+		require.Equal(t, "gzip", h.Get("Content-Encoding"))
+		require.Equal(t, "bit queue", h.Get("X-Tenant"))
+		require.Equal(t, "Bearer t0ken", h.Get("Authorization"))
 	}
 }

@@ -8,10 +8,13 @@
 // tracer is OpenTelemetry's no-op one and Tracing.On is false, so that a hot
 // path can skip its spans altogether. On, spans go in batches to an OTLP/HTTP
 // collector, the process's global tracer provider is the SDK's, and the
-// W3C trace-context propagator is in place. The exporter, the batch span
-// processor and the sampler read their other OTEL_* variables (headers,
-// timeout, compression, certificates, OTEL_BSP_*, OTEL_TRACES_SAMPLER) from
-// the process environment themselves.
+// W3C trace-context propagator is in place. The SDK's exporter turns spans
+// into OTLP's messages and a client of bitqueue's own sends them (otlp.go),
+// with the headers, timeout, compression and certificates of the
+// OTEL_EXPORTER_OTLP_* variables read, as Start's others, through the
+// command's getenv. The batch span processor, the sampler and the resource
+// read theirs (OTEL_BSP_*, OTEL_TRACES_SAMPLER, OTEL_RESOURCE_ATTRIBUTES)
+// from the process environment themselves.
 package tracing
 
 import (
@@ -27,7 +30,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -73,8 +76,8 @@ func (e *EnvError) Error() string {
 // SettingFault marks the error as a setting's fault (cli.SettingFault).
 func (*EnvError) SettingFault() {}
 
-// endpoint returns the URL spans are sent to, "" for the exporter's default
-// (http://localhost:4318/v1/traces), and whether the environment asks for
+// endpoint returns the URL spans are sent to, "" for the default
+// (defaultEndpoint), and whether the environment asks for
 // an exporter by naming one.
 func endpoint(getenv func(string) string) (string, bool, error) {
 	if v := getenv(VarTracesEndpoint); v != "" {
@@ -107,7 +110,7 @@ func checkURL(name, v string) (*url.URL, error) {
 }
 
 // enabled reports whether the environment turns tracing on, and the
-// endpoint to send spans to ("" for the exporter's default).
+// endpoint to send spans to ("" for the default).
 func enabled(getenv func(string) string) (bool, string, error) {
 	if strings.EqualFold(strings.TrimSpace(getenv(VarSDKDisabled)), "true") {
 		return false, "", nil
@@ -149,11 +152,11 @@ func Start(ctx context.Context, service string, getenv func(string) string, log 
 	if !on {
 		return &Tracing{}, nil
 	}
-	var opts []otlptracehttp.Option
-	if url != "" {
-		opts = append(opts, otlptracehttp.WithEndpointURL(url))
+	client, err := newClient(getenv, url)
+	if err != nil {
+		return nil, err
 	}
-	exp, err := otlptracehttp.New(ctx, opts...)
+	exp, err := otlptrace.New(ctx, client)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: OTLP exporter: %w", err)
 	}
@@ -182,7 +185,7 @@ func Start(ctx context.Context, service string, getenv func(string) string, log 
 	otel.SetTextMapPropagator(propagation.TraceContext{})
 	shown := url
 	if shown == "" {
-		shown = "default (http://localhost:4318/v1/traces)"
+		shown = "default (" + defaultEndpoint + ")"
 	}
 	log.Info("tracing", "service", name, "endpoint", shown)
 	return &Tracing{provider: tp, tracer: tp.Tracer("bitqueue")}, nil

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 
@@ -47,6 +48,16 @@ func (p *paths) get() []string {
 
 var discard = slog.New(slog.DiscardHandler)
 
+// on returns the variables of tracing on, to a collector at
+// http://collector:4318, with the variables kv (name, value, name, …).
+func on(kv ...string) map[string]string {
+	m := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
 func TestStartOff(t *testing.T) {
 	tests := []struct {
 		name string
@@ -82,6 +93,21 @@ func TestStartRefusesBadSettings(t *testing.T) {
 		{"grpc for traces", map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"}, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc"},
 		{"endpoint without scheme", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318: want an http:// or https:// URL"},
 		{"traces endpoint without host", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://"}, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://: want"},
+		{"header without =", on("OTEL_EXPORTER_OTLP_HEADERS", "a=b,s3cret"), "OTEL_EXPORTER_OTLP_HEADERS=a=…,…: want key=value pairs separated by commas, values URL-encoded, such as api-key=secret,team=jobs%20queue: pair 2 has no ="},
+		{"header without a name", on("OTEL_EXPORTER_OTLP_HEADERS", "a=b,=c"), "OTEL_EXPORTER_OTLP_HEADERS=a=…,=…: want key=value pairs separated by commas, values URL-encoded, such as api-key=secret,team=jobs%20queue: pair 2 has no header name"},
+		{"header name with a space", on("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "api key=x"), "OTEL_EXPORTER_OTLP_TRACES_HEADERS=api key=…: want key=value pairs separated by commas, values URL-encoded, such as api-key=secret,team=jobs%20queue: pair 1 has no header name"},
+		{"header value badly encoded", on("OTEL_EXPORTER_OTLP_HEADERS", "k=100%"), "OTEL_EXPORTER_OTLP_HEADERS=k=…: want key=value pairs separated by commas, values URL-encoded, such as api-key=secret,team=jobs%20queue: pair 1 has a value that is not URL-encoded text"},
+		{"header value with a line break", on("OTEL_EXPORTER_OTLP_HEADERS", "k=a%0Ab"), "OTEL_EXPORTER_OTLP_HEADERS=k=…: want key=value pairs separated by commas, values URL-encoded, such as api-key=secret,team=jobs%20queue: pair 1 has a value that is not URL-encoded text"},
+		{"timeout with a unit", on("OTEL_EXPORTER_OTLP_TIMEOUT", "10s"), "OTEL_EXPORTER_OTLP_TIMEOUT=10s: want a positive whole number of milliseconds"},
+		{"timeout zero", on("OTEL_EXPORTER_OTLP_TIMEOUT", "0"), "OTEL_EXPORTER_OTLP_TIMEOUT=0: want a positive"},
+		{"traces timeout wins", on("OTEL_EXPORTER_OTLP_TIMEOUT", "5000", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "-1"), "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT=-1: want a positive"},
+		{"compression", on("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd"), "OTEL_EXPORTER_OTLP_COMPRESSION=zstd: want gzip or none"},
+		{"traces compression", on("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "GZIP"), "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=GZIP: want gzip or none"},
+		{"CA file missing", on("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem"), "OTEL_EXPORTER_OTLP_CERTIFICATE=/nonexistent/ca.pem: want a readable PEM file of CA certificates (open /nonexistent/ca.pem: no such file"},
+		{"CA file without certificates", on("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", os.DevNull), "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE=" + os.DevNull + ": want a PEM file of CA certificates: the file holds none"},
+		{"client certificate without key", on("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "c.pem"), "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=c.pem: want OTEL_EXPORTER_OTLP_CLIENT_KEY too"},
+		{"client key without certificate", on("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "k.pem"), "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY=k.pem: want OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE too"},
+		{"client certificate unreadable", on("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", os.DevNull, "OTEL_EXPORTER_OTLP_CLIENT_KEY", os.DevNull), "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=" + os.DevNull + ": want a PEM certificate matching the key of OTEL_EXPORTER_OTLP_CLIENT_KEY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
