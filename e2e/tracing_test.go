@@ -421,7 +421,7 @@ func TestTracingSettingsRefused(t *testing.T) {
 		message string
 	}{
 		{"another exporter", []string{"OTEL_TRACES_EXPORTER=zipkin"}, "OTEL_TRACES_EXPORTER=zipkin: want otlp or none"},
-		{"gRPC", []string{"OTEL_EXPORTER_OTLP_PROTOCOL=grpc"}, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc: want http/protobuf or http/json: bitqueue sends OTLP over HTTP"},
+		{"gRPC", []string{"OTEL_EXPORTER_OTLP_PROTOCOL=grpc"}, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc: want http/protobuf: bitqueue sends OTLP as protobuf over HTTP"},
 		{"no URL", []string{"OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318: want an http:// or https:// URL such as http://localhost:4318"},
 		{"timeout", []string{on, "OTEL_EXPORTER_OTLP_TIMEOUT=10s"}, "OTEL_EXPORTER_OTLP_TIMEOUT=10s: want a positive whole number of milliseconds such as 10000"},
 		{"compression", []string{on, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=zstd"}, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=zstd: want gzip or none"},

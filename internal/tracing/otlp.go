@@ -30,9 +30,8 @@ import (
 // none of that: ExportTraceServiceRequest is one field,
 // `repeated ResourceSpans resource_spans = 1`, written here with protowire.
 //
-// The body is always protobuf: OTEL_EXPORTER_OTLP_PROTOCOL=http/json is
-// accepted, and sent as http/protobuf. newClient (otlpenv.go) reads the
-// client's settings.
+// The body is protobuf (Start refuses OTEL_EXPORTER_OTLP_PROTOCOL=http/json).
+// newClient (otlpenv.go) reads the client's settings.
 type otlpClient struct {
 	url     string
 	header  http.Header // OTEL_EXPORTER_OTLP_(TRACES_)HEADERS

@@ -129,9 +129,9 @@ func enabled(getenv func(string) string) (bool, string, error) {
 		name, proto = VarProtocol, getenv(VarProtocol)
 	}
 	switch proto {
-	case "", "http/protobuf", "http/json":
+	case "", "http/protobuf":
 	default:
-		return false, "", &EnvError{Var: name, Value: proto, Want: "want http/protobuf or http/json: bitqueue sends OTLP over HTTP"}
+		return false, "", &EnvError{Var: name, Value: proto, Want: "want http/protobuf: bitqueue sends OTLP as protobuf over HTTP"}
 	}
 	url, named, err := endpoint(getenv)
 	if err != nil {
