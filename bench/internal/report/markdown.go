@@ -42,6 +42,7 @@ var markdown = template.Must(template.New("report.md.tmpl").Funcs(template.FuncM
 	"settings":    workerSettings,
 	"lonePerc":    lonePerc,
 	"sortedDur":   sortedDur,
+	"join":        strings.Join,
 }).Parse(templateText))
 
 // Markdown renders the report as the generated section of BENCHMARKS.md,
@@ -359,18 +360,7 @@ type cpuRow struct {
 }
 
 // CPURows split the main configuration's CPU time per batch by process.
-func (v view) CPURows() []cpuRow {
-	cb, ce := measure.SumCPU(v.Main.Bits), measure.SumCPU(v.Main.Empty)
-	row := func(name string, b, e time.Duration) cpuRow {
-		return cpuRow{name, usPerBatch(b, v.Main.Bits), usPerBatch(e, v.Main.Empty)}
-	}
-	return []cpuRow{
-		row("Redis", cb.Redis, ce.Redis),
-		row("worker processes", cb.Workers, ce.Workers),
-		row("benchmark process (producer + watcher)", cb.Bench, ce.Bench),
-		row("**all**", cb.Total(), ce.Total()),
-	}
-}
+func (v view) CPURows() []cpuRow { return cellCPURows(v.Main) }
 
 // WallPerBatch is the wall time per batch times the machine's cores, in µs,
 // of the pipeline and of the ceiling.

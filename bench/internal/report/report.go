@@ -32,6 +32,10 @@ const (
 	// asynq.Server's: at least this, so that the set-up costs nothing
 	// beyond the noise of a trial.
 	TargetBare = 0.95
+	// ShareBatch is the batch size, besides the main one, at which the
+	// share of the ceiling is held to TargetRatio (the sweep's cell at the
+	// main W) and the workers are profiled.
+	ShareBatch = 10_000
 )
 
 // Targets of issue 12: bitqueue's throughput over Celery's at the same W and
@@ -79,10 +83,14 @@ type Report struct {
 	Latency    *Latency
 	Profile    string // top of a worker's CPU profile
 	ProfileErr string
+	// Attribution is what the workers' CPU profiles attribute to bitqueue's
+	// own code, per batch: one per profiled batch size, the main one then
+	// ShareBatch; none unless the benchmark ran with --profile.
+	Attribution []measure.Attribution
 	// Hook compares the startup hook's cache with math/bits, nil unless the
 	// benchmark ran with --profile (both need the go tool).
-	Hook *Hook
-	Sweep      []measure.Cell
+	Hook  *Hook
+	Sweep []measure.Cell
 
 	// IdleFleet is what an idle fleet cost a Redis of its own and how soon
 	// it picked work up; nil when not measured.

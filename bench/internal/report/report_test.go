@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,14 +97,56 @@ func fullReport() *Report {
 	r.Main.Empty = append(r.Main.Empty, fakeTrial(measure.KindEmpty, 2, 1000, 140*time.Millisecond), fakeTrial(measure.KindEmpty, 2, 1000, 160*time.Millisecond))
 	r.Main.Bits[1].Commands = map[string]redisstat.CmdStat{"hset": {Calls: 6000, Usec: 40000}, "exec": {Calls: 2000, Usec: 30000}, "rare": {Calls: 1, Usec: 1}}
 	r.Main.Empty[2].Commands = map[string]redisstat.CmdStat{"del": {Calls: 2000, Usec: 10000}}
+	r.Opts.Sweep, r.Opts.SweepWorkers, r.Opts.SweepBatches = true, []int{1, 2, 4}, []int{100, 1000, 10000}
+	r.Attribution = fakeProfiles()
 	return r
 }
 
-// minimalReport skipped every optional part, and its profile failed.
+// fakeAttribution is the profiles of 2 trials at batch size b on 2 workers
+// that spent cpu over the profiles' window, of which the samples of stacks
+// are a part.
+func fakeAttribution(b int, cpu time.Duration, stacks ...measure.Stack) measure.Attribution {
+	a := measure.Attribution{Workers: 2, Batch: b, CPU: cpu,
+		Trials: []measure.Trial{fakeTrial(measure.KindBits, 2, b, 100*time.Millisecond), fakeTrial(measure.KindBits, 2, b, 100*time.Millisecond)}}
+	a.Sampled, a.Parts = measure.SplitWorker(stacks)
+	return a
+}
+
+// fakeStack is a sample of ms milliseconds whose frames are fs, leaf first.
+func fakeStack(ms int, fs ...string) measure.Stack {
+	return measure.Stack{CPU: time.Duration(ms) * time.Millisecond, Frames: fs}
+}
+
+// fakeProfiles are the attributions at B=1,000 and 10,000: at 1,000, 800 ms
+// over 4,000 batches (200 µs each), half of 500 ms of samples in the
+// handler; at 10,000, 400 ms over 400 batches (1,000 µs each), 210 of 300 ms
+// in it.
+func fakeProfiles() []measure.Attribution {
+	const (
+		task  = "bitqueue/internal/tasks.(*BitsHandler).ProcessTask"
+		save  = "bitqueue/internal/results.(*Saver).Save"
+		redis = "github.com/redis/go-redis/v9.(*Pipeline).Exec"
+		pack  = "bitqueue/internal/tasks.Pack"
+		dec   = "bitqueue/internal/base.DecodeBatch"
+		gc    = "runtime.gcBgMarkWorker"
+		asynq = "github.com/hibiken/asynq.(*processor).exec"
+	)
+	return []measure.Attribution{
+		fakeAttribution(1000, 800*time.Millisecond,
+			fakeStack(100, pack, task), fakeStack(80, redis, save, task), fakeStack(20, save, task), fakeStack(20, dec, task),
+			fakeStack(30, "runtime.mallocgc", task), fakeStack(20, gc), fakeStack(230, asynq)),
+		fakeAttribution(10_000, 400*time.Millisecond,
+			fakeStack(150, pack, task), fakeStack(30, redis, save, task), fakeStack(10, save, task), fakeStack(20, dec, task),
+			fakeStack(10, gc), fakeStack(80, asynq)),
+	}
+}
+
+// minimalReport skipped every optional part, and its profiles failed.
 func minimalReport() *Report {
 	r := fakeReport()
 	r.Idle, r.Memory, r.Producer, r.Sweep = nil, measure.Memory{}, nil, nil
 	r.Profile, r.ProfileErr = "", "go tool pprof: not found"
+	r.Attribution = []measure.Attribution{{Workers: 2, Batch: 1000, Err: "go tool pprof: not found"}, {Workers: 2, Batch: 10_000, Err: "go tool pprof: not found"}}
 	r.PeersSkipped = "not run: the benchmark ran with --peers=false"
 	return r
 }
@@ -315,6 +358,11 @@ func TestWhyMissed(t *testing.T) {
 func fakeIdleMet() *Report {
 	r := fakeReport()
 	r.Main.Bits[0] = fakeTrial(measure.KindBits, 2, 1000, 140*time.Millisecond)
+	for i, c := range r.Sweep {
+		if c.Workers == 2 && c.Batch == ShareBatch { // the share at B=10,000 too
+			r.Sweep[i].Bits = []measure.Trial{fakeTrial(measure.KindBits, 2, ShareBatch, c.Empty[0].Wall)}
+		}
+	}
 	r.IdleFleet = fakeIdle(80, []time.Duration{5 * time.Millisecond}, []time.Duration{time.Second})
 	return r
 }
@@ -486,4 +534,79 @@ func TestHookBlock(t *testing.T) {
 	require.Equal(t, "Measured by `make bench-e2e` (`make bench`'s benchmarks, median of 5 runs, on the machine of [BENCHMARKS.md](BENCHMARKS.md#the-startup-hooks-cache-against-bitslen64)):"+
 		" one bitstring, 200.00 M ints/s with the cache (`BenchmarkLookup`) against 250.00 M with `bits.Len64` (`BenchmarkDirect`), × 0.80;"+
 		" a batch, 150.00 M ints/s with the cache (`BenchmarkPack`) against 150.00 M with `bits.Len64` (`BenchmarkPackDirect`), × 1.00.", h.HookBlock())
+}
+
+func TestSecondShare(t *testing.T) {
+	t.Parallel()
+	swept := func(workers ...int) *Report {
+		r := fakeReport()
+		r.Opts.Sweep, r.Opts.SweepWorkers, r.Opts.SweepBatches = true, workers, []int{100, 1000, 10000}
+		r.Sweep = slices.DeleteFunc(r.Sweep, func(c measure.Cell) bool { return !slices.Contains(workers, c.Workers) })
+		return r
+	}
+	noSweep := fakeReport()
+	noSweep.Sweep = nil
+	for _, tc := range []struct {
+		name   string
+		report *Report
+		notRun string  // empty: measured
+		ratio  float64 // when measured
+	}{
+		{"the sweep's cell at the main W", swept(1, 2, 4), "", 0.0825 / 0.105},
+		{"no sweep", noSweep, "the benchmark ran without --sweep", 0},
+		{"a sweep without the main W", swept(1, 4), "the sweep has no cell at W=2, B=10,000 (--sweep-workers, --sweep-batches)", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := view{Report: tc.report}.SecondShare()
+			require.NotNil(t, s)
+			require.Equal(t, ShareBatch, s.Batch)
+			require.Equal(t, 2, s.Workers)
+			require.Equal(t, tc.notRun, s.NotRun)
+			md := tc.report.Markdown("bench", "", "")
+			if tc.notRun != "" {
+				require.Nil(t, s.Cell)
+				require.Contains(t, md, "| share of the empty-handler ceiling at B=10,000 | not run: "+tc.notRun+" | ≥ 90 % | not run |")
+				return
+			}
+			require.NotNil(t, s.Cell)
+			require.InDelta(t, tc.ratio, s.Cell.Ratio(), 1e-9, "the W=2, B=10,000 cell: 105 ms against the ceiling's 82.5 ms")
+			require.Contains(t, md, "| share of the empty-handler ceiling at B=10,000, same run (the sweep's cell at W=2, median of 1) | **79 %**")
+		})
+	}
+	r := fakeReport()
+	r.Main.Batch, r.Opts.BatchSize = ShareBatch, ShareBatch
+	require.Nil(t, view{Report: r}.SecondShare(), "the main row is the share at B=10,000")
+}
+
+func TestAttributions(t *testing.T) {
+	t.Parallel()
+	v := view{Report: fullReport()}
+	tbl := v.Attributions()
+	require.NotNil(t, tbl)
+	require.Equal(t, []int{1000, 10_000}, tbl.Batches)
+	cells := map[string][]string{}
+	for _, r := range tbl.Rows {
+		cells[r.Name] = r.Cells
+	}
+	// B=1,000: 800 ms over 4,000 batches, 200 µs each; B=10,000: 400 ms
+	// over 400 batches, 1,000 µs each. The handler: half of 50 samples,
+	// 210 of 300 ms; ± √(share × (1 − share) / samples) of the same.
+	require.Equal(t, []string{"**100 ± 14 (50 %)**", "**700 ± 84 (70 %)**"}, cells["**the handler, as a whole** (`metrics.(*Worker).Handler`'s wrapper → `tasks.(*BitsHandler).ProcessTask`)"])
+	require.Equal(t, []string{"40 ± 11 (20 %)", "500 ± 91 (50 %)"}, cells["— converting and packing (`tasks.Pack` with the cache's lookups, `cache.(*Cache).Lookup`)"])
+	require.Equal(t, []string{"32 ± 10 (16 %)", "100 ± 55 (10 %)"}, cells["— — of which the go-redis client (`github.com/redis/go-redis/…`)"])
+	require.Equal(t, []string{"200", "1000"}, cells["the workers' CPU per batch over the profiles' window, from start to stop (/proc): what the shares are of"])
+	require.Equal(t, []string{"+27 (102 against 75)", "+112 (525 against 412)"}, cells["for comparison, pipeline − ceiling: worker processes (the main configuration's trials, or the sweep's cell at the same W and B)"])
+
+	why := strings.Join(v.WhyMissed(), "\n")
+	require.Contains(t, why, "Share of the ceiling at B=1,000: the handler and the result write add +47 µs of CPU per batch")
+	require.Contains(t, why, "The workers' CPU profiles at B=1,000 (50 samples) put bitqueue's handler at 100 ± 14 µs of worker CPU per batch, against the workers' +27 µs over the ceiling: the result write 40 µs (of which the go-redis client 32 µs), converting and packing 40 µs, the rest of the handler 12 µs, decoding the payload 8 µs, metrics 0 µs, logging 0 µs.")
+	require.Contains(t, why, "Share of the ceiling at B=10,000 (the sweep's cell at W=2): the handler and the result write add +197 µs")
+	require.Contains(t, why, "put bitqueue's handler at 700 ± 84 µs of worker CPU per batch, against the workers' +112 µs over the ceiling: converting and packing 500 µs, the result write 133 µs (of which the go-redis client 100 µs), decoding the payload 67 µs")
+
+	m := minimalReport()
+	require.Nil(t, view{Report: m}.Attributions(), "every profile failed: no table")
+	require.Contains(t, m.Markdown("bench", "", ""), "Not profiled: B=1,000: go tool pprof: not found; B=10,000: go tool pprof: not found.")
+	require.Contains(t, strings.Join(view{Report: m}.WhyMissed(), "\n"), "The workers' CPU profiles at B=1,000 failed: go tool pprof: not found.")
+	require.Nil(t, view{Report: fakeReport()}.Attributions(), "no --profile: no table")
 }

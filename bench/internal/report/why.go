@@ -22,7 +22,10 @@ func (v view) WhyMissed() []string {
 	}
 	if len(v.Main.Bits) > 0 {
 		add(v.whyThroughput())
-		add(v.whyShare())
+		add(v.whyShareOf("Share of the ceiling at B="+thousands(float64(v.Main.Batch)), v.Main))
+		if s := v.SecondShare(); s != nil && s.Cell != nil {
+			add(v.whyShareOf(fmt.Sprintf("Share of the ceiling at B=%s (the sweep's cell at W=%d)", thousands(float64(s.Batch)), s.Workers), *s.Cell))
+		}
 		add(v.whyBare())
 	}
 	add(v.whyReady())
@@ -70,16 +73,6 @@ func (v view) ceilingScripts() string {
 	n := measure.Batches(v.Main.Empty)
 	return fmt.Sprintf("asynq's %.2f scripts per task (%.0f µs of Redis execution per batch, %.0f µs of Redis CPU)",
 		float64(c.Calls)/n, float64(c.Usec)/n, v.CPURows()[0].Ceiling)
-}
-
-func (v view) whyShare() string {
-	if len(v.Main.Empty) == 0 || v.Main.Ratio() >= TargetRatio {
-		return ""
-	}
-	rows := v.CPURows()
-	c, p := rows[3].Ceiling, rows[3].Pipeline
-	return fmt.Sprintf("Share of the ceiling: the handler and the result write add %+.0f µs of CPU per batch to the ceiling's %.0f µs (Redis %+.0f, workers %+.0f, benchmark %+.0f); with every core busy the share cannot exceed %.0f/%.0f = %.0f %%.",
-		p-c, c, rows[0].Pipeline-rows[0].Ceiling, rows[1].Pipeline-rows[1].Ceiling, rows[2].Pipeline-rows[2].Ceiling, c, p, 100*c/p)
 }
 
 func (v view) whyBare() string {

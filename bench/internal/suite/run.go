@@ -3,8 +3,8 @@
 // workers cost a Redis of their own, and how soon they pick work up), the peers
 // (Celery and a Python process pool) on the same integers, the anti-pattern,
 // the producer on a file and its peak memory, the workers behind a latency
-// proxy, a worker CPU profile, the startup hook's cache against math/bits,
-// and the sweep (with Celery at each of its
+// proxy, the workers' CPU profiles at two batch sizes, the startup hook's
+// cache against math/bits, and the sweep (with Celery at each of its
 // cells), in one Redis, and gathers what they measured into a report.
 package suite
 
@@ -93,11 +93,7 @@ func Run(ctx context.Context, opts config.Options) (*report.Report, error) {
 		}
 	}
 	if opts.Profile {
-		var err error
-		if rep.Profile, err = profile(ctx, e); err != nil {
-			rep.ProfileErr = err.Error()
-			fmt.Fprintf(e.Log, "profile: %v\n", err)
-		}
+		profile(ctx, e, rep)
 		if rep.Hook, err = hook(ctx, e); err != nil {
 			return nil, fmt.Errorf("hook: %w", err)
 		}
