@@ -73,7 +73,7 @@ type benchFlags struct {
 	SweepWorkers string `name:"sweep-workers" default:"1,2,4" placeholder:"list" group:"Sweep" help:"fleet sizes of the sweep, each 1..64"`
 	SweepRepeat  int    `name:"sweep-repeat" default:"1" group:"Sweep" help:"trials per sweep cell, of the pipeline and of the ceiling, 1..100"`
 
-	Profile    bool   `name:"profile" group:"Profiling" help:"profile a worker's CPU during an extra trial (needs the go tool) and report the top"`
+	Profile    bool   `name:"profile" group:"Profiling" help:"profile the workers' CPU during extra trials at B and at 10,000, split it into bitqueue's own code per batch, report the top, and compare the startup hook's cache with math/bits (needs the go tool)"`
 	ProfileDir string `name:"profile-dir" placeholder:"dir" group:"Profiling" help:"keep the worker CPU profiles in this directory"`
 
 	Only     string `name:"only" placeholder:"part" group:"Output" help:"run one part alone and print it, no --markdown: \"idle\" (the idle fleet) or \"latency\" (the latency scenario)"`

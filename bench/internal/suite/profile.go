@@ -13,11 +13,17 @@ import (
 	"bitqueue/bench/internal/trial"
 )
 
-// profileTrials is the number of pipeline trials each profiled fleet runs.
-const profileTrials = 2
+// profileTrials is the number of pipeline trials the fleet profiled at the
+// main batch size runs; at a larger batch size, as many more as give it as
+// many batches, up to maxProfileTrials, since the profiler samples CPU time
+// (100 Hz) and a larger batch's trial is shorter.
+const (
+	profileTrials    = 2
+	maxProfileTrials = 10
+)
 
 // profile profiles the workers at the main batch size and at
-// report.ShareBatch: at each, profileTrials pipeline trials on a fleet
+// report.ShareBatch: at each, a few pipeline trials on a fleet
 // started with --cpu-profile, whose profiles are split into the parts of
 // the worker's code (measure.SplitWorker) and scaled by the fleet's CPU
 // (rep.Attribution, one per batch size); rep.Profile is the top of the
@@ -63,14 +69,15 @@ func profile(ctx context.Context, e *trial.Env, rep *report.Report) {
 	}
 }
 
-// profileAt runs profileTrials pipeline trials of batch on a fleet started
+// profileAt runs pipeline trials of batch on a fleet started
 // with --cpu-profile, writing its profiles into dir, and returns the
 // trials, the fleet's CPU from its start to just before its stop, and the
 // profiles' files (none when the fleet did not run its trials).
 func profileAt(ctx context.Context, e *trial.Env, dir string, batch int) (measure.Attribution, []string, error) {
 	o := e.Opts
 	a := measure.Attribution{Workers: o.Workers, Batch: batch}
-	fmt.Fprintf(e.Log, "profile: W=%d N=%d B=%d with --cpu-profile, %d trials\n", o.Workers, o.Count, batch, profileTrials)
+	trials := min(max(profileTrials*batch/o.BatchSize, profileTrials), maxProfileTrials)
+	fmt.Fprintf(e.Log, "profile: W=%d N=%d B=%d with --cpu-profile, %d trials\n", o.Workers, o.Count, batch, trials)
 	q, err := e.Queue(ctx, fmt.Sprintf("profile%d", batch))
 	if err != nil {
 		return a, nil, err
@@ -83,7 +90,7 @@ func profileAt(ctx context.Context, e *trial.Env, dir string, batch int) (measur
 	if err != nil {
 		return a, nil, err
 	}
-	for range profileTrials {
+	for range trials {
 		t, _, err := e.Run(ctx, measure.KindBits, q, f, o.Count, batch, false)
 		if err != nil {
 			f.Stop()
