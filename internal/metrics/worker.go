@@ -82,69 +82,69 @@ var durationBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .0
 // failure. It panics if a metric is already registered on reg.
 func NewWorker(reg prometheus.Registerer, ready func() bool) *Worker {
 	m := &Worker{
-		processed: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "batches_processed_total",
-			Help: "Batches converted and stored successfully by this worker.",
-		}),
-		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "batches_failed_total",
-			Help: "Batches that failed in this worker, by reason: malformed (permanent), timeout, canceled or store (retried by asynq).",
-		}, []string{"reason"}),
-		integers: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "integers_converted_total",
-			Help: "Integers converted in successfully stored batches.",
-		}),
-		misses: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "cache_misses_total",
-			Help: "Integers of successfully stored batches that were outside the cache and computed directly.",
-		}),
-		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: Namespace, Name: "batch_duration_seconds",
-			Help:    "Time from a batch's start to its end in the handler, result write included, successful or not.",
-			Buckets: durationBuckets,
-		}),
-		writeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: Namespace, Name: "result_write_duration_seconds",
-			Help:    "Time taken to write a batch's result to Redis, successful or not.",
-			Buckets: durationBuckets,
-		}),
-		writeGroups: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: Namespace, Name: "result_write_batches",
-			Help:    "Batches carried by each result write, one transaction and one round trip: more than 1 when saves of concurrent batches waited together.",
-			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
-		}),
-		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "batches_in_flight",
-			Help: "Batches being processed by this worker right now.",
-		}),
-		cacheBuild: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "cache_build_duration_seconds",
-			Help: "Time this worker took to build its bitstring cache at start-up.",
-		}),
-		cacheEntries: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "cache_entries",
-			Help: "Integers held by this worker's bitstring cache (2^cache-bits).",
-		}),
-		cacheBytes: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "cache_bytes",
-			Help: "Memory held by this worker's bitstring cache.",
-		}),
+		processed: counter("batches_processed_total",
+			"Batches converted and stored successfully by this worker."),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts(opts("batches_failed_total",
+			"Batches that failed in this worker, by reason: malformed (permanent), timeout, canceled or store (retried by asynq).")),
+			[]string{"reason"}),
+		integers: counter("integers_converted_total",
+			"Integers converted in successfully stored batches."),
+		misses: counter("cache_misses_total",
+			"Integers of successfully stored batches that were outside the cache and computed directly."),
+		batchSeconds: histogram("batch_duration_seconds",
+			"Time from a batch's start to its end in the handler, result write included, successful or not.",
+			durationBuckets),
+		writeSeconds: histogram("result_write_duration_seconds",
+			"Time taken to write a batch's result to Redis, successful or not.",
+			durationBuckets),
+		writeGroups: histogram("result_write_batches",
+			"Batches carried by each result write, one transaction and one round trip: more than 1 when saves of concurrent batches waited together.",
+			[]float64{1, 2, 4, 8, 16, 32, 64}),
+		inFlight: gauge("batches_in_flight",
+			"Batches being processed by this worker right now."),
+		cacheBuild: gauge("cache_build_duration_seconds",
+			"Time this worker took to build its bitstring cache at start-up."),
+		cacheEntries: gauge("cache_entries",
+			"Integers held by this worker's bitstring cache (2^cache-bits)."),
+		cacheBytes: gauge("cache_bytes",
+			"Memory held by this worker's bitstring cache."),
 	}
-	readyGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Namespace: Namespace, Name: "ready",
-		Help: "1 when this worker is ready (cache built, Redis answering, not shutting down), 0 otherwise.",
-	}, func() float64 {
-		if ready() {
-			return 1
-		}
-		return 0
-	})
+	readyGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("ready",
+		"1 when this worker is ready (cache built, Redis answering, not shutting down), 0 otherwise.")),
+		func() float64 {
+			if ready() {
+				return 1
+			}
+			return 0
+		})
 	for _, r := range Reasons {
 		m.failed.WithLabelValues(r)
 	}
 	reg.MustRegister(m.processed, m.failed, m.integers, m.misses, m.batchSeconds, m.writeSeconds,
 		m.writeGroups, m.inFlight, m.cacheBuild, m.cacheEntries, m.cacheBytes, readyGauge)
 	return m
+}
+
+// opts names a bitqueue metric, under Namespace, and says what it counts.
+func opts(name, help string) prometheus.Opts {
+	return prometheus.Opts{Namespace: Namespace, Name: name, Help: help}
+}
+
+// counter returns the bitqueue counter name.
+func counter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts(opts(name, help)))
+}
+
+// gauge returns the bitqueue gauge name.
+func gauge(name, help string) prometheus.Gauge {
+	return prometheus.NewGauge(prometheus.GaugeOpts(opts(name, help)))
+}
+
+// histogram returns the bitqueue histogram name, observed into buckets.
+func histogram(name, help string, buckets []float64) prometheus.Histogram {
+	return prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: name, Help: help, Buckets: buckets,
+	})
 }
 
 // Observe records one batch's outcome; it is tasks.BitsHandler's Observe.
