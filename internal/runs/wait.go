@@ -69,6 +69,22 @@ func (s *Service) wait(ctx context.Context, rec base.Record, w Watch) error {
 	lastArchiveCheck := time.Time{}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	// stepErr is what the wait returns when one of its steps fails: ctx's
+	// end, if that is why; a finding about the run (gone, deleted,
+	// misplaced) as it is; any other error as a failure of the wait.
+	stepErr := func(err error) error {
+		var gone *GoneError
+		var deleted *DeletedError
+		var misplaced *MisplacedError
+		switch {
+		case ctx.Err() != nil:
+			return waitErr(ctx, runID, batches, last)
+		case errors.As(err, &gone), errors.As(err, &deleted), errors.As(err, &misplaced):
+			return err
+		default:
+			return fmt.Errorf("wait for results: %w", err)
+		}
+	}
 	for {
 		var done int
 		err := o.Do(ctx, "count done batches", func() (err error) {
@@ -76,10 +92,7 @@ func (s *Service) wait(ctx context.Context, rec base.Record, w Watch) error {
 			return err
 		})
 		if err != nil {
-			if ctx.Err() != nil {
-				return waitErr(ctx, runID, batches, last)
-			}
-			return fmt.Errorf("wait for results: %w", err)
+			return stepErr(err)
 		}
 		if done >= batches {
 			// Every batch is marked: done, once each mark is found to
@@ -91,11 +104,8 @@ func (s *Service) wait(ctx context.Context, rec base.Record, w Watch) error {
 				missing, err = s.verifiedMissing(ctx, runID, batches)
 				return err
 			})
-			switch {
-			case err != nil && ctx.Err() != nil:
-				return waitErr(ctx, runID, batches, last)
-			case err != nil:
-				return fmt.Errorf("wait for results: %w", err)
+			if err != nil {
+				return stepErr(err)
 			}
 			done = batches - len(missing)
 		}
@@ -121,10 +131,8 @@ func (s *Service) wait(ctx context.Context, rec base.Record, w Watch) error {
 				return err
 			})
 			switch {
-			case err != nil && ctx.Err() != nil:
-				return waitErr(ctx, runID, batches, last)
 			case err != nil:
-				return fmt.Errorf("wait for results: %w", err)
+				return stepErr(err)
 			case failed != nil:
 				return failed
 			}
@@ -135,16 +143,9 @@ func (s *Service) wait(ctx context.Context, rec base.Record, w Watch) error {
 				lost, err = s.findLost(ctx, runID)
 				return err
 			})
-			var gone *GoneError
-			var deleted *DeletedError
-			var misplaced *MisplacedError
 			switch {
-			case err != nil && ctx.Err() != nil:
-				return waitErr(ctx, runID, batches, last)
-			case errors.As(err, &gone), errors.As(err, &deleted), errors.As(err, &misplaced):
-				return err
 			case err != nil:
-				return fmt.Errorf("wait for results: %w", err)
+				return stepErr(err)
 			case lost != nil:
 				return lost
 			}
