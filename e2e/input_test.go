@@ -18,6 +18,8 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
+
+	"bitqueue/fixture"
 )
 
 // produceFrom runs the producer on e's queue and prefix with stdin as its
@@ -48,18 +50,6 @@ func requireNothingEnqueued(t *testing.T, e env) {
 	info := queueState(t, e)
 	require.Zero(t, info.Size, "tasks in the queue")
 	require.Empty(t, scanKeys(t, e.Client, e.prefix+":*"), "keys under the prefix")
-}
-
-// dirNames returns the names in dir, sorted.
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
 }
 
 // --out naming the input, by any name, is refused before anything is
@@ -104,7 +94,7 @@ func TestOutNamingTheInputIsRefused(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, content, string(got), "the input is intact")
 			requireNothingEnqueued(t, e)
-			require.Equal(t, []string{"hard.txt", "link.txt", "numbers.txt"}, dirNames(t, dir), "no temporary file is left beside the input")
+			require.Equal(t, []string{"hard.txt", "link.txt", "numbers.txt"}, fixture.DirNames(t, dir), "no temporary file is left beside the input")
 		})
 	}
 }
@@ -128,7 +118,7 @@ func TestOutUnwritableIsRefusedFirst(t *testing.T) {
 			requireNothingEnqueued(t, e)
 		})
 	}
-	require.Empty(t, dirNames(t, dir))
+	require.Empty(t, fixture.DirNames(t, dir))
 }
 
 // --out is replaced only once complete: a run that fails (here, --wait
@@ -148,14 +138,14 @@ func TestOutWrittenWholeOrNotAtAll(t *testing.T) {
 	got, err := os.ReadFile(out)
 	require.NoError(t, err)
 	require.Equal(t, "old\n", string(got), "a failed run leaves --out as it was")
-	require.Equal(t, []string{"bits.tsv"}, dirNames(t, dir), "and no temporary file")
+	require.Equal(t, []string{"bits.tsv"}, fixture.DirNames(t, dir), "and no temporary file")
 
 	startWorker(t, e)
 	r = produce(t, e, "-input", in, "-run-id", "whole", "-batch-size", "1000", "-wait", "-out", out)
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Equal(t, "whole\n", r.stdout, "the run id alone on stdout")
 	checkOut(t, out, nums)
-	require.Equal(t, []string{"bits.tsv"}, dirNames(t, dir))
+	require.Equal(t, []string{"bits.tsv"}, fixture.DirNames(t, dir))
 }
 
 // The producer reads its input once: an input whose bytes differ at each

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture"
 	"bitqueue/redistest"
 )
 
@@ -84,37 +85,6 @@ func requireFileType(t *testing.T, path string, typ fs.FileMode) {
 	require.Equal(t, typ, st.Mode().Type(), "%s is still of type %s", path, typ)
 }
 
-// readInBackground reads what open returns to its end in the background;
-// the returned function waits (at most a minute) for what was read.
-func readInBackground(t *testing.T, open func() (io.ReadCloser, error)) func() string {
-	t.Helper()
-	got := make(chan string, 1)
-	go func() {
-		r, err := open()
-		if err != nil {
-			got <- "open: " + err.Error()
-			return
-		}
-		defer r.Close()
-		b, err := io.ReadAll(r)
-		if err != nil {
-			got <- "read: " + err.Error()
-			return
-		}
-		got <- string(b)
-	}()
-	return func() string {
-		t.Helper()
-		select {
-		case s := <-got:
-			return s
-		case <-time.After(time.Minute):
-			t.Fatal("the reader got no end of file within a minute")
-			return ""
-		}
-	}
-}
-
 // A FIFO, a character device and /dev/stdout given to --out are written in
 // place: they stay what they are and get every row; a dangling symbolic
 // link is created through. Both writers of --out behave alike. Before, each
@@ -129,12 +99,12 @@ func TestOutSpecialFilesWrittenInPlace(t *testing.T) {
 				dir := t.TempDir()
 				ff := filepath.Join(dir, "ff")
 				require.NoError(t, syscall.Mkfifo(ff, 0o644))
-				got := readInBackground(t, func() (io.ReadCloser, error) { return os.Open(ff) })
+				got := fixture.ReadInBackground(t, func() (io.ReadCloser, error) { return os.Open(ff) })
 				res := c.run(t, r, ff)
 				require.Equal(t, 0, res.code, res.stderr)
 				require.Equal(t, c.stdout, res.stdout)
 				requireFileType(t, ff, fs.ModeNamedPipe)
-				require.Equal(t, []string{"ff"}, dirNames(t, dir), "no temporary file")
+				require.Equal(t, []string{"ff"}, fixture.DirNames(t, dir), "no temporary file")
 				require.Equal(t, r.rows, got(), "the reader got every row")
 			})
 			t.Run("a FIFO opened by its reader later", func(t *testing.T) {
@@ -146,12 +116,12 @@ func TestOutSpecialFilesWrittenInPlace(t *testing.T) {
 				redistest.WaitFor(t, time.Minute, "the producer waiting for a reader", func() bool {
 					return strings.Contains(bg.stderr.String(), `msg="waiting for a process to open --out for reading" out=`+ff)
 				})
-				got := readInBackground(t, func() (io.ReadCloser, error) { return os.Open(ff) })
+				got := fixture.ReadInBackground(t, func() (io.ReadCloser, error) { return os.Open(ff) })
 				res := bg.wait(t, time.Minute)
 				require.Equal(t, 0, res.code, res.stderr)
 				require.Equal(t, r.rows, got(), "the reader got every row")
 				requireFileType(t, ff, fs.ModeNamedPipe)
-				require.Equal(t, []string{"ff"}, dirNames(t, dir), "no temporary file")
+				require.Equal(t, []string{"ff"}, fixture.DirNames(t, dir), "no temporary file")
 			})
 			t.Run("a character device", func(t *testing.T) {
 				if os.Geteuid() != 0 {
@@ -164,7 +134,7 @@ func TestOutSpecialFilesWrittenInPlace(t *testing.T) {
 				require.Equal(t, 0, res.code, res.stderr)
 				require.Equal(t, c.stdout, res.stdout)
 				requireFileType(t, dev, fs.ModeDevice|fs.ModeCharDevice)
-				require.Equal(t, []string{"mynull"}, dirNames(t, dir), "no temporary file")
+				require.Equal(t, []string{"mynull"}, fixture.DirNames(t, dir), "no temporary file")
 			})
 			t.Run("a dangling symbolic link", func(t *testing.T) {
 				dir := t.TempDir()
@@ -178,7 +148,7 @@ func TestOutSpecialFilesWrittenInPlace(t *testing.T) {
 				got, err := os.ReadFile(filepath.Join(dir, "nothere.tsv"))
 				require.NoError(t, err, "the file it names is created")
 				require.Equal(t, r.rows, string(got))
-				require.Equal(t, []string{"dang", "nothere.tsv"}, dirNames(t, dir))
+				require.Equal(t, []string{"dang", "nothere.tsv"}, fixture.DirNames(t, dir))
 			})
 			// Through the process's own descriptor: the real /dev is never
 			// written to.
@@ -187,7 +157,7 @@ func TestOutSpecialFilesWrittenInPlace(t *testing.T) {
 					pr, pw, err := os.Pipe()
 					require.NoError(t, err)
 					defer pr.Close()
-					got := readInBackground(t, func() (io.ReadCloser, error) { return pr, nil })
+					got := fixture.ReadInBackground(t, func() (io.ReadCloser, error) { return pr, nil })
 					cmd := exec.Command(filepath.Join(bin, "producer"), c.args(r, r.URL, out)...)
 					var stderr redistest.LogBuffer
 					cmd.Stdout, cmd.Stderr = pw, &stderr
@@ -250,7 +220,7 @@ func TestOutFilesWrittenAlike(t *testing.T) {
 				st, err := os.Stat(target)
 				require.NoError(t, err)
 				require.Equal(t, os.FileMode(0o600), st.Mode().Perm(), "the replaced file's mode")
-				require.Equal(t, []string{"link.tsv", "target.tsv"}, dirNames(t, d))
+				require.Equal(t, []string{"link.tsv", "target.tsv"}, fixture.DirNames(t, d))
 			})
 			t.Run("a new file under the umask", func(t *testing.T) {
 				out := filepath.Join(t.TempDir(), "new.tsv")
@@ -263,7 +233,7 @@ func TestOutFilesWrittenAlike(t *testing.T) {
 			})
 		})
 	}
-	require.Empty(t, dirNames(t, dir), "nothing created in the directory given as --out")
+	require.Empty(t, fixture.DirNames(t, dir), "nothing created in the directory given as --out")
 }
 
 // tempFilesOf returns the temporary files of --out's file name base in dir:
@@ -272,7 +242,7 @@ func tempFilesOf(t *testing.T, dir, base string) []string {
 	t.Helper()
 	re := regexp.MustCompile(`^\.` + regexp.QuoteMeta(base) + `\.tmp-[0-9a-f]{12}$`)
 	var temps []string
-	for _, name := range dirNames(t, dir) {
+	for _, name := range fixture.DirNames(t, dir) {
 		if re.MatchString(name) {
 			temps = append(temps, name)
 		}
@@ -331,5 +301,5 @@ func TestOutStaleTemporaryFilesRemoved(t *testing.T) {
 	require.NoError(t, running.p.Signal(syscall.SIGTERM))
 	stopped := running.wait(t, time.Minute)
 	require.Equal(t, 1, stopped.code, stopped.stderr)
-	require.ElementsMatch(t, append([]string{"bits.tsv"}, others...), dirNames(t, dir), "a stopped producer removes its own")
+	require.ElementsMatch(t, append([]string{"bits.tsv"}, others...), fixture.DirNames(t, dir), "a stopped producer removes its own")
 }

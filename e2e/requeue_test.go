@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture"
 	"bitqueue/internal/base"
 	"bitqueue/internal/input"
 	"bitqueue/redistest"
@@ -78,7 +77,7 @@ func TestRequeueLostRandomRun(t *testing.T) {
 	require.Equal(t, "run lossy: enqueued 1 lost batch(es) again on queue "+e.queue+": lossy:2\n", rq.stdout)
 
 	src := input.Random(base.SeedFor(runID), 50, 1<<20)
-	finishes(t, e, runID, 5, drainSource(t, src))
+	finishes(t, e, runID, 5, fixture.Integers(t, src))
 	rq = inspectRun(t, e, "requeue", "-run-id", runID)
 	require.Equal(t, 0, rq.code, rq.stderr)
 	require.Equal(t, "run lossy: no failed or lost batches to requeue\n", rq.stdout)
@@ -121,21 +120,4 @@ func TestRequeueLostFileRun(t *testing.T) {
 	require.Equal(t, 0, rq.code, rq.stderr)
 	require.JSONEq(t, fmt.Sprintf(`{"run_id":%q,"queue":%q,"requeued":[],"lost":1,"enqueued_lost":["lossy-file:1"]}`, runID, e.queue), rq.stdout)
 	finishes(t, e, runID, 4, nums)
-}
-
-// drainSource reads every integer of src.
-func drainSource(t *testing.T, src input.Source) []uint64 {
-	t.Helper()
-	s, err := src.Open()
-	require.NoError(t, err)
-	defer s.Close()
-	var out []uint64
-	for {
-		n, err := s.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		require.NoError(t, err)
-		out = append(out, n)
-	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture"
 	"bitqueue/internal/base"
 	"bitqueue/internal/input"
 	"bitqueue/redistest"
@@ -88,7 +89,7 @@ func TestDoneMarksVouchOnlyForLiveResults(t *testing.T) {
 	require.Equal(t, 0, rq.code, rq.stderr)
 	require.Contains(t, rq.stdout, fmt.Sprintf("enqueued %d lost batch(es) again", len(short)))
 	w := startWorker(t, e, "-shards", "2")
-	finishes(t, e, runID, 8, drainSource(t, input.Random(base.SeedFor(runID), 8000, 1<<20)))
+	finishes(t, e, runID, 8, fixture.Integers(t, input.Random(base.SeedFor(runID), 8000, 1<<20)))
 
 	// A result deleted behind the run's back: status calls its batch lost,
 	// and a re-run enqueues it again.

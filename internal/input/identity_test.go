@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture"
 	"bitqueue/internal/input"
 )
 
@@ -17,7 +18,7 @@ func TestFromIdentity(t *testing.T) {
 	require.NoError(t, err)
 	src, ok := input.FromIdentity(id)
 	require.True(t, ok, "identity %q", id)
-	require.Equal(t, readSource(t, orig), readSource(t, src), "the same integers")
+	require.Equal(t, fixture.Integers(t, orig), fixture.Integers(t, src), "the same integers")
 
 	for _, tc := range []struct{ name, identity string }{
 		{"file", "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},

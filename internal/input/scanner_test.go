@@ -12,25 +12,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture"
 	"bitqueue/internal/input"
 )
 
 // stream is what Scanner and every Stream have in common.
 type stream interface{ Next() (uint64, error) }
-
-// readAll reads s to io.EOF, failing the test on any other error.
-func readAll(t *testing.T, s stream) []uint64 {
-	t.Helper()
-	var got []uint64
-	for {
-		n, err := s.Next()
-		if errors.Is(err, io.EOF) {
-			return got
-		}
-		require.NoError(t, err)
-		got = append(got, n)
-	}
-}
 
 // requireEOF checks that s is done, and stays done.
 func requireEOF(t *testing.T, s stream) {
@@ -80,11 +67,11 @@ func TestScannerValid(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tt.want, readAll(t, input.NewScanner(strings.NewReader(tt.in), "test")))
+			require.Equal(t, tt.want, fixture.Drain(t, input.NewScanner(strings.NewReader(tt.in), "test")))
 			// Reading a byte at a time, or with an error alongside the last
 			// bytes, changes nothing.
-			require.Equal(t, tt.want, readAll(t, input.NewScanner(iotest.OneByteReader(strings.NewReader(tt.in)), "test")))
-			require.Equal(t, tt.want, readAll(t, input.NewScanner(iotest.DataErrReader(strings.NewReader(tt.in)), "test")))
+			require.Equal(t, tt.want, fixture.Drain(t, input.NewScanner(iotest.OneByteReader(strings.NewReader(tt.in)), "test")))
+			require.Equal(t, tt.want, fixture.Drain(t, input.NewScanner(iotest.DataErrReader(strings.NewReader(tt.in)), "test")))
 		})
 	}
 }
@@ -147,7 +134,7 @@ func TestScannerInvalid(t *testing.T) {
 			require.Equal(t, "nums.txt:3: "+strconv.Quote(tt.token)+" "+ie.Reason, err.Error())
 
 			// Scanning goes on after the bad token.
-			require.Equal(t, []uint64{3, 4}, readAll(t, s))
+			require.Equal(t, []uint64{3, 4}, fixture.Drain(t, s))
 		})
 	}
 }

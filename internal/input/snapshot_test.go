@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture"
 	"bitqueue/internal/input"
 )
 
@@ -47,8 +48,8 @@ func TestSnapshotFile(t *testing.T) {
 	require.True(t, os.SameFile(st, s.Original()), "Original describes the file read")
 
 	want := []uint64{3, 1, 4, 1, 5, 9}
-	require.Equal(t, want, readSource(t, s))
-	require.Equal(t, want, readSource(t, s), "a second pass reads the same integers")
+	require.Equal(t, want, fixture.Integers(t, s))
+	require.Equal(t, want, fixture.Integers(t, s), "a second pass reads the same integers")
 	n, err := input.Count(s)
 	require.NoError(t, err)
 	require.Equal(t, uint64(6), n)
@@ -94,10 +95,10 @@ func TestSnapshotIgnoresLaterChanges(t *testing.T) {
 			t.Parallel()
 			path := writeFile(t, content)
 			s := snapshot(t, path)
-			first := readSource(t, s)
+			first := fixture.Integers(t, s)
 			tc.change(t, path)
 			require.Equal(t, want, first)
-			require.Equal(t, want, readSource(t, s), "a pass after the change")
+			require.Equal(t, want, fixture.Integers(t, s), "a pass after the change")
 			n, err := input.Count(s)
 			require.NoError(t, err)
 			require.Equal(t, uint64(len(want)), n)
@@ -130,7 +131,7 @@ func TestSnapshotLeavesNoFile(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Empty(t, entries, "the spool is unlinked at once: a killed process leaves nothing behind")
-	require.Equal(t, []uint64{1, 2, 3}, readSource(t, s))
+	require.Equal(t, []uint64{1, 2, 3}, fixture.Integers(t, s))
 	require.NoError(t, s.Close())
 	require.NoError(t, s.Close(), "Close twice")
 	_, err = s.Open()
@@ -190,7 +191,7 @@ func TestSnapshotReader(t *testing.T) {
 	require.Equal(t, uint64(len(want)), s.Len())
 	id, _ := s.Identity()
 	require.Equal(t, sha(sb.String()), id, "the identity of stdin is the hash of its bytes, as for a file")
-	require.Equal(t, want, readSource(t, s))
+	require.Equal(t, want, fixture.Integers(t, s))
 }
 
 // Standard input redirected from a file describes that file, so that an

@@ -8,17 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture"
 	"bitqueue/internal/input"
 )
-
-// readSource reads one whole pass of src.
-func readSource(t *testing.T, src input.Source) []uint64 {
-	t.Helper()
-	s, err := src.Open()
-	require.NoError(t, err)
-	defer func() { require.NoError(t, s.Close()) }()
-	return readAll(t, s)
-}
 
 // writeFile writes content to a new file in a temporary directory.
 func writeFile(t *testing.T, content string) string {
@@ -34,8 +26,8 @@ func TestFile(t *testing.T) {
 	src := snapshot(t, path)
 	require.Equal(t, path, src.Name())
 	want := []uint64{3, 1, 4, 1, 5, 9}
-	require.Equal(t, want, readSource(t, src))
-	require.Equal(t, want, readSource(t, src), "a second pass reads the same integers")
+	require.Equal(t, want, fixture.Integers(t, src))
+	require.Equal(t, want, fixture.Integers(t, src), "a second pass reads the same integers")
 }
 
 func TestFileBadToken(t *testing.T) {
@@ -75,15 +67,15 @@ func TestRandom(t *testing.T) {
 	const count, max = 10_000, 1000
 	src := input.Random(7, count, max)
 	require.Equal(t, "random", src.Name())
-	first := readSource(t, src)
+	first := fixture.Integers(t, src)
 	require.Len(t, first, count)
 	for _, n := range first {
 		require.Less(t, n, uint64(max))
 	}
-	require.Equal(t, first, readSource(t, src), "a second pass gives the same integers")
-	require.Equal(t, first, readSource(t, input.Random(7, count, max)), "the same seed gives the same integers")
-	require.NotEqual(t, first, readSource(t, input.Random(8, count, max)), "another seed gives other integers")
-	require.Equal(t, first[:10], readSource(t, input.Random(7, 10, max)), "count only cuts the sequence")
+	require.Equal(t, first, fixture.Integers(t, src), "a second pass gives the same integers")
+	require.Equal(t, first, fixture.Integers(t, input.Random(7, count, max)), "the same seed gives the same integers")
+	require.NotEqual(t, first, fixture.Integers(t, input.Random(8, count, max)), "another seed gives other integers")
+	require.Equal(t, first[:10], fixture.Integers(t, input.Random(7, 10, max)), "count only cuts the sequence")
 
 	distinct := map[uint64]bool{}
 	for _, n := range first {
@@ -96,7 +88,7 @@ func TestRandomGolden(t *testing.T) {
 	t.Parallel()
 	// Runs are reproducible on every machine: pin the sequence, so that a
 	// change of generator (here or in math/rand/v2) cannot go unnoticed.
-	require.Equal(t, []uint64{63, 36, 50, 14, 0}, readSource(t, input.Random(1, 5, 64)))
+	require.Equal(t, []uint64{63, 36, 50, 14, 0}, fixture.Integers(t, input.Random(1, 5, 64)))
 }
 
 func TestRandomEdges(t *testing.T) {
@@ -116,7 +108,7 @@ func TestRandomEdges(t *testing.T) {
 			t.Parallel()
 			s, err := input.Random(3, tt.count, tt.max).Open()
 			require.NoError(t, err)
-			got := readAll(t, s)
+			got := fixture.Drain(t, s)
 			require.Len(t, got, tt.wantLen)
 			for _, n := range got {
 				require.Less(t, n, tt.wantAllBelow)

@@ -14,39 +14,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture"
 	"bitqueue/internal/outfile"
 )
-
-// readAll reads r to its end in the background; the returned function
-// waits (at most a minute) for what it read.
-func readAll(t *testing.T, open func() (io.ReadCloser, error)) func() string {
-	t.Helper()
-	got := make(chan string, 1)
-	go func() {
-		r, err := open()
-		if err != nil {
-			got <- "open: " + err.Error()
-			return
-		}
-		defer r.Close()
-		b, err := io.ReadAll(r)
-		if err != nil {
-			got <- "read: " + err.Error()
-			return
-		}
-		got <- string(b)
-	}()
-	return func() string {
-		t.Helper()
-		select {
-		case s := <-got:
-			return s
-		case <-time.After(time.Minute):
-			t.Fatal("the reader got no end of file within a minute")
-			return ""
-		}
-	}
-}
 
 // write writes rows to f and commits it.
 func write(t *testing.T, f *outfile.File, rows string) {
@@ -74,7 +44,7 @@ func TestInPlace(t *testing.T) {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "ff")
 		require.NoError(t, syscall.Mkfifo(path, 0o644))
-		got := readAll(t, func() (io.ReadCloser, error) { return os.Open(path) }) // open(2) waits for a writer
+		got := fixture.ReadInBackground(t, func() (io.ReadCloser, error) { return os.Open(path) }) // open(2) waits for a writer
 		var f *outfile.File
 		for deadline := time.Now().Add(time.Minute); ; {
 			var err error
@@ -91,7 +61,7 @@ func TestInPlace(t *testing.T) {
 		write(t, f, rows)
 		require.Equal(t, rows, got())
 		requireType(t, path, fs.ModeNamedPipe)
-		require.Equal(t, []string{"ff"}, entries(t, dir))
+		require.Equal(t, []string{"ff"}, fixture.DirNames(t, dir))
 	})
 	t.Run("a character device", func(t *testing.T) {
 		t.Parallel()
@@ -104,14 +74,14 @@ func TestInPlace(t *testing.T) {
 		require.True(t, f.InPlace())
 		write(t, f, rows)
 		requireType(t, path, fs.ModeDevice|fs.ModeCharDevice)
-		require.Equal(t, []string{"mynull"}, entries(t, dir))
+		require.Equal(t, []string{"mynull"}, fixture.DirNames(t, dir))
 	})
 	t.Run("a pipe through /proc/self/fd", func(t *testing.T) {
 		t.Parallel()
 		r, w, err := os.Pipe()
 		require.NoError(t, err)
 		defer w.Close()
-		got := readAll(t, func() (io.ReadCloser, error) { return r, nil })
+		got := fixture.ReadInBackground(t, func() (io.ReadCloser, error) { return r, nil })
 		f, err := outfile.Create("/proc/self/fd/" + strconv.Itoa(int(w.Fd())))
 		require.NoError(t, err)
 		require.True(t, f.InPlace())
@@ -166,7 +136,7 @@ func TestOpenWaitsForAReader(t *testing.T) {
 	cancel()
 	require.ErrorContains(t, f.Open(ctx), "no process opened the FIFO for reading: context canceled")
 
-	got := readAll(t, func() (io.ReadCloser, error) { return os.Open(path) })
+	got := fixture.ReadInBackground(t, func() (io.ReadCloser, error) { return os.Open(path) })
 	require.NoError(t, f.Open(context.Background()))
 	require.False(t, f.AwaitsReader())
 	write(t, f, "rows\n")
@@ -181,7 +151,7 @@ func TestAbortInPlace(t *testing.T) {
 	r, w, err := os.Pipe()
 	require.NoError(t, err)
 	defer w.Close()
-	got := readAll(t, func() (io.ReadCloser, error) { return r, nil })
+	got := fixture.ReadInBackground(t, func() (io.ReadCloser, error) { return r, nil })
 	f, err := outfile.Create("/proc/self/fd/" + strconv.Itoa(int(w.Fd())))
 	require.NoError(t, err)
 	_, err = f.Write([]byte("half"))
@@ -228,7 +198,7 @@ func TestCreateRefusesSpecialFiles(t *testing.T) {
 			require.Equal(t, before.Mode(), after.Mode())
 		})
 	}
-	for _, name := range entries(t, dir) {
+	for _, name := range fixture.DirNames(t, dir) {
 		require.NotContains(t, name, ".tmp-")
 	}
 }

@@ -8,20 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture"
 	"bitqueue/internal/outfile"
 )
-
-// entries returns the names in dir.
-func entries(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
-}
 
 func TestCommitReplacesWhole(t *testing.T) {
 	t.Parallel()
@@ -45,7 +34,7 @@ func TestCommitReplacesWhole(t *testing.T) {
 	st, err := os.Stat(path)
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o640), st.Mode().Perm(), "the replaced file's mode is kept")
-	require.Equal(t, []string{"out.tsv"}, entries(t, dir), "no temporary file is left")
+	require.Equal(t, []string{"out.tsv"}, fixture.DirNames(t, dir), "no temporary file is left")
 }
 
 func TestAbortLeavesThePathAlone(t *testing.T) {
@@ -53,12 +42,12 @@ func TestAbortLeavesThePathAlone(t *testing.T) {
 	dir := t.TempDir()
 	f, err := outfile.Create(filepath.Join(dir, "new.tsv"))
 	require.NoError(t, err)
-	require.Len(t, entries(t, dir), 1, "the temporary file exists from Create on")
+	require.Len(t, fixture.DirNames(t, dir), 1, "the temporary file exists from Create on")
 	_, err = f.Write([]byte("half"))
 	require.NoError(t, err)
 	f.Abort()
 	f.Abort()
-	require.Empty(t, entries(t, dir))
+	require.Empty(t, fixture.DirNames(t, dir))
 	require.Error(t, f.Commit(), "Commit after Abort")
 	_, err = f.Write([]byte("x"))
 	require.Error(t, err, "Write after Abort")
@@ -192,7 +181,7 @@ func TestCommitThroughDanglingSymlink(t *testing.T) {
 				}
 			}
 			for _, d := range []string{dir, filepath.Join(dir, "sub")} {
-				for _, name := range entries(t, d) {
+				for _, name := range fixture.DirNames(t, d) {
 					require.NotContains(t, name, ".tmp-", "no temporary file is left in %s", d)
 				}
 			}
@@ -209,7 +198,7 @@ func TestCreateRefusesLinkLoop(t *testing.T) {
 	f, err := outfile.Create(filepath.Join(dir, "a"))
 	require.Nil(t, f)
 	require.EqualError(t, err, "too many levels of symbolic links")
-	require.Equal(t, []string{"a", "b"}, entries(t, dir))
+	require.Equal(t, []string{"a", "b"}, fixture.DirNames(t, dir))
 }
 
 // What Create checks may change during a run: Commit renames only over a
@@ -241,7 +230,7 @@ func TestCommitNeverRenamesOverNonRegular(t *testing.T) {
 			after, err := os.Lstat(path)
 			require.NoError(t, err)
 			require.Equal(t, before.Mode(), after.Mode(), "left as it was")
-			require.Equal(t, []string{"out.tsv"}, entries(t, dir), "no temporary file is left")
+			require.Equal(t, []string{"out.tsv"}, fixture.DirNames(t, dir), "no temporary file is left")
 		})
 	}
 }

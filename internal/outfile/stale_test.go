@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture"
 	"bitqueue/internal/outfile"
 )
 
@@ -24,7 +25,7 @@ func TestCreateRemovesStaleTemporaryFiles(t *testing.T) {
 	live, err := outfile.Create(path) // a producer still running
 	require.NoError(t, err)
 	defer live.Abort()
-	liveTemp := entries(t, dir)
+	liveTemp := fixture.DirNames(t, dir)
 	require.Len(t, liveTemp, 2)
 
 	stale := []string{".out.tsv.tmp-0123456789ab", ".out.tsv.tmp-ffffffffffff"}
@@ -55,7 +56,7 @@ func TestCreateRemovesStaleTemporaryFiles(t *testing.T) {
 	write(t, f, "new\n")
 
 	want := append(slices.Clone(kept), liveTemp...)
-	require.ElementsMatch(t, want, entries(t, dir), "the stale temporary files alone are gone")
+	require.ElementsMatch(t, want, fixture.DirNames(t, dir), "the stale temporary files alone are gone")
 
 	write(t, live, "later\n") // the running producer's output is whole
 	got, err := os.ReadFile(path)

@@ -1,31 +1,13 @@
 package suite
 
 import (
-	"errors"
-	"io"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture"
 	"bitqueue/internal/input"
 )
-
-// drain reads every integer of one pass over src.
-func drain(t *testing.T, src input.Source) []uint64 {
-	t.Helper()
-	s, err := src.Open()
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
-	var out []uint64
-	for {
-		v, err := s.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		require.NoError(t, err)
-		out = append(out, v)
-	}
-}
 
 func TestPacedKeepsTheIntegers(t *testing.T) {
 	t.Parallel()
@@ -41,7 +23,7 @@ func TestPacedKeepsTheIntegers(t *testing.T) {
 			t.Parallel()
 			src := input.Random(7, uint64(tc.count), 1<<20)
 			p := paced{Source: src, batch: tc.batch, rate: 1e6}
-			require.Equal(t, drain(t, src), drain(t, p))
+			require.Equal(t, fixture.Integers(t, src), fixture.Integers(t, p))
 			id, err := p.Identity()
 			require.NoError(t, err)
 			want, _ := src.Identity()
