@@ -9,8 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/base"
-	"bitqueue/internal/rdb"
-	"bitqueue/redistest"
 )
 
 // TestRecordGuard watches two runs' records: live while they are, then a
@@ -18,11 +16,8 @@ import (
 // other's record vanishes, each within a few readings.
 func TestRecordGuard(t *testing.T) {
 	t.Parallel()
-	r := redistest.Start(t)
-	_, prefix := r.Namespace(t)
+	s, r, _, prefix := newService(t, Config{RedisWait: time.Minute})
 	ctx := context.Background()
-	s, err := New(Config{RDB: rdb.New(r.Client, prefix), RedisWait: time.Minute})
-	require.NoError(t, err)
 	for _, id := range []string{"tomb", "vanish"} {
 		now := time.Now()
 		_, _, err := s.RDB.CreateRecord(ctx, base.Record{RunID: id, Queue: "q", Shards: 1, Batches: 1, Integers: 1, BatchSize: 1, Input: "x", Created: now, Updated: now}, time.Hour)

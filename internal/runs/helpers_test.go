@@ -1,8 +1,10 @@
 package runs_test
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -46,21 +48,11 @@ func envOn(t *testing.T, r *redistest.Redis, queue, prefix string, client redis.
 	t.Helper()
 	e := &env{r: r, queue: queue, prefix: prefix, db: rdb.New(client, prefix), batchSize: 1}
 	cfg.RDB = e.db
-	if cfg.MaxRetry == 0 {
-		cfg.MaxRetry = 1
-	}
-	if cfg.Concurrency == 0 {
-		cfg.Concurrency = 4
-	}
-	if cfg.RecordTTL == 0 {
-		cfg.RecordTTL = time.Hour
-	}
-	if cfg.LostAfter == 0 {
-		cfg.LostAfter = time.Hour
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.MaxRetry = cmp.Or(cfg.MaxRetry, 1)
+	cfg.Concurrency = cmp.Or(cfg.Concurrency, 4)
+	cfg.RecordTTL = cmp.Or(cfg.RecordTTL, time.Hour)
+	cfg.LostAfter = cmp.Or(cfg.LostAfter, time.Hour)
+	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	var err error
 	e.svc, err = runs.New(cfg)
 	require.NoError(t, err)
@@ -114,4 +106,51 @@ func (e *env) batchEnqueuer(t *testing.T, runID string, queueOf func(seq uint64)
 		_, err = e.db.Enqueue(context.Background(), task)
 		require.NoError(t, err)
 	}
+}
+
+// waitUntil polls cond every 20 ms until it holds, failing t when ctx ends
+// first.
+func waitUntil(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("gave up waiting for %s: %v", what, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// unpauseAtEnd resumes queue when t ends: a shard's pause mark is not among
+// the keys the test's namespace clean-up deletes.
+func unpauseAtEnd(t *testing.T, insp *asynq.Inspector, queue string) {
+	t.Helper()
+	t.Cleanup(func() { _ = insp.UnpauseQueue(queue) })
+}
+
+// startServer starts an asynq server serving queue on r, as a worker does,
+// and returns it; it is shut down at the end of the test. It returns once
+// the server is listed among asynq's servers.
+func startServer(t *testing.T, r *redistest.Redis, queue string) *asynq.Server {
+	t.Helper()
+	srv := asynq.NewServerFromRedisClient(r.Client, asynq.Config{
+		Queues:      map[string]int{queue: 1},
+		Concurrency: 1,
+		LogLevel:    asynq.FatalLevel,
+	})
+	require.NoError(t, srv.Start(asynq.HandlerFunc(func(context.Context, *asynq.Task) error { return nil })))
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			srv.Shutdown()
+		}
+	})
+	insp := asynq.NewInspectorFromRedisClient(r.Client)
+	require.NoError(t, redistest.Await(30*time.Second, "the server listed", func() bool {
+		servers, err := insp.Servers()
+		return err == nil && slices.ContainsFunc(servers, func(s *asynq.ServerInfo) bool { _, ok := s.Queues[queue]; return ok })
+	}))
+	return srv
 }

@@ -1,13 +1,14 @@
 package runs
 
 import (
-	"bitqueue/internal/base"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
+
+	"bitqueue/internal/base"
 )
 
 func TestProgressOf(t *testing.T) {

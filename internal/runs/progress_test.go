@@ -1,44 +1,17 @@
 package runs_test
 
 import (
-	"bitqueue/internal/base"
 	"context"
 	"errors"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/runs"
-	"bitqueue/redistest"
 )
-
-// startServer starts an asynq server serving queue on r, as a worker does,
-// and returns it; it is shut down at the end of the test. It returns once
-// the server is listed among asynq's servers.
-func startServer(t *testing.T, r *redistest.Redis, queue string) *asynq.Server {
-	t.Helper()
-	srv := asynq.NewServerFromRedisClient(r.Client, asynq.Config{
-		Queues:      map[string]int{queue: 1},
-		Concurrency: 1,
-		LogLevel:    asynq.FatalLevel,
-	})
-	require.NoError(t, srv.Start(asynq.HandlerFunc(func(context.Context, *asynq.Task) error { return nil })))
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			srv.Shutdown()
-		}
-	})
-	insp := asynq.NewInspectorFromRedisClient(r.Client)
-	require.NoError(t, redistest.Await(30*time.Second, "the server listed", func() bool {
-		servers, err := insp.Servers()
-		return err == nil && slices.ContainsFunc(servers, func(s *asynq.ServerInfo) bool { _, ok := s.Queues[queue]; return ok })
-	}))
-	return srv
-}
 
 // waitWatched runs Wait on a run of one batch that never gets done, under
 // w, until ctx ends, and returns the Unserved reports it made.
@@ -107,4 +80,46 @@ func TestWaitWorkerPresent(t *testing.T) {
 	}
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
+}
+
+// TestWaitReportsPausedQueue waits on a run of two shards, one paused: Wait
+// reports the paused shard at once, although a worker serves both, and
+// says nothing of unserved queues.
+func TestWaitReportsPausedQueue(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, runs.Config{})
+	shards := base.Queues(e.queue, 2)
+	for _, q := range shards {
+		startServer(t, e.r, q)
+	}
+	insp := asynq.NewInspectorFromRedisClient(e.r.Client)
+	require.NoError(t, insp.PauseQueue(shards[1]))
+	unpauseAtEnd(t, insp, shards[1])
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pausedReports := make(chan runs.Paused, 10)
+	unserved := make(chan runs.Unserved, 10)
+	w := runs.Watch{
+		Paused:        func(p runs.Paused) { pausedReports <- p },
+		Unserved:      func(u runs.Unserved) { unserved <- u },
+		UnservedAfter: 100 * time.Millisecond,
+		ServerCheck:   50 * time.Millisecond,
+	}
+	done := make(chan error, 1)
+	rec := base.Record{RunID: "paused", Queue: e.queue, Shards: 2, Batches: 2, Integers: 2, BatchSize: 1}
+	go func() { done <- e.svc.Wait(ctx, rec, w) }()
+	select {
+	case p := <-pausedReports:
+		require.Equal(t, runs.Paused{RunID: "paused", Queues: []string{shards[1]}}, p)
+	case err := <-done:
+		t.Fatalf("Wait returned before reporting: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no report of the paused shard within 10 s")
+	}
+	time.Sleep(500 * time.Millisecond) // several checks
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	require.Empty(t, pausedReports, "reported once")
+	require.Empty(t, unserved, "a worker serves both shards")
 }

@@ -9,8 +9,6 @@ import (
 
 	"bitqueue/internal/base"
 	"bitqueue/internal/input"
-	"bitqueue/internal/rdb"
-	"bitqueue/redistest"
 )
 
 // TestEnqueueLostLeavesAQueuedBatch enqueues again a batch found lost a
@@ -18,10 +16,7 @@ import (
 // alone, and it is not counted as enqueued.
 func TestEnqueueLostLeavesAQueuedBatch(t *testing.T) {
 	t.Parallel()
-	r := redistest.Start(t)
-	queue, prefix := r.Namespace(t)
-	s, err := New(Config{RDB: rdb.New(r.Client, prefix)})
-	require.NoError(t, err)
+	s, _, queue, _ := newService(t, Config{})
 	ctx := context.Background()
 	src := input.Random(1, 4, 100)
 	rec, _, err := s.Enqueue(ctx, Spec{RunID: "queued", Queue: queue, BatchSize: 2, Source: src, Integers: 4})

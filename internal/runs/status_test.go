@@ -1,7 +1,6 @@
 package runs_test
 
 import (
-	"bitqueue/internal/base"
 	"context"
 	"testing"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/input"
 	"bitqueue/internal/runs"
 )
@@ -65,31 +65,6 @@ func TestStatusAndRequeue(t *testing.T) {
 	out, err = e.svc.Requeue(ctx, rec, nil)
 	require.ErrorAs(t, err, &need)
 	require.Empty(t, out.Failed, "nothing left to requeue")
-}
-
-// TestEnqueueSavesRecord checks that a producer's Enqueue leaves the run's
-// record behind, and that enqueueing the run again keeps its creation time.
-func TestEnqueueSavesRecord(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, runs.Config{MaxRetry: 1, Concurrency: 2})
-	e.batchSize = 10
-	ctx := context.Background()
-	src := input.Random(1, 95, 1000)
-	e.enqueue(t, "rec-run", src, 95)
-	rec, err := e.svc.Load(ctx, "rec-run")
-	require.NoError(t, err)
-	require.Equal(t, e.queue, rec.Queue)
-	require.Equal(t, 10, rec.Batches)
-	require.EqualValues(t, 95, rec.Integers)
-	require.Equal(t, 10, rec.BatchSize)
-	require.Equal(t, 1, rec.Shards)
-	require.WithinDuration(t, time.Now(), rec.Created, time.Minute)
-
-	e.enqueue(t, "rec-run", src, 95)
-	again, err := e.svc.Load(ctx, "rec-run")
-	require.NoError(t, err)
-	require.True(t, rec.Created.Equal(again.Created), "created kept: %s, then %s", rec.Created, again.Created)
-	require.False(t, again.Updated.Before(rec.Updated))
 }
 
 // TestStatusShardedAndRetained checks a run spread over three shard queues,
@@ -155,4 +130,58 @@ func TestStatusShardedAndRetained(t *testing.T) {
 	st, err = e.svc.Status(ctx, rec)
 	require.NoError(t, err)
 	require.Equal(t, []int{1, 2, 0, 1}, []int{st.Done, st.Pending, st.Failed, st.Lost}, "after requeue")
+}
+
+// TestStatusClearsStaleMarks marks a batch done whose result is gone: status
+// counts it lost, not done, and clears its mark; a result found without its
+// mark counts as done and gets its mark.
+func TestStatusClearsStaleMarks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, runs.Config{})
+	ctx := context.Background()
+	src := input.Random(3, 4, 100)
+	rec := e.createRecord(t, "stale", src, 4)
+	e.save(t, "stale", 0, 0)
+	e.save(t, "stale", 1, 1)
+	require.NoError(t, e.r.Client.Del(ctx, base.ResultKey(e.prefix, "stale", 1)).Err()) // deleted behind the run's back
+	e.save(t, "stale", 2, 2)
+	require.NoError(t, e.r.Client.SetBit(ctx, base.DoneKey(e.prefix, "stale"), 2, 0).Err()) // a result without its mark
+
+	st, err := e.svc.Status(ctx, rec)
+	require.NoError(t, err)
+	require.Equal(t, []int{2, 0, 0, 2}, []int{st.Done, st.Pending, st.Failed, st.Lost}, "done, pending, failed, lost")
+	require.Equal(t, []string{"stale:1", "stale:3"}, st.LostIDs)
+	bits, err := e.db.DoneBits(ctx, "stale")
+	require.NoError(t, err)
+	require.Equal(t, []bool{true, false, true, false}, []bool{bits.Done(0), bits.Done(1), bits.Done(2), bits.Done(3)})
+}
+
+// TestStatusNamesPausedQueues reads the status of a run of three shards,
+// two paused: its totals name them, in shard order; none once resumed.
+func TestStatusNamesPausedQueues(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, runs.Config{})
+	rec, _, err := e.svc.Enqueue(context.Background(), runs.Spec{RunID: "paused", Queue: e.queue, Shards: 3, BatchSize: 1, Source: input.Random(1, 6, 100), Integers: 6})
+	require.NoError(t, err)
+	shards := base.Queues(e.queue, 3)
+	insp := asynq.NewInspectorFromRedisClient(e.r.Client)
+	for _, q := range shards {
+		t.Cleanup(func() { _ = insp.DeleteQueue(q, true) })
+	}
+	for _, q := range []string{shards[2], shards[0]} {
+		require.NoError(t, insp.PauseQueue(q))
+		unpauseAtEnd(t, insp, q)
+	}
+
+	st, err := e.svc.Status(context.Background(), rec)
+	require.NoError(t, err)
+	require.Equal(t, []string{shards[0], shards[2]}, st.Totals.Paused)
+	require.Equal(t, 6, st.Pending, "paused batches are pending")
+
+	for _, q := range []string{shards[0], shards[2]} {
+		require.NoError(t, insp.UnpauseQueue(q))
+	}
+	st, err = e.svc.Status(context.Background(), rec)
+	require.NoError(t, err)
+	require.Equal(t, []string{}, st.Totals.Paused)
 }

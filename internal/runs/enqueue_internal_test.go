@@ -8,22 +8,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/base"
-	"bitqueue/internal/rdb"
-	"bitqueue/redistest"
 )
 
 // TestWakeWhileRepeatsUntilStopped: while a producer enqueues, it wakes one
 // shard channel's listeners at once and then every period, until stopped.
 func TestWakeWhileRepeatsUntilStopped(t *testing.T) {
 	t.Parallel()
-	r := redistest.Start(t)
-	_, prefix := r.Namespace(t)
+	s, r, _, prefix := newService(t, Config{})
 	ctx := context.Background()
 	sub := r.Client.Subscribe(ctx, base.WakeShardChannel(prefix, 0))
 	t.Cleanup(func() { sub.Close() })
 	_, err := sub.Receive(ctx)
-	require.NoError(t, err)
-	s, err := New(Config{RDB: rdb.New(r.Client, prefix)})
 	require.NoError(t, err)
 	stop := s.wakeWhile(ctx, 10*time.Millisecond, false)
 	for range 3 { // at once, then again and again
