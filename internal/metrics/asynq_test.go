@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture/promtest"
 	"bitqueue/internal/metrics"
 	"bitqueue/internal/rdb"
 	"bitqueue/redistest"
@@ -118,19 +119,19 @@ func TestAsynqMetricNames(t *testing.T) {
 	q := map[string]string{"queue": queue}
 	for _, state := range metrics.AsynqStates {
 		qs := map[string]string{"queue": queue, "state": state}
-		require.Equal(t, value(t, mfs, "bitqueue_queue_tasks", qs), value(t, mfs, "asynq_tasks_enqueued_total", qs), state)
+		require.Equal(t, promtest.Sample(t, mfs, "bitqueue_queue_tasks", qs), promtest.Sample(t, mfs, "asynq_tasks_enqueued_total", qs), state)
 	}
-	require.Equal(t, 2.0, value(t, mfs, "asynq_tasks_enqueued_total", map[string]string{"queue": queue, "state": "pending"}))
-	require.Equal(t, 3.0, value(t, mfs, "asynq_queue_size", q), "every task of the queue")
-	require.Equal(t, 1.0, value(t, mfs, "asynq_queue_paused_total", q))
-	require.Equal(t, 1.0, value(t, mfs, "bitqueue_queue_paused", q))
+	require.Equal(t, 2.0, promtest.Sample(t, mfs, "asynq_tasks_enqueued_total", map[string]string{"queue": queue, "state": "pending"}))
+	require.Equal(t, 3.0, promtest.Sample(t, mfs, "asynq_queue_size", q), "every task of the queue")
+	require.Equal(t, 1.0, promtest.Sample(t, mfs, "asynq_queue_paused_total", q))
+	require.Equal(t, 1.0, promtest.Sample(t, mfs, "bitqueue_queue_paused", q))
 	for bq, aq := range map[string]string{
 		"bitqueue_queue_latency_seconds": "asynq_queue_latency_seconds",
 		"bitqueue_queue_memory_bytes":    "asynq_queue_memory_usage_approx_bytes",
 		"bitqueue_queue_processed_total": "asynq_tasks_processed_total",
 		"bitqueue_queue_failed_total":    "asynq_tasks_failed_total",
 	} {
-		require.Equal(t, value(t, mfs, bq, q), value(t, mfs, aq, q), "%s and %s", bq, aq)
+		require.Equal(t, promtest.Sample(t, mfs, bq, q), promtest.Sample(t, mfs, aq, q), "%s and %s", bq, aq)
 	}
 
 	// Prometheus's naming lint flags asynq's two gauges named _total, and
@@ -212,7 +213,7 @@ func TestAsynqNamesCostNoRedisCommand(t *testing.T) {
 
 	counter.n.Store(0)
 	mfs = gather(t, reg)
-	require.Equal(t, 1.0, value(t, mfs, "bitqueue_queue_inspect_success", nil))
+	require.Equal(t, 1.0, promtest.Sample(t, mfs, "bitqueue_queue_inspect_success", nil))
 	scrape := counter.n.Load()
 
 	counter.n.Store(0)

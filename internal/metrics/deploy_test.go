@@ -1,7 +1,6 @@
 package metrics_test
 
 import (
-	"bitqueue/internal/rdb"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,14 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
 	"bitqueue/internal/metrics"
+	"bitqueue/internal/rdb"
 )
 
 // exported returns every series name bitqueue's own metrics can have: a

@@ -1,7 +1,6 @@
 package metrics_test
 
 import (
-	"bitqueue/internal/rdb"
 	"context"
 	"fmt"
 	"net"
@@ -15,7 +14,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture/promtest"
 	"bitqueue/internal/metrics"
+	"bitqueue/internal/rdb"
 	"bitqueue/redistest"
 )
 
@@ -44,24 +45,24 @@ func TestQueuesCollector(t *testing.T) {
 	reg.MustRegister(metrics.NewQueues(rdb.New(r.Client, ""), []string{queue, never, idle}, 5*time.Second, nil, nil))
 
 	deadline := time.Now().Add(15 * time.Second)
-	for value(t, gather(t, reg), "bitqueue_workers", nil) != 1 {
+	for promtest.Sample(t, gather(t, reg), "bitqueue_workers", nil) != 1 {
 		require.True(t, time.Now().Before(deadline), "the idle queue's worker never showed in bitqueue_workers")
 		time.Sleep(50 * time.Millisecond)
 	}
 	mfs := gather(t, reg)
-	require.Equal(t, 1.0, value(t, mfs, "bitqueue_queue_inspect_success", nil))
+	require.Equal(t, 1.0, promtest.Sample(t, mfs, "bitqueue_queue_inspect_success", nil))
 	want := map[string]map[string]float64{
 		queue: {"pending": 2, "active": 0, "scheduled": 1, "retry": 0, "archived": 1, "completed": 0, "aggregating": 0},
 		never: {"pending": 0, "active": 0, "scheduled": 0, "retry": 0, "archived": 0, "completed": 0, "aggregating": 0},
 	}
 	for q, states := range want {
 		for state, n := range states {
-			require.Equal(t, n, value(t, mfs, "bitqueue_queue_tasks", map[string]string{"queue": q, "state": state}), "%s %s", q, state)
+			require.Equal(t, n, promtest.Sample(t, mfs, "bitqueue_queue_tasks", map[string]string{"queue": q, "state": state}), "%s %s", q, state)
 		}
-		require.Zero(t, value(t, mfs, "bitqueue_queue_processed_total", map[string]string{"queue": q}))
-		require.Zero(t, value(t, mfs, "bitqueue_queue_paused", map[string]string{"queue": q}))
+		require.Zero(t, promtest.Sample(t, mfs, "bitqueue_queue_processed_total", map[string]string{"queue": q}))
+		require.Zero(t, promtest.Sample(t, mfs, "bitqueue_queue_paused", map[string]string{"queue": q}))
 	}
-	require.GreaterOrEqual(t, value(t, mfs, "bitqueue_queue_latency_seconds", map[string]string{"queue": queue}), 0.0)
+	require.GreaterOrEqual(t, promtest.Sample(t, mfs, "bitqueue_queue_latency_seconds", map[string]string{"queue": queue}), 0.0)
 
 	problems, err := testutil.GatherAndLint(reg)
 	require.NoError(t, err)
@@ -109,7 +110,7 @@ func TestQueuesCollectorBoundsScrapeTime(t *testing.T) {
 		start := time.Now()
 		mfs := gather(t, reg)
 		require.Less(t, time.Since(start), 1500*time.Millisecond, "scrape %d took the Redis timeout, not the collector's", i)
-		require.Zero(t, value(t, mfs, "bitqueue_queue_inspect_success", nil), "scrape %d", i)
+		require.Zero(t, promtest.Sample(t, mfs, "bitqueue_queue_inspect_success", nil), "scrape %d", i)
 		require.NotContains(t, mfs, "bitqueue_queue_tasks", "scrape %d reports no queue values", i)
 	}
 }

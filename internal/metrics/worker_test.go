@@ -1,8 +1,6 @@
 package metrics_test
 
 import (
-	"bitqueue/internal/base"
-	"bitqueue/internal/results"
 	"context"
 	"errors"
 	"fmt"
@@ -17,8 +15,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture/promtest"
+	"bitqueue/internal/base"
 	"bitqueue/internal/cache"
 	"bitqueue/internal/metrics"
+	"bitqueue/internal/results"
 	"bitqueue/internal/tasks"
 )
 
@@ -55,39 +56,6 @@ func gather(t *testing.T, reg prometheus.Gatherer) map[string]*dto.MetricFamily 
 	return out
 }
 
-// value returns the value of the one sample of mf whose labels include
-// labels, failing t when there is none.
-func value(t *testing.T, mfs map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
-	t.Helper()
-	mf, ok := mfs[name]
-	require.True(t, ok, "metric %s not exported", name)
-next:
-	for _, m := range mf.GetMetric() {
-		for k, v := range labels {
-			found := false
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == k && lp.GetValue() == v {
-					found = true
-				}
-			}
-			if !found {
-				continue next
-			}
-		}
-		switch mf.GetType() {
-		case dto.MetricType_COUNTER:
-			return m.GetCounter().GetValue()
-		case dto.MetricType_GAUGE:
-			return m.GetGauge().GetValue()
-		case dto.MetricType_HISTOGRAM:
-			return float64(m.GetHistogram().GetSampleCount())
-		}
-		require.FailNow(t, "unexpected type", "%s is a %s", name, mf.GetType())
-	}
-	require.FailNow(t, "no sample", "%s has no sample with labels %v", name, labels)
-	return 0
-}
-
 // slowStore takes 2 ms a save, failing with err when set, and tells observe
 // of each save as results.Saver does: the n-th save led a write of
 // batches[n] batches.
@@ -113,9 +81,9 @@ func TestWorkerMetrics(t *testing.T) {
 	m := metrics.NewWorker(reg, ready.Load)
 
 	mfs := gather(t, reg)
-	require.Zero(t, value(t, mfs, "bitqueue_ready", nil))
+	require.Zero(t, promtest.Sample(t, mfs, "bitqueue_ready", nil))
 	for _, r := range metrics.Reasons {
-		require.Zero(t, value(t, mfs, "bitqueue_batches_failed_total", map[string]string{"reason": r}), "reason %s starts at 0", r)
+		require.Zero(t, promtest.Sample(t, mfs, "bitqueue_batches_failed_total", map[string]string{"reason": r}), "reason %s starts at 0", r)
 	}
 
 	c, st, err := cache.Build(4)
@@ -130,7 +98,7 @@ func TestWorkerMetrics(t *testing.T) {
 	var inFlightSeen atomic.Int32
 	gate := asynq.HandlerFunc(func(ctx context.Context, task *asynq.Task) error {
 		mfs := gather(t, reg)
-		inFlightSeen.Store(int32(value(t, mfs, "bitqueue_batches_in_flight", nil)))
+		inFlightSeen.Store(int32(promtest.Sample(t, mfs, "bitqueue_batches_in_flight", nil)))
 		return inner.ProcessTask(ctx, task)
 	})
 	h := m.Handler(gate)
@@ -169,9 +137,9 @@ func TestWorkerMetrics(t *testing.T) {
 		{"bitqueue_cache_bytes", nil, cache.EntryBytes << 4},
 		{"bitqueue_ready", nil, 1},
 	} {
-		require.Equal(t, tt.want, value(t, mfs, tt.name, tt.labels), "%s%v", tt.name, tt.labels)
+		require.Equal(t, tt.want, promtest.Sample(t, mfs, tt.name, tt.labels), "%s%v", tt.name, tt.labels)
 	}
-	require.Positive(t, value(t, mfs, "bitqueue_cache_build_duration_seconds", nil))
+	require.Positive(t, promtest.Sample(t, mfs, "bitqueue_cache_build_duration_seconds", nil))
 	sum := mfs["bitqueue_result_write_duration_seconds"].GetMetric()[0].GetHistogram().GetSampleSum()
 	require.GreaterOrEqual(t, sum, 3*0.002, "write seconds include the store's time")
 
@@ -191,5 +159,5 @@ func TestNewRegistryHasRuntimeMetrics(t *testing.T) {
 	// A second worker on another registry is independent: nothing global.
 	other := prometheus.NewRegistry()
 	metrics.NewWorker(other, func() bool { return false })
-	require.Zero(t, value(t, gather(t, other), "bitqueue_ready", nil))
+	require.Zero(t, promtest.Sample(t, gather(t, other), "bitqueue_ready", nil))
 }
