@@ -1,9 +1,9 @@
 package e2e
 
 import (
-	"bitqueue/internal/base"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
@@ -16,6 +16,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/base"
 	"bitqueue/redistest"
 )
 
@@ -88,8 +89,7 @@ func TestWorkerRejectsBadPayloads(t *testing.T) {
 	// The same worker still converts good batches.
 	nums := testNumbers(5000)
 	out := filepath.Join(t.TempDir(), "out.tsv")
-	r := produce(t, e, "-input", writeInput(t, nums), "-batch-size", "500", "-run-id", "after-bad", "-wait", "-timeout", "1m", "-out", out)
-	require.Equal(t, 0, r.code, r.stderr)
+	produceOK(t, e, "-input", writeInput(t, nums), "-batch-size", "500", "-run-id", "after-bad", "-wait", "-timeout", "1m", "-out", out)
 	checkOut(t, out, nums)
 }
 
@@ -146,4 +146,73 @@ func TestProducerRefusesBadResults(t *testing.T) {
 			require.ErrorIs(t, err, fs.ErrNotExist, "--out is written whole or not at all: nothing from a bad result")
 		})
 	}
+}
+
+// The corpora under testdata are shared with the fuzz targets: the
+// packages' corpus tests (internal/tasks, internal/input) check that each
+// file here seeds testdata/fuzz of its target.
+
+// corpusCase is one file of a corpus: its name (the file name without its
+// extension), what it holds, and the message fragment its "# want:" line
+// gives.
+type corpusCase struct {
+	name string
+	want string
+	data []byte            // badpayload: the payload
+	hash map[string]string // badresult: the hash fields
+}
+
+// readCorpus reads testdata/<dir>/*.<ext>, failing t when a file lacks its
+// "# want:" line.
+func readCorpus(t *testing.T, dir, ext string, parse func(t *testing.T, c *corpusCase, lines []string)) []corpusCase {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", dir, "*."+ext))
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "corpus testdata/%s", dir)
+	var out []corpusCase
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		c := corpusCase{name: strings.TrimSuffix(filepath.Base(f), "."+ext)}
+		var body []string
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if w, ok := strings.CutPrefix(line, "# want: "); ok {
+				c.want = w
+			} else if !strings.HasPrefix(line, "#") && strings.TrimSpace(line) != "" {
+				body = append(body, line)
+			}
+		}
+		require.NotEmpty(t, c.want, "%s has no # want: line", f)
+		parse(t, &c, body)
+		out = append(out, c)
+	}
+	return out
+}
+
+// badPayloads reads testdata/badpayload/*.hex: payload bytes in hex.
+func badPayloads(t *testing.T) []corpusCase {
+	t.Helper()
+	return readCorpus(t, "badpayload", "hex", func(t *testing.T, c *corpusCase, lines []string) {
+		b, err := hex.DecodeString(strings.Join(strings.Fields(strings.Join(lines, " ")), ""))
+		require.NoError(t, err, "hex of %s", c.name)
+		c.data = b
+	})
+}
+
+// badResults reads testdata/badresult/*.txt: "field value" lines, bits in
+// hex.
+func badResults(t *testing.T) []corpusCase {
+	t.Helper()
+	return readCorpus(t, "badresult", "txt", func(t *testing.T, c *corpusCase, lines []string) {
+		c.hash = map[string]string{}
+		for _, l := range lines {
+			field, value, _ := strings.Cut(l, " ")
+			if field == "bits" {
+				b, err := hex.DecodeString(strings.Join(strings.Fields(value), ""))
+				require.NoError(t, err, "bits of %s", c.name)
+				value = string(b)
+			}
+			c.hash[field] = value
+		}
+	})
 }

@@ -141,8 +141,7 @@ func TestOutWrittenWholeOrNotAtAll(t *testing.T) {
 	require.Equal(t, []string{"bits.tsv"}, fixture.DirNames(t, dir), "and no temporary file")
 
 	startWorker(t, e)
-	r = produce(t, e, "-input", in, "-run-id", "whole", "-batch-size", "1000", "-wait", "-out", out)
-	require.Equal(t, 0, r.code, r.stderr)
+	r = produceOK(t, e, "-input", in, "-run-id", "whole", "-batch-size", "1000", "-wait", "-out", out)
 	require.Equal(t, "whole\n", r.stdout, "the run id alone on stdout")
 	checkOut(t, out, nums)
 	require.Equal(t, []string{"bits.tsv"}, fixture.DirNames(t, dir))
@@ -199,16 +198,14 @@ var runIDRE = regexp.MustCompile(`^\d{8}T\d{6}Z-[0-9a-f]{8}$`)
 // capture it; --json prints a one-line summary instead. Logs stay on stderr.
 func TestRunIDOnStdout(t *testing.T) {
 	e := setup(t)
-	r := produce(t, e, "-count", "250", "-batch-size", "100")
-	require.Equal(t, 0, r.code, r.stderr)
+	r := produceOK(t, e, "-count", "250", "-batch-size", "100")
 	id := strings.TrimSuffix(r.stdout, "\n")
 	require.Regexp(t, runIDRE, id, "stdout holds the generated run id alone: %q", r.stdout)
 	require.Equal(t, id+"\n", r.stdout)
 	require.Contains(t, r.stderr, "run_id="+id)
 	require.Contains(t, pendingIDs(t, e), id+":0")
 
-	r = produce(t, e, "-count", "250", "-batch-size", "100", "-run-id", "given")
-	require.Equal(t, 0, r.code, r.stderr)
+	r = produceOK(t, e, "-count", "250", "-batch-size", "100", "-run-id", "given")
 	require.Equal(t, "given\n", r.stdout)
 
 	type summary struct {
@@ -234,13 +231,11 @@ func TestRunIDOnStdout(t *testing.T) {
 		return s
 	}
 	// A re-run of "given": every batch is already queued.
-	r = produce(t, e, "-count", "250", "-batch-size", "100", "-run-id", "given", "-json")
-	require.Equal(t, 0, r.code, r.stderr)
+	r = produceOK(t, e, "-count", "250", "-batch-size", "100", "-run-id", "given", "-json")
 	require.Equal(t, summary{RunID: "given", Batches: 3, Integers: 250, AlreadyQueued: 3}, decode(r))
 
 	startWorker(t, e)
-	r = produce(t, e, "-count", "250", "-batch-size", "100", "-run-id", "json-wait", "-json", "-wait")
-	require.Equal(t, 0, r.code, r.stderr)
+	r = produceOK(t, e, "-count", "250", "-batch-size", "100", "-run-id", "json-wait", "-json", "-wait")
 	require.Equal(t, summary{RunID: "json-wait", Batches: 3, Integers: 250, Enqueued: 3, Waited: true}, decode(r))
 
 	r = produce(t, e, "-count", "250", "-json", "-wait", "-out", "-")

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bitqueue/internal/base"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,6 +25,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture/promtest"
+	"bitqueue/internal/base"
 	"bitqueue/internal/cache"
 	"bitqueue/redistest"
 )
@@ -152,41 +153,15 @@ func scrape(t *testing.T, baseURL string) map[string]*dto.MetricFamily {
 	return mfs
 }
 
-// sample returns the value of name's sample with labels (a histogram's
-// sample count), failing t when there is none.
+// sample returns the value of name's sample with labels, given as name and
+// value pairs (a histogram's sample count), failing t when there is none.
 func sample(t *testing.T, mfs map[string]*dto.MetricFamily, name string, labels ...string) float64 {
 	t.Helper()
-	mf, ok := mfs[name]
-	require.True(t, ok, "metric %s not exported", name)
 	want := map[string]string{}
 	for i := 0; i+1 < len(labels); i += 2 {
 		want[labels[i]] = labels[i+1]
 	}
-	for _, m := range mf.GetMetric() {
-		have := map[string]string{}
-		for _, lp := range m.GetLabel() {
-			have[lp.GetName()] = lp.GetValue()
-		}
-		match := true
-		for k, v := range want {
-			match = match && have[k] == v
-		}
-		if !match {
-			continue
-		}
-		switch mf.GetType() {
-		case dto.MetricType_COUNTER:
-			return m.GetCounter().GetValue()
-		case dto.MetricType_GAUGE:
-			return m.GetGauge().GetValue()
-		case dto.MetricType_HISTOGRAM:
-			return float64(m.GetHistogram().GetSampleCount())
-		default:
-			require.FailNow(t, "unexpected metric type", "%s: %s", name, mf.GetType())
-		}
-	}
-	require.FailNow(t, "no sample", "%s%v", name, labels)
-	return 0
+	return promtest.Sample(t, mfs, name, want)
 }
 
 // requireJSONLines checks that every line of logs is one JSON object and
@@ -288,8 +263,7 @@ func TestMetricsAfterRun(t *testing.T) {
 	w := startWorker(t, e, "-http-addr", "127.0.0.1:0", "-cache-bits", strconv.Itoa(cacheBits))
 	u := opsURL(t, w)
 
-	r := produce(t, e, "-input", writeInput(t, nums), "-batch-size", "1000", "-run-id", "metrics-run", "-wait", "-timeout", "2m")
-	require.Equal(t, 0, r.code, r.stderr)
+	produceOK(t, e, "-input", writeInput(t, nums), "-batch-size", "1000", "-run-id", "metrics-run", "-wait", "-timeout", "2m")
 
 	client := asynq.NewClientFromRedisClient(e.Client)
 	t.Cleanup(func() { client.Close() })
@@ -412,8 +386,7 @@ func TestStatusAndRequeue(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	const runID = "ops-run"
-	r := produce(t, e, "-count", "5000", "-batch-size", "1000", "-run-id", runID)
-	require.Equal(t, 0, r.code, r.stderr)
+	r := produceOK(t, e, "-count", "5000", "-batch-size", "1000", "-run-id", runID)
 	require.NoError(t, e.inspector(t).ArchiveTask(e.queue, runID+":2"), "make batch 2 fail permanently")
 
 	st := inspectRun(t, e, "status", "-run-id", runID)

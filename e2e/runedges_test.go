@@ -38,8 +38,7 @@ func TestDoneMarksVouchOnlyForLiveResults(t *testing.T) {
 	needRedisServer(t, false)
 	_, e := startFaultServer(t)
 	const runID = "uneven"
-	r := produce(t, e, "-count", "8000", "-batch-size", "1000", "-shards", "2", "-run-id", runID)
-	require.Equal(t, 0, r.code, r.stderr)
+	produceOK(t, e, "-count", "8000", "-batch-size", "1000", "-shards", "2", "-run-id", runID)
 
 	short := map[uint64]bool{}
 	for seq := range uint64(8) {
@@ -115,8 +114,7 @@ func TestRunIDReusedAfterRecordExpired(t *testing.T) {
 	a := writeInput(t, testNumbers(10))
 	bNums := []uint64{101, 102, 103, 104, 105, 106, 107, 108, 109, 110}
 	b := writeInput(t, bNums)
-	r := produce(t, e, "-input", a, "-run-id", runID, "-record-ttl", "2s")
-	require.Equal(t, 0, r.code, r.stderr)
+	r := produceOK(t, e, "-input", a, "-run-id", runID, "-record-ttl", "2s")
 	w := startWorker(t, e, "-result-ttl", "1m")
 	ctx := context.Background()
 	redistest.WaitFor(t, time.Minute, "A's batch done", func() bool {
@@ -129,8 +127,7 @@ func TestRunIDReusedAfterRecordExpired(t *testing.T) {
 		return err == nil && n == 0
 	})
 
-	r = produce(t, e, "-input", b, "-run-id", runID, "-json")
-	require.Equal(t, 0, r.code, r.stderr)
+	r = produceOK(t, e, "-input", b, "-run-id", runID, "-json")
 	require.Contains(t, r.stdout, `"enqueued":1,"already_queued":0,"already_done":0`, "B starts afresh")
 	startWorker(t, e)
 	finishes(t, e, runID, 1, bNums)
@@ -167,8 +164,7 @@ func TestDeleteWhileWorkersBusy(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	const runID = "d7"
-	r := produce(t, e, "-count", "400000", "-batch-size", "20", "-run-id", runID)
-	require.Equal(t, 0, r.code, r.stderr)
+	produceOK(t, e, "-count", "400000", "-batch-size", "20", "-run-id", runID)
 	w := startWorker(t, e, "-concurrency", "16")
 	redistest.WaitFor(t, time.Minute, "the worker busy", func() bool { return queueState(t, e).Processed > 200 })
 
@@ -199,8 +195,7 @@ func TestInspectionQueueMustBeTheRecords(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	const runID = "elsewhere"
-	r := produce(t, e, "-count", "10", "-batch-size", "5", "-run-id", runID)
-	require.Equal(t, 0, r.code, r.stderr)
+	produceOK(t, e, "-count", "10", "-batch-size", "5", "-run-id", runID)
 	for _, cmd := range []string{"status", "requeue"} {
 		res := inspectRun(t, e, cmd, "-run-id", runID, "-queue", "other")
 		require.Equal(t, 2, res.code, "%s --queue other: %s", cmd, res.stderr)
@@ -307,8 +302,7 @@ func TestRequeueWakesIdleWorkers(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	const runID = "wake-requeue"
-	r := produce(t, e, "-count", "30", "-batch-size", "10", "-run-id", runID)
-	require.Equal(t, 0, r.code, r.stderr)
+	produceOK(t, e, "-count", "30", "-batch-size", "10", "-run-id", runID)
 	require.NoError(t, e.inspector(t).DeleteTask(e.queue, runID+":1")) // lost
 	startWorker(t, e, "-poll-interval", "30s")
 	redistest.WaitFor(t, time.Minute, "the other batches done", func() bool {

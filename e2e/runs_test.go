@@ -34,8 +34,7 @@ func TestRunIDBoundToFingerprint(t *testing.T) {
 		"file":   {"-input", fileA, "-batch-size", "10", "-run-id", "bound-file"},
 	}
 	for _, args := range baseArgs {
-		r := produce(t, e, args...)
-		require.Equal(t, 0, r.code, r.stderr)
+		produceOK(t, e, args...)
 	}
 	records := map[string]map[string]string{}
 	for _, id := range []string{"bound-random", "bound-file"} {
@@ -86,8 +85,7 @@ func TestRunIDBoundToFingerprint(t *testing.T) {
 
 	// The same everything again: nothing new, exit 0.
 	for _, args := range baseArgs {
-		r := produce(t, e, args...)
-		require.Equal(t, 0, r.code, r.stderr)
+		r := produceOK(t, e, args...)
 		require.Contains(t, r.stderr, "new=0 already_queued=10 already_done=0")
 	}
 	require.Equal(t, 20, pending())
@@ -103,10 +101,8 @@ func TestResultsListDelete(t *testing.T) {
 	nums := testNumbers(95)
 	in := writeInput(t, nums)
 	startWorker(t, e)
-	r := produce(t, e, "-input", in, "-batch-size", "7", "-run-id", "kept", "-wait", "-timeout", "1m")
-	require.Equal(t, 0, r.code, r.stderr)
-	r = produce(t, e, "-count", "30", "-batch-size", "10", "-run-id", "gone", "-wait", "-timeout", "1m")
-	require.Equal(t, 0, r.code, r.stderr)
+	produceOK(t, e, "-input", in, "-batch-size", "7", "-run-id", "kept", "-wait", "-timeout", "1m")
+	produceOK(t, e, "-count", "30", "-batch-size", "10", "-run-id", "gone", "-wait", "-timeout", "1m")
 
 	// results, to a file and to stdout, from the results alone.
 	dir := t.TempDir()

@@ -104,8 +104,7 @@ func TestUIShowsBatchesReadable(t *testing.T) {
 	e := setup(t)
 	// 0..2499 in batches of 1000: the largest integers are 999, 1999 and
 	// 2499, of 10, 11 and 12 bits.
-	r := produce(t, e, "-input", countingInput(t, 2500), "-batch-size", "1000", "-run-id", "ui-run")
-	require.Equal(t, 0, r.code, r.stderr)
+	produceOK(t, e, "-input", countingInput(t, 2500), "-batch-size", "1000", "-run-id", "ui-run")
 	_, ui := startUI(t, e)
 
 	tasks := uiTasks(t, ui, e.queue, "pending")
@@ -141,8 +140,7 @@ func TestUIShowsBatchesReadable(t *testing.T) {
 func TestUIReadOnlyRefusesChanges(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	r := produce(t, e, "-input", countingInput(t, 20), "-batch-size", "10", "-run-id", "ro-run")
-	require.Equal(t, 0, r.code, r.stderr)
+	produceOK(t, e, "-input", countingInput(t, 20), "-batch-size", "10", "-run-id", "ro-run")
 	_, ro := startUI(t, e, "-ui-read-only")
 
 	require.Len(t, uiTasks(t, ro, e.queue, "pending"), 2, "a read-only UI still shows")
@@ -177,8 +175,7 @@ func TestUIShowsWhereResultsAre(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	startWorker(t, e, "-cache-bits", "10")
-	r := produce(t, e, "-input", countingInput(t, 20), "-batch-size", "10", "-run-id", "kept", "-retention", "1h", "-wait", "-timeout", "1m")
-	require.Equal(t, 0, r.code, r.stderr)
+	produceOK(t, e, "-input", countingInput(t, 20), "-batch-size", "10", "-run-id", "kept", "-retention", "1h", "-wait", "-timeout", "1m")
 	_, ui := startUI(t, e)
 
 	tasks := uiTasks(t, ui, e.queue, "completed")
@@ -223,8 +220,7 @@ func TestUIShowsWhereResultsAre(t *testing.T) {
 func TestUIMetricsTabFromPrometheus(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	r := produce(t, e, "-input", countingInput(t, 30), "-batch-size", "10", "-run-id", "tab")
-	require.Equal(t, 0, r.code, r.stderr)
+	produceOK(t, e, "-input", countingInput(t, 30), "-batch-size", "10", "-run-id", "tab")
 	promAddr := fmt.Sprintf("127.0.0.1:%d", redistest.FreePortT(t))
 	exporter, ui := startUI(t, e, "-ui-prometheus", "http://"+promAddr)
 	metrics, err := url.Parse(opsURL(t, exporter)) // its first "http listening": /metrics
@@ -358,8 +354,7 @@ func takeUIScreenshot(t *testing.T) {
 	e := env{Redis: &redistest.Redis{URL: srv.URL(), Client: client}, queue: "bits", prefix: "bitqueue"}
 	// One enqueue at a time, so that the batches wait in seq order; a run id
 	// without a dash, which asynqmon's id column would cut.
-	r := produce(t, e, "-count", "100000", "-seed", "7", "-batch-size", "1000", "-run-id", "nightly", "-concurrency", "1")
-	require.Equal(t, 0, r.code, r.stderr)
+	produceOK(t, e, "-count", "100000", "-seed", "7", "-batch-size", "1000", "-run-id", "nightly", "-concurrency", "1")
 	_, ui := startUI(t, e)
 	out, err := filepath.Abs(uiScreenshotPath)
 	require.NoError(t, err)
