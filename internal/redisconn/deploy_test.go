@@ -1,8 +1,10 @@
 package redisconn_test
 
 import (
-	"bitqueue/internal/rdb"
 	"context"
+	"fmt"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,95 +12,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/rdb"
 	"bitqueue/internal/redisconn"
 	"bitqueue/redistest"
 )
-
-// TestOpenDeployments checks the client and settings each URL form and
-// option makes, without contacting Redis.
-func TestOpenDeployments(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name     string
-		url      string
-		opts     redisconn.Options
-		cluster  bool
-		addrs    []string // cluster seed nodes
-		db       int
-		user     string
-		password string
-		pool     int
-	}{
-		{"redis with REDIS_PASSWORD", "redis://h:1/2", redisconn.Options{Password: password}, false, nil, 2, "", password, 0},
-		{"redis user with REDIS_PASSWORD", "redis://alice@h:1/0", redisconn.Options{Password: password}, false, nil, 0, "alice", password, 0},
-		{"redis URL password wins", "redis://:" + password + "@h:1/0", redisconn.Options{Password: "other"}, false, nil, 0, "", password, 0},
-		{"sentinel", "redis-sentinel://s1:26379,s2:26379?master=mymaster", redisconn.Options{PoolSize: 20}, false, nil, 0, "", "", 20},
-		{"sentinel with db and master password", "redis-sentinel://:" + password + "@s1:26379/3?master=m", redisconn.Options{}, false, nil, 3, "", password, 0},
-		{"sentinel with ACL user", "redis-sentinel://alice:" + password + "@s1:26379?master=m", redisconn.Options{}, false, nil, 0, "alice", password, 0},
-		{"sentinel with REDIS_PASSWORD", "redis-sentinel://s1:26379?master=m", redisconn.Options{Password: password, SentinelPassword: "other"}, false, nil, 0, "", password, 0},
-		{"cluster", "redis-cluster://n1:7000,n2:7001,n3:7002", redisconn.Options{PoolSize: 12}, true, []string{"n1:7000", "n2:7001", "n3:7002"}, 0, "", "", 12},
-		{"cluster with one seed, db 0", "redis-cluster://:" + password + "@n1:7000/0", redisconn.Options{}, true, []string{"n1:7000"}, 0, "", password, 0},
-		{"cluster with ACL user", "redis-cluster://alice:" + password + "@n1:7000", redisconn.Options{}, true, []string{"n1:7000"}, 0, "alice", password, 0},
-		{"cluster with REDIS_PASSWORD", "redis-cluster://n1:7000/", redisconn.Options{Password: password}, true, []string{"n1:7000"}, 0, "", password, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c, err := redisconn.OpenWith(tt.url, tt.opts)
-			require.NoError(t, err)
-			t.Cleanup(func() { c.Close() })
-			if tt.cluster {
-				cc, ok := c.(*redis.ClusterClient)
-				require.True(t, ok, "a %T", c)
-				o := cc.Options()
-				require.Equal(t, tt.addrs, o.Addrs)
-				require.Equal(t, tt.user, o.Username)
-				require.Equal(t, tt.password, o.Password)
-				require.GreaterOrEqual(t, o.PoolSize, tt.pool)
-				return
-			}
-			rc, ok := c.(*redis.Client)
-			require.True(t, ok, "a %T", c)
-			o := rc.Options()
-			require.Equal(t, tt.db, o.DB)
-			require.Equal(t, tt.user, o.Username)
-			require.Equal(t, tt.password, o.Password)
-			require.GreaterOrEqual(t, o.PoolSize, tt.pool)
-		})
-	}
-}
-
-func TestOpenDeploymentErrors(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		url  string
-		want string
-	}{
-		{"sentinel without master", "redis-sentinel://:" + password + "@s1:26379", "?master=NAME"},
-		{"sentinel with empty master", "redis-sentinel://s1:26379?master=", "?master=NAME"},
-		{"sentinel with another option", "redis-sentinel://s1:26379?master=m&sentinel_password=" + password, `unknown option "sentinel_password"`},
-		{"sentinel without port", "redis-sentinel://:" + password + "@s1?master=m", `"s1" is not host:port`},
-		{"sentinel with an empty address", "redis-sentinel://s1:26379,,s2:26379?master=m", `"" is not host:port`},
-		{"password as an option", "redis://h:6379/0?password=" + password, "password"},
-		{"sentinel with a bad database", "redis-sentinel://s1:26379/x?master=m", "invalid database number"},
-		{"cluster with a database", "redis-cluster://:" + password + "@n1:7000/2", "database 0 only"},
-		{"cluster with options", "redis-cluster://n1:7000?pool_size=3", "takes no options"},
-		{"cluster with port 0", "redis-cluster://n1:0", "port out of range"},
-		{"cluster without host", "redis-cluster://:" + password + "@:7000", "is not host:port"},
-		{"socket", "redis-socket:///tmp/redis.sock", `want redis, rediss, redis-sentinel, rediss-sentinel, redis-cluster or rediss-cluster`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c, err := redisconn.OpenWith(tt.url, redisconn.Options{})
-			require.Nil(t, c)
-			require.ErrorContains(t, err, tt.want)
-			require.True(t, strings.HasPrefix(err.Error(), "redis URL "), err.Error())
-			requireNoSecret(t, err.Error())
-		})
-	}
-}
 
 // TestSentinelCredentials connects through a real sentinel that has a
 // password of its own to a master that has another.
@@ -122,11 +39,8 @@ func TestSentinelCredentials(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := redisconn.OpenWith(tt.url, tt.opts)
-			require.NoError(t, err)
-			t.Cleanup(func() { c.Close() })
-			log, logs := newLogger()
-			err = redisconn.Wait(ctx, rdb.New(c, ""), tt.url, 20*time.Second, log)
+			c := open(t, tt.url, tt.opts)
+			logs, err := wait(ctx, c, tt.url, 20*time.Second)
 			if tt.want == "" {
 				require.NoError(t, err)
 				require.NoError(t, c.Set(ctx, "sentinel-test:"+tt.name, "x", time.Minute).Err())
@@ -148,12 +62,10 @@ func TestClusterPing(t *testing.T) {
 	t.Parallel()
 	cl := redistest.StartCluster(t, 3, password)
 	url := "redis-cluster://" + cl.Addrs()
-	c, err := redisconn.OpenWith(url, redisconn.Options{Password: password})
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
+	c := open(t, url, redisconn.Options{Password: password})
 	ctx := context.Background()
-	log, _ := newLogger()
-	require.NoError(t, redisconn.Wait(ctx, rdb.New(c, ""), url, 20*time.Second, log))
+	_, err := wait(ctx, c, url, 20*time.Second)
+	require.NoError(t, err)
 	require.NoError(t, rdb.New(c, "").Ping(ctx))
 
 	cl.Nodes[2].Kill()
@@ -162,4 +74,149 @@ func TestClusterPing(t *testing.T) {
 	err = rdb.New(c, "").Ping(pctx)
 	require.Error(t, err, "a master is down")
 	require.Contains(t, err.Error(), cl.Nodes[2].Addr)
+}
+
+// TestTLS runs rediss:// against a redis-server that speaks TLS only, with a
+// certificate signed by a CA made for the test.
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	certs := redistest.GenerateCerts(t, "127.0.0.1", "localhost")
+	srv := redistest.StartServer(t, redistest.Options{TLS: certs, Password: password})
+	other := redistest.GenerateCerts(t, "127.0.0.1") // a CA the server's certificate is not signed by
+	tlsURL := "rediss://:" + password + "@" + srv.Addr + "/0"
+	port := strings.TrimPrefix(srv.Addr, "127.0.0.1:")
+
+	tests := []struct {
+		name string
+		url  string
+		opts redisconn.Options
+		want string // "" when Redis must answer; otherwise part of the error
+		fast bool   // the error comes at once, not after waiting
+	}{
+		{"CA added", tlsURL, redisconn.Options{CAFile: certs.CA}, "", false},
+		{"CA added, name from the certificate", "rediss://:" + password + "@localhost:" + port + "/0", redisconn.Options{CAFile: certs.CA}, "", false},
+		{"CA added, server name set", tlsURL, redisconn.Options{CAFile: certs.CA, ServerName: "localhost"}, "", false},
+		{"password from the environment", "rediss://" + srv.Addr + "/0", redisconn.Options{CAFile: certs.CA, Password: password}, "", false},
+		{"system CAs only", tlsURL, redisconn.Options{}, "not signed by a trusted CA: add the CA with --redis-ca FILE", true},
+		{"another CA", tlsURL, redisconn.Options{CAFile: other.CA}, "not signed by a trusted CA", true},
+		{"name not in the certificate", tlsURL, redisconn.Options{CAFile: certs.CA, ServerName: "redis.example.com"}, "does not hold the host name", true},
+		{"wrong password", "rediss://:wrong-" + password + "@" + srv.Addr + "/0", redisconn.Options{CAFile: certs.CA}, "check the user and password", true},
+		{"plaintext to the TLS port", "redis://:" + password + "@" + srv.Addr + "/0", redisconn.Options{}, "use a rediss:// URL", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := open(t, tt.url, tt.opts)
+			maxWait := 20 * time.Second
+			if !tt.fast && tt.want != "" {
+				maxWait = 2 * time.Second
+			}
+			start := time.Now()
+			logs, err := wait(context.Background(), c, tt.url, maxWait)
+			if tt.want == "" {
+				require.NoError(t, err)
+				require.NoError(t, c.Set(context.Background(), "tls-test:"+tt.name, "x", time.Minute).Err())
+				return
+			}
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tt.want)
+			if tt.fast {
+				require.Less(t, time.Since(start), 10*time.Second, "a certificate or password error ends the wait at once")
+				require.Empty(t, logs.String(), "no retries")
+			}
+			requireNoSecret(t, err.Error())
+			requireNoSecret(t, logs.String())
+		})
+	}
+}
+
+// TestTLSToPlaintextServer checks that a rediss:// URL never falls back to
+// plaintext: against a plaintext server it gets no answer, and says why.
+func TestTLSToPlaintextServer(t *testing.T) {
+	t.Parallel()
+	certs := redistest.GenerateCerts(t, "127.0.0.1")
+	srv := redistest.StartServer(t, redistest.Options{Password: password})
+	url := "rediss://:" + password + "@" + srv.Addr + "/0"
+	c := open(t, url, redisconn.Options{CAFile: certs.CA})
+	_, err := wait(context.Background(), c, url, 3*time.Second)
+	require.ErrorContains(t, err, "did not answer within 3s")
+	require.ErrorContains(t, err, "never answers the TLS handshake")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	require.Error(t, c.Set(ctx, "tls-test:plaintext", "x", time.Minute).Err(), "a write over rediss:// to a plaintext server")
+	plain := srv.ClientT(t)
+	require.Zero(t, plain.Exists(context.Background(), "tls-test:plaintext").Val(), "nothing reached the server in plaintext")
+	requireNoSecret(t, err.Error())
+}
+
+// TestTLSSentinel reaches a TLS-only master through a TLS-only sentinel with
+// a rediss-sentinel:// URL, the master's password in the URL and the test
+// CA added with --redis-ca; without the CA the certificate is refused.
+func TestTLSSentinel(t *testing.T) {
+	t.Parallel()
+	certs := redistest.GenerateCerts(t, "127.0.0.1", "localhost")
+	tlsRepl := []string{"--tls-replication", "yes"}
+	master := redistest.StartServer(t, redistest.Options{TLS: certs, Password: password, Args: tlsRepl})
+	sentinel := redistest.StartServer(t, redistest.Options{TLS: certs, Args: tlsRepl, SentinelConf: []string{
+		fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 1", redistest.MasterName, master.Port),
+		fmt.Sprintf("sentinel auth-pass %s %s", redistest.MasterName, password),
+	}})
+	url := "rediss-sentinel://:" + password + "@" + sentinel.Addr + "/0?master=" + redistest.MasterName
+
+	c := open(t, url, redisconn.Options{CAFile: certs.CA})
+	_, ok := c.(*redis.Client)
+	require.True(t, ok, "a failover client is a *redis.Client, not a %T", c)
+	ctx := context.Background()
+	_, err := wait(ctx, c, url, 20*time.Second)
+	require.NoError(t, err)
+	require.NoError(t, c.Set(ctx, "tls-sentinel-test", "x", time.Minute).Err())
+	got, err := master.ClientT(t).Get(ctx, "tls-sentinel-test").Result()
+	require.NoError(t, err)
+	require.Equal(t, "x", got, "the write reached the master")
+
+	_, err = wait(ctx, open(t, url, redisconn.Options{}), url, 20*time.Second)
+	require.ErrorContains(t, err, "not signed by a trusted CA")
+	requireNoSecret(t, err.Error())
+}
+
+// TestTLSCluster reaches a three-master Redis Cluster that speaks TLS only
+// (its bus too) with a rediss-cluster:// URL listing two seeds, and writes a
+// key on every master.
+func TestTLSCluster(t *testing.T) {
+	t.Parallel()
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		t.Fatalf("redis-cli is not installed (Debian: apt-get install redis-tools): %v", err)
+	}
+	certs := redistest.GenerateCerts(t, "127.0.0.1", "localhost")
+	args := []string{"--tls", "--cacert", certs.CA, "--cluster", "create"}
+	var nodes []*redistest.Server
+	for range 3 {
+		s := redistest.StartServer(t, redistest.Options{TLS: certs, Cluster: true, Args: []string{"--tls-cluster", "yes", "--tls-replication", "yes"}})
+		nodes = append(nodes, s)
+		args = append(args, s.Addr)
+	}
+	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput()
+	require.NoError(t, err, "redis-cli --cluster create: %s", out)
+	for _, s := range nodes {
+		cl := s.ClientT(t)
+		redistest.WaitFor(t, time.Minute, "cluster node "+s.Addr+" ok", func() bool {
+			info, err := cl.ClusterInfo(ctx).Result()
+			return err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, "cluster_known_nodes:3")
+		})
+	}
+
+	url := "rediss-cluster://" + nodes[0].Addr + "," + nodes[1].Addr
+	c := open(t, url, redisconn.Options{CAFile: certs.CA})
+	cc, ok := c.(*redis.ClusterClient)
+	require.True(t, ok, "a %T", c)
+	require.Equal(t, []string{nodes[0].Addr, nodes[1].Addr}, cc.Options().Addrs)
+	_, err = wait(ctx, c, url, 30*time.Second)
+	require.NoError(t, err)
+	for i := range 30 { // keys spread over the slots of every master
+		require.NoError(t, c.Set(ctx, "tls-cluster-test-"+strconv.Itoa(i), "x", time.Minute).Err())
+	}
 }
