@@ -26,6 +26,30 @@ func parseIntegers(args []string, vars map[string]string) (integers, error) {
 	return c, err
 }
 
+// refusal is a command line and environment that parseIntegers refuses,
+// and the message it refuses them with.
+type refusal struct {
+	name string
+	args []string
+	vars map[string]string
+	want string
+}
+
+// requireRefused checks that parseIntegers refuses the command line of
+// each case as a usage error, its message the case's want.
+func requireRefused(t *testing.T, cases []refusal) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := parseIntegers(tt.args, tt.vars)
+			require.Error(t, err)
+			require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
+			require.Equal(t, tt.want, err.Error())
+		})
+	}
+}
+
 // TestIntegerFlagsAreDecimal checks that every kind of integer flag reads
 // decimal digits, leading zeros included, from the command line and from
 // its variable alike.
@@ -59,27 +83,13 @@ func TestIntegerFlagsAreDecimal(t *testing.T) {
 // the range; a flag whose help gives none takes any value of its type.
 func TestIntegerFlagsRefuseOutOfRange(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		args []string
-		vars map[string]string
-		want string
-	}{
+	requireRefused(t, []refusal{
 		{"zero", []string{"-int", "0"}, nil, "--int 0 out of range [1, 100]"},
 		{"negative", []string{"-int", "-010"}, nil, `--int "-010" out of range [1, 100]`},
 		{"above", nil, map[string]string{"BQ_COUNT": "10000000001"}, "BQ_COUNT=10000000001 out of range [1, 10000000000]"},
 		{"largest uint64", []string{"-count", "018446744073709551615"}, nil, "--count 018446744073709551615 out of range [1, 10000000000]"},
 		{"above a power of two", []string{"-max", "9223372036854775809"}, nil, "--max 9223372036854775809 out of range [1, 2^63]"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := parseIntegers(tt.args, tt.vars)
-			require.Error(t, err)
-			require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
-			require.Equal(t, tt.want, err.Error())
-		})
-	}
+	})
 }
 
 // TestIntegerFlagsRefuseOtherBases checks that what the flag package reads
@@ -87,12 +97,7 @@ func TestIntegerFlagsRefuseOutOfRange(t *testing.T) {
 // message naming the value and where it came from.
 func TestIntegerFlagsRefuseOtherBases(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		args []string
-		vars map[string]string
-		want string
-	}{
+	requireRefused(t, []refusal{
 		{"hex", []string{"-count", "0x10"}, nil, "--count 0x10: want a whole number from 1 to 10000000000"},
 		{"binary", []string{"-count", "0b11"}, nil, "--count 0b11: want a whole number from 1 to 10000000000"},
 		{"octal prefix", []string{"-int", "0o7"}, nil, "--int 0o7: want a whole number from 1 to 100"},
@@ -108,16 +113,7 @@ func TestIntegerFlagsRefuseOtherBases(t *testing.T) {
 		{"hex variable", nil, map[string]string{"BQ_COUNT": "0x10"}, "BQ_COUNT=0x10 (for --count): want a whole number from 1 to 10000000000"},
 		{"binary variable", nil, map[string]string{"BQ_INT": "0b11"}, "BQ_INT=0b11 (for --int): want a whole number from 1 to 100"},
 		{"underscore variable", nil, map[string]string{"BQ_UINT": "1_000"}, "BQ_UINT=1_000 (for --uint): want a whole number, 0 or more"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := parseIntegers(tt.args, tt.vars)
-			require.Error(t, err)
-			require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
-			require.Equal(t, tt.want, err.Error())
-		})
-	}
+	})
 }
 
 func TestAtoi(t *testing.T) {

@@ -46,6 +46,23 @@ func (groupedSub) Usage() cli.Usage {
 
 var groupedCmd = cli.Command{Name: "grouped", Prefix: "BQ_"}
 
+// sharedHelp is the end of the help of grouped and of its subcommand alike:
+// the flags both share, then --version, -h and the examples' heading.
+const sharedHelp = `Logging:
+  --log-format format
+    	log format: text or json (the final error line too) (default text) [$BITQUEUE_LOG_FORMAT]
+  --log-level level
+    	log level: debug, info, warn or error (default info) [$BITQUEUE_LOG_LEVEL]
+
+Other:
+  --version
+    	print the version and exit
+  -h, --help
+    	print this help
+
+Examples:
+`
+
 // TestHelp checks -h of a command and of its subcommand: the synopsis, the
 // subcommands, the flags by group (those of no group first), each with its
 // kind of value, default and variables, then --version, -h and the
@@ -81,20 +98,7 @@ Redis:
   --timeout duration
     	how long to wait (default 1m) [$BQ_TIMEOUT]
 
-Logging:
-  --log-format format
-    	log format: text or json (the final error line too) (default text) [$BITQUEUE_LOG_FORMAT]
-  --log-level level
-    	log level: debug, info, warn or error (default info) [$BITQUEUE_LOG_LEVEL]
-
-Other:
-  --version
-    	print the version and exit
-  -h, --help
-    	print this help
-
-Examples:
-  grouped --count 3
+` + sharedHelp + `  grouped --count 3
   BQ_COUNT=3 grouped
 `},
 		{"subcommand", []string{"sub", "--help"}, `Usage: grouped sub [flags]
@@ -103,20 +107,7 @@ Sub:
   --url string
     	where (default http://x/) [$BQ_SUB_URL]
 
-Logging:
-  --log-format format
-    	log format: text or json (the final error line too) (default text) [$BITQUEUE_LOG_FORMAT]
-  --log-level level
-    	log level: debug, info, warn or error (default info) [$BITQUEUE_LOG_LEVEL]
-
-Other:
-  --version
-    	print the version and exit
-  -h, --help
-    	print this help
-
-Examples:
-  grouped sub --url http://y/
+` + sharedHelp + `  grouped sub --url http://y/
 `},
 	}
 	for _, tt := range tests {
