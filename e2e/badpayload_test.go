@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture"
 	"bitqueue/internal/base"
 	"bitqueue/redistest"
 )
@@ -32,10 +32,10 @@ func TestWorkerRejectsBadPayloads(t *testing.T) {
 	w := startWorker(t, e, "-log-level", "info", "-cache-bits", "10", "-concurrency", "4")
 	rssBefore := rss(t, w)
 
-	cases := badPayloads(t)
+	cases := fixture.BadPayloads(t)
 	require.GreaterOrEqual(t, len(cases), 20, "bad payload corpus")
 	oversized := append([]byte{base.PayloadVersion, 1, 'r', 5, 1, 1}, make([]byte, base.MaxPayload)...)
-	cases = append(cases, corpusCase{name: "oversized", data: oversized, want: fmt.Sprintf("payload is %d bytes, above the limit of %d", len(oversized), base.MaxPayload)})
+	cases = append(cases, fixture.CorpusCase{Name: "oversized", Payload: oversized, Want: fmt.Sprintf("payload is %d bytes, above the limit of %d", len(oversized), base.MaxPayload)})
 
 	client := asynq.NewClientFromRedisClient(e.Client)
 	t.Cleanup(func() { client.Close() })
@@ -45,7 +45,7 @@ func TestWorkerRejectsBadPayloads(t *testing.T) {
 		require.NoError(t, err, "enqueue %s", id)
 	}
 	for _, c := range cases {
-		enqueue("bad-"+c.name, c.data)
+		enqueue("bad-"+c.Name, c.Payload)
 	}
 	// A flood of headers that each claim 2^40 integers of 8 bytes.
 	const flood = 300
@@ -59,12 +59,12 @@ func TestWorkerRejectsBadPayloads(t *testing.T) {
 	insp := e.inspector(t)
 	logs := w.Logs()
 	for _, c := range cases {
-		id := "bad-" + c.name
+		id := "bad-" + c.Name
 		info, err := insp.GetTaskInfo(e.queue, id)
 		require.NoError(t, err, id)
 		require.Equal(t, asynq.TaskStateArchived, info.State, id)
 		require.Zero(t, info.Retried, "retries of %s", id)
-		require.Contains(t, info.LastErr, c.want, id)
+		require.Contains(t, info.LastErr, c.Want, id)
 		require.Contains(t, info.LastErr, "malformed batch payload", id)
 		// One line names the task, with the reason.
 		var lines []string
@@ -119,12 +119,12 @@ func TestProducerRefusesBadResults(t *testing.T) {
 	in := filepath.Join(t.TempDir(), "in.txt")
 	require.NoError(t, os.WriteFile(in, []byte("5 0 2\n"), 0o644))
 	ctx := context.Background()
-	for _, c := range badResults(t) {
-		t.Run(c.name, func(t *testing.T) {
-			runID := "badresult-" + c.name
+	for _, c := range fixture.BadResults(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			runID := "badresult-" + c.Name
 			key := e.prefix + ":result:" + runID + ":0"
-			fields := make([]any, 0, 2*len(c.hash))
-			for f, v := range c.hash {
+			fields := make([]any, 0, 2*len(c.Hash))
+			for f, v := range c.Hash {
 				fields = append(fields, f, v)
 			}
 			// The run begins (its record is created), then the bad hash
@@ -141,7 +141,7 @@ func TestProducerRefusesBadResults(t *testing.T) {
 			// A malformed hash is named by its key, a well-formed one that
 			// disagrees with the input by its batch.
 			require.True(t, strings.Contains(last, key) || strings.Contains(last, "batch "+runID+":0"), "%s names neither %s nor its batch", last, key)
-			require.Contains(t, last, c.want)
+			require.Contains(t, last, c.Want)
 			_, err := os.Stat(out)
 			require.ErrorIs(t, err, fs.ErrNotExist, "--out is written whole or not at all: nothing from a bad result")
 		})
@@ -151,68 +151,3 @@ func TestProducerRefusesBadResults(t *testing.T) {
 // The corpora under testdata are shared with the fuzz targets: the
 // packages' corpus tests (internal/tasks, internal/input) check that each
 // file here seeds testdata/fuzz of its target.
-
-// corpusCase is one file of a corpus: its name (the file name without its
-// extension), what it holds, and the message fragment its "# want:" line
-// gives.
-type corpusCase struct {
-	name string
-	want string
-	data []byte            // badpayload: the payload
-	hash map[string]string // badresult: the hash fields
-}
-
-// readCorpus reads testdata/<dir>/*.<ext>, failing t when a file lacks its
-// "# want:" line.
-func readCorpus(t *testing.T, dir, ext string, parse func(t *testing.T, c *corpusCase, lines []string)) []corpusCase {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", dir, "*."+ext))
-	require.NoError(t, err)
-	require.NotEmpty(t, files, "corpus testdata/%s", dir)
-	var out []corpusCase
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		require.NoError(t, err)
-		c := corpusCase{name: strings.TrimSuffix(filepath.Base(f), "."+ext)}
-		var body []string
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if w, ok := strings.CutPrefix(line, "# want: "); ok {
-				c.want = w
-			} else if !strings.HasPrefix(line, "#") && strings.TrimSpace(line) != "" {
-				body = append(body, line)
-			}
-		}
-		require.NotEmpty(t, c.want, "%s has no # want: line", f)
-		parse(t, &c, body)
-		out = append(out, c)
-	}
-	return out
-}
-
-// badPayloads reads testdata/badpayload/*.hex: payload bytes in hex.
-func badPayloads(t *testing.T) []corpusCase {
-	t.Helper()
-	return readCorpus(t, "badpayload", "hex", func(t *testing.T, c *corpusCase, lines []string) {
-		b, err := hex.DecodeString(strings.Join(strings.Fields(strings.Join(lines, " ")), ""))
-		require.NoError(t, err, "hex of %s", c.name)
-		c.data = b
-	})
-}
-
-// badResults reads testdata/badresult/*.txt: "field value" lines, bits in
-// hex.
-func badResults(t *testing.T) []corpusCase {
-	t.Helper()
-	return readCorpus(t, "badresult", "txt", func(t *testing.T, c *corpusCase, lines []string) {
-		c.hash = map[string]string{}
-		for _, l := range lines {
-			field, value, _ := strings.Cut(l, " ")
-			if field == "bits" {
-				b, err := hex.DecodeString(strings.Join(strings.Fields(value), ""))
-				require.NoError(t, err, "bits of %s", c.name)
-				value = string(b)
-			}
-			c.hash[field] = value
-		}
-	})
-}

@@ -1,8 +1,6 @@
 package base_test
 
 import (
-	"bitqueue/fixture"
-	"bitqueue/internal/base"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -11,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"bitqueue/fixture"
+	"bitqueue/internal/base"
 )
 
 // header builds the start of a payload by hand: version, run id, seq, count
@@ -364,4 +365,19 @@ func BenchmarkDecodeBatch(b *testing.B) {
 		}
 	}
 	fixture.ReportInts(b, len(dst.Nums))
+}
+
+// Every bad payload of the e2e corpus is refused by DecodeBatch with the
+// reason its file states, and seeds FuzzDecodeBatch.
+func TestBadPayloadCorpus(t *testing.T) {
+	for _, c := range fixture.BadPayloads(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			p := c.Payload
+			var b base.Batch
+			err := base.DecodeBatch(&b, p)
+			require.ErrorIs(t, err, base.ErrMalformed)
+			require.ErrorContains(t, err, c.Want)
+			fixture.CheckSeed(t, "FuzzDecodeBatch", "badpayload-"+c.Name, p)
+		})
+	}
 }

@@ -1,15 +1,17 @@
 package base_test
 
 import (
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
 	"bitqueue/fixture"
 	"bitqueue/internal/base"
 	"bitqueue/internal/cache"
 	"bitqueue/internal/tasks"
-	"math"
-	"strconv"
-	"testing"
-
-	"github.com/stretchr/testify/require"
 )
 
 // hash is a result as HGETALL returns it.
@@ -51,11 +53,7 @@ func TestParseResultAccepts(t *testing.T) {
 			r, err := base.ParseResult(hash(packed))
 			require.NoError(t, err)
 			require.Equal(t, packed, r)
-			for i, n := range tt.nums {
-				if r.Row(i) != n {
-					require.Equal(t, n, r.Row(i), "Row(%d)", i)
-				}
-			}
+			fixture.RequireRows(t, r, tt.nums)
 		})
 	}
 }
@@ -168,4 +166,23 @@ func BenchmarkParseResult(b *testing.B) {
 		}
 	}
 	fixture.ReportInts(b, r.Count)
+}
+
+// Every malformed result hash of the e2e corpus is refused by ParseResult
+// with the reason its file states (the well-formed ones that disagree with
+// their input are the producer's to refuse), and seeds FuzzParseResult.
+func TestBadResultCorpus(t *testing.T) {
+	for _, c := range fixture.BadResults(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			h := c.Hash
+			_, err := base.ParseResult(h)
+			if reason, ok := strings.CutPrefix(c.Want, "bad result hash: "); ok {
+				require.ErrorIs(t, err, base.ErrBadResult)
+				require.ErrorContains(t, err, reason)
+			} else {
+				require.NoError(t, err, "a well-formed result")
+			}
+			fixture.CheckSeed(t, "FuzzParseResult", "badresult-"+c.Name, h[base.FieldVersion], h[base.FieldCount], h[base.FieldWidth], []byte(h[base.FieldBits]))
+		})
+	}
 }

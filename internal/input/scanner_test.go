@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -352,5 +354,39 @@ func TestScannerLineEndings(t *testing.T) {
 				requireInputError(t, err, "in", tt.line, "abc")
 			})
 		}
+	}
+}
+
+// Every file of the e2e bad-input corpus is refused by the scanner with the
+// message its .want file gives (or holds no integer at all, which the
+// producer refuses), and seeds FuzzScanner.
+func TestBadInputCorpus(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(fixture.E2ETestdata(t, "badinput"), "*.txt"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			in, err := os.ReadFile(f)
+			require.NoError(t, err)
+			want, err := os.ReadFile(strings.TrimSuffix(f, ".txt") + ".want")
+			require.NoError(t, err)
+			s := input.NewScanner(bytes.NewReader(in), name)
+			for {
+				_, err = s.Next()
+				if err != nil {
+					break
+				}
+			}
+			if strings.HasSuffix(strings.TrimSpace(string(want)), "holds no integers") {
+				require.ErrorIs(t, err, io.EOF)
+			} else {
+				var bad *input.Error
+				require.True(t, errors.As(err, &bad), "error %v", err)
+				require.True(t, strings.HasPrefix(err.Error(), strings.TrimSpace(string(want))), "message\n  %s\nwant it to start with\n  %s", err, want)
+			}
+
+			fixture.CheckSeed(t, "FuzzScanner", "badinput-"+strings.TrimSuffix(name, ".txt"), in)
+		})
 	}
 }
