@@ -1,10 +1,10 @@
 package main
 
 import (
-	"bitqueue/internal/base"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"regexp"
@@ -17,86 +17,48 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/internal/base"
 	"bitqueue/internal/cli"
 	"bitqueue/internal/input"
+	"bitqueue/internal/runs"
+	"bitqueue/internal/tasks"
 	"bitqueue/redistest"
 )
 
-func noEnv(string) string { return "" }
-
-func TestParseSchedule(t *testing.T) {
+// TestRunError checks the exit code and advice the command gives each run
+// error: a refused run id is a usage error (2) naming the flags to give, lost
+// batches a failure (1) saying how requeue enqueues them again, with the
+// run's input file when it has one.
+func TestRunError(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name string
-		args []string
-		want string // error message part; "" for success
+		name  string
+		err   error
+		input string // the run's --input
+		code  int
+		want  string
 	}{
-		{"every second", []string{"-schedule", "@every 1s", "-count", "10"}, ""},
-		{"cron in a zone from a file", []string{"-schedule", "0 12 * * 1-5", "-tz", "Europe/Paris", "-input", "numbers.txt", "-name", "nightly"}, ""},
-		{"catch-up and retention", []string{"-schedule", "@hourly", "-count", "10", "-catch-up", "24", "-retention", "2h"}, ""},
-		{"one-shot retention", []string{"-count", "10", "-retention", "1h"}, ""},
-		{"bad spec", []string{"-schedule", "61 * * * *", "-count", "10"}, `--schedule "61 * * * *": end of range (61) above maximum (59)`},
-		{"sub-second every", []string{"-schedule", "@every 500ms", "-count", "10"}, "whole number of seconds"},
-		{"unknown zone", []string{"-schedule", "@daily", "-tz", "Mars/Olympus", "-count", "10"}, "--tz Mars/Olympus: unknown time zone"},
-		{"local zone", []string{"-schedule", "@daily", "-tz", "Local", "-count", "10"}, "--tz Local differs from host to host"},
-		{"bad name", []string{"-schedule", "@daily", "-name", "a:b", "-count", "10"}, "--name a:b must be 1 to 111 characters"},
-		{"long name", []string{"-schedule", "@daily", "-name", string(bytes.Repeat([]byte("n"), 112)), "-count", "10"}, "must be 1 to 111 characters"},
-		{"empty name", []string{"-schedule", "@daily", "-name", "", "-count", "10"}, `--name ""`},
-		{"run id", []string{"-schedule", "@daily", "-run-id", "x", "-count", "10"}, "--run-id x does not apply to --schedule"},
-		{"seed", []string{"-schedule", "@daily", "-seed", "7", "-count", "10"}, "--seed 7 does not apply to --schedule"},
-		{"stdin", []string{"-schedule", "@daily", "-input", "-"}, `--input "-" (stdin) cannot be read again`},
-		{"wait", []string{"-schedule", "@daily", "-count", "10", "-wait"}, "--wait applies to one-shot runs, not to --schedule"},
-		{"out", []string{"-schedule", "@daily", "-count", "10", "-out", "x"}, "--out x applies to one-shot runs, not to --schedule"},
-		{"json", []string{"-schedule", "@daily", "-count", "10", "-json"}, "--json applies to one-shot runs, not to --schedule"},
-		{"retention below a minute", []string{"-schedule", "@daily", "-count", "10", "-retention", "30s"}, "--retention 30s is below 1m"},
-		{"retention none", []string{"-schedule", "@daily", "-count", "10", "-retention", "0s"}, "--retention 0s is below 1m"},
-		{"retention a minute", []string{"-schedule", "@daily", "-count", "10", "-retention", "1m"}, ""},
-		{"catch-up none", []string{"-schedule", "@daily", "-count", "10", "-catch-up", "0"}, ""},
-		{"catch-up too large", []string{"-schedule", "@daily", "-count", "10", "-catch-up", "1001"}, "--catch-up 1001 out of range [0, 1000]"},
-		{"catch-up negative", []string{"-schedule", "@daily", "-count", "10", "-catch-up", "-1"}, `--catch-up "-1" out of range`},
-		{"retention negative", []string{"-count", "10", "-retention", "-1s"}, `--retention "-1s" out of range [0, 168h]`},
-		{"retention too long", []string{"-schedule", "@daily", "-count", "10", "-retention", "200h"}, "--retention 200h out of range [0, 168h]"},
-		{"tz without schedule", []string{"-count", "10", "-tz", "UTC"}, "--tz UTC needs --schedule"},
-		{"name without schedule", []string{"-count", "10", "-name", "x"}, "--name x needs --schedule"},
-		{"catch-up without schedule", []string{"-count", "10", "-catch-up", "1"}, "--catch-up 1 needs --schedule"},
-		{"no input", []string{"-schedule", "@daily"}, "exactly one of --count N and --input FILE"},
+		{"mismatch", &runs.MismatchError{RunID: "r", Field: "batch_size", Recorded: "10", Given: "5"}, "", cli.ExitUsage,
+			`run r is bound to batch_size="10", not "5": nothing enqueued; give the run's own --batch-size, or another --run-id`},
+		{"deleted", fmt.Errorf("create: %w", &runs.DeletedError{RunID: "r"}), "", cli.ExitUsage, "run r was deleted"},
+		{"lost, random", &runs.LostError{RunID: "r", IDs: []string{"r:2"}, Count: 1}, "", cli.ExitFailure,
+			"run r: 1 batch(es) lost (no result and no task): r:2; `producer requeue --run-id r` enqueues them again"},
+		{"lost, file", &runs.LostError{RunID: "r", IDs: []string{"r:2"}, Count: 1}, "numbers.txt", cli.ExitFailure,
+			"run r: 1 batch(es) lost (no result and no task): r:2; `producer requeue --run-id r --input numbers.txt` enqueues them again"},
+		{"lost, stdin", &runs.LostError{RunID: "r", IDs: []string{"r:2"}, Count: 1}, "-", cli.ExitFailure,
+			"r:2; `producer requeue --run-id r --input FILE` enqueues them again, FILE holding the run's input"},
+		{"out of memory", &runs.OutOfMemoryError{RunID: "r", Started: true, Batches: 10, Enqueued: 3, Queued: 2, Done: 1, Err: errors.New("OOM command not allowed")}, "", cli.ExitFailure,
+			"Redis is out of memory (maxmemory with noeviction): 5 of the 10 batches of run r are queued (3 by this run, 2 before) and stay queued, 1 have results; free memory or raise maxmemory, then run again with --run-id r to enqueue the rest (redis: OOM command not allowed)"},
+		{"out of memory before the record", &runs.OutOfMemoryError{RunID: "r", Batches: 10, Err: errors.New("OOM command not allowed")}, "", cli.ExitFailure,
+			"Redis is out of memory (maxmemory with noeviction): nothing of run r was enqueued; free memory or raise maxmemory, then run again (redis: OOM command not allowed)"},
+		{"other", errors.New("boom"), "", cli.ExitFailure, "boom"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := parse(tc.args, noEnv, io.Discard)
-			if tc.want == "" {
-				require.NoError(t, err)
-				if c.Schedule != "" {
-					require.NotNil(t, c.sched)
-				}
-				return
-			}
-			require.Error(t, err)
+			err := runError(tc.err, tc.input)
+			require.Equal(t, tc.code, cli.ExitCode(err))
 			require.Contains(t, err.Error(), tc.want)
-			require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
-		})
-	}
-}
-
-func TestTickRetention(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		args []string
-		want time.Duration
-	}{
-		{"every second: at least a minute", []string{"-schedule", "@every 1s"}, time.Minute},
-		{"every 5 minutes: two periods", []string{"-schedule", "@every 5m"}, 10 * time.Minute},
-		{"hourly", []string{"-schedule", "@hourly"}, 2 * time.Hour},
-		{"daily: at most a day", []string{"-schedule", "@daily"}, 24 * time.Hour},
-		{"given", []string{"-schedule", "@every 1s", "-retention", "10m"}, 10 * time.Minute},
-		{"given as the least", []string{"-schedule", "@hourly", "-retention", "1m"}, time.Minute},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, err := parse(append(tc.args, "-count", "1"), noEnv, io.Discard)
-			require.NoError(t, err)
-			tick := c.sched.Next(time.Date(2026, 11, 29, 11, 59, 59, 0, time.UTC))
-			require.Equal(t, tc.want, c.producer(nil, nil, &fakeClock{}).Retention(tick))
+			require.True(t, errors.Is(err, tc.err), "the advice keeps the error it advises on")
 		})
 	}
 }
@@ -305,4 +267,86 @@ func TestScheduledRejectsBadFileAtStart(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "is a directory")
 	require.Equal(t, cli.ExitUsage, cli.ExitCode(err))
+}
+
+// marked reports whether the tick with run id runID is marked produced.
+func marked(t *testing.T, r *redistest.Redis, prefix, runID string) bool {
+	t.Helper()
+	n, err := r.Client.Exists(context.Background(), base.TickKey(prefix, runID)).Result()
+	require.NoError(t, err)
+	return n == 1
+}
+
+func TestDefaultCatchUpIsOne(t *testing.T) {
+	t.Parallel()
+	c, err := parse([]string{"-schedule", "@hourly", "-count", "1"}, noEnv, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, 1, c.CatchUp)
+}
+
+// A tick produced to its end is marked for as long as catch-up can reach it;
+// catch-up does not produce it again once its tasks and results are gone,
+// and produces the ticks nobody marked.
+func TestScheduledCatchUpSkipsMarkedTicks(t *testing.T) {
+	r := redistest.Start(t)
+	queue, prefix := r.Namespace(t)
+	insp := asynq.NewInspectorFromRedisClient(r.Client)
+	args := func(extra ...string) []string {
+		return append([]string{"-redis", r.URL, "-queue", queue, "-prefix", prefix, "-schedule", "@every 10s", "-name", "mk", "-count", "250", "-batch-size", "100"}, extra...)
+	}
+	// A: from 12:00:00.5 to 12:00:10, with --catch-up 0: tick 00.
+	logsA, err := replica(args("-catch-up", "0"), mustTime(t, "2026-11-29T12:00:00.5Z"), mustTime(t, "2026-11-29T12:00:10Z"))
+	require.NoError(t, err, logsA)
+	require.Contains(t, logsA, "run_id=mk-20261129T120000Z catch_up=false batches=3 new=3")
+	require.True(t, marked(t, r, prefix, "mk-20261129T120000Z"))
+	ttl := r.Client.PTTL(context.Background(), base.TickKey(prefix, "mk-20261129T120000Z")).Val()
+	require.Greater(t, ttl, 10*time.Minute, "the mark outlives the reach of catch-up and a margin")
+
+	// Its tasks and results are gone (expired, deleted): the batches have
+	// neither, which is all the producer used to look at.
+	_, err = insp.DeleteAllPendingTasks(queue)
+	require.NoError(t, err)
+	require.Empty(t, queued(t, insp, queue))
+
+	// B starts at 12:00:25 with --catch-up 3: of the last three ticks,
+	// 12:00:00 was produced and is not produced again; 12:00:10 and 12:00:20
+	// never were.
+	logsB, err := replica(args("-catch-up", "3"), mustTime(t, "2026-11-29T12:00:25Z"), mustTime(t, "2026-11-29T12:00:30Z"))
+	require.NoError(t, err, logsB)
+	require.Contains(t, logsB, `msg="tick already produced" tick=2026-11-29T12:00:00Z run_id=mk-20261129T120000Z catch_up=true`)
+	require.NotContains(t, logsB, "run_id=mk-20261129T120000Z catch_up=true batches")
+	for _, id := range []string{"mk-20261129T120010Z", "mk-20261129T120020Z"} {
+		require.Contains(t, logsB, "run_id="+id+" catch_up=true batches=3 new=3", logsB)
+	}
+	require.Equal(t, batchIDs("mk-20261129T120010Z", "mk-20261129T120020Z"), queued(t, insp, queue))
+}
+
+// A tick cut short (a rolling deploy's SIGTERM) is left unmarked and partly
+// enqueued; the next start completes it with the default --catch-up 1,
+// enqueueing only the missing batches, and marks it.
+func TestScheduledInterruptedTickCompletedByNextStart(t *testing.T) {
+	r := redistest.Start(t)
+	queue, prefix := r.Namespace(t)
+	insp := asynq.NewInspectorFromRedisClient(r.Client)
+	const runID = "cut-20261129T120000Z"
+	// What the stopped replica got through: batch 0 of 3.
+	s, err := input.Random(base.SeedFor(runID), 250, 1<<20).Open()
+	require.NoError(t, err)
+	nums := make([]uint64, 100)
+	for i := range nums {
+		nums[i], err = s.Next()
+		require.NoError(t, err)
+	}
+	task, err := tasks.NewBitsTask(base.Batch{RunID: runID, Seq: 0, Nums: nums}, asynq.Queue(queue))
+	require.NoError(t, err)
+	client := asynq.NewClientFromRedisClient(r.Client)
+	_, err = client.Enqueue(task)
+	require.NoError(t, err)
+
+	logs, err := replica([]string{"-redis", r.URL, "-queue", queue, "-prefix", prefix, "-schedule", "@every 10s", "-name", "cut", "-count", "250", "-batch-size", "100"},
+		mustTime(t, "2026-11-29T12:00:04Z"), mustTime(t, "2026-11-29T12:00:10Z"))
+	require.NoError(t, err, logs)
+	require.Contains(t, logs, "run_id="+runID+" catch_up=true batches=3 new=2 already_queued=1")
+	require.True(t, marked(t, r, prefix, runID))
+	require.Equal(t, batchIDs(runID), queued(t, insp, queue))
 }
