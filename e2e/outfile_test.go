@@ -76,15 +76,6 @@ func (c outCommand) run(t *testing.T, r outRun, out string) result {
 	return runCmd(t, exec.Command(filepath.Join(bin, "producer"), c.args(r, r.URL, out)...))
 }
 
-// requireFileType checks that path is, without following links, a file of
-// type typ.
-func requireFileType(t *testing.T, path string, typ fs.FileMode) {
-	t.Helper()
-	st, err := os.Lstat(path)
-	require.NoError(t, err)
-	require.Equal(t, typ, st.Mode().Type(), "%s is still of type %s", path, typ)
-}
-
 // A FIFO, a character device and /dev/stdout given to --out are written in
 // place: they stay what they are and get every row; a dangling symbolic
 // link is created through. Both writers of --out behave alike. Before, each
@@ -103,7 +94,7 @@ func TestOutSpecialFilesWrittenInPlace(t *testing.T) {
 				res := c.run(t, r, ff)
 				require.Equal(t, 0, res.code, res.stderr)
 				require.Equal(t, c.stdout, res.stdout)
-				requireFileType(t, ff, fs.ModeNamedPipe)
+				fixture.RequireFileType(t, ff, fs.ModeNamedPipe)
 				require.Equal(t, []string{"ff"}, fixture.DirNames(t, dir), "no temporary file")
 				require.Equal(t, r.rows, got(), "the reader got every row")
 			})
@@ -120,7 +111,7 @@ func TestOutSpecialFilesWrittenInPlace(t *testing.T) {
 				res := bg.wait(t, time.Minute)
 				require.Equal(t, 0, res.code, res.stderr)
 				require.Equal(t, r.rows, got(), "the reader got every row")
-				requireFileType(t, ff, fs.ModeNamedPipe)
+				fixture.RequireFileType(t, ff, fs.ModeNamedPipe)
 				require.Equal(t, []string{"ff"}, fixture.DirNames(t, dir), "no temporary file")
 			})
 			t.Run("a character device", func(t *testing.T) {
@@ -133,7 +124,7 @@ func TestOutSpecialFilesWrittenInPlace(t *testing.T) {
 				res := c.run(t, r, dev)
 				require.Equal(t, 0, res.code, res.stderr)
 				require.Equal(t, c.stdout, res.stdout)
-				requireFileType(t, dev, fs.ModeDevice|fs.ModeCharDevice)
+				fixture.RequireFileType(t, dev, fs.ModeDevice|fs.ModeCharDevice)
 				require.Equal(t, []string{"mynull"}, fixture.DirNames(t, dir), "no temporary file")
 			})
 			t.Run("a dangling symbolic link", func(t *testing.T) {

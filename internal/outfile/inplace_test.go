@@ -26,6 +26,20 @@ func write(t *testing.T, f *outfile.File, rows string) {
 	require.NoError(t, f.Commit())
 }
 
+// createOnPipe creates an output on the write end of a pipe, named through
+// /proc/self/fd, and returns it, a function that closes the write end (as
+// the test's end does too), and what the read end got once closed.
+func createOnPipe(t *testing.T) (f *outfile.File, closeWriter func(), got func() string) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	t.Cleanup(func() { w.Close() })
+	got = fixture.ReadInBackground(t, func() (io.ReadCloser, error) { return r, nil })
+	f, err = outfile.Create("/proc/self/fd/" + strconv.Itoa(int(w.Fd())))
+	require.NoError(t, err)
+	return f, func() { require.NoError(t, w.Close()) }, got
+}
+
 // needRoot skips t, saying why, unless the process may make device nodes.
 func needRoot(t *testing.T) {
 	t.Helper()
@@ -60,7 +74,7 @@ func TestInPlace(t *testing.T) {
 		require.True(t, f.InPlace())
 		write(t, f, rows)
 		require.Equal(t, rows, got())
-		requireType(t, path, fs.ModeNamedPipe)
+		fixture.RequireFileType(t, path, fs.ModeNamedPipe)
 		require.Equal(t, []string{"ff"}, fixture.DirNames(t, dir))
 	})
 	t.Run("a character device", func(t *testing.T) {
@@ -73,20 +87,15 @@ func TestInPlace(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, f.InPlace())
 		write(t, f, rows)
-		requireType(t, path, fs.ModeDevice|fs.ModeCharDevice)
+		fixture.RequireFileType(t, path, fs.ModeDevice|fs.ModeCharDevice)
 		require.Equal(t, []string{"mynull"}, fixture.DirNames(t, dir))
 	})
 	t.Run("a pipe through /proc/self/fd", func(t *testing.T) {
 		t.Parallel()
-		r, w, err := os.Pipe()
-		require.NoError(t, err)
-		defer w.Close()
-		got := fixture.ReadInBackground(t, func() (io.ReadCloser, error) { return r, nil })
-		f, err := outfile.Create("/proc/self/fd/" + strconv.Itoa(int(w.Fd())))
-		require.NoError(t, err)
+		f, closeWriter, got := createOnPipe(t)
 		require.True(t, f.InPlace())
 		write(t, f, rows)
-		require.NoError(t, w.Close())
+		closeWriter()
 		require.Equal(t, rows, got())
 	})
 	t.Run("a regular file through /dev/fd, appended to", func(t *testing.T) {
@@ -111,15 +120,6 @@ func TestInPlace(t *testing.T) {
 	})
 }
 
-// requireType checks that path is, without following links, a file of type
-// typ.
-func requireType(t *testing.T, path string, typ fs.FileMode) {
-	t.Helper()
-	st, err := os.Lstat(path)
-	require.NoError(t, err)
-	require.Equal(t, typ, st.Mode().Type(), "%s is still a %s", path, typ)
-}
-
 // A FIFO with no reader yet is opened by Open, which waits for a reader
 // until its context is done: Create never waits.
 func TestOpenWaitsForAReader(t *testing.T) {
@@ -141,26 +141,21 @@ func TestOpenWaitsForAReader(t *testing.T) {
 	require.False(t, f.AwaitsReader())
 	write(t, f, "rows\n")
 	require.Equal(t, "rows\n", got())
-	requireType(t, path, fs.ModeNamedPipe)
+	fixture.RequireFileType(t, path, fs.ModeNamedPipe)
 }
 
 // An output written in place and aborted keeps what was written (it cannot
 // be taken back) and stays what it was.
 func TestAbortInPlace(t *testing.T) {
 	t.Parallel()
-	r, w, err := os.Pipe()
-	require.NoError(t, err)
-	defer w.Close()
-	got := fixture.ReadInBackground(t, func() (io.ReadCloser, error) { return r, nil })
-	f, err := outfile.Create("/proc/self/fd/" + strconv.Itoa(int(w.Fd())))
-	require.NoError(t, err)
-	_, err = f.Write([]byte("half"))
+	f, closeWriter, got := createOnPipe(t)
+	_, err := f.Write([]byte("half"))
 	require.NoError(t, err)
 	f.Abort()
 	f.Abort()
 	require.Error(t, f.Commit(), "Commit after Abort")
 	require.Error(t, f.Open(context.Background()), "Open after Abort")
-	require.NoError(t, w.Close())
+	closeWriter()
 	require.Equal(t, "half", got())
 }
 
