@@ -1,15 +1,15 @@
 package e2e
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/hibiken/asynq"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
+
+	"bitqueue/fixture"
 )
 
 // startExporter starts an exporter of e's queue on a free loopback port and
@@ -64,12 +64,7 @@ func asynqGoldenFamilies(t *testing.T) []asynqGoldenFamily {
 func TestExporterServesAsynqNames(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	client := asynq.NewClientFromRedisClient(e.Client)
-	t.Cleanup(func() { client.Close() })
-	for i := range 4 {
-		_, err := client.Enqueue(asynq.NewTask("test:noop", nil), asynq.Queue(e.queue), asynq.TaskID(fmt.Sprint("t", i)))
-		require.NoError(t, err)
-	}
+	fixture.EnqueueNoops(t, e.Client, e.queue, 4)
 	require.NoError(t, e.inspector(t).PauseQueue(e.queue))
 
 	u := startExporter(t, e)

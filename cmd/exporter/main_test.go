@@ -1,21 +1,20 @@
 package main
 
 import (
-	"bitqueue/internal/rdb"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture"
 	"bitqueue/internal/cli"
 	"bitqueue/internal/logging"
+	"bitqueue/internal/rdb"
 	"bitqueue/redistest"
 )
 
@@ -27,17 +26,27 @@ func TestParse(t *testing.T) {
 		env     map[string]string
 		queues  []string
 		addr    string
+		ui      uiConfig
 		wantErr string
 	}{
-		{"defaults", nil, nil, []string{"bits"}, DefaultHTTPAddr, ""},
-		{"shards", []string{"--queue", "a,b", "--shards", "2"}, nil, []string{"a-0", "a-1", "b-0", "b-1"}, DefaultHTTPAddr, ""},
-		{"from env", nil, map[string]string{"BITQUEUE_QUEUE": "q", "BITQUEUE_HTTP_ADDR": "127.0.0.1:0"}, []string{"q"}, "127.0.0.1:0", ""},
-		{"flag wins over env", []string{"--queue", "f"}, map[string]string{"BITQUEUE_QUEUE": "q"}, []string{"f"}, DefaultHTTPAddr, ""},
-		{"no queue", []string{"--queue", " , "}, nil, nil, "", "--queue"},
-		{"shards out of range", []string{"--shards", "0"}, nil, nil, "", "shards"},
-		{"timeout too short", []string{"--inspect-timeout", "1ms"}, nil, nil, "", "--inspect-timeout"},
-		{"no port", []string{"--http-addr", "localhost"}, nil, nil, "", "--http-addr"},
-		{"unexpected argument", []string{"extra"}, nil, nil, "", "extra"},
+		{"defaults", nil, nil, []string{"bits"}, DefaultHTTPAddr, uiConfig{addrFrom: "--ui-addr"}, ""},
+		{"shards", []string{"--queue", "a,b", "--shards", "2"}, nil, []string{"a-0", "a-1", "b-0", "b-1"}, DefaultHTTPAddr, uiConfig{addrFrom: "--ui-addr"}, ""},
+		{"from env", nil, map[string]string{"BITQUEUE_QUEUE": "q", "BITQUEUE_HTTP_ADDR": "127.0.0.1:0"}, []string{"q"}, "127.0.0.1:0", uiConfig{addrFrom: "--ui-addr"}, ""},
+		{"flag wins over env", []string{"--queue", "f"}, map[string]string{"BITQUEUE_QUEUE": "q"}, []string{"f"}, DefaultHTTPAddr, uiConfig{addrFrom: "--ui-addr"}, ""},
+		{"no queue", []string{"--queue", " , "}, nil, nil, "", uiConfig{}, "--queue"},
+		{"shards out of range", []string{"--shards", "0"}, nil, nil, "", uiConfig{}, "shards"},
+		{"timeout too short", []string{"--inspect-timeout", "1ms"}, nil, nil, "", uiConfig{}, "--inspect-timeout"},
+		{"no port", []string{"--http-addr", "localhost"}, nil, nil, "", uiConfig{}, "--http-addr"},
+		{"unexpected argument", []string{"extra"}, nil, nil, "", uiConfig{}, "extra"},
+		{"UI served", []string{"--ui-addr", ":8081"}, nil, []string{"bits"}, DefaultHTTPAddr, uiConfig{addr: ":8081", addrFrom: "--ui-addr"}, ""},
+		{"UI from env", nil, map[string]string{"BITQUEUE_UI_ADDR": "127.0.0.1:0", "BITQUEUE_UI_READ_ONLY": "true", "BITQUEUE_UI_PROMETHEUS": "http://prometheus:9090"}, []string{"bits"}, DefaultHTTPAddr,
+			uiConfig{addr: "127.0.0.1:0", addrFrom: "BITQUEUE_UI_ADDR", readOnly: true, prometheus: "http://prometheus:9090"}, ""},
+		{"UI read-only false without a UI", nil, map[string]string{"BITQUEUE_UI_READ_ONLY": "false"}, []string{"bits"}, DefaultHTTPAddr, uiConfig{addrFrom: "--ui-addr"}, ""},
+		{"UI with no port", []string{"--ui-addr", "localhost"}, nil, nil, "", uiConfig{}, "--ui-addr localhost: want host:port"},
+		{"UI read-only without a UI", []string{"--ui-read-only"}, nil, nil, "", uiConfig{}, "--ui-read-only applies to the web UI"},
+		{"UI prometheus without a UI", nil, map[string]string{"BITQUEUE_UI_PROMETHEUS": "http://p:9090"}, nil, "", uiConfig{}, "BITQUEUE_UI_PROMETHEUS=http://p:9090 applies to the web UI"},
+		{"UI prometheus not a URL", []string{"--ui-addr", ":0", "--ui-prometheus", "prometheus:9090"}, nil, nil, "", uiConfig{}, "--ui-prometheus prometheus:9090: want Prometheus's base URL"},
+		{"UI prometheus with a query", []string{"--ui-addr", ":0", "--ui-prometheus", "http://p:9090/?x=1"}, nil, nil, "", uiConfig{}, "--ui-prometheus"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,6 +61,7 @@ func TestParse(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, tt.queues, c.queues)
 			require.Equal(t, tt.addr, c.httpAddr)
+			require.Equal(t, tt.ui, c.ui)
 		})
 	}
 }
@@ -84,12 +94,7 @@ func TestServesQueueMetrics(t *testing.T) {
 	t.Parallel()
 	r := redistest.Start(t)
 	queue, _ := r.Namespace(t)
-	client := asynq.NewClientFromRedisClient(r.Client)
-	t.Cleanup(func() { client.Close() })
-	for i := range 3 {
-		_, err := client.Enqueue(asynq.NewTask("test:noop", nil), asynq.Queue(queue), asynq.TaskID(fmt.Sprint("t", i)))
-		require.NoError(t, err)
-	}
+	fixture.EnqueueNoops(t, r.Client, queue, 3)
 
 	log, err := logging.New(io.Discard, "text", "info")
 	require.NoError(t, err)

@@ -3,7 +3,6 @@ package metrics_test
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"bitqueue/fixture"
 	"bitqueue/fixture/promtest"
 	"bitqueue/internal/metrics"
 	"bitqueue/internal/rdb"
@@ -76,12 +76,7 @@ func TestAsynqMetricNames(t *testing.T) {
 	t.Parallel()
 	r := redistest.Start(t)
 	queue, _ := r.Namespace(t)
-	client := asynq.NewClientFromRedisClient(r.Client)
-	t.Cleanup(func() { client.Close() })
-	for i := range 3 {
-		_, err := client.Enqueue(asynq.NewTask("test:noop", nil), asynq.Queue(queue), asynq.TaskID(fmt.Sprint("t", i)))
-		require.NoError(t, err)
-	}
+	fixture.EnqueueNoops(t, r.Client, queue, 3)
 	insp := asynq.NewInspectorFromRedisClient(r.Client)
 	require.NoError(t, insp.ArchiveTask(queue, "t0"))
 	require.NoError(t, insp.PauseQueue(queue))
@@ -191,12 +186,7 @@ func TestAsynqNamesCostNoRedisCommand(t *testing.T) {
 	r := redistest.Start(t)
 	queue, _ := r.Namespace(t)
 	other, _ := r.Namespace(t)
-	client := asynq.NewClientFromRedisClient(r.Client)
-	t.Cleanup(func() { client.Close() })
-	for i := range 3 {
-		_, err := client.Enqueue(asynq.NewTask("test:noop", nil), asynq.Queue(queue), asynq.TaskID(fmt.Sprint("t", i)))
-		require.NoError(t, err)
-	}
+	fixture.EnqueueNoops(t, r.Client, queue, 3)
 	opt, err := redis.ParseURL(r.URL)
 	require.NoError(t, err)
 	counted := redis.NewClient(opt)
