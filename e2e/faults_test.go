@@ -398,15 +398,8 @@ func survivors(t *testing.T, e env, runID string, batches int) (done, queued map
 		insp.ListPendingTasks, insp.ListActiveTasks, insp.ListRetryTasks, insp.ListScheduledTasks, insp.ListArchivedTasks,
 	}
 	for _, list := range lists {
-		for page := 1; ; page++ {
-			ts, err := list(e.queue, asynq.PageSize(1000), asynq.Page(page))
-			require.NoError(t, err)
-			for _, ti := range ts {
-				queued[seqOf(t, ti.ID)] = true
-			}
-			if len(ts) < 1000 {
-				break
-			}
+		for _, id := range taskIDs(t, e, list) {
+			queued[seqOf(t, id)] = true
 		}
 	}
 	return done, queued

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -94,6 +95,35 @@ func startWorker(t *testing.T, e env, args ...string) *proc {
 func produce(t *testing.T, e env, args ...string) result {
 	t.Helper()
 	return produceStdin(t, e, "", args...)
+}
+
+// enqueueing starts a producer enqueueing run runID of count integers, one
+// a batch and one batch at a time, and returns it once pending of its
+// batches are queued or it exited.
+func enqueueing(t *testing.T, e env, runID string, count, pending int) *bgRun {
+	t.Helper()
+	bg := startProducer(t, e, "-count", strconv.Itoa(count), "-batch-size", "1", "-concurrency", "1", "-run-id", runID)
+	redistest.WaitFor(t, time.Minute, "some batches enqueued", func() bool { return queueState(t, e).Pending >= pending || bg.exited() })
+	return bg
+}
+
+// taskIDs returns the ids of the tasks of e's queue that list lists (an
+// inspector's ListPendingTasks, ListCompletedTasks, …), page by page,
+// sorted.
+func taskIDs(t *testing.T, e env, list func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error)) []string {
+	t.Helper()
+	var ids []string
+	for page := 1; ; page++ {
+		ts, err := list(e.queue, asynq.PageSize(1000), asynq.Page(page))
+		require.NoError(t, err)
+		for _, ti := range ts {
+			ids = append(ids, ti.ID)
+		}
+		if len(ts) < 1000 {
+			slices.Sort(ids)
+			return ids
+		}
+	}
 }
 
 // produceOK runs the producer as produce does and requires it to exit 0.

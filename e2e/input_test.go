@@ -10,13 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/fixture"
@@ -160,7 +158,7 @@ func TestInputReadOnce(t *testing.T) {
 	r := produceStdin(t, e, sb.String(), "-input", "/dev/stdin", "-run-id", "once", "-batch-size", "100")
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Contains(t, r.stderr, "batches=3 new=3 already_queued=0 already_done=0")
-	require.Equal(t, []string{"once:0", "once:1", "once:2"}, pendingIDs(t, e))
+	require.Equal(t, []string{"once:0", "once:1", "once:2"}, taskIDs(t, e, e.inspector(t).ListPendingTasks))
 
 	// And with --wait and --out, the rows are those of the one snapshot.
 	startWorker(t, e)
@@ -174,24 +172,6 @@ func TestInputReadOnce(t *testing.T) {
 	checkOut(t, out, nums)
 }
 
-// pendingIDs returns the ids of the pending tasks of e's queue, sorted.
-func pendingIDs(t *testing.T, e env) []string {
-	t.Helper()
-	var ids []string
-	insp := e.inspector(t)
-	for page := 1; ; page++ {
-		list, err := insp.ListPendingTasks(e.queue, asynq.PageSize(100), asynq.Page(page))
-		require.NoError(t, err)
-		for _, ti := range list {
-			ids = append(ids, ti.ID)
-		}
-		if len(list) < 100 {
-			slices.Sort(ids)
-			return ids
-		}
-	}
-}
-
 var runIDRE = regexp.MustCompile(`^\d{8}T\d{6}Z-[0-9a-f]{8}$`)
 
 // A one-shot run prints its run id alone on stdout, so that scripts can
@@ -203,7 +183,7 @@ func TestRunIDOnStdout(t *testing.T) {
 	require.Regexp(t, runIDRE, id, "stdout holds the generated run id alone: %q", r.stdout)
 	require.Equal(t, id+"\n", r.stdout)
 	require.Contains(t, r.stderr, "run_id="+id)
-	require.Contains(t, pendingIDs(t, e), id+":0")
+	require.Contains(t, taskIDs(t, e, e.inspector(t).ListPendingTasks), id+":0")
 
 	r = produceOK(t, e, "-count", "250", "-batch-size", "100", "-run-id", "given")
 	require.Equal(t, "given\n", r.stdout)

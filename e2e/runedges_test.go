@@ -140,8 +140,7 @@ func TestDeleteStopsAProducer(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	const runID = "d6"
-	bg := startProducer(t, e, "-count", "20000", "-batch-size", "1", "-concurrency", "1", "-run-id", runID)
-	redistest.WaitFor(t, time.Minute, "some batches enqueued", func() bool { return queueState(t, e).Pending >= 200 || bg.exited() })
+	bg := enqueueing(t, e, runID, 20000, 200)
 	require.False(t, bg.exited(), "the producer still enqueues: %s", bg.stderr.String())
 
 	del := inspectRun(t, e, "delete", "-run-id", runID)
@@ -327,8 +326,7 @@ func TestInterruptedProducerNamesItsRun(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	const runID = "halfway"
-	bg := startProducer(t, e, "-count", "1000000", "-batch-size", "1", "-concurrency", "1", "-run-id", runID)
-	redistest.WaitFor(t, time.Minute, "some batches enqueued", func() bool { return queueState(t, e).Pending >= 100 || bg.exited() })
+	bg := enqueueing(t, e, runID, 1000000, 100)
 	require.NoError(t, bg.p.Signal(syscall.SIGTERM))
 	r := bg.wait(t, time.Minute)
 	require.Equal(t, 1, r.code, r.stderr)

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
 	"bitqueue/internal/base"
@@ -180,19 +179,7 @@ func TestScheduledReplicasProduceEachTickOnce(t *testing.T) {
 	}
 	slices.Sort(doneIDs)
 	require.Equal(t, wantIDs, doneIDs, "batches converted")
-	var completed []string
-	for page := 1; ; page++ {
-		list, err := insp.ListCompletedTasks(e.queue, asynq.PageSize(100), asynq.Page(page))
-		require.NoError(t, err)
-		for _, ti := range list {
-			completed = append(completed, ti.ID)
-		}
-		if len(list) < 100 {
-			break
-		}
-	}
-	slices.Sort(completed)
-	require.Equal(t, wantIDs, completed, "completed tasks")
+	require.Equal(t, wantIDs, taskIDs(t, e, insp.ListCompletedTasks), "completed tasks")
 	info, err := insp.GetQueueInfo(e.queue)
 	require.NoError(t, err)
 	require.Equal(t, len(wantIDs), info.ProcessedTotal, "tasks processed")
@@ -272,7 +259,7 @@ func TestScheduledTicksMarkedAgainstRealBinary(t *testing.T) {
 	for _, tk := range schedTicks(t, logs) {
 		made[tk.runID] = true
 	}
-	for _, id := range pendingIDs(t, e) {
+	for _, id := range taskIDs(t, e, e.inspector(t).ListPendingTasks) {
 		runID := id[:strings.LastIndexByte(id, ':')]
 		require.True(t, made[runID], "task %s belongs to a tick the second replica produced", id)
 	}
