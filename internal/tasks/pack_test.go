@@ -162,48 +162,35 @@ func TestPackReusesBuffer(t *testing.T) {
 	checkPacked(t, 8, short, r, misses)
 }
 
-func BenchmarkPack(b *testing.B) {
-	c := fixture.Cache(b, 20)
-	nums := fixture.RandomNums(11, 1000, 1<<20)
-	var buf []byte
-	b.ReportAllocs()
-	for b.Loop() {
-		r, _ := tasks.Pack(c, nums, buf)
-		buf = r.Bits[:cap(r.Bits)]
-	}
-	fixture.ReportInts(b, len(nums))
-}
+func BenchmarkPack(b *testing.B) { benchPack(b, 20, 1, 11) }
 
 // BenchmarkPackBatches packs 1,024 different batches of 1,000 random
 // integers in turn, as a worker does: their lookups spread over the whole
 // cache instead of hitting the same 1,000 entries again and again.
-func BenchmarkPackBatches(b *testing.B) {
-	c := fixture.Cache(b, 20)
-	batches := make([][]uint64, 1024)
+func BenchmarkPackBatches(b *testing.B) { benchPack(b, 20, 1024, 100) }
+
+// BenchmarkPackDirect packs the same batch as BenchmarkPack with a cache of
+// 2 entries, so that every integer is computed with math/bits instead of
+// looked up.
+func BenchmarkPackDirect(b *testing.B) { benchPack(b, 1, 1, 11) }
+
+// benchPack packs n batches of 1,000 random integers below 2^20, drawn from
+// seeds seed, seed+1, …, in turn, with a cache of 2^cacheBits entries,
+// reusing one buffer as a worker does, and reports ints/s.
+func benchPack(b *testing.B, cacheBits, n int, seed uint64) {
+	b.Helper()
+	c := fixture.Cache(b, cacheBits)
+	batches := make([][]uint64, n)
 	for i := range batches {
-		batches[i] = fixture.RandomNums(uint64(100+i), 1000, 1<<20)
+		batches[i] = fixture.RandomNums(seed+uint64(i), 1000, 1<<20)
 	}
 	var buf []byte
 	i := 0
 	b.ReportAllocs()
 	for b.Loop() {
-		r, _ := tasks.Pack(c, batches[i%len(batches)], buf)
+		r, _ := tasks.Pack(c, batches[i%n], buf)
 		buf = r.Bits[:cap(r.Bits)]
 		i++
 	}
 	fixture.ReportInts(b, 1000)
-}
-
-// BenchmarkPackDirect packs the same batch with a cache of 2 entries, so that
-// every integer is computed with math/bits instead of looked up.
-func BenchmarkPackDirect(b *testing.B) {
-	c := fixture.Cache(b, 1)
-	nums := fixture.RandomNums(11, 1000, 1<<20)
-	var buf []byte
-	b.ReportAllocs()
-	for b.Loop() {
-		r, _ := tasks.Pack(c, nums, buf)
-		buf = r.Bits[:cap(r.Bits)]
-	}
-	fixture.ReportInts(b, len(nums))
 }
