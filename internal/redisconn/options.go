@@ -80,50 +80,52 @@ func OpenWith(rawURL string, o Options) (redis.UniversalClient, error) {
 		if err != nil {
 			return fail(err)
 		}
-		if opt.Password == "" {
-			opt.Password = o.Password
+		if err := o.apply(&opt.Password, &opt.TLSConfig, &opt.PoolSize); err != nil {
+			return fail(err)
 		}
-		if u.Scheme == "rediss" {
-			if opt.TLSConfig, err = o.tlsConfig(opt.TLSConfig.ServerName); err != nil {
-				return fail(err)
-			}
-		}
-		opt.PoolSize = max(opt.PoolSize, o.PoolSize)
 		return redis.NewClient(opt), nil
 	case "redis-sentinel", "rediss-sentinel":
 		fo, err := parseSentinel(u)
 		if err != nil {
 			return fail(err)
 		}
-		if fo.Password == "" {
-			fo.Password = o.Password
-		}
-		if fo.TLSConfig != nil {
-			if fo.TLSConfig, err = o.tlsConfig(fo.TLSConfig.ServerName); err != nil {
-				return fail(err)
-			}
+		if err := o.apply(&fo.Password, &fo.TLSConfig, &fo.PoolSize); err != nil {
+			return fail(err)
 		}
 		fo.SentinelPassword = o.SentinelPassword
-		fo.PoolSize = max(fo.PoolSize, o.PoolSize)
 		return redis.NewFailoverClient(fo), nil
 	case "redis-cluster", "rediss-cluster":
 		co, err := parseCluster(u)
 		if err != nil {
 			return fail(err)
 		}
-		if co.Password == "" {
-			co.Password = o.Password
+		if err := o.apply(&co.Password, &co.TLSConfig, &co.PoolSize); err != nil {
+			return fail(err)
 		}
-		if co.TLSConfig != nil {
-			if co.TLSConfig, err = o.tlsConfig(co.TLSConfig.ServerName); err != nil {
-				return fail(err)
-			}
-		}
-		co.PoolSize = max(co.PoolSize, o.PoolSize)
 		return redis.NewClusterClient(co), nil
 	default:
 		return fail(fmt.Errorf("scheme %q, want redis, rediss, redis-sentinel, rediss-sentinel, redis-cluster or rediss-cluster", u.Scheme))
 	}
+}
+
+// apply gives a client's options, as the URL set them, what the URL leaves
+// to o: o's password when the URL has none, o's TLS settings when the URL
+// asks for TLS (tlsConf not nil, its server name the URL's host), and a
+// pool of at least o.PoolSize. It is the same for a client of one Redis,
+// of a failover set and of a cluster.
+func (o Options) apply(password *string, tlsConf **tls.Config, poolSize *int) error {
+	if *password == "" {
+		*password = o.Password
+	}
+	if *tlsConf != nil {
+		c, err := o.tlsConfig((*tlsConf).ServerName)
+		if err != nil {
+			return err
+		}
+		*tlsConf = c
+	}
+	*poolSize = max(*poolSize, o.PoolSize)
+	return nil
 }
 
 // isTLS reports whether a URL scheme connects over TLS.
