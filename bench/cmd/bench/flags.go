@@ -153,19 +153,21 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (c setti
 	for _, v := range b.WorkerFlag {
 		o.WorkerFlags = append(o.WorkerFlags, strings.Fields(v)...)
 	}
-	if o.SweepBatches, err = intList(p.Source("sweep-batches"), b.SweepBatches, 1, base.MaxBatch); err != nil {
-		return c, err
-	}
-	if o.SweepWorkers, err = intList(p.Source("sweep-workers"), b.SweepWorkers, 1, 64); err != nil {
-		return c, err
-	}
-	if o.PeerBatches, err = intList(p.Source("peer-batches"), b.PeerBatches, 1, base.MaxBatch); err != nil {
-		return c, err
+	for _, l := range []struct {
+		flag, list string
+		into       *[]int
+		lo, hi     int
+	}{
+		{"sweep-batches", b.SweepBatches, &o.SweepBatches, 1, base.MaxBatch},
+		{"sweep-workers", b.SweepWorkers, &o.SweepWorkers, 1, 64},
+		{"peer-batches", b.PeerBatches, &o.PeerBatches, 1, base.MaxBatch},
+		{"latency-concurrency", b.LatencyConcurrency, &o.LatencyConcurrency, 1, 1000},
+	} {
+		if *l.into, err = intList(p.Source(l.flag), l.list, l.lo, l.hi); err != nil {
+			return c, err
+		}
 	}
 	if o.Latency, err = durationList(p.Source("latency"), b.Latency); err != nil {
-		return c, err
-	}
-	if o.LatencyConcurrency, err = intList(p.Source("latency-concurrency"), b.LatencyConcurrency, 1, 1000); err != nil {
 		return c, err
 	}
 	src := p.Source
