@@ -21,6 +21,23 @@ func waitWatched(t *testing.T, ctx context.Context, e *env, w runs.Watch, report
 	return e.svc.Wait(ctx, base.Record{RunID: "unserved", Queue: e.queue, Shards: 1, Batches: 1, Integers: 1, BatchSize: 1}, w)
 }
 
+// firstReport returns the first report a Wait running in the background
+// makes on reports, failing t when the Wait returns first (on done) or when
+// no report of what comes within limit.
+func firstReport[R any](t *testing.T, reports <-chan R, done <-chan error, limit time.Duration, what string) R {
+	t.Helper()
+	select {
+	case r := <-reports:
+		return r
+	case err := <-done:
+		t.Fatalf("Wait returned before reporting: %v", err)
+	case <-time.After(limit):
+		t.Fatalf("no report of %s within %s", what, limit)
+	}
+	var none R
+	return none
+}
+
 // TestWaitReportsNoWorker waits on a queue no worker serves: Wait reports it
 // once the (shortened) delay has passed, naming the queue.
 func TestWaitReportsNoWorker(t *testing.T) {
@@ -34,16 +51,10 @@ func TestWaitReportsNoWorker(t *testing.T) {
 	go func() {
 		done <- waitWatched(t, ctx, e, runs.Watch{UnservedAfter: 300 * time.Millisecond, ServerCheck: 50 * time.Millisecond}, reports)
 	}()
-	select {
-	case u := <-reports:
-		require.Equal(t, "unserved", u.RunID)
-		require.Equal(t, []string{queue}, u.Queues)
-		require.GreaterOrEqual(t, u.For, 300*time.Millisecond)
-	case err := <-done:
-		t.Fatalf("Wait returned before reporting: %v", err)
-	case <-time.After(time.Minute):
-		t.Fatal("no report of the queue without a worker within a minute")
-	}
+	u := firstReport(t, reports, done, time.Minute, "the queue without a worker")
+	require.Equal(t, "unserved", u.RunID)
+	require.Equal(t, []string{queue}, u.Queues)
+	require.GreaterOrEqual(t, u.For, 300*time.Millisecond)
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
 }
@@ -70,14 +81,8 @@ func TestWaitWorkerPresent(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- waitWatched(t, ctx, e, w, reports) }()
-	select {
-	case u := <-reports:
-		require.Equal(t, []string{queue}, u.Queues)
-	case err := <-done:
-		t.Fatalf("Wait returned before reporting: %v", err)
-	case <-time.After(time.Minute):
-		t.Fatal("no report within a minute of the only worker's shutdown")
-	}
+	u := firstReport(t, reports, done, time.Minute, "the queue after its only worker's shutdown")
+	require.Equal(t, []string{queue}, u.Queues)
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
 }
@@ -109,14 +114,8 @@ func TestWaitReportsPausedQueue(t *testing.T) {
 	done := make(chan error, 1)
 	rec := base.Record{RunID: "paused", Queue: e.queue, Shards: 2, Batches: 2, Integers: 2, BatchSize: 1}
 	go func() { done <- e.svc.Wait(ctx, rec, w) }()
-	select {
-	case p := <-pausedReports:
-		require.Equal(t, runs.Paused{RunID: "paused", Queues: []string{shards[1]}}, p)
-	case err := <-done:
-		t.Fatalf("Wait returned before reporting: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("no report of the paused shard within 10 s")
-	}
+	p := firstReport(t, pausedReports, done, 10*time.Second, "the paused shard")
+	require.Equal(t, runs.Paused{RunID: "paused", Queues: []string{shards[1]}}, p)
 	time.Sleep(500 * time.Millisecond) // several checks
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
