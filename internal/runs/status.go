@@ -33,7 +33,8 @@ type Status struct {
 }
 
 // Totals is the state of a run's queues, summed over its shards: every
-// task in them, the run's or not, and the workers serving any of them.
+// task in them, the run's or not, and the worker processes serving any of
+// them (rdb.Workers: a process counts once, whatever its loops).
 type Totals struct {
 	Pending        int `json:"pending"`
 	Active         int `json:"active"`
@@ -94,8 +95,8 @@ func (s *Service) Status(ctx context.Context, rec base.Record) (Status, error) {
 	return st, err
 }
 
-// totals sums the state of queues and counts the workers serving any of
-// them.
+// totals sums the state of queues and counts the worker processes serving
+// any of them.
 func (s *Service) totals(queues []string) (Totals, error) {
 	var t Totals
 	for _, q := range queues {
@@ -112,18 +113,11 @@ func (s *Service) totals(queues []string) (Totals, error) {
 		t.ProcessedTotal += info.ProcessedTotal
 		t.FailedTotal += info.FailedTotal
 	}
-	servers, err := s.RDB.Inspector().Servers()
+	workers, err := s.RDB.Workers(queues)
 	if err != nil {
 		return Totals{}, fmt.Errorf("list workers: %w", err)
 	}
-	for _, srv := range servers {
-		for _, q := range queues {
-			if _, ok := srv.Queues[q]; ok {
-				t.Workers++
-				break
-			}
-		}
-	}
+	t.Workers = workers
 	return t, nil
 }
 
