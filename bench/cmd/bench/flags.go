@@ -12,6 +12,7 @@ import (
 	"bitqueue/bench/internal/config"
 	"bitqueue/internal/base"
 	"bitqueue/internal/cli"
+	"bitqueue/internal/worker"
 )
 
 // command is how the benchmark's flags read their variables:
@@ -21,7 +22,10 @@ import (
 var command = cli.Command{
 	Name:   "bench",
 	Prefix: "BITQUEUE_BENCH_",
-	Vars:   map[string]string{"max_batch": strconv.Itoa(base.MaxBatch), "ttl": base.DefaultTTL.String()},
+	Vars: map[string]string{
+		"max_batch": strconv.Itoa(base.MaxBatch), "ttl": base.DefaultTTL.String(),
+		"loops": strconv.Itoa(worker.DefaultLoops), "max_loops": strconv.Itoa(maxLoops),
+	},
 }
 
 // flags are the benchmark's command line: the benchmark itself, or a
@@ -59,7 +63,8 @@ type benchFlags struct {
 	Cluster bool `name:"cluster" group:"Cluster" help:"also check the capacity model (docs/scaling.md): the main configuration twice on a three-master Redis Cluster (redis-server and redis-cli started by the benchmark) with worker binaries and --shards 3, then on one master (a one-master cluster and this Redis) at full speed and paced at one and two times the cluster's rate per master; each master's Redis CPU against F × span + c × its batches, fitted on the one-master runs"`
 
 	Latency            string `name:"latency" default:"0.5ms,2ms" placeholder:"list" group:"Latency" help:"round-trip times the latency scenario adds between the workers and Redis (a proxy in the benchmark, half each way; the producer and watcher connect directly), besides the proxy with nothing added; '' or none skips the scenario"`
-	LatencyConcurrency string `name:"latency-concurrency" default:"8,32,128" placeholder:"list" group:"Latency" help:"worker --concurrency values of the latency scenario, each 1..1000; the first (the worker's default) is the reference unless --worker-concurrency is set"`
+	LatencyLoops       string `name:"latency-loops" default:"${loops},1" placeholder:"list" group:"Latency" help:"worker --loops values of the latency scenario, each 1..${max_loops}, run at each --latency-concurrency; the first (the worker's default) is the reference"`
+	LatencyConcurrency string `name:"latency-concurrency" default:"8,32" placeholder:"list" group:"Latency" help:"worker --concurrency values of the latency scenario, each 1..1000, run at each --latency-loops; the first (the worker's default) is the reference unless --worker-concurrency is set"`
 	LatencyCount       uint64 `name:"latency-count" default:"1000000" group:"Latency" help:"N of the latency scenario's trials (at most --count), 1..1000000000"`
 	LatencyRepeat      int    `name:"latency-repeat" default:"5" group:"Latency" help:"trials per cell of the latency scenario, 1..100; the median is reported"`
 
@@ -82,6 +87,9 @@ type benchFlags struct {
 	Markdown string `name:"markdown" placeholder:"file" group:"Output" help:"rewrite the generated section of this file (BENCHMARKS.md) with the figures"`
 	Chart    string `name:"chart" placeholder:"file" group:"Output" help:"draw the sweep into this file (.svg or .png); needs --sweep"`
 }
+
+// maxLoops bounds --latency-loops as the worker bounds its --loops.
+const maxLoops = 64
 
 // workerFlags are the flags of `bench worker`. Its --redis is a plain URL,
 // not the shared cli.Redis: the bare baseline hands it to asynq as it is,
@@ -164,6 +172,9 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (c setti
 		return c, err
 	}
 	if o.Latency, err = durationList(p.Source("latency"), b.Latency); err != nil {
+		return c, err
+	}
+	if o.LatencyLoops, err = intList(p.Source("latency-loops"), b.LatencyLoops, 1, maxLoops); err != nil {
 		return c, err
 	}
 	if o.LatencyConcurrency, err = intList(p.Source("latency-concurrency"), b.LatencyConcurrency, 1, 1000); err != nil {
