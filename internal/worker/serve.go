@@ -217,7 +217,7 @@ const (
 	// zero): enough dequeue loops for a worker a few milliseconds of
 	// round trip away from Redis to run as fast as on loopback; see
 	// docs/scaling.md, "Across hosts".
-	DefaultLoops = 8
+	DefaultLoops = 16
 
 	DefaultPollInterval     = 5 * time.Second
 	DefaultBusyPollInterval = 25 * time.Millisecond
