@@ -17,15 +17,20 @@ import (
 //
 // The first loop is an asynq server on Config.RDB for the whole of Serve:
 // it alone forwards retries, cleans expired tasks and checks Redis's health,
-// and it alone runs while the process is idle, so that an idle process
-// costs Redis what a one-loop process does. Each other loop is an asynq
+// it alone polls an empty queue, and it alone runs while the process is
+// idle, so that an idle process costs Redis what a one-loop process does. Each other loop is an asynq
 // server on a Redis client of its own (Config.Open: the pacer's hook tells
 // one loop's dequeue calls from another's by their client), and goes
 // through these states:
 //
 //	stopped  → running   a loop found a task right after finding one (a
-//	                     backlog; loopPace.grow), and fewer than Loops run
-//	running  → draining  it found no task for IdleAfter (loopPace.retire):
+//	                     backlog; loopPace.grow), no loop is parked, and
+//	                     fewer than Loops run
+//	running  → parked    a poll of its found nothing: it holds its next
+//	                     dequeue call back (pacer.park)
+//	parked   → running   a loop found a task right after finding one
+//	running,
+//	parked   → draining  it found no task for IdleAfter (loopPace.retire):
 //	                     it sends no more dequeue calls
 //	draining → stopped   its tasks in flight have finished: its server shuts
 //	                     down, its client closes
@@ -52,9 +57,13 @@ func newLoops(cfg Config, p *pacer, handler asynq.Handler) *loops {
 	return &loops{cfg: cfg, pacer: p, handler: handler, log: cfg.Logger, stop: make(chan struct{}), slots: make([]bool, cfg.Loops-1)}
 }
 
-// grow starts one more loop, unless Loops run or the process is stopping.
-// It returns at once: the loop starts in a goroutine of its own.
+// grow lets the parked loops go on or, when none is parked, starts one more
+// loop, unless Loops run or the process is stopping. It returns at once: a
+// loop starts in a goroutine of its own.
 func (ls *loops) grow() {
+	if ls.pacer.unpark() > 0 {
+		return
+	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if ls.stopping {

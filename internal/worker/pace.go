@@ -31,10 +31,14 @@ import (
 // trip later.
 //
 // The pacer also tells the process's loops when to grow and when to shrink
-// (see loops): a loop that finds a task right after finding one has met a
-// backlog, which starts one more loop; a loop beyond the first that has
-// found no task for IdleAfter retires, refusing every later call without
-// sending it. So an idle process has one loop, and only that loop polls.
+// (see loops). A loop that finds a task right after finding one has met a
+// backlog: it lets the parked loops go on, or, when none is parked, starts
+// one more loop. A loop beyond the first whose poll found nothing parks: it
+// holds its next call back until a loop meets a backlog again, so that only
+// the first loop polls an empty queue, busy or idle. A loop beyond the first
+// that has found no task for IdleAfter retires, refusing every later call
+// without sending it. So an idle process has one loop, and only that loop
+// polls.
 type pacer struct {
 	idle      time.Duration // poll period while idle
 	idleAfter time.Duration // no task for this long: idle
@@ -45,7 +49,9 @@ type pacer struct {
 	woken     chan struct{} // a wake-up arrived during a wait
 
 	mu       sync.Mutex
-	lastWork time.Time // last task of any loop, or wake-up
+	lastWork time.Time     // last task of any loop, or wake-up
+	backlog  chan struct{} // closed when a loop meets a backlog: the parked loops go on
+	parked   int           // loops waiting on backlog
 }
 
 func newPacer(cfg Config, stopped <-chan struct{}) *pacer {
@@ -57,6 +63,54 @@ func newPacer(cfg Config, stopped <-chan struct{}) *pacer {
 		stopped:   stopped,
 		woken:     make(chan struct{}, 1),
 		lastWork:  time.Now(), // a new worker starts busy
+		backlog:   make(chan struct{}),
+	}
+}
+
+// park waits, for a loop beyond the first whose last poll found nothing,
+// until a loop meets a backlog (unpark), until passes or the worker stops.
+// It reports whether the loop is to go on: a backlog.
+func (p *pacer) park(until time.Time) bool {
+	p.mu.Lock()
+	backlog := p.backlog
+	p.parked++
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.parked--
+		p.mu.Unlock()
+	}()
+	t := time.NewTimer(time.Until(until))
+	defer t.Stop()
+	select {
+	case <-backlog:
+		return true
+	case <-t.C:
+		return false
+	case <-p.stopped:
+		return false
+	}
+}
+
+// unpark lets every parked loop go on, and returns how many there were.
+func (p *pacer) unpark() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := p.parked
+	if n > 0 {
+		close(p.backlog)
+		p.backlog = make(chan struct{})
+	}
+	return n
+}
+
+// stopping reports whether the worker is stopping.
+func (p *pacer) stopping() bool {
+	select {
+	case <-p.stopped:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -118,7 +172,8 @@ type loopPace struct {
 	p     *pacer
 	first bool // the first loop: paced while idle, never retires
 	// grow is told when a call found a task right after one that found
-	// one: the queues hold a backlog; nil: nobody to tell.
+	// one: the queues hold a backlog; nil: nobody to tell. loops.grow
+	// unparks the parked loops or starts one more.
 	grow func()
 	// retire is told once when a loop beyond the first retires.
 	retire func()
@@ -141,7 +196,8 @@ func (p *pacer) loop(first bool, grow, retire func()) *loopPace {
 // whether the call starts a poll of an idle process, holding it back as the
 // pacer does, and whether to go on. It says not to when the worker is
 // stopping, so that asynq finds the queue empty, sleeps and then sees that
-// it is stopping, and for good once a loop beyond the first has retired.
+// it is stopping, and for good once a loop beyond the first has retired. A
+// loop beyond the first whose last poll found nothing parks here.
 func (l *loopPace) before() (idle, proceed bool) {
 	if !l.first {
 		return false, l.admit()
@@ -160,24 +216,36 @@ func (l *loopPace) beforeCall() (idle bool, at time.Time) {
 	return l.p.pace && startsPoll && l.p.idleAt(now), now
 }
 
-// admit reports whether a loop beyond the first may send its call: not once
-// it has found no task for IdleAfter, when it retires instead.
+// admit reports whether a loop beyond the first may send its call. When
+// the loop's last poll found nothing (a call after asynq's sleep, following
+// one that found nothing) it parks first, until a loop meets a backlog; once
+// it has found no task for IdleAfter it retires instead.
 func (l *loopPace) admit() bool {
-	l.mu.Lock()
-	if l.retired {
+	for {
+		now := time.Now()
+		l.mu.Lock()
+		if l.retired {
+			l.mu.Unlock()
+			return false
+		}
+		until := l.lastGot.Add(l.p.idleAfter)
+		if !now.Before(until) {
+			l.retired = true
+			l.mu.Unlock()
+			if l.retire != nil {
+				l.retire()
+			}
+			return false
+		}
+		empty := !l.lastCall.IsZero() && !l.got && now.Sub(l.lastCall) >= l.p.roundGap
 		l.mu.Unlock()
-		return false
+		if !empty || l.p.park(until) {
+			return true
+		}
+		if l.p.stopping() {
+			return false
+		}
 	}
-	if time.Since(l.lastGot) < l.p.idleAfter {
-		l.mu.Unlock()
-		return true
-	}
-	l.retired = true
-	l.mu.Unlock()
-	if l.retire != nil {
-		l.retire()
-	}
-	return false
 }
 
 // after notes the end of a dequeue call: whether it found a task, and

@@ -191,6 +191,52 @@ func TestLoopPace(t *testing.T) {
 		require.Len(t, reached, 1, "the call was sent at once, not held back for PollInterval (an hour)")
 	})
 
+	t.Run("a loop beyond the first parks after a poll that found nothing, until a backlog", func(t *testing.T) {
+		t.Parallel()
+		p := newPacer(cfg, make(chan struct{}))
+		first := p.loop(true, func() { p.unpark() }, nil)
+		l := p.loop(false, nil, func() {})
+		reached := make(chan struct{}, 4)
+		require.ErrorIs(t, within(t, call(l, false, reached), "the first poll"), errEmpty)
+		time.Sleep(2 * p.roundGap) // asynq's sleep after an empty poll
+		parked := call(l, true, reached)
+		select {
+		case <-parked:
+			require.Fail(t, "a loop whose poll found nothing polled again at once")
+		case <-time.After(50 * time.Millisecond):
+		}
+		require.Len(t, reached, 1, "the parked loop sent no call")
+		first.after(false, true)
+		first.after(false, true) // the first loop meets a backlog
+		require.NoError(t, within(t, parked, "the parked loop to go on"))
+		require.Len(t, reached, 2)
+	})
+
+	t.Run("a parked loop retires at IdleAfter, or returns when the worker stops", func(t *testing.T) {
+		t.Parallel()
+		c := cfg
+		c.IdleAfter = 100 * time.Millisecond
+		stop := make(chan struct{})
+		p := newPacer(c, stop)
+		retired := 0
+		l := p.loop(false, nil, func() { retired++ })
+		reached := make(chan struct{}, 4)
+		require.ErrorIs(t, within(t, call(l, false, reached), "the first poll"), errEmpty)
+		time.Sleep(2 * p.roundGap)
+		require.ErrorIs(t, within(t, call(l, false, reached), "the parked call to retire"), errEmpty)
+		require.Equal(t, 1, retired)
+		require.Len(t, reached, 1, "the parked, then retired, loop sent no call")
+
+		l2 := p.loop(false, nil, func() {})
+		l2.lastGot = time.Now().Add(time.Hour)
+		require.ErrorIs(t, within(t, call(l2, false, reached), "the first poll"), errEmpty)
+		time.Sleep(2 * p.roundGap)
+		done := call(l2, false, reached)
+		close(stop)
+		require.ErrorIs(t, within(t, done, "the parked call once stopping"), errEmpty)
+		require.Len(t, reached, 2)
+	})
+
 	t.Run("without pacing an idle first loop polls at once and wakes nobody", func(t *testing.T) {
 		t.Parallel()
 		c := cfg
