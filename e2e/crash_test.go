@@ -23,9 +23,11 @@ func TestWorkerKilledMidRun(t *testing.T) {
 	in := writeInput(t, nums)
 	const runID = "crash-run"
 
-	victim := startWorker(t, e)
+	// The whole run is enqueued first: a worker with its loops keeps up
+	// with the producer, so that no batch would wait otherwise.
 	r := produce(t, e, "-input", in, "-batch-size", "200", "-run-id", runID)
 	require.Equal(t, 0, r.code, r.stderr)
+	victim := startWorker(t, e)
 
 	// Kill the only worker while it holds batches.
 	insp := e.inspector(t)

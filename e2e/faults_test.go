@@ -123,12 +123,14 @@ func TestFaultGracefulDrain(t *testing.T) {
 	nums := testNumbers(200_000)
 	in := writeInput(t, nums)
 	args := withArgs("-shutdown-timeout", shutdown.String())
+	// The whole run is enqueued first: a fleet of workers with their loops
+	// keeps up with the producer, so that no batch would wait otherwise.
+	r := produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID)
+	require.Equal(t, 0, r.code, r.stderr)
 	workers := make([]*proc, 3)
 	for i := range workers {
 		workers[i] = startWorker(t, e, args...)
 	}
-	r := produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID)
-	require.Equal(t, 0, r.code, r.stderr)
 	redistest.WaitFor(t, time.Minute, "the run under way", func() bool {
 		info := queueState(t, e)
 		return info.Processed >= 1000 && info.Pending > 0
@@ -305,9 +307,11 @@ func TestFaultRedisKilled(t *testing.T) {
 	batches := len(nums) / batch
 	in := writeInput(t, nums)
 	debug := withArgs("-log-level", "debug")
-	workers := []*proc{startWorker(t, e, debug...), startWorker(t, e, debug...), startWorker(t, e, debug...)}
+	// The whole run is enqueued first: a fleet of workers with their loops
+	// keeps up with the producer, so that no batch would wait otherwise.
 	r := produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID)
 	require.Equal(t, 0, r.code, r.stderr)
+	workers := []*proc{startWorker(t, e, debug...), startWorker(t, e, debug...), startWorker(t, e, debug...)}
 	redistest.WaitFor(t, time.Minute, "the run under way", func() bool {
 		info := queueState(t, e)
 		return info.Processed >= 1000 && info.Pending > 0
