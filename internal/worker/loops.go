@@ -18,10 +18,10 @@ import (
 // The first loop is an asynq server on Config.RDB for the whole of Serve:
 // it alone forwards retries, cleans expired tasks and checks Redis's health,
 // it alone polls an empty queue, and it alone runs while the process is
-// idle, so that an idle process costs Redis what a one-loop process does. Each other loop is an asynq
-// server on a Redis client of its own (Config.Open: the pacer's hook tells
-// one loop's dequeue calls from another's by their client), and goes
-// through these states:
+// idle, so that an idle process costs Redis what a one-loop process does.
+// Each other loop is an asynq server on a Redis client of its own
+// (Config.Open: the pacer's hook tells one loop's dequeue calls from
+// another's by their client), and goes through these states:
 //
 //	stopped  → running   a loop found a task right after finding one (a
 //	                     backlog; loopPace.grow), no loop is parked, and

@@ -30,9 +30,10 @@ type Config struct {
 	// Loops is the most dequeue loops the process runs (1): asynq servers
 	// sharing the startup hook's state and the handler, each pulling one
 	// task per round trip to Redis. The first runs for the whole of Serve;
-	// each other one starts when a loop finds two tasks in a row and stops
-	// once it has found none for IdleAfter, so that an idle process runs
-	// one loop. See loops.
+	// each other one starts when a loop finds two tasks in a row, waits
+	// without polling while the queues are empty, and stops once it has
+	// found no task for IdleAfter, so that an idle process runs one loop.
+	// See loops.
 	Loops int
 	// Open opens another RDB on the worker's Redis, with a go-redis client
 	// of its own, for a loop beyond the first; the loop closes it when it
