@@ -65,7 +65,7 @@ type benchFlags struct {
 	Latency            string `name:"latency" default:"0.5ms,2ms" placeholder:"list" group:"Latency" help:"round-trip times the latency scenario adds between the workers and Redis (a proxy in the benchmark, half each way; the producer and watcher connect directly), besides the proxy with nothing added; '' or none skips the scenario"`
 	LatencyLoops       string `name:"latency-loops" default:"${loops},1" placeholder:"list" group:"Latency" help:"worker --loops values of the latency scenario, each 1..${max_loops}, run at each --latency-concurrency; the first (the worker's default) is the reference"`
 	LatencyConcurrency string `name:"latency-concurrency" default:"8,32" placeholder:"list" group:"Latency" help:"worker --concurrency values of the latency scenario, each 1..1000, run at each --latency-loops; the first (the worker's default) is the reference unless --worker-concurrency is set"`
-	LatencyCount       uint64 `name:"latency-count" default:"1000000" group:"Latency" help:"N of the latency scenario's trials (at most --count), 1..1000000000"`
+	LatencyCount       uint64 `name:"latency-count" default:"2000000" group:"Latency" help:"N of the latency scenario's trials (at most --count), 1..1000000000: long enough that the ramp-up of the loops and the last batch's round trips weigh little"`
 	LatencyRepeat      int    `name:"latency-repeat" default:"5" group:"Latency" help:"trials per cell of the latency scenario, 1..100; the median is reported"`
 
 	IdleWorkers int           `name:"idle-workers" default:"20" group:"Idle fleet" help:"idle fleet: worker processes (default flags) whose cost to a redis-server of their own is measured, then their pickup latency, 0..200 (0: skip)"`
