@@ -123,11 +123,13 @@ func TestFaultGracefulDrain(t *testing.T) {
 	nums := testNumbers(200_000)
 	in := writeInput(t, nums)
 	args := withArgs("-shutdown-timeout", shutdown.String())
+	// The whole run is enqueued first: a fleet of workers with their loops
+	// keeps up with the producer, so that no batch would wait otherwise.
+	r := produceOK(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID)
 	workers := make([]*proc, 3)
 	for i := range workers {
 		workers[i] = startWorker(t, e, args...)
 	}
-	r := produceOK(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID)
 	redistest.WaitFor(t, time.Minute, "the run under way", func() bool {
 		info := queueState(t, e)
 		return info.Processed >= 1000 && info.Pending > 0
@@ -300,8 +302,10 @@ func TestFaultRedisKilled(t *testing.T) {
 	batches := len(nums) / batch
 	in := writeInput(t, nums)
 	debug := withArgs("-log-level", "debug")
-	workers := []*proc{startWorker(t, e, debug...), startWorker(t, e, debug...), startWorker(t, e, debug...)}
+	// The whole run is enqueued first: a fleet of workers with their loops
+	// keeps up with the producer, so that no batch would wait otherwise.
 	r := produceOK(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID)
+	workers := []*proc{startWorker(t, e, debug...), startWorker(t, e, debug...), startWorker(t, e, debug...)}
 	redistest.WaitFor(t, time.Minute, "the run under way", func() bool {
 		info := queueState(t, e)
 		return info.Processed >= 1000 && info.Pending > 0
@@ -603,8 +607,10 @@ func TestWorkerKilledMidRun(t *testing.T) {
 	in := writeInput(t, nums)
 	const runID = "crash-run"
 
-	victim := startWorker(t, e)
+	// The whole run is enqueued first: a worker with its loops keeps up
+	// with the producer, so that no batch would wait otherwise.
 	r := produceOK(t, e, "-input", in, "-batch-size", "200", "-run-id", runID)
+	victim := startWorker(t, e)
 
 	// Kill the only worker while it holds batches.
 	insp := e.inspector(t)

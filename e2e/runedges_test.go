@@ -164,7 +164,9 @@ func TestDeleteWhileWorkersBusy(t *testing.T) {
 	e := setup(t)
 	const runID = "d7"
 	produceOK(t, e, "-count", "400000", "-batch-size", "20", "-run-id", runID)
-	w := startWorker(t, e, "-concurrency", "16")
+	// One loop: a worker at full speed, but not so fast that it drains the
+	// run before delete's pass reaches its waiting batches.
+	w := startWorker(t, e, "-concurrency", "16", "-loops", "1")
 	redistest.WaitFor(t, time.Minute, "the worker busy", func() bool { return queueState(t, e).Processed > 200 })
 
 	del := inspectRun(t, e, "delete", "-run-id", runID, "-json")

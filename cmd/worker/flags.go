@@ -19,6 +19,8 @@ var command = cli.Command{
 	Vars: map[string]string{
 		"max_shards":      strconv.Itoa(base.MaxShards),
 		"poll_interval":   worker.DefaultPollInterval.String(),
+		"loops":           strconv.Itoa(worker.DefaultLoops),
+		"max_loops":       strconv.Itoa(maxLoops),
 		"cache_bits":      strconv.Itoa(cache.DefaultBits),
 		"min_bits":        strconv.Itoa(cache.MinBits),
 		"max_bits":        strconv.Itoa(cache.MaxBits),
@@ -41,7 +43,8 @@ type flags struct {
 type serveFlags struct {
 	Queue           string        `name:"queue" default:"bits" placeholder:"queue" group:"Queues" help:"queue to pull batches from (comma-separated for several)"`
 	Shards          int           `name:"shards" default:"1" group:"Queues" help:"pull from each queue's shards, <queue>-0 … <queue>-(N-1), as the producer's --shards spreads them, 1..${max_shards}"`
-	Concurrency     int           `name:"concurrency" default:"8" group:"Queues" help:"batches processed at once, 1..1000"`
+	Concurrency     int           `name:"concurrency" default:"8" group:"Queues" help:"batches each dequeue loop processes at once, 1..1000: a worker processes up to --loops × this"`
+	Loops           int           `name:"loops" default:"${loops}" group:"Queues" help:"dequeue loops at most, 1..${max_loops}: each takes one batch per round trip to Redis, so a worker far from Redis needs several (docs/scaling.md); the loops beyond the first run only while the queues hold a backlog"`
 	PollInterval    time.Duration `name:"poll-interval" default:"${poll_interval}" group:"Queues" help:"how often an idle worker looks for new batches (a busy one: every 25ms, or this if shorter); producers wake idle workers at once"`
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" default:"10s" group:"Queues" help:"on SIGTERM, how long in-flight batches may finish before they are handed back"`
 
@@ -55,6 +58,10 @@ type serveFlags struct {
 	HTTPAddr   string `name:"http-addr" default:"${http_auto}" placeholder:"host:port" group:"HTTP" help:"serve /healthz, /readyz and /metrics on this host:port; auto: the first free of :8080 … :8099, else any free port; off: no HTTP server"`
 	CPUProfile string `name:"cpu-profile" placeholder:"file" group:"Profiling" help:"write a CPU profile of the process, from start to exit, to this file (for profiling; off by default)"`
 }
+
+// maxLoops bounds --loops: each loop is an asynq server with connections of
+// its own to every master.
+const maxLoops = 64
 
 // probeFlags are the flags of `worker probe`, whose variables are
 // BITQUEUE_PROBE_…
@@ -120,6 +127,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		redisFrom:       p.Origin("redis"),
 		redisWait:       s.Wait.Wait,
 		concurrency:     s.Concurrency,
+		loops:           s.Loops,
 		cacheBits:       s.CacheBits,
 		resultTTL:       s.ResultTTL,
 		prefix:          s.Prefix.Prefix,
@@ -146,6 +154,8 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	switch {
 	case c.concurrency < 1 || c.concurrency > 1000:
 		return c, cli.Usagef("%s out of range [1, 1000]", p.Source("concurrency"))
+	case c.loops < 1 || c.loops > maxLoops:
+		return c, cli.Usagef("%s out of range [1, %d]", p.Source("loops"), maxLoops)
 	case c.cacheBits < cache.MinBits || c.cacheBits > cache.MaxBits:
 		return c, cli.Usagef("%s out of range [%d, %d]", p.Source("cache-bits"), cache.MinBits, cache.MaxBits)
 	case c.resultTTL < time.Second:

@@ -26,6 +26,8 @@ func TestParseNamesTheValue(t *testing.T) {
 		{"shards by flag", []string{"--shards", "0"}, nil, "--shards 0 out of range [1, 256]"},
 		{"shards by variable", nil, map[string]string{"BITQUEUE_SHARDS": "0"}, "BITQUEUE_SHARDS=0 out of range [1, 256]"},
 		{"concurrency by variable", nil, map[string]string{"BITQUEUE_CONCURRENCY": "5000"}, "BITQUEUE_CONCURRENCY=5000 out of range [1, 1000]"},
+		{"loops by flag", []string{"--loops", "0"}, nil, "--loops 0 out of range [1, 64]"},
+		{"loops by variable", nil, map[string]string{"BITQUEUE_LOOPS": "65"}, "BITQUEUE_LOOPS=65 out of range [1, 64]"},
 		{"concurrency not a number", []string{"--concurrency", "-"}, nil, `--concurrency "-": want a whole number from 1 to 1000`},
 		{"cache bits by variable", nil, map[string]string{"BITQUEUE_CACHE_BITS": "40"}, "BITQUEUE_CACHE_BITS=40 out of range [1, 28]"},
 		{"result ttl", []string{"--result-ttl", "10ms"}, nil, "--result-ttl 10ms must be at least 1s"},
@@ -68,7 +70,7 @@ func TestEveryFlagHasAVariable(t *testing.T) {
 	}
 	for name, variable := range map[string]string{
 		"redis": "BITQUEUE_REDIS_URL", "redis-wait": "BITQUEUE_REDIS_WAIT", "queue": "BITQUEUE_QUEUE",
-		"concurrency": "BITQUEUE_CONCURRENCY", "cache-bits": "BITQUEUE_CACHE_BITS", "result-ttl": "BITQUEUE_RESULT_TTL",
+		"concurrency": "BITQUEUE_CONCURRENCY", "loops": "BITQUEUE_LOOPS", "cache-bits": "BITQUEUE_CACHE_BITS", "result-ttl": "BITQUEUE_RESULT_TTL",
 		"prefix": "BITQUEUE_PREFIX", "shutdown-timeout": "BITQUEUE_SHUTDOWN_TIMEOUT", "poll-interval": "BITQUEUE_POLL_INTERVAL",
 		"log-format": "BITQUEUE_LOG_FORMAT", "log-level": "BITQUEUE_LOG_LEVEL", "http-addr": "BITQUEUE_HTTP_ADDR",
 		"shards": "BITQUEUE_SHARDS", "redis-ca": "BITQUEUE_REDIS_CA", "redis-tls-server-name": "BITQUEUE_REDIS_TLS_SERVER_NAME",

@@ -36,6 +36,7 @@ type config struct {
 	redisWait       time.Duration
 	queues          []string
 	concurrency     int
+	loops           int
 	cacheBits       int
 	resultTTL       time.Duration
 	prefix          string
@@ -59,7 +60,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if c.probe != nil {
 		return probe(ctx, *c.probe, stdout)
 	}
-	setup := redisconn.Setup{URL: c.redisURL, URLFrom: c.redisFrom, Options: c.redisOpts, PoolSize: c.concurrency + 10, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel, Prefix: c.prefix}
+	// The first loop's client also carries the result writes of every
+	// loop (one each at a time on a Redis Cluster); each other loop's has
+	// a pool of its own.
+	setup := redisconn.Setup{URL: c.redisURL, URLFrom: c.redisFrom, Options: c.redisOpts, PoolSize: c.loops*c.concurrency + 10, Wait: c.redisWait, LogFormat: c.logFormat, LogLevel: c.logLevel, Prefix: c.prefix}
+	loopSetup := setup
+	loopSetup.PoolSize = c.concurrency + 10
 	log, err := setup.Logger(stderr)
 	if err != nil {
 		return err
@@ -81,7 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer db.Close()
-	log.Info("worker starting", "redis", redisconn.Redact(c.redisURL), "queues", c.queues, "cache_bits", c.cacheBits)
+	log.Info("worker starting", "redis", redisconn.Redact(c.redisURL), "queues", c.queues, "cache_bits", c.cacheBits, "loops", c.loops)
 	ops, err := newOps(c, log)
 	if err != nil {
 		return err
@@ -109,6 +115,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		RedisWait:       c.redisWait,
 		Queues:          c.queues,
 		Concurrency:     c.concurrency,
+		Loops:           c.loops,
+		Open:            loopSetup.Open,
 		ShutdownTimeout: c.shutdownTimeout,
 		PollInterval:    c.pollInterval,
 		Logger:          log,

@@ -170,17 +170,10 @@ func (c *Queues) read() (snapshot, error) {
 		}
 		s.infos = append(s.infos, info)
 	}
-	servers, err := c.db.Inspector().Servers()
+	workers, err := c.db.Workers(c.queues)
 	if err != nil {
 		return s, fmt.Errorf("list servers: %w", err)
 	}
-	for _, srv := range servers {
-		for _, q := range c.queues {
-			if _, ok := srv.Queues[q]; ok {
-				s.workers++
-				break
-			}
-		}
-	}
+	s.workers = workers
 	return s, nil
 }

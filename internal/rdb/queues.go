@@ -27,6 +27,36 @@ func (r *RDB) QueueInfo(queue string) (*asynq.QueueInfo, error) {
 	return nil, fmt.Errorf("inspect queue %s: %w", queue, err)
 }
 
+// Workers returns how many worker processes serve at least one of queues:
+// asynq's live servers, counted once per host and process id, since a
+// worker process runs one asynq server per running dequeue loop.
+func (r *RDB) Workers(queues []string) (int, error) {
+	servers, err := r.Inspector().Servers()
+	if err != nil {
+		return 0, err
+	}
+	return processes(servers, queues), nil
+}
+
+// processes counts the processes (host and process id) of servers that
+// serve at least one of queues.
+func processes(servers []*asynq.ServerInfo, queues []string) int {
+	type process struct {
+		host string
+		pid  int
+	}
+	seen := map[process]bool{}
+	for _, s := range servers {
+		for _, q := range queues {
+			if _, ok := s.Queues[q]; ok {
+				seen[process{s.Host, s.PID}] = true
+				break
+			}
+		}
+	}
+	return len(seen)
+}
+
 // Placement is where the queues of a sharded queue live in a Redis Cluster.
 type Placement struct {
 	// Queues maps each master's address to the queues it holds.

@@ -33,8 +33,9 @@ type Status struct {
 }
 
 // Totals is the state of a run's queues, summed over its shards: every
-// task in them, the run's or not, the workers serving any of them, and
-// which of them are paused.
+// task in them, the run's or not, the worker processes serving any of them
+// (rdb.Workers: a process counts once, whatever its loops), and which of
+// them are paused.
 type Totals struct {
 	Pending        int `json:"pending"`
 	Active         int `json:"active"`
@@ -99,8 +100,8 @@ func (s *Service) Status(ctx context.Context, rec base.Record) (Status, error) {
 	return st, err
 }
 
-// totals sums the state of queues, counts the workers serving any of them
-// and finds those paused.
+// totals sums the state of queues, counts the worker processes serving any
+// of them and finds those paused.
 func (s *Service) totals(ctx context.Context, queues []string) (Totals, error) {
 	t := Totals{Paused: []string{}}
 	for _, q := range queues {
@@ -122,18 +123,11 @@ func (s *Service) totals(ctx context.Context, queues []string) (Totals, error) {
 		return Totals{}, err
 	}
 	t.Paused = append(t.Paused, paused...)
-	servers, err := s.RDB.Inspector().Servers()
+	workers, err := s.RDB.Workers(queues)
 	if err != nil {
 		return Totals{}, fmt.Errorf("list workers: %w", err)
 	}
-	for _, srv := range servers {
-		for _, q := range queues {
-			if _, ok := srv.Queues[q]; ok {
-				t.Workers++
-				break
-			}
-		}
-	}
+	t.Workers = workers
 	return t, nil
 }
 

@@ -11,20 +11,20 @@ import (
 // errEmpty is what a dequeue call finds in an empty queue.
 var errEmpty = errors.New("empty queue")
 
-// call runs a dequeue call as rdb.HookDequeues does, with p's before and
+// call runs a dequeue call as rdb.HookDequeues does, with l's before and
 // after around it, in a goroutine: the call records being reached and finds
 // the queue empty (or a task when task is set). It returns a channel that
 // receives the call's error: errEmpty when before held it back for good.
-func call(p *pacer, task bool, reached chan<- struct{}) <-chan error {
+func call(l *loopPace, task bool, reached chan<- struct{}) <-chan error {
 	done := make(chan error, 1)
 	go func() {
-		idle, proceed := p.before()
+		idle, proceed := l.before()
 		if !proceed {
 			done <- errEmpty
 			return
 		}
 		reached <- struct{}{}
-		p.after(idle, task)
+		l.after(idle, task)
 		if !task {
 			done <- errEmpty
 			return
@@ -73,7 +73,7 @@ func TestPacer(t *testing.T) {
 		cfg.IdleAfter = time.Hour
 		p := newPacer(cfg, make(chan struct{}))
 		reached := make(chan struct{}, 1)
-		require.ErrorIs(t, within(t, call(p, false, reached), "the poll"), errEmpty)
+		require.ErrorIs(t, within(t, call(p.loop(true, nil, nil), false, reached), "the poll"), errEmpty)
 		require.Len(t, reached, 1, "the script ran")
 	})
 
@@ -81,8 +81,9 @@ func TestPacer(t *testing.T) {
 		t.Parallel()
 		p := newPacer(idleCfg, make(chan struct{}))
 		p.lastWork = time.Time{}
+		l := p.loop(true, nil, nil)
 		reached := make(chan struct{}, 2)
-		done := call(p, false, reached)
+		done := call(l, false, reached)
 		select {
 		case <-done:
 			require.Fail(t, "an idle poll ran before its wait (an hour) or a wake-up")
@@ -93,8 +94,8 @@ func TestPacer(t *testing.T) {
 		// Woken, the worker is busy for IdleAfter (here an hour): the
 		// next poll runs at once.
 		p.idleAfter = time.Hour
-		p.lastCall = time.Time{}
-		within(t, call(p, false, reached), "the next poll")
+		l.lastCall = time.Time{}
+		within(t, call(l, false, reached), "the next poll")
 		require.Len(t, reached, 2)
 	})
 
@@ -105,13 +106,14 @@ func TestPacer(t *testing.T) {
 		p := newPacer(cfg, make(chan struct{}))
 		published := 0
 		p.publish = func() { published++ }
-		p.afterCall(true, true)   // the first task after idling…
-		p.afterCall(false, false) // …and the queue is empty: a lone batch
+		l := p.loop(true, nil, nil)
+		l.after(true, true)   // the first task after idling…
+		l.after(false, false) // …and the queue is empty: a lone batch
 		require.Zero(t, published, "one task after idling wakes nobody")
-		p.afterCall(true, true)  // the first task of a run…
-		p.afterCall(false, true) // …and a second one at once
+		l.after(true, true)  // the first task of a run…
+		l.after(false, true) // …and a second one at once
 		require.Equal(t, 1, published, "the fleet is woken")
-		p.afterCall(false, true)
+		l.after(false, true)
 		require.Equal(t, 1, published, "once")
 	})
 
@@ -120,7 +122,7 @@ func TestPacer(t *testing.T) {
 		stop := make(chan struct{})
 		p := newPacer(idleCfg, stop)
 		reached := make(chan struct{}, 1)
-		done := call(p, true, reached)
+		done := call(p.loop(true, nil, nil), true, reached)
 		close(stop)
 		require.ErrorIs(t, within(t, done, "the stopped poll"), errEmpty)
 		require.Empty(t, reached, "a stopping worker pulls no task")
@@ -130,9 +132,150 @@ func TestPacer(t *testing.T) {
 		t.Parallel()
 		p := newPacer(idleCfg, make(chan struct{}))
 		p.roundGap = time.Hour // every call follows the previous one closely
-		p.lastCall = time.Now()
+		l := p.loop(true, nil, nil)
+		l.lastCall = time.Now()
 		reached := make(chan struct{}, 1)
-		within(t, call(p, false, reached), "the second queue's call")
+		within(t, call(l, false, reached), "the second queue's call")
 		require.Len(t, reached, 1)
 	})
+}
+
+func TestLoopPace(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Queues: []string{"q"}, PollInterval: time.Hour, BusyPollInterval: 10 * time.Millisecond, IdleAfter: time.Hour}
+
+	t.Run("two tasks in a row grow the loops, in any loop", func(t *testing.T) {
+		t.Parallel()
+		p := newPacer(cfg, make(chan struct{}))
+		grown := 0
+		grow := func() { grown++ }
+		first, extra := p.loop(true, grow, nil), p.loop(false, grow, func() {})
+		first.after(false, true)
+		first.after(false, false)
+		first.after(false, true)
+		require.Zero(t, grown, "tasks one at a time: no backlog")
+		first.after(false, true)
+		require.Equal(t, 1, grown, "the first loop met a backlog")
+		extra.after(false, true)
+		require.Equal(t, 1, grown, "each loop counts its own calls")
+		extra.after(false, true)
+		require.Equal(t, 2, grown, "a loop beyond the first met a backlog")
+	})
+
+	t.Run("a loop beyond the first retires once it has found no task for IdleAfter", func(t *testing.T) {
+		t.Parallel()
+		c := cfg
+		c.IdleAfter = 50 * time.Millisecond
+		p := newPacer(c, make(chan struct{}))
+		retired := 0
+		l := p.loop(false, nil, func() { retired++ })
+		reached := make(chan struct{}, 4)
+		require.NoError(t, within(t, call(l, true, reached), "a call of a new loop"))
+		require.Len(t, reached, 1, "a new loop sends its calls")
+		time.Sleep(2 * c.IdleAfter)
+		require.ErrorIs(t, within(t, call(l, true, reached), "the call after IdleAfter"), errEmpty)
+		require.ErrorIs(t, within(t, call(l, true, reached), "a later call"), errEmpty)
+		require.Len(t, reached, 1, "a retired loop sends no call")
+		require.Equal(t, 1, retired, "retire is told once")
+	})
+
+	t.Run("a loop beyond the first is never held back, even while the process is idle", func(t *testing.T) {
+		t.Parallel()
+		c := cfg
+		c.IdleAfter = time.Nanosecond
+		p := newPacer(c, make(chan struct{}))
+		l := p.loop(false, nil, func() {})
+		l.lastGot = time.Now().Add(time.Hour) // not retiring
+		reached := make(chan struct{}, 1)
+		require.ErrorIs(t, within(t, call(l, false, reached), "the call"), errEmpty)
+		require.Len(t, reached, 1, "the call was sent at once, not held back for PollInterval (an hour)")
+	})
+
+	t.Run("a loop beyond the first parks after a poll that found nothing, until a backlog", func(t *testing.T) {
+		t.Parallel()
+		p := newPacer(cfg, make(chan struct{}))
+		first := p.loop(true, func() { p.unpark() }, nil)
+		l := p.loop(false, nil, func() {})
+		reached := make(chan struct{}, 4)
+		require.ErrorIs(t, within(t, call(l, false, reached), "the first poll"), errEmpty)
+		time.Sleep(2 * p.roundGap) // asynq's sleep after an empty poll
+		parked := call(l, true, reached)
+		select {
+		case <-parked:
+			require.Fail(t, "a loop whose poll found nothing polled again at once")
+		case <-time.After(50 * time.Millisecond):
+		}
+		require.Len(t, reached, 1, "the parked loop sent no call")
+		first.after(false, true)
+		first.after(false, true) // the first loop meets a backlog
+		require.NoError(t, within(t, parked, "the parked loop to go on"))
+		require.Len(t, reached, 2)
+	})
+
+	t.Run("a parked loop retires at IdleAfter, or returns when the worker stops", func(t *testing.T) {
+		t.Parallel()
+		c := cfg
+		c.IdleAfter = 100 * time.Millisecond
+		stop := make(chan struct{})
+		p := newPacer(c, stop)
+		retired := 0
+		l := p.loop(false, nil, func() { retired++ })
+		reached := make(chan struct{}, 4)
+		require.ErrorIs(t, within(t, call(l, false, reached), "the first poll"), errEmpty)
+		time.Sleep(2 * p.roundGap)
+		require.ErrorIs(t, within(t, call(l, false, reached), "the parked call to retire"), errEmpty)
+		require.Equal(t, 1, retired)
+		require.Len(t, reached, 1, "the parked, then retired, loop sent no call")
+
+		l2 := p.loop(false, nil, func() {})
+		l2.lastGot = time.Now().Add(time.Hour)
+		require.ErrorIs(t, within(t, call(l2, false, reached), "the first poll"), errEmpty)
+		time.Sleep(2 * p.roundGap)
+		done := call(l2, false, reached)
+		close(stop)
+		require.ErrorIs(t, within(t, done, "the parked call once stopping"), errEmpty)
+		require.Len(t, reached, 2)
+	})
+
+	t.Run("without pacing an idle first loop polls at once and wakes nobody", func(t *testing.T) {
+		t.Parallel()
+		c := cfg
+		c.PollInterval, c.IdleAfter = c.BusyPollInterval, 50*time.Millisecond
+		p := newPacer(c, make(chan struct{}))
+		p.lastWork = time.Time{} // idle
+		published := 0
+		p.publish = func() { published++ }
+		l := p.loop(true, nil, nil)
+		reached := make(chan struct{}, 3)
+		require.ErrorIs(t, within(t, call(l, false, reached), "the poll"), errEmpty)
+		require.NoError(t, within(t, call(l, true, reached), "a task"))
+		require.NoError(t, within(t, call(l, true, reached), "a second task"))
+		require.Len(t, reached, 3, "every call was sent")
+		require.Zero(t, published, "an unpaced worker wakes nobody")
+	})
+}
+
+func TestInFlight(t *testing.T) {
+	t.Parallel()
+	var f inFlight
+	f.wait(nil) // nothing in flight: returns at once
+	f.add(1)
+	f.add(1)
+	done := make(chan struct{})
+	go func() { f.wait(nil); close(done) }()
+	f.add(-1)
+	select {
+	case <-done:
+		require.Fail(t, "wait returned with a task in flight")
+	case <-time.After(20 * time.Millisecond):
+	}
+	f.add(-1)
+	within(t, done, "wait to return once nothing is in flight")
+
+	stop := make(chan struct{})
+	f.add(1)
+	stopped := make(chan struct{})
+	go func() { f.wait(stop); close(stopped) }()
+	close(stop)
+	within(t, stopped, "wait to return when stopped")
 }

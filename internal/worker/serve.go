@@ -24,8 +24,21 @@ type Config struct {
 	// RedisWait bounds how long start-up waits for Redis to answer (30 s).
 	RedisWait time.Duration
 	Queues    []string // queues to pull from, all with the same priority
-	// Concurrency is the number of tasks processed at once (8).
+	// Concurrency is the number of tasks each loop processes at once (8):
+	// a process processes up to Loops × Concurrency.
 	Concurrency int
+	// Loops is the most dequeue loops the process runs (1): asynq servers
+	// sharing the startup hook's state and the handler, each pulling one
+	// task per round trip to Redis. The first runs for the whole of Serve;
+	// each other one starts when a loop finds two tasks in a row, waits
+	// without polling while the queues are empty, and stops once it has
+	// found no task for IdleAfter, so that an idle process runs one loop.
+	// See loops.
+	Loops int
+	// Open opens another RDB on the worker's Redis, with a go-redis client
+	// of its own, for a loop beyond the first; the loop closes it when it
+	// stops. Required when Loops is above 1.
+	Open func() (*rdb.RDB, error)
 	// ShutdownTimeout is how long in-flight tasks may run after shutdown
 	// begins before they are handed back to the queue (10 s).
 	ShutdownTimeout time.Duration
@@ -73,16 +86,20 @@ const (
 )
 
 // Serve runs one worker process until ctx is cancelled: it calls hook.Start
-// once, waits for Redis, passes the state to newHandler, and serves tasks from
-// cfg.Queues with the handler. On cancellation it stops pulling tasks, lets
-// in-flight ones finish for up to cfg.ShutdownTimeout, hands back the rest,
-// and returns nil. Serve returns an error, having pulled no task, when the
-// hook fails or Redis does not answer in time.
+// once, waits for Redis, passes the state to newHandler once, and serves
+// tasks from cfg.Queues with the handler, in up to cfg.Loops dequeue loops.
+// On cancellation it stops pulling tasks, lets in-flight ones finish for up
+// to cfg.ShutdownTimeout, hands back the rest, and returns nil. Serve
+// returns an error, having pulled no task, when the hook fails or Redis does
+// not answer in time.
 func Serve[S any](ctx context.Context, cfg Config, hook Hook[S], newHandler func(S) asynq.Handler) error {
 	cfg = cfg.withDefaults()
 	log := cfg.Logger
 	if len(cfg.Queues) == 0 {
 		return errors.New("worker: no queues to serve")
+	}
+	if cfg.Loops > 1 && cfg.Open == nil {
+		return fmt.Errorf("worker: %d loops, and no Open for the loops beyond the first", cfg.Loops)
 	}
 
 	start := time.Now()
@@ -110,18 +127,12 @@ func Serve[S any](ctx context.Context, cfg Config, hook Hook[S], newHandler func
 		return nil
 	}
 
-	queues := make(map[string]int, len(cfg.Queues))
-	for _, q := range cfg.Queues {
-		queues[q] = 1
-	}
 	// Pace the polls of empty queues: fast while busy, slow while idle.
 	stopping := make(chan struct{})
 	stopPacing := sync.OnceFunc(func() { close(stopping) })
 	defer stopPacing()
-	var p *pacer
-	if cfg.PollInterval > cfg.BusyPollInterval {
-		p = newPacer(cfg, stopping)
-		cfg.RDB.HookDequeues(cfg.Queues, p.before, p.after)
+	p := newPacer(cfg, stopping)
+	if p.pace {
 		p.publish = func() {
 			// In the background: a lost wake-up only costs latency.
 			go func() {
@@ -134,51 +145,31 @@ func Serve[S any](ctx context.Context, cfg Config, hook Hook[S], newHandler func
 	// A worker listens on its fleet's wake channels even when it does not
 	// pace its polls: a producer tells by the listeners which prefix the
 	// fleet writes its results under.
-	defer cfg.RDB.ListenWake(ctx, func() {
-		if p != nil {
-			p.wake()
-		}
-	})()
-	srv := cfg.RDB.NewServer(asynq.Config{
-		Concurrency:              cfg.Concurrency,
-		Queues:                   queues,
-		ShutdownTimeout:          cfg.ShutdownTimeout,
-		TaskCheckInterval:        cfg.BusyPollInterval,
-		DelayedTaskCheckInterval: forwardInterval,
-		JanitorInterval:          janitorInterval,
-		RetryDelayFunc:           RetryDelay,
-		Logger:                   asynqLogger{log},
-		LogLevel:                 asynq.WarnLevel,
-		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
-			id, _ := asynq.GetTaskID(ctx)
-			retried, _ := asynq.GetRetryCount(ctx)
-			maxRetry, _ := asynq.GetMaxRetry(ctx)
-			// One line per failure, naming the task: asynq's own line for
-			// an archived task is demoted to debug (see asynqLogger).
-			if errors.Is(err, asynq.SkipRetry) || retried >= maxRetry {
-				log.Error("task failed permanently; archived", "task_id", id, "retried", retried, "max_retry", maxRetry, "err", err)
-				return
-			}
-			log.Warn("task failed; will retry", "task_id", id, "retried", retried, "max_retry", maxRetry, "err", err)
-		}),
-		HealthCheckInterval: cfg.HealthCheckInterval,
-		HealthCheckFunc:     redisHealth(cfg, log),
-	})
+	defer cfg.RDB.ListenWake(ctx, p.wake)()
+	handler := newHandler(state)
+	ls := newLoops(cfg, p, handler)
+	var grow func()
+	if cfg.Loops > 1 {
+		grow = ls.grow
+	}
+	first := p.loop(true, grow, nil)
+	cfg.RDB.HookDequeues(cfg.Queues, first.before, first.after)
+	srv := cfg.RDB.NewServer(asynqConfig(cfg, true))
 	// Ready just before the first task can be pulled: readiness and the
 	// startup hook are one thing.
 	cfg.Readiness(checkServe, "")
-	if err := srv.Start(newHandler(state)); err != nil {
+	if err := srv.Start(handler); err != nil {
 		cfg.Readiness(checkServe, "not serving: "+err.Error())
 		return err
 	}
-	log.Info("serving", "queues", cfg.Queues, "concurrency", cfg.Concurrency, "ready_after", time.Since(start).Round(time.Microsecond))
+	log.Info("serving", "queues", cfg.Queues, "concurrency", cfg.Concurrency, "loops", cfg.Loops, "ready_after", time.Since(start).Round(time.Microsecond))
 
 	<-ctx.Done()
 	stopPacing() // a poll held back by the pacer returns at once
 	cfg.Readiness(checkServe, "shutting down")
 	log.Info("shutdown begun", "timeout", cfg.ShutdownTimeout)
 	began := time.Now()
-	srv.Shutdown()
+	ls.shutdown(srv)
 	log.Info("shutdown done", "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
@@ -189,6 +180,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = 8
+	}
+	if c.Loops <= 0 {
+		c.Loops = 1
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 10 * time.Second
@@ -220,10 +214,63 @@ func (c Config) withDefaults() Config {
 
 // Defaults of Config's poll intervals and of how long a worker stays busy.
 const (
+	// DefaultLoops is cmd/worker's default --loops (Config.Loops is 1 when
+	// zero): enough dequeue loops for a worker a few milliseconds of
+	// round trip away from Redis to run as fast as on loopback; see
+	// docs/scaling.md, "Across hosts".
+	DefaultLoops = 16
+
 	DefaultPollInterval     = 5 * time.Second
 	DefaultBusyPollInterval = 25 * time.Millisecond
 	DefaultIdleAfter        = 2 * time.Second
 )
+
+// asynqConfig is the configuration of a loop's asynq server: of the first
+// loop, which alone forwards retries, cleans expired tasks and checks
+// Redis's health, or of one beyond it, which leaves all three to the first.
+func asynqConfig(cfg Config, first bool) asynq.Config {
+	log := cfg.Logger
+	queues := make(map[string]int, len(cfg.Queues))
+	for _, q := range cfg.Queues {
+		queues[q] = 1
+	}
+	c := asynq.Config{
+		Concurrency:              cfg.Concurrency,
+		Queues:                   queues,
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		TaskCheckInterval:        cfg.BusyPollInterval,
+		DelayedTaskCheckInterval: forwardInterval,
+		JanitorInterval:          janitorInterval,
+		RetryDelayFunc:           RetryDelay,
+		Logger:                   asynqLogger{log},
+		LogLevel:                 asynq.WarnLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			id, _ := asynq.GetTaskID(ctx)
+			retried, _ := asynq.GetRetryCount(ctx)
+			maxRetry, _ := asynq.GetMaxRetry(ctx)
+			// One line per failure, naming the task: asynq's own line for
+			// an archived task is demoted to debug (see asynqLogger).
+			if errors.Is(err, asynq.SkipRetry) || retried >= maxRetry {
+				log.Error("task failed permanently; archived", "task_id", id, "retried", retried, "max_retry", maxRetry, "err", err)
+				return
+			}
+			log.Warn("task failed; will retry", "task_id", id, "retried", retried, "max_retry", maxRetry, "err", err)
+		}),
+		HealthCheckInterval: cfg.HealthCheckInterval,
+		HealthCheckFunc:     redisHealth(cfg, log),
+	}
+	if !first {
+		// asynq has no switch for these; a period longer than such a
+		// loop usually lives does.
+		c.DelayedTaskCheckInterval, c.JanitorInterval = extraInterval, extraInterval
+		c.HealthCheckFunc = nil // no health checker at all
+	}
+	return c
+}
+
+// extraInterval is the forwarding and cleaning period of a loop beyond the
+// first: they are the first loop's work.
+const extraInterval = time.Hour
 
 // Readiness checks reported by Serve; see Config.Readiness.
 const (

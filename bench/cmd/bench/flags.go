@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"bitqueue/bench/internal/config"
 	"bitqueue/internal/base"
 	"bitqueue/internal/cli"
+	"bitqueue/internal/worker"
 )
 
 // command is how the benchmark's flags read their variables:
@@ -20,6 +22,7 @@ import (
 var command = cli.Command{
 	Name:   "bench",
 	Prefix: "BITQUEUE_BENCH_",
+	Vars:   map[string]string{"loops": strconv.Itoa(worker.DefaultLoops), "max_loops": strconv.Itoa(maxLoops)},
 }
 
 // flags are the benchmark's command line: the benchmark itself, or a
@@ -57,8 +60,9 @@ type benchFlags struct {
 	Cluster bool `name:"cluster" group:"Cluster" help:"also check the capacity model (docs/scaling.md): the main configuration twice on a three-master Redis Cluster (redis-server and redis-cli started by the benchmark) with worker binaries and --shards 3, then on one master (a one-master cluster and this Redis) at full speed and paced at one and two times the cluster's rate per master; each master's Redis CPU against F × span + c × its batches, fitted on the one-master runs"`
 
 	Latency            string `name:"latency" default:"0.5ms,2ms" placeholder:"list" group:"Latency" help:"round-trip times the latency scenario adds between the workers and Redis (a proxy in the benchmark, half each way; the producer and watcher connect directly), besides the proxy with nothing added; '' or none skips the scenario"`
-	LatencyConcurrency string `name:"latency-concurrency" default:"8,32,128" placeholder:"list" group:"Latency" help:"worker --concurrency values of the latency scenario, each 1..1000; the first (the worker's default) is the reference unless --worker-concurrency is set"`
-	LatencyCount       uint64 `name:"latency-count" default:"1000000" group:"Latency" help:"N of the latency scenario's trials (at most --count), 1..1000000000"`
+	LatencyLoops       string `name:"latency-loops" default:"${loops},1" placeholder:"list" group:"Latency" help:"worker --loops values of the latency scenario, each 1..${max_loops}, run at each --latency-concurrency; the first (the worker's default) is the reference"`
+	LatencyConcurrency string `name:"latency-concurrency" default:"8,32" placeholder:"list" group:"Latency" help:"worker --concurrency values of the latency scenario, each 1..1000, run at each --latency-loops; the first (the worker's default) is the reference unless --worker-concurrency is set"`
+	LatencyCount       uint64 `name:"latency-count" default:"2000000" group:"Latency" help:"N of the latency scenario's trials (at most --count), 1..1000000000: long enough that the ramp-up of the loops and the last batch's round trips weigh little"`
 	LatencyRepeat      int    `name:"latency-repeat" default:"5" group:"Latency" help:"trials per cell of the latency scenario, 1..100; the median is reported"`
 
 	IdleWorkers int           `name:"idle-workers" default:"20" group:"Idle fleet" help:"idle fleet: worker processes (default flags) whose cost to a redis-server of their own is measured, then their pickup latency, 0..200 (0: skip)"`
@@ -81,6 +85,9 @@ type benchFlags struct {
 	Readme   string `name:"readme" placeholder:"file" group:"Output" help:"with --profile, rewrite the startup hook's figures in this file (README.md), between its bench-e2e:hook markers"`
 	Chart    string `name:"chart" placeholder:"file" group:"Output" help:"draw the sweep into this file (.svg or .png); needs --sweep"`
 }
+
+// maxLoops bounds --latency-loops as the worker bounds its --loops.
+const maxLoops = 64
 
 // workerFlags are the flags of `bench worker`. Its --redis is a plain URL,
 // not the shared cli.Redis: the bare baseline hands it to asynq as it is,
@@ -161,6 +168,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (c setti
 		{"sweep-batches", b.SweepBatches, &o.SweepBatches, 1, base.MaxBatch},
 		{"sweep-workers", b.SweepWorkers, &o.SweepWorkers, 1, 64},
 		{"peer-batches", b.PeerBatches, &o.PeerBatches, 1, base.MaxBatch},
+		{"latency-loops", b.LatencyLoops, &o.LatencyLoops, 1, maxLoops},
 		{"latency-concurrency", b.LatencyConcurrency, &o.LatencyConcurrency, 1, 1000},
 	} {
 		if *l.into, err = intList(p.Source(l.flag), l.list, l.lo, l.hi); err != nil {

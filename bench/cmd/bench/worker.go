@@ -17,8 +17,8 @@ import (
 )
 
 // runWorker is a baseline worker process: the production worker's serving
-// loop (internal/worker.Serve, real asynq, the same settings) with a handler
-// of package baseline:
+// loops (internal/worker.Serve, real asynq, the same settings, the default
+// --loops) with a handler of package baseline:
 //
 //   - empty: returns at once. The fleet's ceiling: what asynq and Redis
 //     cost per task with no work and no result.
@@ -44,14 +44,19 @@ func runWorker(ctx context.Context, f workerFlags, stderr io.Writer) error {
 	if f.Handler == baseline.Bare {
 		return baseline.ServeBare(ctx, f.Redis, f.Queue, f.PollInterval, log)
 	}
-	db, err := redisconn.Setup{URL: f.Redis, PoolSize: max(f.Concurrency, 8) + 10, Prefix: f.Prefix.Prefix}.Open()
+	// The production worker's loops and pools (cmd/worker).
+	loop := redisconn.Setup{URL: f.Redis, PoolSize: max(f.Concurrency, 8) + 10, Prefix: f.Prefix.Prefix}
+	setup := loop
+	setup.PoolSize = worker.DefaultLoops*max(f.Concurrency, 8) + 10
+	db, err := setup.Open()
 	if err != nil {
 		return &cli.UsageError{Err: err}
 	}
 	defer db.Close()
 	cfg := worker.Config{
 		RDB: db, RedisURL: f.Redis, Queues: []string{f.Queue},
-		Concurrency: f.Concurrency, PollInterval: f.PollInterval, Logger: log,
+		Concurrency: f.Concurrency, Loops: worker.DefaultLoops, Open: loop.Open,
+		PollInterval: f.PollInterval, Logger: log,
 	}
 	store := &results.Saver{RDB: db, TTL: f.ResultTTL}
 

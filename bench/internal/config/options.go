@@ -49,10 +49,12 @@ type Options struct {
 	// Latency are the round-trip times the latency scenario adds between
 	// the workers and Redis, through a latency proxy, besides the proxy
 	// with nothing added; empty skips the scenario. It runs the pipeline
-	// at each of LatencyConcurrency (worker --concurrency; the first is
-	// the reference unless WorkerConcurrency is set), on LatencyCount
-	// integers, LatencyRepeat trials per cell.
+	// at each of LatencyLoops (worker --loops; the first is the
+	// reference) times each of LatencyConcurrency (worker --concurrency;
+	// the first is the reference unless WorkerConcurrency is set), on
+	// LatencyCount integers, LatencyRepeat trials per cell.
 	Latency            []time.Duration
+	LatencyLoops       []int
 	LatencyConcurrency []int
 	LatencyCount       uint64
 	LatencyRepeat      int

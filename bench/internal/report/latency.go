@@ -11,28 +11,41 @@ import (
 )
 
 // LatencyShare is the share of the reference throughput an added round-trip
-// time must keep for a concurrency to count as enough for it.
+// time must keep for a worker shape to count as enough for it.
 const LatencyShare = 0.90
 
-// FlatSpread is how much faster than one round trip at a time the best
-// concurrency at an added round-trip time may be for the report still to
-// say that a worker takes its tasks one round trip at a time.
+// FlatSpread is how much faster than one round trip at a time per loop the
+// best shape at an added round-trip time may be for the report still to
+// say that each loop takes its tasks one round trip at a time.
 const FlatSpread = 1.25
 
 // Latency is the scenario of a fleet across hosts: W workers reaching Redis
 // through a latency proxy that adds a round-trip time, the producer and the
-// watcher connecting directly, the pipeline run at several worker
-// concurrencies for each added round-trip time.
+// watcher connecting directly, the pipeline run at several worker shapes
+// (--loops × --concurrency) for each added round-trip time.
 type Latency struct {
 	Workers, Batch int
 	Ints           uint64 // per trial
 	Repeat         int    // trials per cell
-	// Reference is the concurrency whose throughput through the proxy with
-	// nothing added is what every cell is compared with.
-	Reference int
+	// Reference is the shape whose throughput through the proxy with
+	// nothing added is what every cell is compared with: the worker's
+	// defaults.
+	Reference Shape
 	Pings     int        // round trips timed for each AddedRTT.Measured
 	Added     []AddedRTT // the proxy alone (0) first
 	Cells     []LatencyCell
+}
+
+// Shape is how a worker of the scenario runs: its --loops and its
+// --concurrency (per loop).
+type Shape struct{ Loops, Concurrency int }
+
+// String is "8 × 8": loops × concurrency.
+func (s Shape) String() string { return fmt.Sprintf("%d × %d", s.Loops, s.Concurrency) }
+
+// compare orders shapes by the tasks they may hold at once, then by loops.
+func (s Shape) compare(o Shape) int {
+	return cmp.Or(cmp.Compare(s.Loops*s.Concurrency, o.Loops*o.Concurrency), cmp.Compare(s.Loops, o.Loops))
 }
 
 // AddedRTT is a round-trip time the proxy adds: as asked (the half of it each
@@ -42,15 +55,13 @@ type AddedRTT struct {
 	Nominal, Measured time.Duration
 }
 
-// LatencyCell is the trials at one added round-trip time and worker
-// concurrency.
+// LatencyCell is the trials at one added round-trip time and worker shape.
 type LatencyCell struct {
-	RTT         time.Duration // AddedRTT.Nominal
-	Concurrency int
-	Trials      []measure.Trial
+	RTT time.Duration // AddedRTT.Nominal
+	Shape
+	Trials []measure.Trial
 	// PeakConns is the most connections the fleet had open through the
-	// proxy at once, over the life of the fleet (every cell of its
-	// concurrency).
+	// proxy at once, over the life of the fleet (every cell of its shape).
 	PeakConns int
 }
 
@@ -66,6 +77,10 @@ func (c LatencyCell) MsPerBatch() float64 {
 	t := measure.Median(c.Trials)
 	return 1e3 * float64(t.Workers) / t.BatchesPerSec()
 }
+
+// MsPerLoopBatch is the time a loop takes per batch, in ms, when every loop
+// of the shape runs (as they do on a backlog): MsPerBatch × loops.
+func (c LatencyCell) MsPerLoopBatch() float64 { return c.MsPerBatch() * float64(max(c.Loops, 1)) }
 
 // Median is the cell's median trial.
 func (c LatencyCell) Median() measure.Trial { return measure.Median(c.Trials) }
@@ -83,10 +98,10 @@ func (c LatencyCell) BenchCPU() float64 {
 	return float64(measure.SumCPU(c.Trials).Bench.Microseconds()) / measure.Batches(c.Trials)
 }
 
-// Cell returns the cell at added round-trip time rtt and concurrency conc.
-func (l *Latency) Cell(rtt time.Duration, conc int) (LatencyCell, bool) {
+// Cell returns the cell at added round-trip time rtt and shape s.
+func (l *Latency) Cell(rtt time.Duration, s Shape) (LatencyCell, bool) {
 	for _, c := range l.Cells {
-		if c.RTT == rtt && c.Concurrency == conc && len(c.Trials) > 0 {
+		if c.RTT == rtt && c.Shape == s && len(c.Trials) > 0 {
 			return c, true
 		}
 	}
@@ -94,7 +109,7 @@ func (l *Latency) Cell(rtt time.Duration, conc int) (LatencyCell, bool) {
 }
 
 // ReferencePerWorker is the reference throughput per worker: through the
-// proxy, nothing added, at the reference concurrency; 0 when not measured.
+// proxy, nothing added, at the reference shape; 0 when not measured.
 func (l *Latency) ReferencePerWorker() float64 {
 	c, ok := l.Cell(0, l.Reference)
 	if !ok {
@@ -115,9 +130,9 @@ func (l *Latency) Share(c LatencyCell) float64 {
 // SharePercent is LatencyShare in percent.
 func (*Latency) SharePercent() float64 { return 100 * LatencyShare }
 
-// OneTripMore is the time per batch per worker, in ms, that one round trip
-// at a time predicts at added round-trip time rtt: the reference's plus
-// the measured added round-trip time, once.
+// OneTripMore is the time per batch per loop, in ms, that one round trip
+// at a time predicts at added round-trip time rtt: the reference's time
+// per batch per worker plus the measured added round-trip time, once.
 func (l *Latency) OneTripMore(rtt time.Duration) float64 {
 	ref, ok := l.Cell(0, l.Reference)
 	if !ok {
@@ -126,23 +141,23 @@ func (l *Latency) OneTripMore(rtt time.Duration) float64 {
 	return ref.MsPerBatch() + float64(l.Measured(rtt))/1e6
 }
 
-// MsPerBatchEach lists, at round-trip time rtt, the time a worker takes per
-// batch at each concurrency, as "8: 3.1 ms, 32: 3.0 ms".
-func (l *Latency) MsPerBatchEach(rtt time.Duration) string {
+// MsPerLoopBatchEach lists, at round-trip time rtt, the time a loop takes
+// per batch at each shape, as "1 × 8: 3.1 ms, 8 × 8: 3.0 ms".
+func (l *Latency) MsPerLoopBatchEach(rtt time.Duration) string {
 	var parts []string
 	for _, c := range l.Rows() {
 		if c.RTT == rtt {
-			parts = append(parts, fmt.Sprintf("%d: %.2f ms", c.Concurrency, c.MsPerBatch()))
+			parts = append(parts, fmt.Sprintf("%s: %.2f ms", c.Shape, c.MsPerLoopBatch()))
 		}
 	}
 	return strings.Join(parts, ", ")
 }
 
-// Rows are the cells by added round-trip time, then concurrency.
+// Rows are the cells by added round-trip time, then shape (Shape.compare).
 func (l *Latency) Rows() []LatencyCell {
 	rows := slices.Clone(l.Cells)
 	slices.SortStableFunc(rows, func(a, b LatencyCell) int {
-		return cmp.Or(cmp.Compare(a.RTT, b.RTT), cmp.Compare(a.Concurrency, b.Concurrency))
+		return cmp.Or(cmp.Compare(a.RTT, b.RTT), a.Shape.compare(b.Shape))
 	})
 	return rows
 }
@@ -158,26 +173,40 @@ func (l *Latency) Measured(rtt time.Duration) time.Duration {
 	return 0
 }
 
-// LatencyNeed is the concurrency an added round-trip time needs.
+// LatencyNeed is the worker shape an added round-trip time needs.
 type LatencyNeed struct {
 	RTT AddedRTT
-	// Concurrency is the lowest of the list whose throughput is at least
-	// LatencyShare of the reference; 0 when none is.
-	Concurrency int
-	Best        LatencyCell // the cell of highest throughput at RTT
-	Cells       int         // concurrencies measured at RTT
+	// Shape is the first of the list, by Shape.compare, whose throughput
+	// is at least LatencyShare of the reference; zero when none is.
+	Shape Shape
+	Best  LatencyCell // the cell of highest throughput at RTT
+	Cells int         // shapes measured at RTT
 }
+
+// Met reports whether a shape of the list reaches LatencyShare.
+func (n LatencyNeed) Met() bool { return n.Shape.Loops > 0 }
 
 // OneAtATime reports whether the throughput at n's round-trip time is what
-// one round trip at a time allows, whatever the concurrency: more than one
-// concurrency measured, and the best of them no more than FlatSpread
-// faster per batch than OneTripMore predicts.
+// one round trip at a time per loop allows: more than one shape measured,
+// and the best of them within FlatSpread of the time per batch per loop
+// that OneTripMore predicts, neither much faster (concurrency would have
+// bought back round trips) nor much slower (see Slower).
 func (l *Latency) OneAtATime(n LatencyNeed) bool {
 	want := l.OneTripMore(n.RTT.Nominal)
-	return n.Cells > 1 && want > 0 && n.Best.MsPerBatch()*FlatSpread >= want
+	per := n.Best.MsPerLoopBatch()
+	return n.Cells > 1 && want > 0 && per*FlatSpread >= want && per <= want*FlatSpread
 }
 
-// Needs is, for each added round-trip time, the concurrency it needs.
+// Slower reports whether the best shape at n's round-trip time takes more
+// than FlatSpread times OneTripMore per batch per loop: its loops wait for
+// something else than their dequeues' round trips (the CPU the processes
+// share, or their concurrency).
+func (l *Latency) Slower(n LatencyNeed) bool {
+	want := l.OneTripMore(n.RTT.Nominal)
+	return want > 0 && n.Best.MsPerLoopBatch() > want*FlatSpread
+}
+
+// Needs is, for each added round-trip time, the shape it needs.
 func (l *Latency) Needs() []LatencyNeed {
 	var out []LatencyNeed
 	for _, a := range l.Added {
@@ -186,8 +215,8 @@ func (l *Latency) Needs() []LatencyNeed {
 			if c.RTT != a.Nominal {
 				continue
 			}
-			if n.Concurrency == 0 && l.Share(c) >= LatencyShare {
-				n.Concurrency = c.Concurrency
+			if !n.Met() && l.Share(c) >= LatencyShare {
+				n.Shape = c.Shape
 			}
 			if len(n.Best.Trials) == 0 || c.PerWorker() > n.Best.PerWorker() {
 				n.Best = c
@@ -199,18 +228,18 @@ func (l *Latency) Needs() []LatencyNeed {
 	return out
 }
 
-// Concurrencies lists the concurrencies the scenario ran, ascending.
-func (l *Latency) Concurrencies() string {
-	var cs []int
+// Shapes lists the shapes the scenario ran, by Shape.compare.
+func (l *Latency) Shapes() string {
+	var ss []Shape
 	for _, c := range l.Cells {
-		if !slices.Contains(cs, c.Concurrency) {
-			cs = append(cs, c.Concurrency)
+		if !slices.Contains(ss, c.Shape) {
+			ss = append(ss, c.Shape)
 		}
 	}
-	slices.Sort(cs)
-	parts := make([]string, len(cs))
-	for i, c := range cs {
-		parts[i] = fmt.Sprint(c)
+	slices.SortFunc(ss, Shape.compare)
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = s.String()
 	}
 	return strings.Join(parts, ", ")
 }

@@ -448,22 +448,24 @@ func TestThousands(t *testing.T) {
 	}
 }
 
-// latencyReport has the latency scenario: the reference reached again at
-// 0.5 ms from --concurrency 32, and at 2 ms by no concurrency, each batch
-// taking one round trip more than the reference's whatever the concurrency
-// (as asynq's one dequeue at a time makes it).
+// latencyReport has the latency scenario: the reference (8 loops × 8)
+// reached again at 0.5 ms by 8 loops, not by one loop whatever its
+// concurrency, each of its batches taking one round trip more than the
+// reference's; and at 2 ms by no shape, every loop taking its batches one
+// round trip at a time.
 func latencyReport() *Report {
 	r := fakeReport()
-	walls := map[time.Duration][]time.Duration{ // at --concurrency 8, 32, 128
-		0:                      {200 * time.Millisecond, 205 * time.Millisecond, 210 * time.Millisecond},
-		500 * time.Microsecond: {400 * time.Millisecond, 215 * time.Millisecond, 200 * time.Millisecond},
+	shapes := []Shape{{1, 8}, {1, 32}, {8, 8}}
+	walls := map[time.Duration][]time.Duration{ // at each of shapes
+		0:                      {205 * time.Millisecond, 210 * time.Millisecond, 200 * time.Millisecond},
+		500 * time.Microsecond: {400 * time.Millisecond, 395 * time.Millisecond, 210 * time.Millisecond},
 		2 * time.Millisecond:   {2200 * time.Millisecond, 2180 * time.Millisecond, 2250 * time.Millisecond},
 	}
-	l := &Latency{Workers: 2, Batch: 1000, Ints: 2_000_000, Repeat: 1, Reference: 8, Pings: 200}
+	l := &Latency{Workers: 2, Batch: 1000, Ints: 2_000_000, Repeat: 1, Reference: Shape{8, 8}, Pings: 200}
 	for _, rtt := range []time.Duration{0, 500 * time.Microsecond, 2 * time.Millisecond} {
 		l.Added = append(l.Added, AddedRTT{Nominal: rtt, Measured: rtt + 30*time.Microsecond})
-		for i, c := range []int{8, 32, 128} {
-			l.Cells = append(l.Cells, LatencyCell{RTT: rtt, Concurrency: c, PeakConns: 2 * (c + 2),
+		for i, s := range shapes {
+			l.Cells = append(l.Cells, LatencyCell{RTT: rtt, Shape: s, PeakConns: 2 * (s.Loops*s.Concurrency + 2),
 				Trials: []measure.Trial{fakeTrial(measure.KindBits, 2, 1000, walls[rtt][i])}})
 		}
 	}
@@ -478,30 +480,43 @@ func TestLatencyNeeds(t *testing.T) {
 	needs := l.Needs()
 	require.Len(t, needs, 3)
 	for _, tc := range []struct {
-		name        string
-		need        LatencyNeed
-		concurrency int
-		best        int
-		oneAtATime  bool
+		name       string
+		need       LatencyNeed
+		shape      Shape
+		best       Shape
+		oneAtATime bool
+		slower     bool
 	}{
-		{"the proxy alone: the reference", needs[0], 8, 8, true},
-		{"0.5 ms: 32 reaches 93 %", needs[1], 32, 128, false},
-		{"2 ms: none, one round trip at a time", needs[2], 0, 32, true},
+		{"the proxy alone: one loop is within 90 % of the reference", needs[0], Shape{1, 8}, Shape{8, 8}, false, true},
+		{"0.5 ms: 8 loops reach 95 %", needs[1], Shape{8, 8}, Shape{8, 8}, false, true},
+		{"2 ms: none, one round trip at a time per loop", needs[2], Shape{}, Shape{1, 32}, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tc.concurrency, tc.need.Concurrency)
-			require.Equal(t, tc.best, tc.need.Best.Concurrency)
+			require.Equal(t, tc.shape, tc.need.Shape)
+			require.Equal(t, tc.shape.Loops > 0, tc.need.Met())
+			require.Equal(t, tc.best, tc.need.Best.Shape)
 			require.Equal(t, tc.oneAtATime, l.OneAtATime(tc.need))
+			require.Equal(t, tc.slower, l.Slower(tc.need))
 		})
 	}
-	require.Equal(t, "8: 2.20 ms, 32: 2.18 ms, 128: 2.25 ms", l.MsPerBatchEach(2*time.Millisecond))
+	// 8 loops at 2 ms taking 1 ms a batch: each loop takes 8 ms, far more
+	// than one round trip at a time (2.23 ms).
+	cpuBound := latencyReport().Latency
+	cpuBound.Cells[8].Trials = []measure.Trial{fakeTrial(measure.KindBits, 2, 1000, time.Second)}
+	n2 := cpuBound.Needs()[2]
+	require.Equal(t, Shape{8, 8}, n2.Best.Shape)
+	require.False(t, n2.Met())
+	require.False(t, cpuBound.OneAtATime(n2), "8 ms a batch per loop is not one round trip at a time")
+	require.True(t, cpuBound.Slower(n2))
+	require.Equal(t, "1 × 8: 2.20 ms, 1 × 32: 2.18 ms, 8 × 8: 18.00 ms", l.MsPerLoopBatchEach(2*time.Millisecond))
+	require.Equal(t, "1 × 8, 1 × 32, 8 × 8", l.Shapes())
 	require.InDelta(t, 0.2+2.03, l.OneTripMore(2*time.Millisecond), 1e-9, "the reference's 0.2 ms per batch and one measured RTT")
-	one := &Latency{Workers: 2, Reference: 8, Added: l.Added[:2], Cells: []LatencyCell{l.Cells[0], l.Cells[3]}}
+	one := &Latency{Workers: 2, Reference: Shape{8, 8}, Added: l.Added[:2], Cells: []LatencyCell{l.Cells[2], l.Cells[3]}}
 	n := one.Needs()[1]
-	require.Zero(t, n.Concurrency, "0.5 ms at --concurrency 8 only: half the reference")
+	require.False(t, n.Met(), "0.5 ms at 1 × 8 only: half the reference")
 	require.Equal(t, 1, n.Cells)
-	require.False(t, one.OneAtATime(n), "one concurrency says nothing of what more would do")
+	require.False(t, one.OneAtATime(n), "one shape says nothing of what more would do")
 	section := latencyReport().LatencySection()
 	require.True(t, strings.HasPrefix(section, "#### Across hosts"), section)
 	require.Contains(t, latencyReport().Markdown("bench", "", ""), section, "the section alone is the one the report holds")

@@ -20,24 +20,35 @@ import (
 // measure each added round-trip time.
 const latencyPings = 200
 
-// latency runs the scenario of a fleet across hosts: for each worker
-// concurrency, W workers reaching Redis through a latency proxy (the
-// producer and the watcher connect directly), and at each added round-trip
-// time, the proxy alone (0) first, Opts.LatencyRepeat pipeline trials of
-// Opts.LatencyCount integers in batches of the main B. One fleet and proxy
-// per concurrency; the round-trip times interleave within it.
+// latency runs the scenario of a fleet across hosts: for each worker shape
+// (each of Opts.LatencyLoops × each of Opts.LatencyConcurrency), W workers
+// reaching Redis through a latency proxy (the producer and the watcher
+// connect directly), and at each added round-trip time, the proxy alone (0)
+// first, Opts.LatencyRepeat pipeline trials of Opts.LatencyCount integers
+// in batches of the main B. One fleet and proxy per shape; the round-trip
+// times interleave within it. The reference is the first loops of the list
+// (the worker's default) at the worker's concurrency.
 func latency(ctx context.Context, e *trial.Env) (*report.Latency, error) {
 	o := e.Opts
-	ref := o.WorkerConcurrency
-	if ref == 0 {
-		ref = o.LatencyConcurrency[0]
+	ref := report.Shape{Loops: o.LatencyLoops[0], Concurrency: o.WorkerConcurrency}
+	if ref.Concurrency == 0 {
+		ref.Concurrency = o.LatencyConcurrency[0]
 	}
 	concs := slices.Clone(o.LatencyConcurrency)
-	if !slices.Contains(concs, ref) {
-		concs = append(concs, ref)
+	if !slices.Contains(concs, ref.Concurrency) {
+		concs = append(concs, ref.Concurrency)
 	}
 	slices.Sort(concs)
 	concs = slices.Compact(concs)
+	loops := slices.Clone(o.LatencyLoops)
+	slices.Sort(loops)
+	loops = slices.Compact(loops)
+	var shapes []report.Shape
+	for _, l := range loops {
+		for _, c := range concs {
+			shapes = append(shapes, report.Shape{Loops: l, Concurrency: c})
+		}
+	}
 	rtts := []time.Duration{0}
 	for _, r := range o.Latency {
 		if !slices.Contains(rtts, r) {
@@ -50,7 +61,7 @@ func latency(ctx context.Context, e *trial.Env) (*report.Latency, error) {
 		return nil, err
 	}
 	l := &report.Latency{Workers: o.Workers, Batch: o.BatchSize, Ints: n, Repeat: o.LatencyRepeat, Reference: ref, Pings: latencyPings}
-	fmt.Fprintf(e.Log, "latency: W=%d N=%d B=%d through a latency proxy, added RTT %v, --concurrency %v\n", o.Workers, n, o.BatchSize, rtts, concs)
+	fmt.Fprintf(e.Log, "latency: W=%d N=%d B=%d through a latency proxy, added RTT %v, --loops %v × --concurrency %v\n", o.Workers, n, o.BatchSize, rtts, loops, concs)
 	for _, rtt := range rtts {
 		m, err := addedRTT(ctx, base, rtt)
 		if err != nil {
@@ -59,19 +70,19 @@ func latency(ctx context.Context, e *trial.Env) (*report.Latency, error) {
 		l.Added = append(l.Added, report.AddedRTT{Nominal: rtt, Measured: m})
 		fmt.Fprintf(e.Log, "  added RTT %s: measured %s\n", rtt, m.Round(10*time.Microsecond))
 	}
-	for _, c := range concs {
-		cells, err := latencyFleet(ctx, e, base, c, rtts, n)
+	for _, s := range shapes {
+		cells, err := latencyFleet(ctx, e, base, s, rtts, n)
 		if err != nil {
-			return nil, fmt.Errorf("--concurrency %d: %w", c, err)
+			return nil, fmt.Errorf("--loops %d --concurrency %d: %w", s.Loops, s.Concurrency, err)
 		}
 		l.Cells = append(l.Cells, cells...)
 	}
 	return l, nil
 }
 
-// latencyFleet measures one concurrency at every added round-trip time rtts,
-// on a fleet of its own behind a proxy of its own.
-func latencyFleet(ctx context.Context, e *trial.Env, base *redis.Options, conc int, rtts []time.Duration, n uint64) ([]report.LatencyCell, error) {
+// latencyFleet measures one worker shape at every added round-trip time
+// rtts, on a fleet of its own behind a proxy of its own.
+func latencyFleet(ctx context.Context, e *trial.Env, base *redis.Options, shape report.Shape, rtts []time.Duration, n uint64) ([]report.LatencyCell, error) {
 	o := e.Opts
 	p, err := redistest.NewLatencyProxy(base.Addr, 0)
 	if err != nil {
@@ -83,13 +94,14 @@ func latencyFleet(ctx context.Context, e *trial.Env, base *redis.Options, conc i
 		return nil, err
 	}
 	u.Host = p.Addr()
-	q, err := e.Queue(ctx, fmt.Sprintf("latency%d-bits", conc))
+	q, err := e.Queue(ctx, fmt.Sprintf("latency%dx%d-bits", shape.Loops, shape.Concurrency))
 	if err != nil {
 		return nil, err
 	}
-	// The last --concurrency given wins over the one of workerArgs.
+	// The last --loops and --concurrency given win over those of
+	// workerArgs and --worker-flag.
 	f, err := e.StartFleetAt(ctx, u.String(), measure.KindBits, q, o.Workers, func(int) []string {
-		return []string{"--concurrency", strconv.Itoa(conc)}
+		return []string{"--loops", strconv.Itoa(shape.Loops), "--concurrency", strconv.Itoa(shape.Concurrency)}
 	})
 	if err != nil {
 		return nil, err
@@ -105,7 +117,7 @@ func latencyFleet(ctx context.Context, e *trial.Env, base *redis.Options, conc i
 	for r := range o.LatencyRepeat {
 		for i, rtt := range rtts {
 			p.SetLatency(rtt)
-			fmt.Fprintf(e.Log, "  added RTT %s, --concurrency %d, trial %d:\n", rtt, conc, r+1)
+			fmt.Fprintf(e.Log, "  added RTT %s, %s, trial %d:\n", rtt, shape, r+1)
 			t, _, err := e.Run(ctx, measure.KindBits, q, f, n, o.BatchSize, false)
 			if err != nil {
 				return nil, err
@@ -115,7 +127,7 @@ func latencyFleet(ctx context.Context, e *trial.Env, base *redis.Options, conc i
 	}
 	peak := p.Peak()
 	for i, rtt := range rtts {
-		cells[i].RTT, cells[i].Concurrency, cells[i].PeakConns = rtt, conc, peak
+		cells[i].RTT, cells[i].Shape, cells[i].PeakConns = rtt, shape, peak
 	}
 	return cells, nil
 }
