@@ -17,14 +17,12 @@ var command = cli.Command{
 	Name:   "worker",
 	Prefix: "BITQUEUE_",
 	Vars: map[string]string{
-		"max_shards":      strconv.Itoa(base.MaxShards),
 		"poll_interval":   worker.DefaultPollInterval.String(),
 		"loops":           strconv.Itoa(worker.DefaultLoops),
 		"max_loops":       strconv.Itoa(maxLoops),
 		"cache_bits":      strconv.Itoa(cache.DefaultBits),
 		"min_bits":        strconv.Itoa(cache.MinBits),
 		"max_bits":        strconv.Itoa(cache.MaxBits),
-		"ttl":             base.DefaultTTL.String(),
 		"http_auto":       httpAuto,
 		"redis_wait":      "30s",
 		"redis_wait_help": "how long start-up waits for Redis to answer before giving up",
@@ -41,11 +39,11 @@ type flags struct {
 
 // serveFlags are the flags of the worker itself.
 type serveFlags struct {
-	Queue           string        `name:"queue" default:"bits" placeholder:"queue" group:"Queues" help:"queue to pull batches from (comma-separated for several)"`
+	Queue           string        `name:"queue" default:"${queue}" placeholder:"queue" group:"Queues" help:"queue to pull batches from (comma-separated for several)"`
 	Shards          int           `name:"shards" default:"1" group:"Queues" help:"pull from each queue's shards, <queue>-0 … <queue>-(N-1), as the producer's --shards spreads them, 1..${max_shards}"`
 	Concurrency     int           `name:"concurrency" default:"8" group:"Queues" help:"batches each dequeue loop processes at once, 1..1000: a worker processes up to --loops × this"`
 	Loops           int           `name:"loops" default:"${loops}" group:"Queues" help:"dequeue loops at most, 1..${max_loops}: each takes one batch per round trip to Redis, so a worker far from Redis needs several (docs/scaling.md); the loops beyond the first run only while the queues hold a backlog"`
-	PollInterval    time.Duration `name:"poll-interval" default:"${poll_interval}" group:"Queues" help:"how often an idle worker looks for new batches (a busy one: every 25ms, or this if shorter); producers wake idle workers at once"`
+	PollInterval    time.Duration `name:"poll-interval" default:"${poll_interval}" group:"Queues" help:"how often an idle worker looks for new batches, 1ms..1m (a busy one: every 25ms, or this if shorter); producers wake idle workers at once"`
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" default:"10s" group:"Queues" help:"on SIGTERM, how long in-flight batches may finish before they are handed back"`
 
 	CacheBits int           `name:"cache-bits" default:"${cache_bits}" group:"Results" help:"k: cache the bitstrings of every integer below 2^k, ${min_bits}..${max_bits}"`
@@ -141,9 +139,6 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		shards:          s.Shards,
 		redisOpts:       s.Redis.Options(getenv),
 	}
-	if base.CheckShards(c.shards) != nil {
-		return c, cli.Usagef("%s out of range [1, %d]", p.Source("shards"), base.MaxShards)
-	}
 	names, err := cli.QueueList(s.Queue, p.Source("queue"))
 	if err != nil {
 		return c, err
@@ -152,18 +147,10 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		c.queues = append(c.queues, base.Queues(q, c.shards)...)
 	}
 	switch {
-	case c.concurrency < 1 || c.concurrency > 1000:
-		return c, cli.Usagef("%s out of range [1, 1000]", p.Source("concurrency"))
-	case c.loops < 1 || c.loops > maxLoops:
-		return c, cli.Usagef("%s out of range [1, %d]", p.Source("loops"), maxLoops)
-	case c.cacheBits < cache.MinBits || c.cacheBits > cache.MaxBits:
-		return c, cli.Usagef("%s out of range [%d, %d]", p.Source("cache-bits"), cache.MinBits, cache.MaxBits)
 	case c.resultTTL < time.Second:
 		return c, cli.Usagef("%s must be at least 1s", p.Source("result-ttl"))
 	case c.shutdownTimeout <= 0:
 		return c, cli.Usagef("%s must be positive", p.Source("shutdown-timeout"))
-	case c.pollInterval < time.Millisecond || c.pollInterval > time.Minute:
-		return c, cli.Usagef("%s out of range [1ms, 1m]", p.Source("poll-interval"))
 	}
 	if err := s.Prefix.Check(p); err != nil {
 		return c, err
