@@ -176,12 +176,25 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return false
 """
 
+# bitqueue's end of a record's clearing state (internal/rdb/records.go),
+# unless the record became a tombstone meanwhile.
+CLEARED_SCRIPT = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
 
 # --- The producer ------------------------------------------------------------
 
 
 class Refused(Exception):
     """Bad usage or input, or a run id bound to another run: exit 2."""
+
+
+class Failed(Exception):
+    """The run cannot go on now (its record vanished): exit 1."""
 
 
 def read_input(path):
@@ -275,18 +288,33 @@ def parse_args(argv):
 
 def bind(r, a, batches, integers, identity):
     """Creates the run's record if absent, or checks the one there against
-    this run's fingerprint; returns whether this producer created it."""
+    this run's fingerprint; returns whether this producer must clear what an
+    earlier run of the id left: it created the record, or takes over the
+    clearing of a creator that stopped."""
     now = format_time(time.time_ns())
     fields = [
         "v", RECORD_VERSION, "queue", a.queue, "shards", a.shards, "batches", batches,
         "integers", integers, "batch_size", a.batch_size, "input", identity,
         "created", now, "updated", now,
+        # Nothing may be enqueued until this producer, having created the
+        # record, has cleared what an earlier run of the id left.
+        "state", "clearing",
     ]
     key = record_key(a.prefix, a.run_id)
     have = r.register_script(CREATE_SCRIPT)(keys=[key], args=[a.record_ttl * 1000, *fields])
     if have is None:
         return True
     rec = {have[i].decode(): have[i + 1].decode() for i in range(0, len(have), 2)}
+    # Another producer created it and is clearing: wait, as bitqueue's own
+    # producers do; past runs.ClearingWait from its creation its creator
+    # stopped while clearing, and this producer takes the clearing over.
+    wait = 60 + int(rec.get("batches", "0")) * 10e-6
+    deadline = min(_unix_ms(rec["created"]) / 1000 + wait, time.time() + wait)
+    while rec.get("state") == "clearing" and time.time() < deadline:
+        time.sleep(0.05)
+        rec = {k.decode(): v.decode() for k, v in r.hgetall(key).items()}
+        if not rec:
+            raise Failed(f"run {a.run_id} has no record in Redis any more")
     if rec.get("state") == "deleted":
         raise Refused(f"run {a.run_id} was deleted; give the run another id")
     for field, given in [("input", identity), ("integers", integers), ("batch_size", a.batch_size),
@@ -297,7 +325,7 @@ def bind(r, a, batches, integers, identity):
         p.hset(key, "updated", now)
         p.pexpire(key, a.record_ttl * 1000)
         p.execute()
-    return False
+    return rec.get("state") == "clearing"
 
 
 def produce(r, a, nums, identity):
@@ -309,14 +337,15 @@ def produce(r, a, nums, identity):
     created = r.hget(record_key(a.prefix, a.run_id), "created").decode()
     r.zadd(runs_key(a.prefix), {a.run_id: _unix_ms(created)}, nx=True)
     if fresh:
-        # A new record: what an earlier life of the id left behind is not
-        # this run's. The done bitmap is the workers'; a producer only ever
-        # deletes it, here.
+        # A new record, or one whose creator stopped while clearing: what an
+        # earlier life of the id left behind is not this run's. The done
+        # bitmap is the workers'; a producer only ever deletes it, here.
         with r.pipeline(transaction=False) as p:
             for seq in range(batches):
                 p.delete(result_key(a.prefix, a.run_id, seq))
             p.delete(done_key(a.prefix, a.run_id))
             p.execute()
+        r.register_script(CLEARED_SCRIPT)(keys=[record_key(a.prefix, a.run_id)], args=["state", "clearing"])
 
     enqueue = r.register_script(ENQUEUE_SCRIPT)
     queues = set()
@@ -379,6 +408,9 @@ def main(argv):
     except Refused as e:
         print(f"producer.py: {e}", file=sys.stderr)
         return 2
+    except Failed as e:
+        print(f"producer.py: {e}", file=sys.stderr)
+        return 1
     except redis.RedisError as e:
         print(f"producer.py: redis: {e}", file=sys.stderr)
         return 1

@@ -23,6 +23,7 @@ type Record struct {
 	BatchSize int       `json:"batch_size"` // integers per batch, the last one excepted
 	Input     string    `json:"input"`      // the input's identity (random seed=S max=M count=N, or sha256:<hex>)
 	Deleted   bool      `json:"-"`          // a tombstone: the run was deleted and its id is refused while this lives
+	Clearing  bool      `json:"-"`          // its first producer is still clearing what an earlier run of the id left: nothing may be enqueued yet
 	Created   time.Time `json:"created"`    // first enqueue of the run
 	Updated   time.Time `json:"updated"`    // latest enqueue of the run
 }
@@ -42,8 +43,10 @@ const (
 
 	RecordVersion = 1
 	// StateDeleted is the value of a tombstone's state field; a live run's
-	// record has no state field.
-	StateDeleted = "deleted"
+	// record has no state field once its first producer has cleared what an
+	// earlier run of the id left, and StateClearing until then.
+	StateDeleted  = "deleted"
+	StateClearing = "clearing"
 )
 
 // Fields returns r as HSET's field-value arguments.
@@ -59,8 +62,11 @@ func (r Record) Fields() []any {
 		RecordFieldCreated, FormatTime(r.Created),
 		RecordFieldUpdated, FormatTime(r.Updated),
 	}
-	if r.Deleted {
+	switch {
+	case r.Deleted:
 		f = append(f, RecordFieldState, StateDeleted)
+	case r.Clearing:
+		f = append(f, RecordFieldState, StateClearing)
 	}
 	return f
 }
@@ -102,8 +108,10 @@ func ParseRecord(key, runID string, h map[string]string) (Record, error) {
 	case "":
 	case StateDeleted:
 		r.Deleted = true
+	case StateClearing:
+		r.Clearing = true
 	default:
-		return Record{}, bad(RecordFieldState, fmt.Errorf("want empty or %q", StateDeleted))
+		return Record{}, bad(RecordFieldState, fmt.Errorf("want empty, %q or %q", StateDeleted, StateClearing))
 	}
 	return r, nil
 }

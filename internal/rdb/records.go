@@ -46,6 +46,27 @@ func (r *RDB) CreateRecord(ctx context.Context, rec base.Record, ttl time.Durati
 	return have, false, err
 }
 
+// clearedScript removes the clearing state of a run's record (KEYS[1]),
+// unless the record is gone or is a tombstone by now.
+var clearedScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+`)
+
+// ClearedRecord ends the clearing state its first producer created the
+// run's record in (base.StateClearing): what an earlier run of the id left
+// is gone, and batches may be enqueued. A record deleted meanwhile stays a
+// tombstone.
+func (r *RDB) ClearedRecord(ctx context.Context, runID string) error {
+	key := base.RecordKey(r.prefix, runID)
+	if err := clearedScript.Run(ctx, r.client, []string{key}, base.RecordFieldState, base.StateClearing).Err(); err != nil {
+		return fmt.Errorf("end the clearing of run record %s: %w", key, err)
+	}
+	return nil
+}
+
 // TouchRecord sets the updated time of the run's record and its TTL, in one
 // transaction: a producer of the run went through again.
 func (r *RDB) TouchRecord(ctx context.Context, runID string, updated time.Time, ttl time.Duration) error {

@@ -106,15 +106,16 @@ func (s *Service) taskOptions() []asynq.Option {
 }
 
 // bind creates the record of spec's run, or checks spec against the one its
-// first producer created, and returns it, and whether it starts the run
-// afresh (this producer created it). A run id bound to another fingerprint
-// is a *MismatchError, a deleted run a *DeletedError; either way nothing
-// was written.
+// first producer created, and returns it, and whether this producer must
+// clear what an earlier run of the id left before it enqueues: it created
+// the record, or takes over the clearing of a creator that stopped. A run
+// id bound to another fingerprint is a *MismatchError, a deleted run a
+// *DeletedError; either way nothing was written.
 func (s *Service) bind(ctx context.Context, spec Spec, identity string) (base.Record, bool, error) {
 	now := time.Now()
 	want := base.Record{
 		RunID: spec.RunID, Queue: spec.Queue, Shards: max(spec.Shards, 1), Batches: base.Batches(spec.Integers, spec.BatchSize),
-		Integers: spec.Integers, BatchSize: spec.BatchSize, Input: identity, Created: now, Updated: now,
+		Integers: spec.Integers, BatchSize: spec.BatchSize, Input: identity, Created: now, Updated: now, Clearing: true,
 	}
 	var rec base.Record
 	var created bool
@@ -127,6 +128,12 @@ func (s *Service) bind(ctx context.Context, spec Spec, identity string) (base.Re
 	}
 	// A retry after an outage may find the record its first attempt made.
 	fresh := created || rec.Created.Equal(now)
+	if !fresh && rec.Clearing {
+		if rec, err = s.awaitCleared(ctx, rec); err != nil {
+			return base.Record{}, false, err
+		}
+	}
+	clear := fresh || (rec.Clearing && !rec.Deleted)
 	switch {
 	case rec.Deleted:
 		return base.Record{}, false, &DeletedError{RunID: spec.RunID}
@@ -140,7 +147,55 @@ func (s *Service) bind(ctx context.Context, spec Spec, identity string) (base.Re
 	if err == nil {
 		err = s.rider.Do(ctx, "index run", func() error { return s.RDB.IndexRun(ctx, spec.RunID, rec.Created) })
 	}
-	return rec, fresh, err
+	return rec, clear, err
+}
+
+// awaitCleared waits until the first producer of rec's run has cleared what
+// an earlier run of the id left (rec.Clearing), so that nothing this
+// producer enqueues can be saved and then cleared, and returns the record
+// then. Past ClearingWait(rec.Batches) from the record's creation it
+// returns the record still clearing: its creator stopped while clearing,
+// and this producer takes the clearing over.
+func (s *Service) awaitCleared(ctx context.Context, rec base.Record) (base.Record, error) {
+	wait := ClearingWait(rec.Batches)
+	deadline := rec.Created.Add(wait)
+	if limit := time.Now().Add(wait); deadline.After(limit) { // the creator's clock runs ahead
+		deadline = limit
+	}
+	for rec.Clearing && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return base.Record{}, context.Cause(ctx)
+		case <-time.After(clearingPoll):
+		}
+		var ok bool
+		err := s.rider.Do(ctx, "read run record", func() (err error) {
+			rec, ok, err = s.RDB.LoadRecord(ctx, rec.RunID)
+			return err
+		})
+		if err != nil {
+			return base.Record{}, err
+		}
+		if !ok {
+			return base.Record{}, &GoneError{RunID: rec.RunID}
+		}
+	}
+	if rec.Clearing {
+		s.Logger.Warn("taking over the clearing of a run whose first producer stopped while clearing",
+			"run_id", rec.RunID, "created", rec.Created, "waited_up_to", wait)
+	}
+	return rec, nil
+}
+
+// clearingPoll is how often awaitCleared reads the record.
+const clearingPoll = 50 * time.Millisecond
+
+// ClearingWait is how long after creating the record of a run of batches
+// its first producer may take to clear what an earlier run of its id left
+// before another producer of the run takes the clearing over: a minute,
+// and 10 µs a batch beyond (DeleteRun deletes a result key a batch).
+func ClearingWait(batches int) time.Duration {
+	return time.Minute + time.Duration(batches)*10*time.Microsecond
 }
 
 // Enqueue binds spec's run id to what the run is (its Fingerprint) and sends
@@ -181,21 +236,25 @@ func (s *Service) enqueue(ctx context.Context, spec Spec) (base.Record, EnqueueS
 	if err != nil {
 		return base.Record{}, st, err
 	}
-	rec, fresh, err := s.bind(ctx, spec, identity)
+	rec, clear, err := s.bind(ctx, spec, identity)
 	if rdb.IsOutOfMemory(err) {
 		return base.Record{}, st, &OutOfMemoryError{RunID: spec.RunID, Batches: st.Batches, Err: err}
 	}
 	if err != nil {
 		return base.Record{}, st, err
 	}
-	if fresh {
+	if clear {
 		err := s.rider.Do(ctx, "clear an earlier run's results", func() error {
 			_, err := s.RDB.DeleteRun(ctx, spec.RunID, st.Batches)
 			return err
 		})
+		if err == nil {
+			err = s.rider.Do(ctx, "end the run record's clearing", func() error { return s.RDB.ClearedRecord(ctx, spec.RunID) })
+		}
 		if err != nil {
 			return rec, st, fmt.Errorf("clear results left by an earlier run %s: %w", spec.RunID, err)
 		}
+		rec.Clearing = false
 	}
 	guard := s.watchRecord(ctx, spec.RunID)
 	defer guard.stop()
@@ -248,7 +307,7 @@ func (s *Service) enqueue(ctx context.Context, spec Spec) (base.Record, EnqueueS
 			}
 		})
 	}
-	readErr := s.feed(feed, rec, fresh, spec.Source, func(done bool, b base.Batch) error {
+	readErr := s.feed(feed, rec, clear, spec.Source, func(done bool, b base.Batch) error {
 		if done {
 			mu.Lock()
 			st.Done++

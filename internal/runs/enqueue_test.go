@@ -229,3 +229,82 @@ func TestRetentionKeepsFinishedBatchesFromRunningAgain(t *testing.T) {
 		})
 	}
 }
+
+// TestEnqueueWaitsForTheClearing checks that a producer finding the record
+// its run's first producer created, still clearing what an earlier run of
+// the id left, enqueues nothing until the clearing ends: otherwise a worker
+// could save a result of its batches that the clearing then deletes. A
+// fresh run's own record ends cleared.
+func TestEnqueueWaitsForTheClearing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, runs.Config{})
+	ctx := context.Background()
+	src := input.Random(1, 3, 8)
+
+	_, _ = e.enqueue(t, "fresh", src, 3)
+	state, err := e.r.Client.HExists(ctx, base.RecordKey(e.prefix, "fresh"), base.RecordFieldState).Result()
+	require.NoError(t, err)
+	require.False(t, state, "a fresh run's record ends cleared")
+
+	e.createRecord(t, "racing", src, 3, func(r *base.Record) { r.Clearing = true })
+	type result struct {
+		st  runs.EnqueueStats
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		_, st, err := e.svc.Enqueue(ctx, e.spec("racing", src, 3))
+		done <- result{st, err}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	info, err := e.db.Inspector().GetQueueInfo(e.queue)
+	require.NoError(t, err)
+	require.Equal(t, 3, info.Pending, "only the fresh run's batches are queued while the clearing lasts")
+	select {
+	case r := <-done:
+		t.Fatalf("Enqueue returned while the record was clearing: %+v, %v", r.st, r.err)
+	default:
+	}
+
+	require.NoError(t, e.db.ClearedRecord(ctx, "racing"))
+	select {
+	case r := <-done:
+		require.NoError(t, r.err)
+		require.Equal(t, runs.EnqueueStats{Batches: 3, Enqueued: 3}, r.st)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Enqueue still waiting after the clearing ended")
+	}
+}
+
+// TestEnqueueTakesOverAStoppedClearing checks that a producer finding a
+// record left clearing for longer than ClearingWait (its creator stopped
+// while clearing) clears what an earlier run of the id left itself, ends
+// the clearing and enqueues the run, rather than leaving the id stuck.
+func TestEnqueueTakesOverAStoppedClearing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, runs.Config{})
+	ctx := context.Background()
+	src := input.Random(1, 3, 8)
+	e.save(t, "stuck", 1, 7) // a result of an earlier run of the id
+	e.createRecord(t, "stuck", src, 3, func(r *base.Record) {
+		r.Clearing = true
+		r.Created = time.Now().Add(-runs.ClearingWait(r.Batches) - time.Second)
+	})
+
+	_, st, err := e.svc.Enqueue(ctx, e.spec("stuck", src, 3))
+	require.NoError(t, err)
+	require.Equal(t, runs.EnqueueStats{Batches: 3, Enqueued: 3}, st, "the earlier run's result is not adopted")
+	rec, ok, err := e.db.LoadRecord(ctx, "stuck")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.False(t, rec.Clearing)
+	n, err := e.r.Client.Exists(ctx, base.ResultKey(e.prefix, "stuck", 1)).Result()
+	require.NoError(t, err)
+	require.Zero(t, n, "the earlier run's result is cleared")
+}
+
+func TestClearingWait(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, time.Minute, runs.ClearingWait(0))
+	require.Equal(t, time.Minute+100*time.Second, runs.ClearingWait(10_000_000))
+}

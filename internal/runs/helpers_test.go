@@ -74,17 +74,23 @@ func (e *env) enqueue(t *testing.T, runID string, src input.Source, total uint64
 }
 
 // createRecord creates the record of runID, of the total integers of src,
-// as the run's first producer would: a run begun earlier.
-func (e *env) createRecord(t *testing.T, runID string, src input.Source, total uint64) base.Record {
+// as the run's first producer would: a run begun earlier. edits change the
+// record before it is written.
+func (e *env) createRecord(t *testing.T, runID string, src input.Source, total uint64, edits ...func(*base.Record)) base.Record {
 	t.Helper()
 	identity, err := src.Identity()
 	require.NoError(t, err)
 	now := time.Now()
-	rec, _, err := e.db.CreateRecord(context.Background(), base.Record{
+	rec := base.Record{
 		RunID: runID, Queue: e.queue, Shards: 1, Batches: base.Batches(total, e.batchSize), Integers: total,
 		BatchSize: e.batchSize, Input: identity, Created: now, Updated: now,
-	}, time.Hour)
+	}
+	for _, edit := range edits {
+		edit(&rec)
+	}
+	have, created, err := e.db.CreateRecord(context.Background(), rec, time.Hour)
 	require.NoError(t, err)
+	require.True(t, created, "record of %s existed: %+v", runID, have)
 	return rec
 }
 
