@@ -199,18 +199,21 @@ func TestUIShowsWhereResultsAre(t *testing.T) {
 	}
 	var servers struct {
 		Servers []struct {
+			PID    int            `json:"pid"`
 			Queues map[string]int `json:"queue_priorities"`
 		} `json:"servers"`
 	}
 	_, body := httpGet(t, ui+"/api/servers")
 	require.NoError(t, json.Unmarshal([]byte(body), &servers), body)
-	serving := 0 // a shared Redis may hold other tests' workers
+	// A shared Redis may hold other tests' workers; the worker's dequeue
+	// loops running then are asynq servers of the one process.
+	serving := map[int]bool{}
 	for _, s := range servers.Servers {
 		if _, ok := s.Queues[e.queue]; ok {
-			serving++
+			serving[s.PID] = true
 		}
 	}
-	require.Equal(t, 1, serving, "servers serving %s: %s", e.queue, body)
+	require.Len(t, serving, 1, "worker processes serving %s: %s", e.queue, body)
 }
 
 // TestUIMetricsTabFromPrometheus runs a Prometheus that scrapes the
