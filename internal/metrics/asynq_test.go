@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -181,16 +182,15 @@ func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) red
 // TestAsynqNamesCostNoRedisCommand scrapes a collector sending both sets of
 // names and counts the Redis commands of one scrape: as many as one
 // inspection of the queues and the servers, the one bitqueue's names need.
+// It runs on a Redis of its own: the servers an inspection reads, and so
+// its commands, would change with other tests' workers on a shared one.
 func TestAsynqNamesCostNoRedisCommand(t *testing.T) {
 	t.Parallel()
-	r := redistest.Start(t)
-	queue, _ := r.Namespace(t)
-	other, _ := r.Namespace(t)
-	fixture.EnqueueNoops(t, r.Client, queue, 3)
-	opt, err := redis.ParseURL(r.URL)
-	require.NoError(t, err)
-	counted := redis.NewClient(opt)
+	own := miniredis.RunT(t)
+	queue, other := "counted", "other"
+	counted := redis.NewClient(&redis.Options{Addr: own.Addr()})
 	t.Cleanup(func() { counted.Close() })
+	fixture.EnqueueNoops(t, counted, queue, 3)
 	var counter commandCounter
 	counted.AddHook(&counter)
 	db := rdb.New(counted, "")
@@ -211,7 +211,7 @@ func TestAsynqNamesCostNoRedisCommand(t *testing.T) {
 		_, err := db.QueueInfo(q)
 		require.NoError(t, err)
 	}
-	_, err = db.Inspector().Servers()
+	_, err := db.Inspector().Servers()
 	require.NoError(t, err)
 	inspection := counter.n.Load()
 
