@@ -50,17 +50,11 @@ func startProc(ctx context.Context, argv []string, timeout time.Duration) (*Proc
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
-			if strings.Contains(line, "msg=serving") {
-				at := time.Now()
-				p.mu.Lock()
-				p.Serve = logDuration(line, "ready_after=")
-				p.mu.Unlock()
-				select {
-				case ready <- at:
-				default:
-				}
-			}
+			serving := strings.Contains(line, "msg=serving")
 			p.mu.Lock()
+			if serving {
+				p.Serve = logDuration(line, "ready_after=")
+			}
 			if strings.Contains(line, `msg="cache built"`) {
 				p.CacheBuild = logDuration(line, "took=")
 			}
@@ -69,6 +63,12 @@ func startProc(ctx context.Context, argv []string, timeout time.Duration) (*Proc
 				p.tail = p.tail[len(p.tail)-20:]
 			}
 			p.mu.Unlock()
+			if serving {
+				select {
+				case ready <- time.Now():
+				default:
+				}
+			}
 		}
 		_, _ = io.Copy(io.Discard, stderr)
 	}()
@@ -79,8 +79,6 @@ func startProc(ctx context.Context, argv []string, timeout time.Duration) (*Proc
 	select {
 	case at := <-ready:
 		p.Ready = at.Sub(began)
-		p.mu.Lock() // Serve and CacheBuild were set before ready was sent
-		p.mu.Unlock()
 		return p, nil
 	case err := <-p.done:
 		p.done <- err
