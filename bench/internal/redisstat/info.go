@@ -105,11 +105,26 @@ func CPU(ctx context.Context, c redis.UniversalClient) (time.Duration, error) {
 	return time.Duration(total * float64(time.Second)), nil
 }
 
-// UsedMemory returns INFO memory used_memory in bytes.
-func UsedMemory(ctx context.Context, c redis.UniversalClient) (int64, error) {
+// Memory is what INFO memory says Redis holds, in bytes.
+type Memory struct {
+	Used    int64 // used_memory
+	Clients int64 // mem_clients_normal: the connections' buffers, within Used
+}
+
+// UsedMemory returns INFO memory's used_memory and mem_clients_normal.
+func UsedMemory(ctx context.Context, c redis.UniversalClient) (Memory, error) {
 	m, err := Info(ctx, c, "memory")
 	if err != nil {
-		return 0, err
+		return Memory{}, err
 	}
-	return strconv.ParseInt(m["used_memory"], 10, 64)
+	var mem Memory
+	for _, f := range []struct {
+		name string
+		to   *int64
+	}{{"used_memory", &mem.Used}, {"mem_clients_normal", &mem.Clients}} {
+		if *f.to, err = strconv.ParseInt(m[f.name], 10, 64); err != nil {
+			return Memory{}, fmt.Errorf("INFO memory %s=%q: %w", f.name, m[f.name], err)
+		}
+	}
+	return mem, nil
 }

@@ -70,7 +70,7 @@ func mainCell(ctx context.Context, e *trial.Env, rep *report.Report) error {
 	}
 	rep.Main = measure.Cell{Workers: o.Workers, Batch: o.BatchSize}
 	for i := range o.Repeat {
-		var used int64
+		var used redisstat.Memory
 		if i == 0 {
 			time.Sleep(100 * time.Millisecond)
 			if used, err = redisstat.UsedMemory(ctx, e.Admin); err != nil {
@@ -119,15 +119,18 @@ func mainCell(ctx context.Context, e *trial.Env, rep *report.Report) error {
 }
 
 // memory measures what the results of run r cost Redis: used_memory growth
-// since used (taken just before the run), and MEMORY USAGE of sample keys
-// against their bits fields.
-func memory(ctx context.Context, e *trial.Env, used int64, r *track.Followed, n uint64) (measure.Memory, error) {
+// since used (taken just before the run), less the growth of the clients'
+// buffers (the workers' loops open connections as the run starts, whose
+// buffers come and go with them), and MEMORY USAGE of sample keys against
+// their bits fields.
+func memory(ctx context.Context, e *trial.Env, used redisstat.Memory, r *track.Followed, n uint64) (measure.Memory, error) {
 	time.Sleep(100 * time.Millisecond) // let the fleet's last replies and events drain
 	after, err := redisstat.UsedMemory(ctx, e.Admin)
 	if err != nil {
 		return measure.Memory{}, err
 	}
-	m := measure.Memory{Ints: n, Keys: len(r.Done), UsedDelta: after - used}
+	clients := after.Clients - used.Clients
+	m := measure.Memory{Ints: n, Keys: len(r.Done), UsedDelta: after.Used - used.Used - clients, ClientsDelta: clients}
 	lens := make([]*redis.IntCmd, len(r.Done))
 	if _, err := e.Admin.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for seq := range r.Done {
