@@ -429,7 +429,9 @@ func (s *Service) doneIn(ctx context.Context, runID string, first, end uint64) (
 // producer is still enqueueing wake again: the whole fleet when all is set,
 // for work enough for many, else the listeners of one shard channel.
 // Failures are ignored: workers find the work by polling anyway. stop waits
-// for the waker to end.
+// for the waker to end, and lets a wake-up in flight finish (within
+// period): a lone batch is enqueued in fewer round trips than finding a
+// shard channel with a listener may take.
 func (s *Service) wakeWhile(ctx context.Context, period time.Duration, all bool) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -438,7 +440,7 @@ func (s *Service) wakeWhile(ctx context.Context, period time.Duration, all bool)
 		t := time.NewTicker(period)
 		defer t.Stop()
 		for {
-			pctx, pcancel := context.WithTimeout(ctx, period)
+			pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), period)
 			if all {
 				_ = s.RDB.WakeFleet(pctx)
 			} else {

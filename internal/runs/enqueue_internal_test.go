@@ -30,3 +30,25 @@ func TestWakeWhileRepeatsUntilStopped(t *testing.T) {
 	}
 	stop()
 }
+
+// TestWakeWhileStoppedAtOnceStillWakes: a lone batch is enqueued in a few
+// round trips, while the first wake-up may have to try most shard channels
+// before one has a listener; stopping at once must not cut that wake-up
+// short, or the batch waits for an idle worker's poll.
+func TestWakeWhileStoppedAtOnceStillWakes(t *testing.T) {
+	t.Parallel()
+	s, r, _, prefix := newService(t, Config{})
+	ctx := context.Background()
+	for i := range 10 {
+		sub := r.Client.Subscribe(ctx, base.WakeShardChannel(prefix, i%base.WakeShards))
+		_, err := sub.Receive(ctx)
+		require.NoError(t, err)
+		s.wakeWhile(ctx, time.Second, false)()
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		msg, err := sub.ReceiveMessage(rctx)
+		cancel()
+		require.NoError(t, err, "wake-up %d lost", i)
+		require.Equal(t, base.WakeMessage, msg.Payload)
+		require.NoError(t, sub.Close())
+	}
+}

@@ -202,8 +202,11 @@ func (v view) whyPickup(f *IdleFleet) string {
 	}
 	s := fmt.Sprintf("Idle pickup: %d of %d probes took over %s (slowest %s)", slow, len(f.Probes), ms(TargetIdleP99), ms(measure.Percentile(f.Probes, 100)))
 	var causes []string
-	if measure.Percentile(f.Probes, 100) >= f.PollInterval/2 {
-		causes = append(causes, fmt.Sprintf("a probe slower than half the poll interval (%s) was found by polling, its wake-up lost", ms(f.PollInterval/2)))
+	// A woken worker polls within 1.5 × the busy interval; a probe whose
+	// wake-up reached nobody waits for the fleet's next idle poll, on
+	// average PollInterval / (Workers + 1) away.
+	if gap := f.PollInterval / time.Duration(f.Workers+1); measure.Percentile(f.Probes, 100) >= gap/2 {
+		causes = append(causes, fmt.Sprintf("a probe slower than %s, half the mean gap between the idle fleet's polls (%d workers polling every %s), was likely found by a poll, its wake-up lost", ms(gap/2), f.Workers, ms(f.PollInterval)))
 	}
 	if load := firstLoad(f.ProbeLoad[0], f.ProbeLoad[1]); load > float64(v.Machine.CPUs) {
 		causes = append(causes, fmt.Sprintf("the machine ran at load %s → %s on %d cores, so a woken worker waited for a core", f.ProbeLoad[0], f.ProbeLoad[1], v.Machine.CPUs))
