@@ -44,7 +44,7 @@ func fakeReport() *Report {
 		Ready:      []time.Duration{12 * time.Millisecond, 14 * time.Millisecond},
 		PeakRSS:    []int64{20 << 20, 21 << 20},
 		CacheBytes: 8 << 20,
-		Memory:     measure.Memory{Ints: 2_000_000, Keys: 2000, UsedDelta: 5_600_000, ClientsDelta: 1_200_000, PackedBits: 5_000_000, SampleKeys: 50, SampleUse: 2800, SampleBits: 2500},
+		Memory:     measure.Memory{Ints: 2_000_000, Keys: 2000, Freed: 5_600_000, Clients: 1_200_000, PackedBits: 5_000_000, SampleKeys: 50, SampleUse: 2800, SampleBits: 2500},
 		Producer:   []time.Duration{200 * time.Millisecond, 210 * time.Millisecond, 220 * time.Millisecond},
 		Profile:    "File: worker\nType: cpu\n      flat  flat%\n",
 	}
@@ -158,7 +158,7 @@ func missedReport() *Report {
 	r.Idle = []time.Duration{60 * time.Millisecond, 300 * time.Millisecond}
 	r.Ready = []time.Duration{80 * time.Millisecond}
 	r.PeakRSS = []int64{50 << 20}
-	r.Memory.UsedDelta = 9_000_000
+	r.Memory.Freed = 9_000_000
 	r.Producer = []time.Duration{400 * time.Millisecond}
 	r.ProducerCPU = []time.Duration{300 * time.Millisecond}
 	r.Machine.LoadAvg = "9.00 8.00 7.00"
@@ -346,7 +346,7 @@ func TestWhyMissed(t *testing.T) {
 	why := strings.Join(view{Report: missedReport()}.WhyMissed(), "\n")
 	for _, want := range []string{
 		"End to end: a batch costs", "Worker ready: the slowest process took 80.0 ms", "building the cache",
-		"Worker peak RSS: 50.0 MiB", "Redis memory: used_memory grew 1.80 × the packed bits (the clients' buffers apart), of which the result keys themselves (MEMORY USAGE) are 1.12 ×", "Producer from a file: 300 ms of CPU",
+		"Worker peak RSS: 50.0 MiB", "Redis memory: the results hold 1.80 × their packed bits of used_memory, of which the result keys themselves (MEMORY USAGE) are 1.12 ×", "Producer from a file: 300 ms of CPU",
 		"Idle worker: each sends 1.73 commands/s", "Idle pickup: 1 of 4 probes took over 200 ms (slowest 3000 ms)", "its wake-up lost",
 		"load 3.00 2.00 1.00 → 12.00 9.00 8.00 on 2 cores", "Lone idle worker: its slowest pickup, 8000 ms, is 462 ms above",
 	} {

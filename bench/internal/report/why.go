@@ -123,7 +123,7 @@ func (v view) whyMemory() string {
 		return ""
 	}
 	keys := m.SampleUse / max(m.SampleBits, 1)
-	return fmt.Sprintf("Redis memory: used_memory grew %.2f × the packed bits (the clients' buffers apart), of which the result keys themselves (MEMORY USAGE) are %.2f × (%s B fixed per key on %s B of bits at B=%s, which larger batches spread); the other %.2f × is Redis's own bookkeeping around them (key space, expiry, allocator).",
+	return fmt.Sprintf("Redis memory: the results hold %.2f × their packed bits of used_memory, of which the result keys themselves (MEMORY USAGE) are %.2f × (%s B fixed per key on %s B of bits at B=%s, which larger batches spread); the other %.2f × is Redis's own bookkeeping around them (key space, expiry, allocator).",
 		m.Ratio(), keys, thousands(m.KeyOverhead()), thousands(m.SampleBits), thousands(float64(v.Opts.BatchSize)), m.Ratio()-keys)
 }
 

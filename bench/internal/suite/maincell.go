@@ -70,23 +70,15 @@ func mainCell(ctx context.Context, e *trial.Env, rep *report.Report) error {
 	}
 	rep.Main = measure.Cell{Workers: o.Workers, Batch: o.BatchSize}
 	for i := range o.Repeat {
-		var used redisstat.Memory
-		if i == 0 {
-			time.Sleep(100 * time.Millisecond)
-			if used, err = redisstat.UsedMemory(ctx, e.Admin); err != nil {
-				return err
-			}
-		}
 		t, r, err := e.Run(ctx, measure.KindBits, qb, fb, o.Count, o.BatchSize, i == 0)
 		if err != nil {
 			return err
 		}
 		rep.Main.Bits = append(rep.Main.Bits, t)
 		if i == 0 {
-			if rep.Memory, err = memory(ctx, e, used, r, o.Count); err != nil {
+			if rep.Memory, err = memory(ctx, e, r, o.Count); err != nil {
 				return err
 			}
-			e.DeleteResults(ctx, r.ID, len(r.Done))
 		}
 		t, _, err = e.Run(ctx, measure.KindEmpty, qe, fe, o.Count, o.BatchSize, false)
 		if err != nil {
@@ -118,23 +110,23 @@ func mainCell(ctx context.Context, e *trial.Env, rep *report.Report) error {
 	return nil
 }
 
-// memory measures what the results of run r cost Redis: used_memory growth
-// since used (taken just before the run), less the growth of the clients'
-// buffers (the workers' loops open connections as the run starts, whose
-// buffers come and go with them), and MEMORY USAGE of sample keys against
-// their bits fields.
-func memory(ctx context.Context, e *trial.Env, used redisstat.Memory, r *track.Followed, n uint64) (measure.Memory, error) {
+// memory measures what the results of run r cost Redis, MEMORY USAGE of
+// sample keys against their bits fields, and then what deleting every
+// result of r and its done marks frees: used_memory before less after,
+// the clients' buffers apart. Measured so, the figure holds the keys, their
+// expiry and the key space's entries, and none of the connections' buffers,
+// which come and go with the workers' loops whatever the results hold.
+func memory(ctx context.Context, e *trial.Env, r *track.Followed, n uint64) (measure.Memory, error) {
 	time.Sleep(100 * time.Millisecond) // let the fleet's last replies and events drain
-	after, err := redisstat.UsedMemory(ctx, e.Admin)
-	if err != nil {
-		return measure.Memory{}, err
+	m := measure.Memory{Ints: n, Keys: len(r.Done)}
+	keys := make([]string, len(r.Done))
+	for seq := range keys {
+		keys[seq] = base.ResultKey(e.Prefix, r.ID, uint64(seq))
 	}
-	clients := after.Clients - used.Clients
-	m := measure.Memory{Ints: n, Keys: len(r.Done), UsedDelta: after.Used - used.Used - clients, ClientsDelta: clients}
-	lens := make([]*redis.IntCmd, len(r.Done))
+	lens := make([]*redis.IntCmd, len(keys))
 	if _, err := e.Admin.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for seq := range r.Done {
-			lens[seq] = p.HStrLen(ctx, base.ResultKey(e.Prefix, r.ID, uint64(seq)), base.FieldBits)
+		for seq, key := range keys {
+			lens[seq] = p.HStrLen(ctx, key, base.FieldBits)
 		}
 		return nil
 	}); err != nil {
@@ -144,8 +136,8 @@ func memory(ctx context.Context, e *trial.Env, used redisstat.Memory, r *track.F
 		m.PackedBits += c.Val()
 	}
 	const samples = 50
-	for i := range min(samples, len(r.Done)) {
-		key := base.ResultKey(e.Prefix, r.ID, uint64(i*len(r.Done)/min(samples, len(r.Done))))
+	for i := range min(samples, len(keys)) {
+		key := keys[i*len(keys)/min(samples, len(keys))]
 		use, err := e.Admin.MemoryUsage(ctx, key, 0).Result()
 		if err != nil {
 			return m, fmt.Errorf("MEMORY USAGE %s: %w", key, err)
@@ -160,6 +152,26 @@ func memory(ctx context.Context, e *trial.Env, used redisstat.Memory, r *track.F
 	}
 	m.SampleUse /= float64(m.SampleKeys)
 	m.SampleBits /= float64(m.SampleKeys)
+
+	before, err := redisstat.UsedMemory(ctx, e.Admin)
+	if err != nil {
+		return m, err
+	}
+	for start := 0; start < len(keys); start += 1000 {
+		// DEL, not UNLINK: the memory is free when it returns.
+		if err := e.Admin.Del(ctx, keys[start:min(start+1000, len(keys))]...).Err(); err != nil {
+			return m, err
+		}
+	}
+	if err := e.Admin.Del(ctx, base.DoneKey(e.Prefix, r.ID)).Err(); err != nil {
+		return m, err
+	}
+	after, err := redisstat.UsedMemory(ctx, e.Admin)
+	if err != nil {
+		return m, err
+	}
+	m.Freed = (before.Used - before.Clients) - (after.Used - after.Clients)
+	m.Clients = before.Clients
 	return m, nil
 }
 
