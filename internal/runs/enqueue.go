@@ -133,7 +133,7 @@ func (s *Service) bind(ctx context.Context, spec Spec, identity string) (base.Re
 			return base.Record{}, false, err
 		}
 	}
-	clear := fresh || (rec.Clearing && !rec.Deleted)
+	mustClear := fresh || rec.Clearing // a tombstone is never clearing
 	switch {
 	case rec.Deleted:
 		return base.Record{}, false, &DeletedError{RunID: spec.RunID}
@@ -147,7 +147,7 @@ func (s *Service) bind(ctx context.Context, spec Spec, identity string) (base.Re
 	if err == nil {
 		err = s.rider.Do(ctx, "index run", func() error { return s.RDB.IndexRun(ctx, spec.RunID, rec.Created) })
 	}
-	return rec, clear, err
+	return rec, mustClear, err
 }
 
 // awaitCleared waits until the first producer of rec's run has cleared what
@@ -236,14 +236,14 @@ func (s *Service) enqueue(ctx context.Context, spec Spec) (base.Record, EnqueueS
 	if err != nil {
 		return base.Record{}, st, err
 	}
-	rec, clear, err := s.bind(ctx, spec, identity)
+	rec, mustClear, err := s.bind(ctx, spec, identity)
 	if rdb.IsOutOfMemory(err) {
 		return base.Record{}, st, &OutOfMemoryError{RunID: spec.RunID, Batches: st.Batches, Err: err}
 	}
 	if err != nil {
 		return base.Record{}, st, err
 	}
-	if clear {
+	if mustClear {
 		err := s.rider.Do(ctx, "clear an earlier run's results", func() error {
 			_, err := s.RDB.DeleteRun(ctx, spec.RunID, st.Batches)
 			return err
@@ -307,7 +307,7 @@ func (s *Service) enqueue(ctx context.Context, spec Spec) (base.Record, EnqueueS
 			}
 		})
 	}
-	readErr := s.feed(feed, rec, clear, spec.Source, func(done bool, b base.Batch) error {
+	readErr := s.feed(feed, rec, mustClear, spec.Source, func(done bool, b base.Batch) error {
 		if done {
 			mu.Lock()
 			st.Done++
