@@ -76,7 +76,7 @@ func TestWorkerLoopsGracefulDrain(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	const runID, batch, shutdown = "loopsdrain", 10, 5 * time.Second
-	nums := testNumbers(100_000)
+	nums := testNumbers(300_000) // 30,000 batches: a backlog is left at SIGTERM
 	in := writeInput(t, nums)
 	args := []string{"-loops", "4", "-concurrency", "2", "-cache-bits", "16", "-shutdown-timeout", shutdown.String()}
 	w := startWorker(t, e, args...)
@@ -84,7 +84,7 @@ func TestWorkerLoopsGracefulDrain(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	redistest.WaitFor(t, time.Minute, "the run under way on several loops", func() bool {
 		info := queueState(t, e)
-		return len(loopServers(t, e, w)) > 1 && info.Processed >= 1000 && info.Pending > 0
+		return len(loopServers(t, e, w)) > 1 && info.Processed >= 1000 && info.Pending >= 10_000
 	})
 
 	loops := len(loopServers(t, e, w))
