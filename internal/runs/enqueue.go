@@ -267,7 +267,7 @@ func (s *Service) enqueue(ctx context.Context, spec Spec) (base.Record, EnqueueS
 	// Idle workers poll slowly: wake them while batches arrive, so that they
 	// pull at once rather than at their next idle poll; the whole fleet for
 	// a run of several batches, a few workers for a lone batch.
-	defer s.wakeWhile(ctx, time.Second, st.Batches > 1)()
+	defer s.wakeWhile(ctx, time.Second, st.Batches)()
 	work := make(chan *asynq.Task, inFlight(spec.BatchSize, s.Concurrency))
 	var mu sync.Mutex
 	var oom error
@@ -364,10 +364,10 @@ func inFlight(batchSize, concurrency int) int {
 // feed reads rec's batches from src in order, in chunks of chunkBatches:
 // just before it reads a chunk it checks which of its batches are done
 // (doneIn), so that a re-run while workers are busy does not enqueue again a
-// batch that was finished a moment before; a fresh run has none done and
-// checks nothing. It calls fn with each batch, and whether it is done; the
-// batch's storage is reused once fn returns.
-func (s *Service) feed(ctx context.Context, rec base.Record, fresh bool, src input.Source, fn func(done bool, b base.Batch) error) error {
+// batch that was finished a moment before; a run just cleared has none done
+// and checks nothing. It calls fn with each batch, and whether it is done;
+// the batch's storage is reused once fn returns.
+func (s *Service) feed(ctx context.Context, rec base.Record, cleared bool, src input.Source, fn func(done bool, b base.Batch) error) error {
 	st, err := src.Open()
 	if err != nil {
 		return err
@@ -378,7 +378,7 @@ func (s *Service) feed(ctx context.Context, rec base.Record, fresh bool, src inp
 	for first := uint64(0); first < uint64(rec.Batches); first += step {
 		end := min(first+step, uint64(rec.Batches))
 		done := make([]bool, end-first)
-		if !fresh {
+		if !cleared {
 			err := s.rider.Do(ctx, "check done batches", func() (err error) {
 				done, err = s.doneIn(ctx, rec.RunID, first, end)
 				return err
@@ -424,15 +424,14 @@ func (s *Service) doneIn(ctx context.Context, runID string, first, end uint64) (
 	return s.settle(ctx, runID, seqs, func(seq uint64) bool { return bits.Done(seq - first&^7) })
 }
 
-// wakeWhile wakes workers at once and then every period until the returned
-// stop is called or ctx ends, so that workers that went idle while a
-// producer is still enqueueing wake again: the whole fleet when all is set,
-// for work enough for many, else the listeners of one shard channel.
+// wakeWhile wakes workers for a run of n batches (wakeFor) at once and then
+// every period until the returned stop is called or ctx ends, so that
+// workers that went idle while a producer is still enqueueing wake again.
 // Failures are ignored: workers find the work by polling anyway. stop waits
 // for the waker to end, and lets a wake-up in flight finish (within
 // period): a lone batch is enqueued in fewer round trips than finding a
 // shard channel with a listener may take.
-func (s *Service) wakeWhile(ctx context.Context, period time.Duration, all bool) (stop func()) {
+func (s *Service) wakeWhile(ctx context.Context, period time.Duration, n int) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -441,11 +440,7 @@ func (s *Service) wakeWhile(ctx context.Context, period time.Duration, all bool)
 		defer t.Stop()
 		for {
 			pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), period)
-			if all {
-				_ = s.RDB.WakeFleet(pctx)
-			} else {
-				_, _ = s.RDB.WakeSome(pctx)
-			}
+			s.wakeFor(pctx, n)
 			pcancel()
 			select {
 			case <-ctx.Done():

@@ -20,7 +20,7 @@ func TestWakeWhileRepeatsUntilStopped(t *testing.T) {
 	t.Cleanup(func() { sub.Close() })
 	_, err := sub.Receive(ctx)
 	require.NoError(t, err)
-	stop := s.wakeWhile(ctx, 10*time.Millisecond, false)
+	stop := s.wakeWhile(ctx, 10*time.Millisecond, 1)
 	for range 3 { // at once, then again and again
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		msg, err := sub.ReceiveMessage(rctx)
@@ -43,7 +43,7 @@ func TestWakeWhileStoppedAtOnceStillWakes(t *testing.T) {
 		sub := r.Client.Subscribe(ctx, base.WakeShardChannel(prefix, i%base.WakeShards))
 		_, err := sub.Receive(ctx)
 		require.NoError(t, err)
-		s.wakeWhile(ctx, time.Second, false)()
+		s.wakeWhile(ctx, time.Second, 1)()
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		msg, err := sub.ReceiveMessage(rctx)
 		cancel()

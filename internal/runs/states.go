@@ -144,23 +144,17 @@ func (s *Service) verifiedMissing(ctx context.Context, runID string, n int) ([]u
 			missing = append(missing, seq)
 		}
 	}
-	left, err := s.RDB.Lifetimes(ctx, runID, marked)
+	found, err := s.settle(ctx, runID, marked, func(uint64) bool { return true })
 	if err != nil {
-		return nil, fmt.Errorf("read results: %w", err)
-	}
-	var stale []uint64
-	for i, d := range left {
-		if d == rdb.Missing {
-			stale = append(stale, marked[i])
-		}
-	}
-	if len(stale) == 0 {
-		return missing, nil
-	}
-	if err := s.RDB.Unmark(ctx, runID, stale...); err != nil {
 		return nil, err
 	}
-	return slices.Sorted(slices.Values(append(missing, stale...))), nil
+	for i, seq := range marked {
+		if !found[i] {
+			missing = append(missing, seq)
+		}
+	}
+	slices.Sort(missing)
+	return missing, nil
 }
 
 // stillGone returns those of gone, batches without a task that can run a
