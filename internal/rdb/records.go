@@ -143,8 +143,8 @@ type Listed struct {
 }
 
 // ListRuns returns the runs in the index of runs, newest first, with their
-// records and done counts: three pipelined round trips whatever the number
-// of runs (the index, the records, the counts). It removes from the index
+// records and done counts: two round trips whatever the number of runs (the
+// index, then the records and counts pipelined). It removes from the index
 // the runs whose record expired.
 func (r *RDB) ListRuns(ctx context.Context) ([]Listed, error) {
 	index := base.RunsKey(r.prefix)
@@ -157,18 +157,11 @@ func (r *RDB) ListRuns(ctx context.Context) ([]Listed, error) {
 	if _, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
 			recs[i] = p.HGetAll(ctx, base.RecordKey(r.prefix, id))
-		}
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("read run records: %w", err)
-	}
-	if _, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, id := range ids {
 			counts[i] = p.BitCount(ctx, base.DoneKey(r.prefix, id), nil)
 		}
 		return nil
-	}); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("count done batches: %w", err)
+	}); err != nil {
+		return nil, fmt.Errorf("read run records and done counts: %w", err)
 	}
 	var out []Listed
 	var expired []any
