@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"time"
 
-	"bitqueue/internal/base"
 	"bitqueue/internal/cli"
 )
 
@@ -64,12 +63,8 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		logLevel:       f.Log.Level,
 		ui:             uiConfig{addr: f.UIAddr, addrFrom: p.Origin("ui-addr"), readOnly: f.UIReadOnly, prometheus: f.UIPrometheus},
 	}
-	names, err := cli.QueueList(f.Queue, p.Source("queue"))
-	if err != nil {
+	if c.queues, err = cli.ShardedQueues(f.Queue, p.Source("queue"), c.shards); err != nil {
 		return c, err
-	}
-	for _, q := range names {
-		c.queues = append(c.queues, base.Queues(q, c.shards)...)
 	}
 	if _, port, err := net.SplitHostPort(c.httpAddr); err != nil || port == "" {
 		return c, cli.Usagef("%s: want host:port or :port", p.Source("http-addr"))

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"bitqueue/internal/base"
 	"bitqueue/internal/cache"
 	"bitqueue/internal/cli"
 	"bitqueue/internal/worker"
@@ -139,12 +138,8 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 		shards:          s.Shards,
 		redisOpts:       s.Redis.Options(getenv),
 	}
-	names, err := cli.QueueList(s.Queue, p.Source("queue"))
-	if err != nil {
+	if c.queues, err = cli.ShardedQueues(s.Queue, p.Source("queue"), c.shards); err != nil {
 		return c, err
-	}
-	for _, q := range names {
-		c.queues = append(c.queues, base.Queues(q, c.shards)...)
 	}
 	switch {
 	case c.resultTTL < time.Second:

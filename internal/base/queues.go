@@ -40,14 +40,6 @@ func Queues(queue string, n int) []string {
 	return qs
 }
 
-// CheckShards checks a shard count given on the command line as --shards.
-func CheckShards(n int) error {
-	if n < 1 || n > MaxShards {
-		return fmt.Errorf("--shards %d out of range [1, %d]", n, MaxShards)
-	}
-	return nil
-}
-
 // QueueOf returns the queue, among Queues(queue, n), of the task with the
 // given id.
 func QueueOf(queue string, n int, id string) string {

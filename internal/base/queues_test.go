@@ -113,28 +113,6 @@ func TestQueueOf(t *testing.T) {
 	}
 }
 
-func TestValidate(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		n  int
-		ok bool
-	}{
-		{-1, false}, {0, false}, {1, true}, {3, true}, {base.MaxShards, true}, {base.MaxShards + 1, false},
-	}
-	for _, tt := range tests {
-		t.Run(fmt.Sprint(tt.n), func(t *testing.T) {
-			t.Parallel()
-			err := base.CheckShards(tt.n)
-			if tt.ok {
-				require.NoError(t, err)
-				return
-			}
-			require.ErrorContains(t, err, "--shards")
-			require.ErrorContains(t, err, fmt.Sprint(tt.n))
-		})
-	}
-}
-
 func TestCheckQueue(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -26,3 +26,17 @@ func QueueList(list, from string) ([]string, error) {
 	}
 	return queues, nil
 }
+
+// ShardedQueues returns the queues a process serves for the list given as
+// from (QueueList), each spread over shards queues (base.Queues).
+func ShardedQueues(list, from string, shards int) ([]string, error) {
+	names, err := QueueList(list, from)
+	if err != nil {
+		return nil, err
+	}
+	var queues []string
+	for _, q := range names {
+		queues = append(queues, base.Queues(q, shards)...)
+	}
+	return queues, nil
+}
