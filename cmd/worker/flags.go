@@ -18,7 +18,7 @@ var command = cli.Command{
 	Vars: map[string]string{
 		"poll_interval":   worker.DefaultPollInterval.String(),
 		"loops":           strconv.Itoa(worker.DefaultLoops),
-		"max_loops":       strconv.Itoa(maxLoops),
+		"max_loops":       strconv.Itoa(worker.MaxLoops),
 		"cache_bits":      strconv.Itoa(cache.DefaultBits),
 		"min_bits":        strconv.Itoa(cache.MinBits),
 		"max_bits":        strconv.Itoa(cache.MaxBits),
@@ -55,10 +55,6 @@ type serveFlags struct {
 	HTTPAddr   string `name:"http-addr" default:"${http_auto}" placeholder:"host:port" group:"HTTP" help:"serve /healthz, /readyz and /metrics on this host:port; auto: the first free of :8080 … :8099, else any free port; off: no HTTP server"`
 	CPUProfile string `name:"cpu-profile" placeholder:"file" group:"Profiling" help:"write a CPU profile of the process, from start to exit, to this file (for profiling; off by default)"`
 }
-
-// maxLoops bounds --loops: each loop is an asynq server with connections of
-// its own to every master.
-const maxLoops = 64
 
 // probeFlags are the flags of `worker probe`, whose variables are
 // BITQUEUE_PROBE_…

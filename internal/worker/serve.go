@@ -219,6 +219,9 @@ const (
 	// round trip away from Redis to run as fast as on loopback; see
 	// docs/scaling.md, "Across hosts".
 	DefaultLoops = 16
+	// MaxLoops bounds cmd/worker's --loops: each loop is an asynq server
+	// with connections of its own to every master.
+	MaxLoops = 64
 
 	DefaultPollInterval     = 5 * time.Second
 	DefaultBusyPollInterval = 25 * time.Millisecond

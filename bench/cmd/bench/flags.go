@@ -22,7 +22,7 @@ import (
 var command = cli.Command{
 	Name:   "bench",
 	Prefix: "BITQUEUE_BENCH_",
-	Vars:   map[string]string{"loops": strconv.Itoa(worker.DefaultLoops), "max_loops": strconv.Itoa(maxLoops)},
+	Vars:   map[string]string{"loops": strconv.Itoa(worker.DefaultLoops), "max_loops": strconv.Itoa(worker.MaxLoops)},
 }
 
 // flags are the benchmark's command line: the benchmark itself, or a
@@ -85,9 +85,6 @@ type benchFlags struct {
 	Readme   string `name:"readme" placeholder:"file" group:"Output" help:"with --profile, rewrite the startup hook's figures in this file (README.md), between its bench-e2e:hook markers"`
 	Chart    string `name:"chart" placeholder:"file" group:"Output" help:"draw the sweep into this file (.svg or .png); needs --sweep"`
 }
-
-// maxLoops bounds --latency-loops as the worker bounds its --loops.
-const maxLoops = 64
 
 // workerFlags are the flags of `bench worker`. Its --redis is a plain URL,
 // not the shared cli.Redis: the bare baseline hands it to asynq as it is,
@@ -168,7 +165,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (c setti
 		{"sweep-batches", b.SweepBatches, &o.SweepBatches, 1, base.MaxBatch},
 		{"sweep-workers", b.SweepWorkers, &o.SweepWorkers, 1, 64},
 		{"peer-batches", b.PeerBatches, &o.PeerBatches, 1, base.MaxBatch},
-		{"latency-loops", b.LatencyLoops, &o.LatencyLoops, 1, maxLoops},
+		{"latency-loops", b.LatencyLoops, &o.LatencyLoops, 1, worker.MaxLoops},
 		{"latency-concurrency", b.LatencyConcurrency, &o.LatencyConcurrency, 1, 1000},
 	} {
 		if *l.into, err = intList(p.Source(l.flag), l.list, l.lo, l.hi); err != nil {

@@ -159,7 +159,7 @@ func spreadQueue(ctx context.Context, cl *redis.ClusterClient, queue string, sha
 		}
 		masters := map[string]bool{}
 		for _, sq := range base.Queues(q, shards) {
-			n, err := cl.MasterForKey(ctx, "asynq:{"+sq+"}:pending")
+			n, err := cl.MasterForKey(ctx, base.AsynqQueueKey(sq, "pending"))
 			if err != nil {
 				return "", err
 			}

@@ -17,6 +17,7 @@ import (
 	"bitqueue/internal/base"
 	"bitqueue/internal/cache"
 	"bitqueue/internal/input"
+	"bitqueue/internal/rdb"
 )
 
 // mainCell measures the main configuration: R interleaved trials of the
@@ -137,18 +138,14 @@ func memory(ctx context.Context, e *trial.Env, r *track.Followed, n uint64) (mea
 	}
 	const samples = 50
 	for i := range min(samples, len(keys)) {
-		key := keys[i*len(keys)/min(samples, len(keys))]
-		use, err := e.Admin.MemoryUsage(ctx, key, 0).Result()
+		at := i * len(keys) / min(samples, len(keys))
+		use, err := e.Admin.MemoryUsage(ctx, keys[at], 0).Result()
 		if err != nil {
-			return m, fmt.Errorf("MEMORY USAGE %s: %w", key, err)
-		}
-		bl, err := e.Admin.HStrLen(ctx, key, base.FieldBits).Result()
-		if err != nil {
-			return m, err
+			return m, fmt.Errorf("MEMORY USAGE %s: %w", keys[at], err)
 		}
 		m.SampleKeys++
 		m.SampleUse += float64(use)
-		m.SampleBits += float64(bl)
+		m.SampleBits += float64(lens[at].Val())
 	}
 	m.SampleUse /= float64(m.SampleKeys)
 	m.SampleBits /= float64(m.SampleKeys)
@@ -157,13 +154,8 @@ func memory(ctx context.Context, e *trial.Env, r *track.Followed, n uint64) (mea
 	if err != nil {
 		return m, err
 	}
-	for start := 0; start < len(keys); start += 1000 {
-		// DEL, not UNLINK: the memory is free when it returns.
-		if err := e.Admin.Del(ctx, keys[start:min(start+1000, len(keys))]...).Err(); err != nil {
-			return m, err
-		}
-	}
-	if err := e.Admin.Del(ctx, base.DoneKey(e.Prefix, r.ID)).Err(); err != nil {
+	// DEL, not UNLINK: the memory is free when it returns.
+	if _, err := rdb.New(e.Admin, e.Prefix).DeleteRun(ctx, r.ID, len(keys)); err != nil {
 		return m, err
 	}
 	after, err := redisstat.UsedMemory(ctx, e.Admin)
