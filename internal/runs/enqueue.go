@@ -46,6 +46,9 @@ func (s Spec) validate() error {
 		return fmt.Errorf("runs: Spec.BatchSize %d out of range [1, %d]", s.BatchSize, base.MaxBatch)
 	case s.Source == nil:
 		return errors.New("runs: Spec.Source is nil")
+	case uint64(base.Batches(s.Integers, s.BatchSize)) > base.MaxBatches:
+		return fmt.Errorf("runs: Spec of %d integers in batches of %d makes %d batches, more than %d",
+			s.Integers, s.BatchSize, base.Batches(s.Integers, s.BatchSize), uint64(base.MaxBatches))
 	}
 	return nil
 }

@@ -308,3 +308,19 @@ func TestClearingWait(t *testing.T) {
 	require.Equal(t, time.Minute, runs.ClearingWait(0))
 	require.Equal(t, time.Minute+100*time.Second, runs.ClearingWait(10_000_000))
 }
+
+// TestEnqueueRefusesMoreBatchesThanSeqsHold: every caller of Enqueue, the
+// scheduled ticks as the one-shot producer, is refused a run of more than
+// base.MaxBatches batches, whose seqs the done bitmap cannot hold, before
+// anything is written.
+func TestEnqueueRefusesMoreBatchesThanSeqsHold(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, runs.Config{})
+	spec := e.spec("toomany", input.Random(1, base.MaxBatches+1, 8), base.MaxBatches+1)
+	spec.BatchSize = 1
+	_, _, err := e.svc.Enqueue(context.Background(), spec)
+	require.ErrorContains(t, err, "more than 4294967296")
+	n, err := e.r.Client.Exists(context.Background(), base.RecordKey(e.prefix, "toomany")).Result()
+	require.NoError(t, err)
+	require.Zero(t, n, "no record written")
+}
