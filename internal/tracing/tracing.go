@@ -80,25 +80,21 @@ func (*EnvError) SettingFault() {}
 // (defaultEndpoint), and whether the environment asks for
 // an exporter by naming one.
 func endpoint(getenv func(string) string) (string, bool, error) {
-	if v := getenv(VarTracesEndpoint); v != "" {
-		u, err := checkURL(VarTracesEndpoint, v)
-		if err != nil {
-			return "", false, err
-		}
-		if u.Path == "" {
-			u.Path = "/"
-		}
-		return u.String(), true, nil
+	name, v := otlpVar(getenv, "ENDPOINT")
+	if v == "" {
+		return "", false, nil
 	}
-	if v := getenv(VarEndpoint); v != "" {
-		u, err := checkURL(VarEndpoint, v)
-		if err != nil {
-			return "", false, err
-		}
+	u, err := checkURL(name, v)
+	if err != nil {
+		return "", false, err
+	}
+	switch {
+	case name == VarEndpoint: // the general endpoint: traces under it
 		u.Path = path.Join("/", u.Path, tracesPath)
-		return u.String(), true, nil
+	case u.Path == "":
+		u.Path = "/"
 	}
-	return "", false, nil
+	return u.String(), true, nil
 }
 
 func checkURL(name, v string) (*url.URL, error) {
@@ -123,11 +119,7 @@ func enabled(getenv func(string) string) (bool, string, error) {
 	default:
 		return false, "", &EnvError{Var: VarExporter, Value: exp, Want: "want otlp or none"}
 	}
-	// The per-signal variable wins over the general one.
-	name, proto := VarTracesProtocol, getenv(VarTracesProtocol)
-	if proto == "" {
-		name, proto = VarProtocol, getenv(VarProtocol)
-	}
+	name, proto := otlpVar(getenv, "PROTOCOL") // the per-signal variable wins
 	switch proto {
 	case "", "http/protobuf":
 	default:
@@ -165,7 +157,6 @@ func Start(ctx context.Context, service string, getenv func(string) string, log 
 		name = v
 	}
 	res, err := resource.New(ctx,
-		resource.WithAttributes(attribute.String("service.name", service)),
 		resource.WithFromEnv(), // OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME
 		resource.WithAttributes(attribute.String("service.name", name)),
 		resource.WithTelemetrySDK(),
