@@ -40,7 +40,7 @@ const (
 	rateWindow = 10 * time.Second
 )
 
-// View shows what runs.Producer.Wait tells on standard error, in the
+// View shows what runs.Service.Wait tells on standard error, in the
 // way that suits where it goes (progressMode). Its clock is Wait's: the
 // Elapsed of each report paces the lines and measures the rate.
 type View struct {
@@ -57,7 +57,7 @@ type View struct {
 }
 
 // NewView returns the view of --wait's progress on stderr, which
-// run wrapped in a *liveLine when it is a terminal (see liveStderr). advice
+// run wrapped in a *liveLine when it is a terminal (see Stderr). advice
 // ends the warning about queues no worker serves.
 func NewView(stderr io.Writer, log *slog.Logger, format, advice, prefix string) *View {
 	v := &View{mode: progressPlain, out: stderr, log: log, advice: advice, prefix: prefix}

@@ -63,10 +63,7 @@ func (p *Producer) Run(ctx context.Context) error {
 
 // Input returns the integers of the tick runID, which the caller closes.
 func (p *Producer) Input(runID string) (input.Source, error) {
-	if p.File == "" {
-		return input.Random(base.SeedFor(runID), p.Count, p.Max), nil
-	}
-	return input.SnapshotFile(p.File, "")
+	return input.Open(p.File, nil, p.Count, p.Max, base.SeedFor(runID)) // --schedule refuses stdin
 }
 
 // Retention returns how long the tasks of the tick at t are kept once done:
