@@ -111,12 +111,7 @@ func NewWorker(reg prometheus.Registerer, ready func() bool) *Worker {
 	}
 	readyGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("ready",
 		"1 when this worker is ready (cache built, Redis answering, not shutting down), 0 otherwise.")),
-		func() float64 {
-			if ready() {
-				return 1
-			}
-			return 0
-		})
+		func() float64 { return boolValue(ready()) })
 	for _, r := range Reasons {
 		m.failed.WithLabelValues(r)
 	}

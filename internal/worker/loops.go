@@ -101,7 +101,7 @@ func (ls *loops) run(n int) {
 	}
 	defer db.Close()
 	retired := make(chan struct{})
-	lp := ls.pacer.loop(false, ls.grow, sync.OnceFunc(func() { close(retired) }))
+	lp := ls.pacer.loop(false, ls.grow, func() { close(retired) }) // retire is told once
 	db.HookDequeues(ls.cfg.Queues, lp.before, lp.after)
 	var tasks inFlight
 	srv := db.NewServer(asynqConfig(ls.cfg, false))

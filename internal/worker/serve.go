@@ -260,13 +260,13 @@ func asynqConfig(cfg Config, first bool) asynq.Config {
 			log.Warn("task failed; will retry", "task_id", id, "retried", retried, "max_retry", maxRetry, "err", err)
 		}),
 		HealthCheckInterval: cfg.HealthCheckInterval,
-		HealthCheckFunc:     redisHealth(cfg, log),
 	}
-	if !first {
+	if first {
+		c.HealthCheckFunc = redisHealth(cfg, log)
+	} else {
 		// asynq has no switch for these; a period longer than such a
-		// loop usually lives does.
+		// loop usually lives does. No health checker at all.
 		c.DelayedTaskCheckInterval, c.JanitorInterval = extraInterval, extraInterval
-		c.HealthCheckFunc = nil // no health checker at all
 	}
 	return c
 }
