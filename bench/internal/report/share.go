@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,9 +77,9 @@ func cellCPURows(c measure.Cell) []cpuRow {
 // attributionTable is the table of what the workers' CPU profiles attribute
 // to bitqueue's own code: one column per profiled batch size.
 type attributionTable struct {
-	Workers, Trials int
-	Batches         []int
-	Rows            []attributionRow
+	Workers int
+	Batches []int
+	Rows    []attributionRow
 }
 
 // attributionRow is a line of the table: its label and one cell per
@@ -94,11 +95,10 @@ func (v view) Attributions() *attributionTable {
 	if len(v.Attribution) == 0 {
 		return nil
 	}
-	t := &attributionTable{Workers: v.Attribution[0].Workers, Trials: len(v.Attribution[0].Trials)}
+	t := &attributionTable{Workers: v.Attribution[0].Workers}
 	var parts []measure.PartCPU // the rows' parts, from the first profile split
 	for _, a := range v.Attribution {
 		t.Batches = append(t.Batches, a.Batch)
-		t.Trials = max(t.Trials, len(a.Trials))
 		if parts == nil && a.Err == "" {
 			parts = a.Parts
 		}
@@ -137,6 +137,9 @@ func (v view) Attributions() *attributionTable {
 		})},
 		attributionRow{"of which over the trials alone (/proc, as the trials measure it)", each(func(a measure.Attribution) string {
 			return fmt.Sprintf("%.0f", a.TrialsPerBatch())
+		})},
+		attributionRow{"pipeline trials profiled", each(func(a measure.Attribution) string {
+			return strconv.Itoa(len(a.Trials))
 		})},
 		attributionRow{"samples of the profiles (10 ms of CPU each), batches of the trials", each(func(a measure.Attribution) string {
 			return fmt.Sprintf("%s, %s", thousands(float64(a.Samples())), thousands(a.Batches()))
