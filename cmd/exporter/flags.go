@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"net"
 	"net/url"
 	"time"
 
@@ -66,7 +65,7 @@ func parse(args []string, getenv func(string) string, stdout io.Writer) (config,
 	if c.queues, err = cli.ShardedQueues(f.Queue, p.Source("queue"), c.shards); err != nil {
 		return c, err
 	}
-	if _, port, err := net.SplitHostPort(c.httpAddr); err != nil || port == "" {
+	if !cli.IsHostPort(c.httpAddr) {
 		return c, cli.Usagef("%s: want host:port or :port", p.Source("http-addr"))
 	}
 	if err := checkUI(c.ui, p); err != nil {
@@ -86,7 +85,7 @@ func checkUI(c uiConfig, p *cli.Parsed) error {
 	case c.addr == "":
 		return nil
 	}
-	if _, port, err := net.SplitHostPort(c.addr); err != nil || port == "" {
+	if !cli.IsHostPort(c.addr) {
 		return cli.Usagef("%s: want host:port or :port", p.Source("ui-addr"))
 	}
 	if c.prometheus != "" {

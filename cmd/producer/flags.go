@@ -29,7 +29,6 @@ var command = cli.Command{
 		"max_count":       strconv.FormatUint(uint64(input.MaxCount), 10),
 		"max_name":        strconv.Itoa(schedule.MaxNameLen),
 		"lost_after":      runs.DefaultLostAfter.String(),
-		"redis_wait":      "10s",
 		"redis_wait_help": "how long to wait for Redis to answer, at start-up and during an outage, before giving up",
 	},
 }
@@ -386,8 +385,10 @@ func (f *flags) inspectConfig(p *cli.Parsed, getenv func(string) string) (inspec
 		return c, cli.Usagef("%s must be at least 1s", p.Source("record-ttl"))
 	case strings.ContainsAny(c.Queue, " \t\r\n"):
 		return c, cli.Usagef("%s must not hold spaces", p.Source("queue"))
-	case c.Queue != "" && base.CheckQueue(c.Queue) != nil:
-		return c, cli.Usagef("%s %v", p.Source("queue"), base.CheckQueue(c.Queue))
+	case c.Queue != "":
+		if err := base.CheckQueue(c.Queue); err != nil {
+			return c, cli.Usagef("%s %v", p.Source("queue"), err)
+		}
 	}
 	return c, checkRunID(c.RunID, p)
 }

@@ -231,8 +231,8 @@ func runDelete(ctx context.Context, c inspectConfig, stdout, stderr io.Writer) e
 		return err
 	}
 	if len(st.Active) > 0 {
-		return fmt.Errorf("run %s: %d batch(es) still being processed, left to finish: %s; run delete again once they are done to remove their results",
-			st.RunID, len(st.Active), runs.Listed(st.Active[:min(len(st.Active), runs.MaxListed)], len(st.Active))[2:])
+		return fmt.Errorf("run %s: %d batch(es) still being processed, left to finish%s; run delete again once they are done to remove their results",
+			st.RunID, len(st.Active), runs.Listed(st.Active[:min(len(st.Active), runs.MaxListed)], len(st.Active)))
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ func checkHTTPAddr(addr, from string) error {
 	if addr == httpAuto || slices.Contains(httpOff, addr) {
 		return nil
 	}
-	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+	if !cli.IsHostPort(addr) {
 		return cli.Usagef("%s: want host:port, :port, auto or off", from)
 	}
 	return nil

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"math/big"
+	"net"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -193,4 +194,11 @@ func want(v *kong.Value) string {
 	default:
 		return "want a " + t.String()
 	}
+}
+
+// IsHostPort reports whether addr is a listening address, host:port or
+// :port, with a port.
+func IsHostPort(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	return err == nil && port != ""
 }
