@@ -18,8 +18,14 @@ import (
 // cellAt is the cell of the configuration w, b with trials of the pipeline
 // and of the ceiling: the main cell's, or the sweep's.
 func (v view) cellAt(w, b int) (measure.Cell, bool) {
+	return v.cellWhere(w, b, func(c measure.Cell) bool { return len(c.Bits) > 0 && len(c.Empty) > 0 })
+}
+
+// cellWhere is the first cell of the configuration w, b, the main cell's or
+// the sweep's, that has what has asks for.
+func (v view) cellWhere(w, b int, has func(measure.Cell) bool) (measure.Cell, bool) {
 	for _, c := range append([]measure.Cell{v.Main}, v.Sweep...) {
-		if c.Workers == w && c.Batch == b && len(c.Bits) > 0 && len(c.Empty) > 0 {
+		if c.Workers == w && c.Batch == b && has(c) {
 			return c, true
 		}
 	}
@@ -176,17 +182,6 @@ func (v view) AttributionErrors() []string {
 	return out
 }
 
-// attributionAt is the attribution of the profiles at batch size b, when
-// they were taken.
-func (v view) attributionAt(b int) (measure.Attribution, bool) {
-	for _, a := range v.Attribution {
-		if a.Batch == b && a.Err == "" {
-			return a, true
-		}
-	}
-	return measure.Attribution{}, false
-}
-
 // whyShareOf explains a missed share of the ceiling in cell c: what the
 // pipeline adds to the ceiling's CPU per batch, by process, the bound that
 // puts on the share, and what the workers' profiles at c's batch size
@@ -199,16 +194,14 @@ func (v view) whyShareOf(label string, c measure.Cell) string {
 	ce, p := rows[3].Ceiling, rows[3].Pipeline
 	s := fmt.Sprintf("%s: the handler and the result write add %+.0f µs of CPU per batch to the ceiling's %.0f µs (Redis %+.0f, workers %+.0f, benchmark %+.0f); with every core busy the share cannot exceed %.0f/%.0f = %.0f %%.",
 		label, p-ce, ce, rows[0].Pipeline-rows[0].Ceiling, rows[1].Pipeline-rows[1].Ceiling, rows[2].Pipeline-rows[2].Ceiling, ce, p, 100*ce/p)
-	a, ok := v.attributionAt(c.Batch)
-	if !ok {
-		for _, f := range v.Attribution {
-			if f.Batch == c.Batch {
-				return s + fmt.Sprintf(" The workers' CPU profiles at B=%s failed: %s.", thousands(float64(c.Batch)), f.Err)
-			}
-		}
+	i := slices.IndexFunc(v.Attribution, func(a measure.Attribution) bool { return a.Batch == c.Batch })
+	switch {
+	case i < 0:
 		return s + fmt.Sprintf(" No CPU profile of the workers at B=%s splits it (`--profile` takes them).", thousands(float64(c.Batch)))
+	case v.Attribution[i].Err != "":
+		return s + fmt.Sprintf(" The workers' CPU profiles at B=%s failed: %s.", thousands(float64(c.Batch)), v.Attribution[i].Err)
 	}
-	return s + " " + attributionSentence(a, rows[1].Pipeline-rows[1].Ceiling)
+	return s + " " + attributionSentence(v.Attribution[i], rows[1].Pipeline-rows[1].Ceiling)
 }
 
 // attributionSentence names what the profiles of a attribute to bitqueue's

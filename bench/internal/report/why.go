@@ -145,12 +145,11 @@ func (v view) whyProducer() string {
 // ceilingAt is the median ceiling trial of the configuration w, b, when the
 // run measured one.
 func (v view) ceilingAt(w, b int) (measure.Trial, bool) {
-	for _, c := range append([]measure.Cell{v.Main}, v.Sweep...) {
-		if c.Workers == w && c.Batch == b && len(c.Empty) > 0 {
-			return measure.Median(c.Empty), true
-		}
+	c, ok := v.cellWhere(w, b, func(c measure.Cell) bool { return len(c.Empty) > 0 })
+	if !ok {
+		return measure.Trial{}, false
 	}
-	return measure.Trial{}, false
+	return measure.Median(c.Empty), true
 }
 
 func (v view) whyPeer(p PeerRow) string {
