@@ -289,8 +289,8 @@ def parse_args(argv):
 def bind(r, a, batches, integers, identity):
     """Creates the run's record if absent, or checks the one there against
     this run's fingerprint; returns whether this producer must clear what an
-    earlier run of the id left: it created the record, or takes over the
-    clearing of a creator that stopped."""
+    earlier run of the id left (it created the record, or takes over the
+    clearing of a creator that stopped), and the record's creation time."""
     now = format_time(time.time_ns())
     fields = [
         "v", RECORD_VERSION, "queue", a.queue, "shards", a.shards, "batches", batches,
@@ -303,7 +303,7 @@ def bind(r, a, batches, integers, identity):
     key = record_key(a.prefix, a.run_id)
     have = r.register_script(CREATE_SCRIPT)(keys=[key], args=[a.record_ttl * 1000, *fields])
     if have is None:
-        return True
+        return True, now
     rec = {have[i].decode(): have[i + 1].decode() for i in range(0, len(have), 2)}
     # Another producer created it and is clearing: wait, as bitqueue's own
     # producers do; past runs.ClearingWait from its creation its creator
@@ -325,16 +325,15 @@ def bind(r, a, batches, integers, identity):
         p.hset(key, "updated", now)
         p.pexpire(key, a.record_ttl * 1000)
         p.execute()
-    return rec.get("state") == "clearing"
+    return rec.get("state") == "clearing", rec["created"]
 
 
 def produce(r, a, nums, identity):
     """Enqueues the run; returns (batches, new, already_queued, already_done)."""
     size = a.batch_size
     batches = (len(nums) + size - 1) // size
-    fresh = bind(r, a, batches, len(nums), identity)
+    fresh, created = bind(r, a, batches, len(nums), identity)
     # The index of runs, for `producer list`: scored by creation, in ms.
-    created = r.hget(record_key(a.prefix, a.run_id), "created").decode()
     r.zadd(runs_key(a.prefix), {a.run_id: _unix_ms(created)}, nx=True)
     if fresh:
         # A new record, or one whose creator stopped while clearing: what an
