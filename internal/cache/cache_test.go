@@ -223,15 +223,6 @@ func FuzzLookup(f *testing.F) {
 
 var sink uint64
 
-func randomInts(n int, below uint64) []uint64 {
-	rng := rand.New(rand.NewPCG(42, 43))
-	nums := make([]uint64, n)
-	for i := range nums {
-		nums[i] = rng.Uint64N(below)
-	}
-	return nums
-}
-
 // lookupInts is how many random integers the lookup benchmarks go through:
 // enough (2 MiB of them, read in order) that their entries are spread over
 // the whole cache rather than staying in the CPU's caches from one
@@ -244,7 +235,7 @@ const lookupInts = 1 << 18
 // integers.
 func BenchmarkLookup(b *testing.B) {
 	c := newCache(b, 20)
-	nums := randomInts(lookupInts, 1<<20)
+	nums := fixture.RandomNums(42, lookupInts, 1<<20)
 	b.ReportAllocs()
 	var acc uint64
 	for b.Loop() {
@@ -274,7 +265,7 @@ func newWordLayout(k int) wordLayout {
 
 func BenchmarkLookupWords(b *testing.B) {
 	w := newWordLayout(20)
-	nums := randomInts(lookupInts, 1<<20)
+	nums := fixture.RandomNums(42, lookupInts, 1<<20)
 	b.ReportAllocs()
 	var acc uint64
 	for b.Loop() {
@@ -302,7 +293,7 @@ func TestWordLayoutMatches(t *testing.T) {
 }
 
 func BenchmarkDirect(b *testing.B) {
-	nums := randomInts(lookupInts, 1<<20)
+	nums := fixture.RandomNums(42, lookupInts, 1<<20)
 	b.ReportAllocs()
 	var acc uint64
 	for b.Loop() {
@@ -317,7 +308,7 @@ func BenchmarkDirect(b *testing.B) {
 
 func BenchmarkAppendString(b *testing.B) {
 	c := newCache(b, 20)
-	nums := randomInts(4096, 1<<20)
+	nums := fixture.RandomNums(42, 4096, 1<<20)
 	dst := make([]byte, 0, 64)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -329,7 +320,7 @@ func BenchmarkAppendString(b *testing.B) {
 }
 
 func BenchmarkAppendUintBase2(b *testing.B) {
-	nums := randomInts(4096, 1<<20)
+	nums := fixture.RandomNums(42, 4096, 1<<20)
 	dst := make([]byte, 0, 64)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -316,7 +316,7 @@ func BenchmarkScanner(b *testing.B) {
 			b.Fatalf("scanned %d integers, want %d", got, count)
 		}
 	}
-	b.ReportMetric(float64(count)*float64(b.N)/b.Elapsed().Seconds(), "ints/s")
+	fixture.ReportInts(b, count)
 }
 
 // TestScannerLineEndings checks the line of a bad token whatever ends the

@@ -221,7 +221,7 @@ func BenchmarkSaveLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(res.Count)*float64(b.N)/b.Elapsed().Seconds(), "ints/s")
+	fixture.ReportInts(b, res.Count)
 }
 
 // TestSaveMarksDone checks that saving a batch's result sets its bit in the

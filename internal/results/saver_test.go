@@ -308,7 +308,7 @@ func BenchmarkSaveParallel(b *testing.B) {
 					}
 				}
 			})
-			b.ReportMetric(float64(res.Count)*float64(b.N)/b.Elapsed().Seconds(), "ints/s")
+			fixture.ReportInts(b, res.Count)
 			b.ReportMetric(float64(hook.sent.Load())/float64(b.N), "round-trips/save")
 		})
 	}

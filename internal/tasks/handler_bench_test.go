@@ -1,12 +1,12 @@
 package tasks_test
 
 import (
+	"bitqueue/fixture"
 	"bitqueue/internal/rdb"
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"testing"
 	"time"
@@ -27,12 +27,7 @@ import (
 // batchTask returns a bits:convert task of n integers below max.
 func batchTask(tb testing.TB, runID string, n int, max uint64) *asynq.Task {
 	tb.Helper()
-	rng := rand.New(rand.NewPCG(1, 2))
-	nums := make([]uint64, n)
-	for i := range nums {
-		nums[i] = rng.Uint64N(max)
-	}
-	t, err := tasks.NewBitsTask(base.Batch{RunID: runID, Nums: nums})
+	t, err := tasks.NewBitsTask(base.Batch{RunID: runID, Nums: fixture.RandomNums(1, n, max)})
 	require.NoError(tb, err)
 	return t
 }
@@ -76,7 +71,7 @@ func BenchmarkBitsHandler(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "ints/s")
+			fixture.ReportInts(b, 1000)
 			b.ReportMetric(allocs, "allocs/batch")
 			b.ReportMetric(allocs-stepsAllocs, "added-allocs/batch")
 		})
@@ -126,5 +121,5 @@ func BenchmarkBitsHandlerRedis(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "ints/s")
+	fixture.ReportInts(b, 1000)
 }
